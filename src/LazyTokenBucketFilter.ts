@@ -1,0 +1,51 @@
+import { ClockTimer } from './clock.js';
+import { BucketBase } from './core/BucketBase.js';
+import type { TokenBucketOptions } from './TokenBucketFilter.js';
+
+/**
+ * LazyTokenBucketFilter is a token bucket that computes its tokens from the elapsed time whenever it
+ * is called, and sets no timer at all while tokens suffice.
+ *
+ * Callers that must wait queue in FIFO order and only the head of the queue sleeps, so the bucket
+ * holds one timer at most, whatever the queue length. That timer is set synchronously inside the call
+ * that made it necessary (so `vi.advanceTimersByTime()` and other synchronous fake-timer advances see
+ * it), and it keeps the process alive, because somebody is waiting for it.
+ *
+ * This is the default kind and the cheapest: pick it unless you want a visible refill timer.
+ *
+ * @example
+ * const bucket = new LazyTokenBucketFilter({ capacity: 10, refillTokens: 10, refillInterval: 1000 });
+ * await bucket.getToken(); // at most 10 per second, in bursts of up to 10
+ *
+ * @throws TypeError or RangeError from the constructor when an option is invalid (see
+ * `TokenBucketOptions`); the message names the option and the value.
+ */
+export class LazyTokenBucketFilter extends BucketBase {
+  /** The head's sleep, if anyone waits. */
+  private headTimer: ClockTimer | undefined = undefined;
+
+  constructor(options: TokenBucketOptions) {
+    super(options, 'lazy');
+  }
+
+  protected headChanged(): void {
+    this.headTimer?.cancel();
+    this.headTimer = undefined;
+    const grantAt = this.headGrantTime();
+    if (grantAt === undefined) return;
+    // Timers round, cap and sometimes fire early: on waking, sync() re-reads the clock, grants what is
+    // due, and a head still early simply gets a new timer here.
+    this.headTimer = ClockTimer.timeout(this.clock, this.wake, grantAt - this.clock.performance.now());
+  }
+
+  protected stopTimers(): void {
+    this.headTimer?.cancel();
+    this.headTimer = undefined;
+  }
+
+  private readonly wake = (): void => {
+    this.headTimer = undefined;
+    this.sync(this.clock.performance.now());
+    if (this.headTimer === undefined) this.headChanged();
+  };
+}
