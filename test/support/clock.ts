@@ -1,0 +1,37 @@
+import FakeTimers from '@sinonjs/fake-timers';
+
+/** A fake clock from `@sinonjs/fake-timers`, touching no globals; its performance.now() starts at 0. */
+export type FakeClock = ReturnType<typeof FakeTimers.createClock>;
+
+export function createFakeClock(): FakeClock {
+  return FakeTimers.createClock();
+}
+
+/** Records how a promise settled and at which clock reading. */
+export interface Outcome {
+  state: 'pending' | 'granted' | 'rejected';
+  at?: number;
+  error?: unknown;
+}
+
+/** Watches `promise`, filling in the returned record when it settles. */
+export function track(promise: Promise<unknown>, clock: { performance: { now(): number } }): Outcome {
+  const outcome: Outcome = { state: 'pending' };
+  promise.then(
+    () => {
+      outcome.state = 'granted';
+      outcome.at = clock.performance.now();
+    },
+    (error: unknown) => {
+      outcome.state = 'rejected';
+      outcome.at = clock.performance.now();
+      outcome.error = error;
+    },
+  );
+  return outcome;
+}
+
+/** Lets every already-settled promise callback run. */
+export async function flushPromises(): Promise<void> {
+  for (let i = 0; i < 5; i += 1) await Promise.resolve();
+}
