@@ -23,6 +23,11 @@ export function describe(value: unknown): string {
   return String(value);
 }
 
+/** Returns `value`, or `fallback` when it is undefined (null is a value, and is rejected as one). */
+function withDefault<T>(value: T | undefined, fallback: T): T {
+  return value === undefined ? fallback : value;
+}
+
 function requireNumber(name: string, value: unknown): number {
   if (typeof value !== 'number') {
     throw new TypeError(`${name} must be a number, received ${describe(value)}`);
@@ -70,18 +75,18 @@ export function resolveOptions(options: TokenBucketFilterOptions): ResolvedOptio
     }
   }
   const capacity = positiveSafeInteger('capacity', options.capacity);
-  const refillTokens = positiveSafeInteger('refillTokens', options.refillTokens ?? 1);
-  const refillInterval = requireNumber('refillInterval', options.refillInterval ?? 1000);
+  const refillTokens = positiveSafeInteger('refillTokens', withDefault(options.refillTokens, 1));
+  const refillInterval = requireNumber('refillInterval', withDefault(options.refillInterval, 1000));
   if (!Number.isFinite(refillInterval) || refillInterval <= 0) {
     throw new RangeError(`refillInterval must be a positive finite number of ms, received ${describe(refillInterval)}`);
   }
-  const initialTokens = requireNumber('initialTokens', options.initialTokens ?? capacity);
+  const initialTokens = requireNumber('initialTokens', withDefault(options.initialTokens, capacity));
   if (!Number.isInteger(initialTokens) || initialTokens < 0 || initialTokens > capacity) {
     throw new RangeError(
       `initialTokens must be an integer from 0 to capacity (${capacity}), received ${describe(initialTokens)}`,
     );
   }
-  const kind = options.kind ?? 'lazy';
+  const kind = withDefault(options.kind, 'lazy');
   if (kind !== 'lazy' && kind !== 'timer') {
     throw new TypeError(`kind must be 'lazy' or 'timer', received ${describe(kind)}`);
   }

@@ -35,3 +35,21 @@ export function track(promise: Promise<unknown>, clock: { performance: { now(): 
 export async function flushPromises(): Promise<void> {
   for (let i = 0; i < 5; i += 1) await Promise.resolve();
 }
+
+/** A timer handle as fake-timers returns it under Node: it can be ref'd and unref'd. */
+export interface RefHandle {
+  hasRef(): boolean;
+}
+
+/** Wraps `clock` so that every handle its setTimeout/setInterval return is recorded, newest last. */
+export function recordTimers(clock: FakeClock): { clock: FakeClock; handles: RefHandle[] } {
+  const handles: RefHandle[] = [];
+  const wrapped = Object.create(clock) as FakeClock;
+  const record = <T>(handle: T): T => {
+    handles.push(handle as RefHandle);
+    return handle;
+  };
+  wrapped.setTimeout = ((callback: () => void, ms: number) => record(clock.setTimeout(callback, ms))) as never;
+  wrapped.setInterval = ((callback: () => void, ms: number) => record(clock.setInterval(callback, ms))) as never;
+  return { clock: wrapped, handles };
+}

@@ -1,0 +1,121 @@
+import { describe, expect, it } from 'vitest';
+import { BucketClosedError, BucketNotStartedError, TimerTokenBucketFilter } from '../src/index.js';
+import { createFakeClock, flushPromises, recordTimers, track } from './support/clock.js';
+
+describe('TimerTokenBucketFilter', () => {
+  it('the constructor starts no timer; start() starts exactly one, however often it is called', () => {
+    const clock = createFakeClock();
+    const bucket = new TimerTokenBucketFilter({ capacity: 1, clock });
+    expect(clock.countTimers()).toBe(0);
+    expect(bucket.running).toBe(false);
+    expect(bucket.start()).toBe(bucket);
+    bucket.start();
+    expect(clock.countTimers()).toBe(1);
+    expect(bucket.running).toBe(true);
+    bucket.close();
+    expect(clock.countTimers()).toBe(0);
+    expect(bucket.running).toBe(false);
+    expect(() => bucket.start()).toThrow(BucketClosedError);
+  });
+
+  it('before start(), immediate grants work and a wait rejects with BucketNotStartedError instead of hanging', async () => {
+    const clock = createFakeClock();
+    const bucket = new TimerTokenBucketFilter({ capacity: 1, clock });
+    await expect(bucket.getToken()).resolves.toBeUndefined();
+    await expect(bucket.getToken()).rejects.toThrow(BucketNotStartedError);
+    clock.tick(1000);
+    expect(bucket.tryGetToken()).toBe(true); // the schedule counts from construction, started or not
+    bucket.close();
+  });
+
+  it('a late start() keeps the schedule counted from construction', async () => {
+    const clock = createFakeClock();
+    const bucket = new TimerTokenBucketFilter({ capacity: 1, initialTokens: 0, clock });
+    await clock.tickAsync(1300);
+    bucket.start();
+    bucket.tryGetToken();
+    const granted = track(bucket.getToken(), clock);
+    await clock.tickAsync(700);
+    expect(granted).toMatchObject({ state: 'granted', at: 2000 });
+    bucket.close();
+  });
+
+  it('its interval is unref’d while nobody waits and ref’d while callers are queued', async () => {
+    const { clock, handles } = recordTimers(createFakeClock());
+    const bucket = new TimerTokenBucketFilter({ capacity: 1, initialTokens: 0, clock }).start();
+    expect(handles.length).toBe(1);
+    expect(handles[0]?.hasRef()).toBe(false);
+    const granted = track(bucket.getToken(), clock);
+    expect(handles[0]?.hasRef()).toBe(true);
+    await clock.tickAsync(1000);
+    expect(granted.state).toBe('granted');
+    expect(handles[0]?.hasRef()).toBe(false);
+    bucket.close();
+  });
+
+  it('each tick adds the tokens of every step that passed, not one step per tick', () => {
+    let now = 0;
+    let tick: (() => void) | undefined;
+    const clock = {
+      performance: { now: () => now },
+      setTimeout: () => 0,
+      clearTimeout: () => undefined,
+      setInterval: (callback: () => void) => ((tick = callback), 0),
+      clearInterval: () => undefined,
+    };
+    const bucket = new TimerTokenBucketFilter({ capacity: 10, refillInterval: 10, initialTokens: 0, clock }).start();
+    now = 50; // the interval ran four ticks late
+    tick?.();
+    expect(bucket.available).toBe(5);
+    bucket.close();
+  });
+
+  it('re-aligns a late interval to the schedule, so the rate never drifts', async () => {
+    let now = 0;
+    const timers: Array<{ kind: 'timeout' | 'interval'; ms: number; callback: () => void; cleared: boolean }> = [];
+    const add = (kind: 'timeout' | 'interval') => (callback: () => void, ms: number) => {
+      timers.push({ kind, ms, callback, cleared: false });
+      return timers.length - 1;
+    };
+    const clear = (handle: number) => {
+      const timer = timers[handle];
+      if (timer) timer.cleared = true;
+    };
+    const clock = {
+      performance: { now: () => now },
+      setTimeout: add('timeout'),
+      clearTimeout: clear,
+      setInterval: add('interval'),
+      clearInterval: clear,
+    };
+    const bucket = new TimerTokenBucketFilter({ capacity: 1, refillInterval: 10, initialTokens: 0, clock }).start();
+    expect(timers).toMatchObject([{ kind: 'interval', ms: 10 }]);
+    const granted = track(bucket.getToken(), clock);
+    now = 10.4; // a little late: tolerated
+    timers[0]?.callback();
+    await flushPromises();
+    expect(granted).toMatchObject({ state: 'granted' });
+    expect(timers.length).toBe(1);
+    now = 23; // 3 ms behind: re-align with a one-shot timer to the next step at 30 ms
+    timers[0]?.callback();
+    expect(timers[0]?.cleared).toBe(true);
+    expect(timers[1]).toMatchObject({ kind: 'timeout', ms: 7, cleared: false });
+    now = 30;
+    timers[1]?.callback();
+    expect(timers[2]).toMatchObject({ kind: 'interval', ms: 10, cleared: false });
+    bucket.close();
+    expect(timers.every((t) => t.cleared || t.kind === 'timeout')).toBe(true);
+  });
+
+  it('splits refill intervals longer than a timer can wait into capped one-shot timers', async () => {
+    const clock = createFakeClock();
+    const day = 86_400_000;
+    const bucket = new TimerTokenBucketFilter({ capacity: 1, refillInterval: 30 * day, initialTokens: 0, clock });
+    bucket.start();
+    const granted = track(bucket.getToken(), clock);
+    await clock.tickAsync(30 * day);
+    expect(granted).toMatchObject({ state: 'granted', at: 30 * day });
+    bucket.close();
+    expect(clock.countTimers()).toBe(0);
+  });
+});
