@@ -1,0 +1,65 @@
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { distCjs, distEsmUrl, repoRoot, requireBuild } from './support/dist.js';
+
+const exported = [
+  'BucketClosedError',
+  'BucketNotStartedError',
+  'LazyTokenBucketFilter',
+  'MAX_TIMER_DELAY',
+  'MaxWaitExceededError',
+  'TimerTokenBucketFilter',
+  'TokenBucketFilterFactory',
+];
+
+describe('the built package', () => {
+  beforeAll(requireBuild);
+
+  it('imports from ESM', async () => {
+    const module = (await import(distEsmUrl)) as Record<string, unknown>;
+    expect(Object.keys(module).sort()).toEqual(exported);
+  });
+
+  it('require()s from CommonJS, in a separate process', () => {
+    const out = execFileSync(
+      process.execPath,
+      ['-e', `const m = require(${JSON.stringify(distCjs)}); console.log(Object.keys(m).sort().join(','))`],
+      { encoding: 'utf8' },
+    );
+    expect(out.trim()).toBe(exported.join(','));
+  });
+
+  it('resolves its own name through the exports map from both module systems', () => {
+    const esm = execFileSync(
+      process.execPath,
+      ['--input-type=module', '-e', "import { TokenBucketFilterFactory as F } from 'token-bucket-filter'; console.log(typeof F.create)"],
+      { encoding: 'utf8', cwd: repoRoot },
+    );
+    const cjs = execFileSync(
+      process.execPath,
+      ['-e', "console.log(typeof require('token-bucket-filter').TokenBucketFilterFactory.create)"],
+      { encoding: 'utf8', cwd: repoRoot },
+    );
+    expect([esm.trim(), cjs.trim()]).toEqual(['function', 'function']);
+  });
+
+  it('the core source imports nothing Node-only, so it runs in any JavaScript runtime', () => {
+    const files: string[] = [];
+    const walk = (dir: string) => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const path = join(dir, entry.name);
+        if (entry.isDirectory()) walk(path);
+        else if (path.endsWith('.ts')) files.push(path);
+      }
+    };
+    walk(join(repoRoot, 'src'));
+    const nodeImports = files.filter((file) =>
+      /from ['"](node:|fs|path|events|timers|worker_threads|child_process)/.test(readFileSync(file, 'utf8')),
+    );
+    expect(nodeImports).toEqual([]);
+    const bundle = readFileSync(join(repoRoot, 'dist/index.js'), 'utf8');
+    expect(bundle).not.toMatch(/\brequire\(|from ['"]node:/);
+  });
+});

@@ -1,0 +1,49 @@
+import FakeTimers from '@sinonjs/fake-timers';
+import { describe, expectTypeOf, it } from 'vitest';
+import {
+  LazyTokenBucketFilter,
+  TimerTokenBucketFilter,
+  TokenBucketFilterFactory,
+  type Clock,
+  type TokenBucketFilter,
+} from '../src/index.js';
+
+describe('types', () => {
+  it('accepts globalThis, a fake-timers clock and a hand-written object as the clock', () => {
+    expectTypeOf(globalThis).toExtend<Clock>();
+    expectTypeOf(FakeTimers.createClock()).toExtend<Clock>();
+    expectTypeOf(FakeTimers.install()).toExtend<Clock>();
+    const handWritten = {
+      performance: { now: () => 0 },
+      setTimeout: (_callback: () => void, _ms: number) => 1,
+      clearTimeout: (_handle: number) => undefined,
+      setInterval: (_callback: () => void, _ms: number) => 2,
+      clearInterval: (_handle: number) => undefined,
+    };
+    expectTypeOf(handWritten).toExtend<Clock>();
+    expectTypeOf({ performance: { now: () => 0 } }).not.toExtend<Clock>();
+  });
+
+  it('every async method returns a Promise; sync ones do not', () => {
+    expectTypeOf<TokenBucketFilter['getToken']>().returns.toEqualTypeOf<Promise<void>>();
+    expectTypeOf<TokenBucketFilter['tryGetToken']>().returns.toEqualTypeOf<boolean>();
+    expectTypeOf<TokenBucketFilter['waitTime']>().returns.toEqualTypeOf<number>();
+    expectTypeOf<TokenBucketFilter['close']>().returns.toEqualTypeOf<void>();
+    expectTypeOf<TokenBucketFilter>().toExtend<Disposable>();
+  });
+
+  it('the factory returns the class of the kind asked for', () => {
+    expectTypeOf(TokenBucketFilterFactory.create({ capacity: 1 })).toEqualTypeOf<LazyTokenBucketFilter>();
+    expectTypeOf(TokenBucketFilterFactory.create({ capacity: 1, kind: 'timer' })).toEqualTypeOf<TimerTokenBucketFilter>();
+    const kind = 'timer' as 'lazy' | 'timer';
+    expectTypeOf(TokenBucketFilterFactory.create({ capacity: 1, kind })).toEqualTypeOf<TokenBucketFilter>();
+  });
+
+  it('the public state is read-only', () => {
+    const bucket = new LazyTokenBucketFilter({ capacity: 1 });
+    // @ts-expect-error capacity is read-only
+    bucket.capacity = 2;
+    // @ts-expect-error available is read-only
+    bucket.available = 2;
+  });
+});
