@@ -1,9 +1,13 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-/** The built package's entry points; tests that use them need `npm run build` first (`npm test` does it). */
-export const distEsm = fileURLToPath(new URL('../../dist/index.js', import.meta.url));
-export const distCjs = fileURLToPath(new URL('../../dist/index.cjs', import.meta.url));
+/**
+ * The folder of the built package: `dist/`, or `$TBF_DIST_DIR` when set (so that parallel work can
+ * build into a folder of its own). Tests that use it need `npm run build` first (`npm test` does it).
+ */
+export const distDir = process.env.TBF_DIST_DIR ?? fileURLToPath(new URL('../../dist', import.meta.url));
+export const distEsm = `${distDir}/index.js`;
+export const distCjs = `${distDir}/index.cjs`;
 export const distEsmUrl = pathToFileURL(distEsm).href;
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
