@@ -1,0 +1,43 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot, requireBuild } from './support/dist.js';
+
+const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
+const jsBlocks = [...readme.matchAll(/```js\n([\s\S]*?)```/g)].map((match) => match[1] ?? '');
+// Examples are written into the package folder so that `import 'token-bucket-filter'` resolves to
+// this package (self-reference through its exports map), exactly as it would for a user.
+const scratch = join(repoRoot, '.readme-examples');
+
+describe('README', () => {
+  beforeAll(() => {
+    requireBuild();
+    mkdirSync(scratch, { recursive: true });
+  });
+  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+  it('has runnable JavaScript examples', () => {
+    expect(jsBlocks.length).toBeGreaterThanOrEqual(3);
+  });
+
+  it.each(jsBlocks.map((code, index) => [index + 1, code] as const))('example %i runs and exits cleanly', (index, code) => {
+    const file = join(scratch, `example-${index}.mjs`);
+    writeFileSync(file, code);
+    const output = execFileSync(process.execPath, [file], { cwd: repoRoot, encoding: 'utf8', timeout: 20_000 });
+    // Every `// value` comment after a console.log states what the example prints.
+    const promised = [...code.matchAll(/console\.log\([^\n]*\); \/\/ (.+)$/gm)].map((m) => m[1]);
+    const printed = output.trim().split('\n');
+    for (const expected of promised) expect(printed).toContain(expected);
+  });
+
+  it('shows examples/vitest-example.test.ts verbatim, so the testing example is itself a test', () => {
+    const example = readFileSync(join(repoRoot, 'examples/vitest-example.test.ts'), 'utf8');
+    expect(readme).toContain(`// examples/vitest-example.test.ts\n${example}`);
+  });
+
+  it('names the test command that .ci/run calls', () => {
+    expect(readme).toContain('npm test');
+    expect(readFileSync(join(repoRoot, '.ci/run'), 'utf8')).toMatch(/^npm test$/m);
+  });
+});
