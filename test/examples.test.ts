@@ -1,0 +1,43 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot, requireBuild } from './support/dist.js';
+
+const run = promisify(execFile);
+
+/** Runs an example program with node from the package folder (so it imports this package by name). */
+async function runExample(name: string): Promise<string> {
+  const { stdout } = await run(process.execPath, [join(repoRoot, 'examples', name)], {
+    cwd: repoRoot,
+    timeout: 30_000,
+  });
+  return stdout;
+}
+
+// Smoke tests of the programs in examples/, so that they cannot rot.
+describe('examples', () => {
+  beforeAll(requireBuild);
+
+  it("lesson.mjs (npm run demo) grants ten callers in order, one second apart", async () => {
+    const lines = (await runExample('lesson.mjs')).trim().split('\n');
+    expect(lines).toHaveLength(11);
+    const grants = lines.slice(1).map((line) => {
+      const match = /^\s*([\d.]+)s {2}caller (\d+) granted$/.exec(line);
+      if (!match) throw new Error(`unexpected line: ${line}`);
+      return { at: Number(match[1]), caller: Number(match[2]) };
+    });
+    expect(grants.map((g) => g.caller)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    grants.forEach((grant, i) => {
+      expect(grant.at).toBeGreaterThanOrEqual(i + 1 - 0.002);
+      expect(grant.at).toBeLessThan(i + 1 + 0.5);
+    });
+  }, 30_000);
+
+  it('api-client.mjs stays under the provider limit: no request refused', async () => {
+    const output = await runExample('api-client.mjs');
+    expect(output).toContain('statuses: 200 200 200 200 200 200 200 200 200 200 200 200');
+    expect(output).toContain('refused: 0');
+    expect(output).toContain('12 requests took at least 1200 ms');
+  });
+});
