@@ -45,11 +45,22 @@ describe('the built package', () => {
     expect([esm.trim(), cjs.trim()]).toEqual(['function', 'function']);
   });
 
+  it('publishes only dist/, README.md, LICENSE and package.json (npm pack --dry-run)', () => {
+    const packed = JSON.parse(
+      execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: repoRoot, encoding: 'utf8' }),
+    ) as Array<{ files: Array<{ path: string }> }>;
+    const files = packed[0]?.files.map((file) => file.path) ?? [];
+    expect(files).toContain('dist/index.js');
+    expect(files.filter((file) => !/^(dist\/|README\.md$|LICENSE$|package\.json$)/.test(file))).toEqual([]);
+  });
+
   it('the core source imports nothing Node-only, so it runs in any JavaScript runtime', () => {
     const files: string[] = [];
     const walk = (dir: string) => {
       for (const entry of readdirSync(dir, { withFileTypes: true })) {
         const path = join(dir, entry.name);
+        // The Redis store (its own subpath export) talks to a Node Redis client; everything else is core.
+        if (entry.isDirectory() && path === join(repoRoot, 'src', 'redis')) continue;
         if (entry.isDirectory()) walk(path);
         else if (path.endsWith('.ts')) files.push(path);
       }
