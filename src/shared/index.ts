@@ -1,0 +1,5 @@
+export {
+  SharedTokenBucketFilter,
+  type SharedTokenBucketFromOptions,
+  type SharedTokenBucketHandle,
+} from './SharedTokenBucketFilter.js';

@@ -1,0 +1,101 @@
+/**
+ * The shared bucket's whole mutable state as one integer, and the pure functions that move it.
+ *
+ * The core describes a bucket by a position (tokens, step): `tokens` whole tokens held just after step
+ * `step` of the refill schedule. The shared bucket folds that pair into one signed integer, the
+ * **debit**
+ *
+ *     D = step × refillTokens − tokens
+ *
+ * which is what the bucket has handed out beyond its initial tokens, plus what the cap threw away,
+ * counted in tokens. Between updates the bucket refills uncapped, which leaves D unchanged, so the
+ * tokens held at any later step k are simply `min(capacity, k × refillTokens − D)`; only the cap and
+ * the grants move D, always upwards. Because one integer says everything, one
+ * `Atomics.compareExchange` on one `BigInt64` word moves the bucket, whichever thread does it.
+ *
+ * Callers that must wait do not queue in shared memory: each *reserves* its tokens at the first step
+ * at which the schedule covers them, pushing D past what the current step covers (the bucket goes
+ * into debt). `k × refillTokens − D < 0` at the current step k therefore means exactly "somebody has a
+ * reservation that is not yet due", which is how `tryGetToken()` in any thread knows not to barge.
+ * Each reservation is an exact replica of the core's FIFO grant (`grantNext` on the tail of the
+ * queue), so a sequence of operations gives the same grants, at the same steps, as the core.
+ *
+ * Everything here is pure: no clock, no shared memory. Steps are safe integers (`number`); token
+ * amounts and D are `bigint`, so nothing rounds however large `step × refillTokens` grows.
+ */
+
+/** The constants of a schedule in the units of the debit: whole tokens, as `bigint`. */
+export interface DebitParams {
+  /** Most tokens the bucket holds. Positive. */
+  readonly capacity: bigint;
+  /** Tokens added at each step. Positive. */
+  readonly refillTokens: bigint;
+}
+
+/** Returns the debit of a bucket holding `initialTokens` at step 0 (its creation). */
+export function initialDebit(initialTokens: number): bigint {
+  return -BigInt(initialTokens);
+}
+
+/**
+ * Returns the tokens held at the step whose `step × refillTokens` is `stepTokens`, for debit `debit`:
+ * at most `capacity`, and negative while reservations not yet due are outstanding (their debt).
+ */
+export function tokensAt(params: DebitParams, debit: bigint, stepTokens: bigint): bigint {
+  const tokens = stepTokens - debit;
+  return tokens < params.capacity ? tokens : params.capacity;
+}
+
+/**
+ * Takes `count` tokens at the step whose `step × refillTokens` is `stepTokens`, if they are held and
+ * no reservation is outstanding. Returns the new debit, or undefined when the tokens are not there.
+ * This is `tryGetToken()`.
+ */
+export function take(params: DebitParams, debit: bigint, stepTokens: bigint, count: bigint): bigint | undefined {
+  const tokens = tokensAt(params, debit, stepTokens);
+  return tokens >= count ? stepTokens - tokens + count : undefined;
+}
+
+/** Where a `getToken()` lands: the step of its grant and the debit once its tokens are taken. */
+export interface Reservation {
+  /** The step at which the tokens are granted: the current step when they are there now. */
+  readonly step: number;
+  /** The debit after the grant. */
+  readonly debit: bigint;
+}
+
+/** Returns ⌈a / b⌉ for b > 0 (bigint division truncates towards zero). */
+function ceilDiv(a: bigint, b: bigint): bigint {
+  return a >= 0n ? (a + b - 1n) / b : -(-a / b);
+}
+
+/**
+ * Reserves `count` tokens (1 ≤ count ≤ capacity) for a caller arriving at step `step`, behind every
+ * reservation already in `debit`: returns the first step, not before `step`, at which the schedule
+ * covers them, and the debit after they are taken there. A result at `step` itself means "granted
+ * now". This is the core's `grantNext` on the tail of the queue, in debit form.
+ */
+export function reserve(params: DebitParams, debit: bigint, step: number, count: bigint): Reservation {
+  // tokensAt(k) ≥ count  ⇔  k × refillTokens − debit ≥ count, because count ≤ capacity.
+  let grant = ceilDiv(debit + count, params.refillTokens);
+  const now = BigInt(step);
+  if (grant < now) grant = now;
+  const stepTokens = grant * params.refillTokens;
+  return { step: Number(grant), debit: stepTokens - tokensAt(params, debit, stepTokens) + count };
+}
+
+/**
+ * Replays reservations of `counts` (in order) starting from `debit` at step `step`: what they become
+ * when an earlier reservation is withdrawn from under them. Returns one reservation per count; each
+ * lands no later than it did before the withdrawal.
+ */
+export function replay(params: DebitParams, debit: bigint, step: number, counts: readonly bigint[]): Reservation[] {
+  const result: Reservation[] = [];
+  let current = debit;
+  for (const count of counts) {
+    const reservation = reserve(params, current, step, count);
+    result.push(reservation);
+    current = reservation.debit;
+  }
+  return result;
+}
