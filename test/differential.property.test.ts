@@ -68,7 +68,7 @@ async function run(
           })
           .then(
             () => log.push(`${clock.performance.now()} granted #${id}`),
-            (error: Error) => log.push(`${clock.performance.now()} rejected #${id} ${error.name}`),
+            (error: unknown) => log.push(`${clock.performance.now()} rejected #${id} ${(error as Error).name}`),
           );
         break;
       }

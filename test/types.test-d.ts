@@ -15,10 +15,14 @@ describe('types', () => {
     expectTypeOf(FakeTimers.install()).toExtend<Clock>();
     const handWritten = {
       performance: { now: () => 0 },
-      setTimeout: (_callback: () => void, _ms: number) => 1,
-      clearTimeout: (_handle: number) => undefined,
-      setInterval: (_callback: () => void, _ms: number) => 2,
-      clearInterval: (_handle: number) => undefined,
+      setTimeout: (callback: () => void, ms: number) => ms + callback.length,
+      clearTimeout: (handle: number) => {
+        if (handle < 0) throw new RangeError('no such timer');
+      },
+      setInterval: (callback: () => void, ms: number) => ms + callback.length,
+      clearInterval: (handle: number) => {
+        if (handle < 0) throw new RangeError('no such timer');
+      },
     };
     expectTypeOf(handWritten).toExtend<Clock>();
     expectTypeOf({ performance: { now: () => 0 } }).not.toExtend<Clock>();
@@ -28,7 +32,7 @@ describe('types', () => {
     expectTypeOf<TokenBucketFilter['getToken']>().returns.toEqualTypeOf<Promise<void>>();
     expectTypeOf<TokenBucketFilter['tryGetToken']>().returns.toEqualTypeOf<boolean>();
     expectTypeOf<TokenBucketFilter['waitTime']>().returns.toEqualTypeOf<number>();
-    expectTypeOf<TokenBucketFilter['close']>().returns.toEqualTypeOf<void>();
+    expectTypeOf<TokenBucketFilter['close']>().returns.toBeVoid();
     expectTypeOf<TokenBucketFilter>().toExtend<Disposable>();
   });
 
