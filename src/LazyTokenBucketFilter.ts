@@ -1,6 +1,6 @@
 import { ClockTimer } from './clock.js';
-import { BucketBase } from './core/BucketBase.js';
-import type { TokenBucketOptions } from './TokenBucketFilter.js';
+import { BucketBase, bucketInit } from './core/BucketBase.js';
+import type { MultiLimitOptions, TokenBucketOptions } from './TokenBucketFilter.js';
 
 /**
  * LazyTokenBucketFilter is a token bucket that computes its tokens from the elapsed time whenever it
@@ -11,7 +11,9 @@ import type { TokenBucketOptions } from './TokenBucketFilter.js';
  * that made it necessary (so `vi.advanceTimersByTime()` and other synchronous fake-timer advances see
  * it), and it keeps the process alive, because somebody is waiting for it.
  *
- * This is the default kind and the cheapest: pick it unless you want a visible refill timer.
+ * This is the default kind and the cheapest: pick it unless you want a visible refill timer. It
+ * accepts several limits at once (`limits: [...]`), can be changed live with `reconfigure()` and
+ * counts what it does in `stats()` (see `ReconfigurableTokenBucketFilter`).
  *
  * @example
  * const bucket = new LazyTokenBucketFilter({ capacity: 10, refillTokens: 10, refillInterval: 1000 });
@@ -24,8 +26,12 @@ export class LazyTokenBucketFilter extends BucketBase {
   /** The head's sleep, if anyone waits. */
   private headTimer: ClockTimer | undefined = undefined;
 
-  constructor(options: TokenBucketOptions) {
-    super(options, 'lazy');
+  /**
+   * @param options one limit (`capacity`, `refillTokens`, `refillInterval`, `initialTokens`) or
+   * several (`limits: [...]`), and optionally a `clock`
+   */
+  constructor(options: TokenBucketOptions | MultiLimitOptions) {
+    super(bucketInit(options, 'lazy'));
   }
 
   protected headChanged(): void {

@@ -1,11 +1,78 @@
 import { ClockTimer, MAX_TIMER_DELAY } from './clock.js';
-import { BucketBase } from './core/BucketBase.js';
-import { stepTime, stepsAt } from './core/refill.js';
+import { BucketBase, bucketInit } from './core/BucketBase.js';
+import { stepTime, stepsAt, type RefillSchedule } from './core/refill.js';
 import { BucketClosedError, BucketNotStartedError } from './errors.js';
-import type { TokenBucketOptions } from './TokenBucketFilter.js';
+import type { Clock } from './clock.js';
+import type { MultiLimitOptions, TokenBucketOptions } from './TokenBucketFilter.js';
 
 /** How late (ms) an interval tick may run behind the schedule before the interval is re-aligned. */
 const REALIGN_AFTER_MS = 1;
+
+/**
+ * One refill timer on one schedule: a `setInterval` while it keeps to the schedule, re-aligned by a
+ * one-shot timer when real timers run late. Each tick calls `onTick` with the clock reading.
+ */
+class Ticker {
+  private timer: ClockTimer | undefined = undefined;
+
+  /**
+   * @param getClock returns the bucket's clock (looked up at each use, like the bucket does)
+   * @param schedule the schedule whose steps to tick on
+   * @param onTick called with the clock reading at each tick
+   * @param keepAlive whether the timer starts out keeping the process alive
+   */
+  constructor(
+    private readonly getClock: () => Clock,
+    private readonly schedule: RefillSchedule,
+    private readonly onTick: (now: number) => void,
+    private keepAlive: boolean,
+  ) {
+    this.arm(getClock().performance.now());
+  }
+
+  /** Lets the timer keep the process alive or not. */
+  setKeepAlive(keepAlive: boolean): void {
+    this.keepAlive = keepAlive;
+    this.timer?.keepAlive(keepAlive);
+  }
+
+  cancel(): void {
+    this.timer?.cancel();
+    this.timer = undefined;
+  }
+
+  /**
+   * Sets the timer for the next step after `now`: a `setInterval` when `now` is on the schedule (within
+   * {@link REALIGN_AFTER_MS}), otherwise a one-shot timer to the next step, which then arms again.
+   */
+  private arm(now: number): void {
+    const { refillInterval } = this.schedule;
+    const lastStepAt = stepTime(this.schedule, stepsAt(this.schedule, now));
+    const onSchedule = now - lastStepAt < REALIGN_AFTER_MS;
+    this.timer =
+      onSchedule && refillInterval <= MAX_TIMER_DELAY
+        ? ClockTimer.interval(this.getClock(), this.onInterval, refillInterval)
+        : ClockTimer.timeout(this.getClock(), this.onRealign, lastStepAt + refillInterval - now);
+    this.timer.keepAlive(this.keepAlive);
+  }
+
+  private readonly onInterval = (): void => {
+    const now = this.getClock().performance.now();
+    this.onTick(now);
+    if (this.timer === undefined) return; // cancelled by the tick (close or reconfigure)
+    if (now - stepTime(this.schedule, stepsAt(this.schedule, now)) >= REALIGN_AFTER_MS) {
+      this.timer.cancel();
+      this.arm(now);
+    }
+  };
+
+  private readonly onRealign = (): void => {
+    const now = this.getClock().performance.now();
+    const timer = this.timer;
+    this.onTick(now);
+    if (this.timer === timer) this.arm(now);
+  };
+}
 
 /**
  * TimerTokenBucketFilter is a token bucket driven by a refill timer, like the lesson's daemon thread:
@@ -22,7 +89,8 @@ const REALIGN_AFTER_MS = 1;
  * never drifts. The interval is `unref`'d while nobody waits (it never keeps a process alive by
  * itself) and holds the process only while callers are queued. Grants happen at exactly the same
  * instants as {@link LazyTokenBucketFilter}'s; this kind costs one timer per bucket for as long as the
- * bucket is open, so `close()` it when done.
+ * bucket is open, so `close()` it when done. With several limits (`limits: [...]`) it runs one such
+ * timer per limit, each on its own schedule; `reconfigure()` re-arms them on the new schedules.
  *
  * @example
  * const bucket = new TimerTokenBucketFilter({ capacity: 1 });
@@ -33,11 +101,16 @@ const REALIGN_AFTER_MS = 1;
  * @throws TypeError or RangeError from the constructor when an option is invalid.
  */
 export class TimerTokenBucketFilter extends BucketBase {
-  private refillTimer: ClockTimer | undefined = undefined;
+  /** One refill timer per limit while started and open. */
+  private tickers: Ticker[] = [];
   private started = false;
 
-  constructor(options: TokenBucketOptions) {
-    super(options, 'timer');
+  /**
+   * @param options one limit (`capacity`, `refillTokens`, `refillInterval`, `initialTokens`) or
+   * several (`limits: [...]`), and optionally a `clock`
+   */
+  constructor(options: TokenBucketOptions | MultiLimitOptions) {
+    super(bucketInit(options, 'timer'));
   }
 
   /** Whether `start()` has been called (and `close()` has not). */
@@ -53,50 +126,38 @@ export class TimerTokenBucketFilter extends BucketBase {
     if (this.isClosed) throw new BucketClosedError();
     if (this.started) return this;
     this.started = true;
-    this.arm(this.clock.performance.now());
+    this.armAll();
     return this;
   }
 
   protected headChanged(): void {
-    this.refillTimer?.keepAlive(this.queue.length > 0);
+    const keepAlive = this.queue.length > 0;
+    for (const ticker of this.tickers) ticker.setKeepAlive(keepAlive);
   }
 
   protected stopTimers(): void {
-    this.refillTimer?.cancel();
-    this.refillTimer = undefined;
+    for (const ticker of this.tickers) ticker.cancel();
+    this.tickers = [];
+  }
+
+  protected override limitChanged(): void {
+    if (!this.started) return;
+    this.stopTimers();
+    this.armAll();
   }
 
   protected override refuseWait(): Error | undefined {
     return this.started ? undefined : new BucketNotStartedError();
   }
 
-  /**
-   * Sets the timer for the next step after `now`: a `setInterval` when `now` is on the schedule (within
-   * {@link REALIGN_AFTER_MS}), otherwise a one-shot timer to the next step, which then arms again.
-   */
-  private arm(now: number): void {
-    const { refillInterval } = this.schedule;
-    const lastStepAt = stepTime(this.schedule, stepsAt(this.schedule, now));
-    const onSchedule = now - lastStepAt < REALIGN_AFTER_MS;
-    this.refillTimer =
-      onSchedule && refillInterval <= MAX_TIMER_DELAY
-        ? ClockTimer.interval(this.clock, this.onInterval, refillInterval)
-        : ClockTimer.timeout(this.clock, this.onRealign, lastStepAt + refillInterval - now);
-    this.refillTimer.keepAlive(this.queue.length > 0);
+  private armAll(): void {
+    const keepAlive = this.queue.length > 0;
+    this.tickers = this.limit.schedules().map((schedule) => new Ticker(this.getClock, schedule, this.tick, keepAlive));
   }
 
-  private readonly onInterval = (): void => {
-    const now = this.clock.performance.now();
-    this.sync(now);
-    if (now - stepTime(this.schedule, stepsAt(this.schedule, now)) >= REALIGN_AFTER_MS) {
-      this.refillTimer?.cancel();
-      this.arm(now);
-    }
-  };
+  private readonly getClock = (): Clock => this.clock;
 
-  private readonly onRealign = (): void => {
-    const now = this.clock.performance.now();
+  private readonly tick = (now: number): void => {
     this.sync(now);
-    if (!this.isClosed) this.arm(now);
   };
 }

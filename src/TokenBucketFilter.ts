@@ -91,3 +91,115 @@ export interface TokenBucketFilterOptions extends TokenBucketOptions {
   /** `'lazy'` (default) computes tokens on demand; `'timer'` runs a refill interval. */
   kind?: TokenBucketFilterKind | undefined;
 }
+
+/**
+ * One limit of a bucket that enforces several at once (see {@link MultiLimitOptions}): its own burst
+ * and refill rate. All times are in milliseconds, all counts in whole tokens.
+ */
+export interface RefillLimit {
+  /** Most tokens this limit holds. A positive safe integer. Required. */
+  capacity: number;
+  /** Tokens added at each of this limit's refill steps. A positive safe integer; default 1. */
+  refillTokens?: number | undefined;
+  /** Milliseconds between this limit's refill steps. A positive finite number; default 1000. */
+  refillInterval?: number | undefined;
+  /** Tokens this limit holds at creation. An integer in `0..capacity`; default `capacity`. */
+  initialTokens?: number | undefined;
+}
+
+/**
+ * Options of a bucket that enforces several limits at once, such as "10 per second and 1,000 per
+ * hour": a grant of `count` tokens waits until every limit holds `count` tokens and takes them from
+ * every limit at the same instant. FIFO order and exact arithmetic hold as with one limit; the
+ * bucket's `capacity` (the largest count one call may ask for) is the smallest of the capacities.
+ *
+ * Supported by `LazyTokenBucketFilter`, `TimerTokenBucketFilter` (one refill timer per limit) and
+ * `KeyedTokenBucketFilter`.
+ *
+ * @example
+ * const bucket = new LazyTokenBucketFilter({
+ *   limits: [
+ *     { capacity: 10, refillTokens: 10, refillInterval: 1000 },
+ *     { capacity: 1000, refillTokens: 1000, refillInterval: 3_600_000 },
+ *   ],
+ * });
+ */
+export interface MultiLimitOptions {
+  /** The limits, one or more; each schedule starts at the bucket's creation. */
+  limits: readonly RefillLimit[];
+  /** Where time and timers come from; see {@link TokenBucketOptions.clock}. */
+  clock?: Clock | undefined;
+}
+
+/** Options of `TokenBucketFilterFactory.create()` for a bucket with several limits. */
+export interface MultiLimitFilterOptions extends MultiLimitOptions {
+  /** `'lazy'` (default) or `'timer'`. */
+  kind?: TokenBucketFilterKind | undefined;
+}
+
+/**
+ * Options of `reconfigure()`. Either new values for a single-limit bucket (an omitted option keeps its
+ * current value), or `limits`: the complete new list of limits (defaults as at construction), for a
+ * bucket of any number of limits. `initialTokens` is not accepted: the tokens carry over.
+ */
+export type ReconfigureOptions =
+  | {
+      /** The new capacity. A positive safe integer. */
+      capacity?: number | undefined;
+      /** The new tokens per refill step. A positive safe integer. */
+      refillTokens?: number | undefined;
+      /** The new ms between refill steps. A positive finite number. */
+      refillInterval?: number | undefined;
+    }
+  | {
+      /** The new limits; limit `i` carries over the tokens of the old limit `i` (new ones start full). */
+      limits: ReadonlyArray<Omit<RefillLimit, 'initialTokens'>>;
+    };
+
+/**
+ * TokenBucketStats is a snapshot of a bucket's counters since its creation. Counting costs a few
+ * integer additions per call and allocates nothing; only `stats()` allocates its result.
+ */
+export interface TokenBucketStats {
+  /** Tokens handed out, by `getToken()` grants and successful `tryGetToken()` calls. */
+  readonly tokensGranted: number;
+  /** Calls granted: resolved `getToken()` calls plus `tryGetToken()` calls that returned `true`. */
+  readonly granted: number;
+  /** `tryGetToken()` calls that returned `false`. */
+  readonly denied: number;
+  /** `getToken()` calls rejected with `MaxWaitExceededError`, at the call or when `reconfigure()` re-planned them. */
+  readonly maxWaitExceeded: number;
+  /** Queued `getToken()` calls that left the queue because their signal aborted. */
+  readonly aborted: number;
+  /** Queued `getToken()` calls rejected with `BucketClosedError` by `close()`. */
+  readonly closed: number;
+  /** Queued `getToken()` calls rejected with `RangeError` by `reconfigure()`: they asked for more than the new capacity. */
+  readonly overCapacity: number;
+  /** Callers waiting in the queue right now (for a keyed bucket: across all keys). */
+  readonly pending: number;
+}
+
+/**
+ * ReconfigurableTokenBucketFilter is a {@link TokenBucketFilter} whose limits can be changed while it
+ * runs and which reports {@link TokenBucketStats}. `LazyTokenBucketFilter` and
+ * `TimerTokenBucketFilter` implement it.
+ */
+export interface ReconfigurableTokenBucketFilter extends TokenBucketFilter {
+  /**
+   * Changes the limits now. The tokens held carry over (capped at the new capacity), the refill
+   * schedule restarts from this call (the first new step comes one new `refillInterval` from now),
+   * and the queued callers are re-planned under the new limits in the same order: a caller whose new
+   * grant instant would break its `maxWait` (counted from its call) rejects with
+   * `MaxWaitExceededError`, and one that asks for more than the new capacity rejects with
+   * `RangeError`; the callers behind move up.
+   *
+   * Throws `TypeError` or `RangeError` (naming the option and value) when an option is invalid, and
+   * `BucketClosedError` after `close()`; on a throw nothing changes.
+   *
+   * @example
+   * bucket.reconfigure({ refillTokens: 5 }); // the provider asked us to slow down
+   */
+  reconfigure(options: ReconfigureOptions): void;
+  /** Returns a snapshot of the bucket's counters; cheap, and never throws (also after `close()`). */
+  stats(): TokenBucketStats;
+}

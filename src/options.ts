@@ -1,5 +1,10 @@
 import type { Clock } from './clock.js';
-import type { TokenBucketFilterKind, TokenBucketFilterOptions } from './TokenBucketFilter.js';
+import type {
+  MultiLimitFilterOptions,
+  ReconfigureOptions,
+  TokenBucketFilterKind,
+  TokenBucketFilterOptions,
+} from './TokenBucketFilter.js';
 
 /** Bucket options after validation, with defaults filled in. */
 export interface ResolvedOptions {
@@ -74,24 +79,141 @@ export function resolveOptions(options: TokenBucketFilterOptions): ResolvedOptio
       throw new TypeError(`Unknown option ${describe(key)}; known options: ${[...KNOWN_OPTIONS].join(', ')}`);
     }
   }
-  const capacity = positiveSafeInteger('capacity', options.capacity);
-  const refillTokens = positiveSafeInteger('refillTokens', withDefault(options.refillTokens, 1));
-  const refillInterval = requireNumber('refillInterval', withDefault(options.refillInterval, 1000));
-  if (!Number.isFinite(refillInterval) || refillInterval <= 0) {
-    throw new RangeError(`refillInterval must be a positive finite number of ms, received ${describe(refillInterval)}`);
+  const limit = resolveLimit('', options as unknown as Record<string, unknown>, true);
+  return { ...limit, kind: resolveKind(options.kind), clock: resolveClock(options.clock) };
+}
+
+/** One limit after validation, with defaults filled in. */
+export interface ResolvedLimit {
+  readonly capacity: number;
+  readonly refillTokens: number;
+  readonly refillInterval: number;
+  readonly initialTokens: number;
+}
+
+/** Options of a bucket of one or several limits after validation, with defaults filled in. */
+export interface ResolvedBucketOptions {
+  /** One or more limits, in the order given. */
+  readonly limits: readonly ResolvedLimit[];
+  readonly kind: TokenBucketFilterKind;
+  /** The injected clock, or undefined for `globalThis` looked up at each use. */
+  readonly clock: Clock | undefined;
+}
+
+const LIMIT_OPTIONS = ['capacity', 'refillTokens', 'refillInterval', 'initialTokens'];
+const MULTI_OPTIONS = new Set(['limits', 'kind', 'clock']);
+
+/**
+ * Validates the options of a bucket that may have several limits: either the single-limit options
+ * of {@link resolveOptions} or `{ limits: [...], kind?, clock? }`. Throws like {@link resolveOptions};
+ * option names in messages are qualified, as in `limits[1].capacity`.
+ */
+export function resolveBucketOptions(options: TokenBucketFilterOptions | MultiLimitFilterOptions): ResolvedBucketOptions {
+  if (typeof options !== 'object' || options === null || !('limits' in options)) {
+    const single = resolveOptions(options as TokenBucketFilterOptions);
+    return { limits: [single], kind: single.kind, clock: single.clock };
   }
-  const initialTokens = requireNumber('initialTokens', withDefault(options.initialTokens, capacity));
-  if (!Number.isInteger(initialTokens) || initialTokens < 0 || initialTokens > capacity) {
+  for (const key of Object.keys(options)) {
+    if (!MULTI_OPTIONS.has(key)) {
+      const hint = LIMIT_OPTIONS.includes(key) ? ` (with limits, give ${key} inside each limit)` : '';
+      throw new TypeError(`Unknown option ${describe(key)} beside limits${hint}; known options: limits, kind, clock`);
+    }
+  }
+  return {
+    limits: resolveLimitList(options.limits, true),
+    kind: resolveKind(options.kind),
+    clock: resolveClock(options.clock),
+  };
+}
+
+/**
+ * Validates the options of `reconfigure()` against the limits now in force and returns the new limits
+ * (their `initialTokens` is meaningless and set to the capacity). Throws `TypeError` for a wrong type,
+ * an unknown option, or the single-limit form on a bucket of several limits; `RangeError` for a number
+ * out of range. Messages name the option and the value.
+ */
+export function resolveReconfigure(
+  options: ReconfigureOptions,
+  current: readonly Omit<ResolvedLimit, 'initialTokens'>[],
+): ResolvedLimit[] {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`options must be an object, received ${describe(options)}`);
+  }
+  if ('limits' in options) {
+    for (const key of Object.keys(options)) {
+      if (key !== 'limits') throw new TypeError(`Unknown option ${describe(key)} beside limits; known options: limits`);
+    }
+    return resolveLimitList(options.limits, false);
+  }
+  for (const key of Object.keys(options)) {
+    if (!['capacity', 'refillTokens', 'refillInterval'].includes(key)) {
+      throw new TypeError(
+        `Unknown option ${describe(key)}; known options: capacity, refillTokens, refillInterval, limits`,
+      );
+    }
+  }
+  const [only] = current;
+  if (current.length !== 1 || only === undefined) {
+    throw new TypeError(`This bucket has ${current.length} limits: reconfigure it with { limits: [...] }`);
+  }
+  const merged = {
+    capacity: withDefault(options.capacity, only.capacity),
+    refillTokens: withDefault(options.refillTokens, only.refillTokens),
+    refillInterval: withDefault(options.refillInterval, only.refillInterval),
+  };
+  return [resolveLimit('', merged, false)];
+}
+
+function resolveLimitList(limits: unknown, allowInitial: boolean): ResolvedLimit[] {
+  if (!Array.isArray(limits) || limits.length === 0) {
+    throw new TypeError(`limits must be a non-empty array of limits, received ${describe(limits)}`);
+  }
+  return limits.map((limit: unknown, i) => {
+    const name = `limits[${i}]`;
+    if (typeof limit !== 'object' || limit === null) {
+      throw new TypeError(`${name} must be an object, received ${describe(limit)}`);
+    }
+    const known = allowInitial ? LIMIT_OPTIONS : LIMIT_OPTIONS.slice(0, 3);
+    for (const key of Object.keys(limit)) {
+      if (!known.includes(key)) {
+        throw new TypeError(`Unknown option ${describe(key)} in ${name}; known options: ${known.join(', ')}`);
+      }
+    }
+    return resolveLimit(`${name}.`, limit as Record<string, unknown>, allowInitial);
+  });
+}
+
+function resolveLimit(prefix: string, options: Record<string, unknown>, allowInitial: boolean): ResolvedLimit {
+  const capacity = positiveSafeInteger(`${prefix}capacity`, options['capacity']);
+  const refillTokens = positiveSafeInteger(`${prefix}refillTokens`, withDefault(options['refillTokens'], 1));
+  const refillInterval = requireNumber(`${prefix}refillInterval`, withDefault(options['refillInterval'], 1000));
+  if (!Number.isFinite(refillInterval) || refillInterval <= 0) {
     throw new RangeError(
-      `initialTokens must be an integer from 0 to capacity (${capacity}), received ${describe(initialTokens)}`,
+      `${prefix}refillInterval must be a positive finite number of ms, received ${describe(refillInterval)}`,
     );
   }
-  const kind = withDefault(options.kind, 'lazy');
+  const initialTokens = requireNumber(
+    `${prefix}initialTokens`,
+    allowInitial ? withDefault(options['initialTokens'], capacity) : capacity,
+  );
+  if (!Number.isInteger(initialTokens) || initialTokens < 0 || initialTokens > capacity) {
+    throw new RangeError(
+      `${prefix}initialTokens must be an integer from 0 to capacity (${capacity}), received ${describe(initialTokens)}`,
+    );
+  }
+  return { capacity, refillTokens, refillInterval, initialTokens };
+}
+
+function resolveKind(value: unknown): TokenBucketFilterKind {
+  const kind = withDefault(value, 'lazy');
   if (kind !== 'lazy' && kind !== 'timer') {
     throw new TypeError(`kind must be 'lazy' or 'timer', received ${describe(kind)}`);
   }
-  const clock = options.clock === undefined ? undefined : validClock(options.clock);
-  return { capacity, refillTokens, refillInterval, initialTokens, kind, clock };
+  return kind;
+}
+
+function resolveClock(value: unknown): Clock | undefined {
+  return value === undefined ? undefined : validClock(value);
 }
 
 /**

@@ -1,21 +1,25 @@
 import { globalClock, type Clock } from '../clock.js';
 import { BucketClosedError, MaxWaitExceededError } from '../errors.js';
-import { checkCount, checkMaxWait, describe, resolveOptions, type ResolvedOptions } from '../options.js';
+import {
+  checkCount,
+  checkMaxWait,
+  describe,
+  resolveBucketOptions,
+  resolveReconfigure,
+  type ResolvedLimit,
+} from '../options.js';
 import type {
   GetTokenOptions,
-  TokenBucketFilter,
+  MultiLimitOptions,
+  ReconfigurableTokenBucketFilter,
+  ReconfigureOptions,
   TokenBucketFilterKind,
   TokenBucketOptions,
+  TokenBucketStats,
 } from '../TokenBucketFilter.js';
-import {
-  grantNext,
-  refill,
-  stepTime,
-  stepsAt,
-  stepsUntil,
-  type BucketPosition,
-  type RefillSchedule,
-} from './refill.js';
+import { BucketCounters } from './counters.js';
+import { limitStateAt, type LimitState } from './limits.js';
+import type { RefillSchedule } from './refill.js';
 import { Waiter, WaiterQueue } from './WaiterQueue.js';
 
 const GRANTED: Promise<void> = Promise.resolve();
@@ -31,47 +35,76 @@ function isAbortSignal(value: unknown): value is AbortSignal {
   );
 }
 
+/** What a bucket starts from: its limits' state, its clock and where it counts. */
+export interface BucketInit {
+  /** The limits, positioned at the instant of creation. */
+  readonly limit: LimitState;
+  /** The injected clock, or undefined for `globalThis` looked up at each use. */
+  readonly clock: Clock | undefined;
+  /** The counters to bump (shared by the keys of a keyed bucket). */
+  readonly counters: BucketCounters;
+}
+
+/** Returns the schedules of `limits`, all starting at clock reading `origin`. */
+export function schedulesFrom(limits: readonly ResolvedLimit[], origin: number): RefillSchedule[] {
+  return limits.map(({ capacity, refillTokens, refillInterval }) => ({
+    capacity,
+    refillTokens,
+    refillInterval,
+    origin,
+  }));
+}
+
 /**
- * BucketBase is the state machine every in-process bucket shares: the token count on the refill
- * schedule, the FIFO queue of waiters, and the grant, abort, `maxWait` and close rules. It never sets a
- * timer; subclasses decide how to wake up when the head of the queue is due, through
- * {@link BucketBase.headChanged}, and call {@link BucketBase.sync} when they do.
- *
- * Every public method reads the clock once and passes that instant down to the pure arithmetic in
- * `refill.ts`.
+ * Validates bucket options (one limit or several) for a bucket class of `kind`, reads the clock once
+ * and returns the bucket's starting state. Throws `TypeError`/`RangeError` naming the bad option.
  */
-export abstract class BucketBase implements TokenBucketFilter {
-  readonly capacity: number;
-  /** The refill schedule, anchored at the clock reading of construction. */
-  protected readonly schedule: RefillSchedule;
+export function bucketInit(options: TokenBucketOptions | MultiLimitOptions, kind: TokenBucketFilterKind): BucketInit {
+  const resolved = resolveBucketOptions(options);
+  if ((options as { kind?: unknown }).kind !== undefined && resolved.kind !== kind) {
+    throw new TypeError(`kind ${describe(resolved.kind)} does not match this ${kind} bucket's class`);
+  }
+  const now = (resolved.clock ?? globalClock()).performance.now();
+  const schedules = schedulesFrom(resolved.limits, now);
+  return {
+    limit: limitStateAt(
+      schedules,
+      resolved.limits.map((limit) => limit.initialTokens),
+      now,
+    ),
+    clock: resolved.clock,
+    counters: new BucketCounters(),
+  };
+}
+
+/**
+ * BucketBase is the state machine every in-process bucket shares: the tokens of its limits on their
+ * refill schedules, the FIFO queue of waiters, and the grant, abort, `maxWait`, reconfigure and close
+ * rules. It never sets a timer; subclasses decide how to wake up when the head of the queue is due,
+ * through {@link BucketBase.headChanged}, and call {@link BucketBase.sync} when they do.
+ *
+ * Every public method reads the clock once and passes that instant down to the pure arithmetic of
+ * `limits.ts` and `refill.ts`.
+ */
+export abstract class BucketBase implements ReconfigurableTokenBucketFilter {
   protected readonly queue = new WaiterQueue();
+  /** Where the limits stand: tokens held and schedule position. Replaced by `reconfigure()`. */
+  protected limit: LimitState;
+  /** The counters behind `stats()`. */
+  protected readonly counters: BucketCounters;
   private readonly injectedClock: Clock | undefined;
-  /** Tokens held just after step `position.step` of the schedule. */
-  private readonly position: BucketPosition;
-  /** Clock reading of the next step: until then no refill can happen (the fast path). */
-  private nextStepAt: number;
   /**
-   * Where the schedule stands once every queued waiter has been granted, or undefined when that must be
-   * recomputed (after an abort). Lets `maxWait` and `waitTime()` see through the queue in O(1).
+   * Where the limits stand once every queued waiter has been granted, or undefined when that must be
+   * recomputed (after an abort). Lets `maxWait` and `waitTime()` see through the queue in O(1). Owned
+   * by the bucket (never the same object as {@link limit}); meaningful only while the queue is not empty.
    */
-  private tail: BucketPosition | undefined = undefined;
+  private tail: LimitState | undefined = undefined;
   private closed = false;
 
-  protected constructor(options: TokenBucketOptions, kind: TokenBucketFilterKind) {
-    const resolved: ResolvedOptions = resolveOptions(options);
-    if ((options as { kind?: unknown }).kind !== undefined && resolved.kind !== kind) {
-      throw new TypeError(`kind ${describe(resolved.kind)} does not match this ${kind} bucket's class`);
-    }
-    this.capacity = resolved.capacity;
-    this.injectedClock = resolved.clock;
-    this.schedule = {
-      capacity: resolved.capacity,
-      refillTokens: resolved.refillTokens,
-      refillInterval: resolved.refillInterval,
-      origin: this.clock.performance.now(),
-    };
-    this.position = { tokens: resolved.initialTokens, step: 0 };
-    this.nextStepAt = stepTime(this.schedule, 1);
+  protected constructor(init: BucketInit) {
+    this.limit = init.limit;
+    this.injectedClock = init.clock;
+    this.counters = init.counters;
   }
 
   /** The clock: the injected one, or `globalThis` as it is right now. */
@@ -84,10 +117,15 @@ export abstract class BucketBase implements TokenBucketFilter {
     return this.closed;
   }
 
+  /** The largest count one call may ask for: the capacity (the smallest, with several limits). */
+  get capacity(): number {
+    return this.limit.capacity;
+  }
+
   get available(): number {
     if (this.closed) return 0;
     this.sync(this.clock.performance.now());
-    return this.queue.length === 0 ? this.position.tokens : 0;
+    return this.queue.length === 0 ? this.limit.tokens : 0;
   }
 
   get pending(): number {
@@ -98,28 +136,32 @@ export abstract class BucketBase implements TokenBucketFilter {
 
   tryGetToken(count = 1): boolean {
     if (this.closed) throw new BucketClosedError();
-    const invalid = checkCount(count, this.capacity);
+    const limit = this.limit;
+    const invalid = checkCount(count, limit.capacity);
     if (invalid !== undefined) throw invalid;
     this.sync(this.clock.performance.now());
-    if (this.queue.length !== 0 || this.position.tokens < count) return false;
-    this.position.tokens -= count;
+    if (this.queue.length !== 0 || limit.tokens < count) {
+      this.counters.denied += 1;
+      return false;
+    }
+    limit.take(count);
+    this.countGrant(count);
     return true;
   }
 
   waitTime(count = 1): number {
     if (this.closed) throw new BucketClosedError();
-    const invalid = checkCount(count, this.capacity);
+    const invalid = checkCount(count, this.limit.capacity);
     if (invalid !== undefined) throw invalid;
     const now = this.clock.performance.now();
     this.sync(now);
-    if (this.queue.length === 0 && this.position.tokens >= count) return 0;
-    const projected = { ...this.tailPosition() };
-    return Math.max(0, stepTime(this.schedule, grantNext(this.schedule, projected, count)) - now);
+    if (this.queue.length === 0 && this.limit.tokens >= count) return 0;
+    return Math.max(0, this.tailState().grantTime(count) - now);
   }
 
   getToken(count = 1, options?: GetTokenOptions): Promise<void> {
     if (this.closed) return Promise.reject(new BucketClosedError());
-    const invalid = checkCount(count, this.capacity);
+    const invalid = checkCount(count, this.limit.capacity);
     if (invalid !== undefined) return Promise.reject(invalid);
     let signal: AbortSignal | undefined;
     let maxWait: number | undefined;
@@ -141,28 +183,34 @@ export abstract class BucketBase implements TokenBucketFilter {
 
     const now = this.clock.performance.now();
     this.sync(now);
-    if (this.queue.length === 0 && this.position.tokens >= count) {
-      this.position.tokens -= count;
+    const limit = this.limit;
+    if (this.queue.length === 0 && limit.tokens >= count) {
+      limit.take(count);
+      this.countGrant(count);
       return GRANTED;
     }
-    const refusal = this.refuseWait();
-    if (refusal !== undefined) return Promise.reject(refusal);
+    return this.enqueue(count, signal, maxWait, now);
+  }
 
-    const projected = { ...this.tailPosition() };
-    const grantAt = stepTime(this.schedule, grantNext(this.schedule, projected, count));
-    if (maxWait !== undefined && grantAt - now > maxWait) {
-      return Promise.reject(new MaxWaitExceededError(grantAt - now, maxWait));
-    }
-    this.tail = projected;
-    return new Promise<void>((resolve, reject) => {
-      const waiter = new Waiter(count, resolve, reject, signal);
-      if (signal !== undefined) {
-        waiter.onAbort = () => this.abort(waiter);
-        signal.addEventListener('abort', waiter.onAbort, { once: true });
-      }
-      this.queue.push(waiter);
-      if (this.queue.length === 1) this.headChanged();
-    });
+  /**
+   * Changes the limits; see {@link ReconfigurableTokenBucketFilter.reconfigure}. Throws on invalid
+   * options (changing nothing) and after `close()`.
+   */
+  reconfigure(options: ReconfigureOptions): void {
+    if (this.closed) throw new BucketClosedError();
+    const limits = resolveReconfigure(options, this.limit.schedules());
+    const now = this.clock.performance.now();
+    this.sync(now);
+    const schedules = schedulesFrom(limits, now);
+    const held = this.limit.tokensByLimit();
+    const carried = schedules.map((schedule, i) => Math.min(schedule.capacity, held[i] ?? schedule.capacity));
+    this.replan(limitStateAt(schedules, carried, now), now);
+  }
+
+  /** Returns a snapshot of the counters; see {@link TokenBucketStats}. */
+  stats(): TokenBucketStats {
+    if (!this.closed) this.sync(this.clock.performance.now());
+    return this.counters.snapshot();
   }
 
   close(): void {
@@ -170,7 +218,10 @@ export abstract class BucketBase implements TokenBucketFilter {
     this.closed = true;
     this.stopTimers();
     const error = new BucketClosedError();
-    for (const waiter of this.queue.takeAll()) {
+    const waiters = this.queue.takeAll();
+    this.counters.closed += waiters.length;
+    this.counters.queued -= waiters.length;
+    for (const waiter of waiters) {
       this.detach(waiter);
       waiter.reject(error);
     }
@@ -183,26 +234,24 @@ export abstract class BucketBase implements TokenBucketFilter {
 
   /**
    * Brings the bucket up to clock reading `now`: grants, in order, every queued waiter whose grant
-   * step has come (each at its own step, so a late timer changes nothing), then adds the refills of the
-   * steps since. Time that goes backwards is ignored. Calls {@link headChanged} if the head changed.
+   * instant has come (each at its own instant, so a late timer changes nothing), then adds the refills
+   * of the steps since. Time that goes backwards is ignored. Calls {@link headChanged} if the head
+   * changed.
    */
   protected sync(now: number): void {
-    if (now < this.nextStepAt && this.queue.length === 0) return;
-    const position = this.position;
-    const current = Math.max(position.step, stepsAt(this.schedule, now));
+    const limit = this.limit;
+    if (now < limit.nextStepAt && this.queue.length === 0) return;
     const head = this.queue.head;
     for (let waiter = head; waiter !== undefined; waiter = this.queue.head) {
-      if (position.step + stepsUntil(this.schedule, position.tokens, waiter.count) > current) break;
-      grantNext(this.schedule, position, waiter.count);
+      if (limit.tokens < waiter.count && limit.grantTime(waiter.count) > now) break;
+      limit.grantNext(waiter.count);
       this.queue.remove(waiter);
+      this.counters.queued -= 1;
       this.detach(waiter);
+      this.countGrant(waiter.count);
       waiter.resolve();
     }
-    if (current > position.step) {
-      position.tokens = refill(this.schedule, position.tokens, current - position.step);
-      position.step = current;
-    }
-    this.nextStepAt = stepTime(this.schedule, current + 1);
+    limit.advance(now);
     if (head !== undefined && this.queue.head !== head) this.headChanged();
   }
 
@@ -212,31 +261,107 @@ export abstract class BucketBase implements TokenBucketFilter {
    */
   protected headGrantTime(): number | undefined {
     const head = this.queue.head;
-    if (head === undefined) return undefined;
-    const { tokens, step } = this.position;
-    return stepTime(this.schedule, step + stepsUntil(this.schedule, tokens, head.count));
+    return head === undefined ? undefined : this.limit.grantTime(head.count);
+  }
+
+  /**
+   * Puts `limit` in force at clock reading `now` (the caller has synced the old state to `now`) and
+   * re-plans the queue under it, in order: a waiter above the new capacity rejects with `RangeError`,
+   * one whose new grant instant breaks its `maxWait` rejects with `MaxWaitExceededError`, and the rest
+   * keep their places. Then grants what is due and re-arms through {@link limitChanged} and
+   * {@link headChanged}.
+   */
+  protected replan(limit: LimitState, now: number): void {
+    this.limit = limit;
+    const projected = limit.clone();
+    for (let waiter = this.queue.head, next: Waiter | undefined; waiter !== undefined; waiter = next) {
+      next = waiter.next;
+      let refusal: Error | undefined;
+      if (waiter.count > limit.capacity) {
+        refusal = new RangeError(
+          `count must not exceed the new capacity (${limit.capacity}), received ${waiter.count}`,
+        );
+        this.counters.overCapacity += 1;
+      } else {
+        const grantAt = projected.grantTime(waiter.count);
+        if (grantAt - waiter.calledAt > waiter.maxWait) {
+          refusal = new MaxWaitExceededError(grantAt - waiter.calledAt, waiter.maxWait);
+          this.counters.maxWaitExceeded += 1;
+        } else {
+          projected.grantNext(waiter.count);
+        }
+      }
+      if (refusal !== undefined) {
+        this.queue.remove(waiter);
+        this.counters.queued -= 1;
+        this.detach(waiter);
+        waiter.reject(refusal);
+      }
+    }
+    this.tail = projected;
+    this.limitChanged();
+    this.sync(now);
+    this.headChanged();
   }
 
   /**
    * Called when the head of the queue changes: a first waiter arrives, the head is granted or aborted,
-   * or the queue empties. Subclasses (re)arm or release their timers here. Never called after close.
+   * or the queue empties (and after `reconfigure()`). Subclasses (re)arm or release their timers here.
+   * Never called after close.
    */
   protected abstract headChanged(): void;
 
   /** Stops every timer of the subclass; called once, by `close()`. */
   protected abstract stopTimers(): void;
 
+  /** Called when `reconfigure()` has put new schedules in force, before {@link headChanged}. */
+  protected limitChanged(): void {}
+
   /** Returns an error to reject a caller that would have to wait with, or undefined to let it queue. */
   protected refuseWait(): Error | undefined {
     return undefined;
   }
 
-  /** Where the schedule stands once every queued waiter is granted; recomputed only after an abort. */
-  private tailPosition(): BucketPosition {
-    if (this.queue.length === 0) return this.position;
+  /** The slow path of `getToken()`: predicts the grant, applies `maxWait`, and queues the caller. */
+  private enqueue(count: number, signal: AbortSignal | undefined, maxWait: number | undefined, now: number): Promise<void> {
+    const refusal = this.refuseWait();
+    if (refusal !== undefined) return Promise.reject(refusal);
+    const tail = this.tailState();
+    const grantAt = tail.grantTime(count);
+    if (maxWait !== undefined && grantAt - now > maxWait) {
+      this.counters.maxWaitExceeded += 1;
+      return Promise.reject(new MaxWaitExceededError(grantAt - now, maxWait));
+    }
+    const projected = tail === this.limit ? tail.clone() : tail;
+    projected.grantNext(count);
+    this.tail = projected;
+    return new Promise<void>((resolve, reject) => {
+      const waiter = new Waiter(count, resolve, reject, signal, now, maxWait ?? Number.POSITIVE_INFINITY);
+      if (signal !== undefined) {
+        waiter.onAbort = () => this.abort(waiter);
+        signal.addEventListener('abort', waiter.onAbort, { once: true });
+      }
+      this.queue.push(waiter);
+      this.counters.queued += 1;
+      if (this.queue.length === 1) this.headChanged();
+    });
+  }
+
+  private countGrant(count: number): void {
+    const counters = this.counters;
+    counters.tokensGranted += count;
+    counters.granted += 1;
+  }
+
+  /**
+   * Where the limits stand once every queued waiter is granted: the live state itself when nobody
+   * waits (do not mutate it then), otherwise the projection, recomputed only after an abort.
+   */
+  private tailState(): LimitState {
+    if (this.queue.length === 0) return this.limit;
     if (this.tail === undefined) {
-      const tail = { ...this.position };
-      for (const waiter of this.queue) grantNext(this.schedule, tail, waiter.count);
+      const tail = this.limit.clone();
+      for (const waiter of this.queue) tail.grantNext(waiter.count);
       this.tail = tail;
     }
     return this.tail;
@@ -245,6 +370,8 @@ export abstract class BucketBase implements TokenBucketFilter {
   private abort(waiter: Waiter): void {
     const wasHead = this.queue.head === waiter;
     this.queue.remove(waiter);
+    this.counters.queued -= 1;
+    this.counters.aborted += 1;
     this.tail = undefined;
     waiter.onAbort = undefined;
     waiter.reject(waiter.signal?.reason);

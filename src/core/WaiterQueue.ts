@@ -8,11 +8,21 @@ export class Waiter {
   /** The abort listener registered on the caller's signal, removed when the waiter leaves the queue. */
   onAbort: (() => void) | undefined = undefined;
 
+  /**
+   * @param count tokens asked for
+   * @param resolve settles the caller's promise as granted
+   * @param reject settles the caller's promise as rejected
+   * @param signal the caller's abort signal, if any
+   * @param calledAt clock reading (ms) of the call, from which `maxWait` counts
+   * @param maxWait the caller's `maxWait` in ms (`Infinity` when none), re-checked by `reconfigure()`
+   */
   constructor(
     readonly count: number,
     readonly resolve: () => void,
     readonly reject: (reason: unknown) => void,
     readonly signal: AbortSignal | undefined,
+    readonly calledAt: number,
+    readonly maxWait: number,
   ) {}
 }
 

@@ -1,0 +1,217 @@
+import {
+  grantNext,
+  refill,
+  stepTime,
+  stepsAt,
+  stepsUntil,
+  type BucketPosition,
+  type RefillSchedule,
+} from './refill.js';
+
+/**
+ * LimitState is where a bucket stands on its refill schedule or schedules: the whole tokens of one
+ * limit ({@link SingleLimit}) or of several limits that every grant draws from at the same instant
+ * ({@link MultiLimit}). It is pure arithmetic on clock readings passed in; it never reads a clock.
+ *
+ * All instants are clock readings in ms; all counts are whole tokens and never above
+ * {@link LimitState.capacity} (callers check).
+ */
+export interface LimitState {
+  /** The largest count one grant can take: the smallest capacity of the limits. */
+  readonly capacity: number;
+  /** Whole tokens every limit holds as of the last {@link advance} or grant (their minimum). */
+  readonly tokens: number;
+  /** Clock reading of the next step of any limit: before it, {@link advance} changes nothing. */
+  readonly nextStepAt: number;
+  /** Whether every limit holds its full capacity. */
+  readonly full: boolean;
+  /** Takes `count` tokens from every limit now. The caller has checked `tokens >= count`. */
+  take(count: number): void;
+  /**
+   * Returns the clock reading at which every limit holds `count` tokens, counting only the refills
+   * still to come; a reading at or before the current position when they already do.
+   */
+  grantTime(count: number): number;
+  /** Moves forward to {@link grantTime}`(count)`, takes the tokens there and returns that instant. */
+  grantNext(count: number): number;
+  /** Adds the refills of every step up to clock reading `now`; a reading in the past changes nothing. */
+  advance(now: number): void;
+  /** Returns an independent copy (for projections through the queue). */
+  clone(): LimitState;
+  /** Every limit's schedule, in the order given at construction. */
+  schedules(): readonly RefillSchedule[];
+  /** Every limit's tokens, in the order given at construction. */
+  tokensByLimit(): number[];
+}
+
+/**
+ * SingleLimit is the state of a bucket with one limit: a {@link BucketPosition} on one
+ * {@link RefillSchedule}. The schedule object is not copied, so buckets that share a configuration and
+ * an origin (the keys of a keyed bucket) share one schedule.
+ */
+export class SingleLimit implements LimitState, BucketPosition {
+  nextStepAt: number;
+
+  /**
+   * @param schedule the refill schedule (origin included)
+   * @param tokens whole tokens held just after step `step` (0..capacity)
+   * @param step the schedule step the position is at
+   */
+  constructor(
+    readonly schedule: RefillSchedule,
+    public tokens: number,
+    public step: number,
+  ) {
+    this.nextStepAt = stepTime(schedule, step + 1);
+  }
+
+  get capacity(): number {
+    return this.schedule.capacity;
+  }
+
+  get full(): boolean {
+    return this.tokens >= this.schedule.capacity;
+  }
+
+  take(count: number): void {
+    this.tokens -= count;
+  }
+
+  grantTime(count: number): number {
+    return stepTime(this.schedule, this.step + stepsUntil(this.schedule, this.tokens, count));
+  }
+
+  grantNext(count: number): number {
+    return stepTime(this.schedule, grantNext(this.schedule, this, count));
+  }
+
+  advance(now: number): void {
+    if (now < this.nextStepAt) return;
+    const current = Math.max(this.step, stepsAt(this.schedule, now));
+    if (current > this.step) {
+      this.tokens = refill(this.schedule, this.tokens, current - this.step);
+      this.step = current;
+    }
+    this.nextStepAt = stepTime(this.schedule, current + 1);
+  }
+
+  /** Moves to the step in force at clock reading `at` (never backwards), without updating nextStepAt. */
+  advanceTo(at: number): void {
+    const step = stepsAt(this.schedule, at);
+    if (step > this.step) {
+      this.tokens = refill(this.schedule, this.tokens, step - this.step);
+      this.step = step;
+    }
+  }
+
+  clone(): SingleLimit {
+    const copy = new SingleLimit(this.schedule, this.tokens, this.step);
+    copy.nextStepAt = this.nextStepAt;
+    return copy;
+  }
+
+  schedules(): readonly RefillSchedule[] {
+    return [this.schedule];
+  }
+
+  tokensByLimit(): number[] {
+    return [this.tokens];
+  }
+}
+
+/**
+ * MultiLimit is the state of a bucket with several limits, such as "10 per second and 1,000 per hour":
+ * a grant of `count` happens at the first instant at which every limit holds `count` tokens, and takes
+ * `count` from each of them at that instant. Each limit keeps its own exact schedule.
+ */
+export class MultiLimit implements LimitState {
+  readonly capacity: number;
+  tokens: number;
+  nextStepAt: number;
+
+  /** @param limits two or more limits; the array is owned by this object from now on */
+  constructor(private readonly limits: SingleLimit[]) {
+    let capacity = Number.POSITIVE_INFINITY;
+    for (const limit of limits) capacity = Math.min(capacity, limit.capacity);
+    this.capacity = capacity;
+    this.tokens = 0;
+    this.nextStepAt = 0;
+    this.refresh();
+  }
+
+  get full(): boolean {
+    for (const limit of this.limits) if (!limit.full) return false;
+    return true;
+  }
+
+  take(count: number): void {
+    for (const limit of this.limits) limit.take(count);
+    this.tokens -= count;
+  }
+
+  grantTime(count: number): number {
+    let at = Number.NEGATIVE_INFINITY;
+    for (const limit of this.limits) at = Math.max(at, limit.grantTime(count));
+    return at;
+  }
+
+  grantNext(count: number): number {
+    const at = this.grantTime(count);
+    for (const limit of this.limits) {
+      // Every limit reaches `count` by `at`: move each to the step in force then, and take.
+      limit.advanceTo(at);
+      limit.take(count);
+    }
+    this.refresh();
+    return at;
+  }
+
+  advance(now: number): void {
+    if (now < this.nextStepAt) return;
+    for (const limit of this.limits) limit.advance(now);
+    this.refresh();
+  }
+
+  clone(): MultiLimit {
+    return new MultiLimit(this.limits.map((limit) => limit.clone()));
+  }
+
+  schedules(): readonly RefillSchedule[] {
+    return this.limits.map((limit) => limit.schedule);
+  }
+
+  tokensByLimit(): number[] {
+    return this.limits.map((limit) => limit.tokens);
+  }
+
+  private refresh(): void {
+    let tokens = Number.POSITIVE_INFINITY;
+    let nextStepAt = Number.POSITIVE_INFINITY;
+    for (const limit of this.limits) {
+      tokens = Math.min(tokens, limit.tokens);
+      limit.nextStepAt = stepTime(limit.schedule, limit.step + 1);
+      nextStepAt = Math.min(nextStepAt, limit.nextStepAt);
+    }
+    this.tokens = tokens;
+    this.nextStepAt = nextStepAt;
+  }
+}
+
+/**
+ * Builds the state of limits on the given schedules, each at the step in force at clock reading `now`
+ * with the tokens it would hold had it started at its origin with `startTokens[i]`. With one schedule
+ * the result is a {@link SingleLimit}, the fast case.
+ */
+export function limitStateAt(
+  schedules: readonly RefillSchedule[],
+  startTokens: readonly number[],
+  now: number,
+): LimitState {
+  const limits = schedules.map((schedule, i) => {
+    const step = stepsAt(schedule, now);
+    return new SingleLimit(schedule, refill(schedule, startTokens[i] ?? schedule.capacity, step), step);
+  });
+  const [only] = limits;
+  if (limits.length === 1 && only !== undefined) return only;
+  return new MultiLimit(limits);
+}
