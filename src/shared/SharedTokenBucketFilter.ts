@@ -4,7 +4,7 @@ import { BucketClosedError, MaxWaitExceededError } from '../errors.js';
 import { checkCount, checkMaxWait, describe, resolveOptions } from '../options.js';
 import type { GetTokenOptions, TokenBucketFilter, TokenBucketOptions } from '../TokenBucketFilter.js';
 import { LocalReservation, ReservationQueue } from './ReservationQueue.js';
-import { initialDebit, replay, reserve, take, tokensAt, type DebitParams } from './state.js';
+import { initialDebit, reserve, take, tokensAt, withdraw, type DebitParams } from './state.js';
 
 /**
  * SharedTokenBucketHandle is what a worker needs to draw from a {@link SharedTokenBucketFilter}:
@@ -444,9 +444,9 @@ export class SharedTokenBucketFilter implements TokenBucketFilter {
 
   /**
    * A queued caller's signal aborted: reject it, and give its tokens back if that cannot let anyone
-   * exceed the schedule, that is when no thread has drawn from the bucket since this thread's latest
-   * reservation. Then the callers of this thread behind it are re-reserved from where it stood and move
-   * up. Otherwise its step passes unused.
+   * exceed the schedule, that is when no other thread has drawn from the bucket since it reserved
+   * (see `withdraw()`). Then the callers of this thread behind it are re-reserved from where it stood
+   * and move up. Otherwise its step passes unused.
    */
   private abort(waiter: LocalReservation): void {
     waiter.onAbort = undefined;
@@ -454,31 +454,23 @@ export class SharedTokenBucketFilter implements TokenBucketFilter {
     this.advance(this.now());
     this.grantDue();
     if (waiter.prev === undefined && this.queue.head !== waiter) return; // granted just now: the abort is late
-    const behind: LocalReservation[] = [];
-    for (let item = waiter.next; item !== undefined; item = item.next) behind.push(item);
-    const last = this.queue.tail ?? waiter;
+    const chain: LocalReservation[] = [];
+    for (let item: LocalReservation | undefined = waiter; item !== undefined; item = item.next) chain.push(item);
     this.queue.remove(waiter);
     Atomics.sub(this.words, PENDING, 1);
     waiter.reject(waiter.signal?.reason);
-    if (Atomics.load(this.debitWord, DEBIT) === last.after) {
-      const moved = replay(
-        this.params,
-        waiter.before,
-        this.step,
-        behind.map((item) => BigInt(item.count)),
-      );
-      const debit = moved.length === 0 ? waiter.before : (moved[moved.length - 1]?.debit ?? waiter.before);
-      if (Atomics.compareExchange(this.debitWord, DEBIT, last.after, debit) === last.after) {
-        let before = waiter.before;
-        behind.forEach((item, index) => {
-          const reservation = moved[index];
-          if (reservation === undefined) return;
-          item.step = reservation.step;
-          item.before = before;
-          item.after = reservation.debit;
-          before = reservation.debit;
-        });
-      }
+    const debit = Atomics.load(this.debitWord, DEBIT);
+    const withdrawal = withdraw(this.params, debit, this.step, chain);
+    if (withdrawal !== undefined && Atomics.compareExchange(this.debitWord, DEBIT, debit, withdrawal.debit) === debit) {
+      let before = waiter.before;
+      withdrawal.moved.forEach((reservation, index) => {
+        const item = chain[index + 1];
+        if (item === undefined) return;
+        item.step = reservation.step;
+        item.before = before;
+        item.after = reservation.debit;
+        before = reservation.debit;
+      });
     }
     if (!this.grantDue()) this.armTimer();
   }

@@ -99,3 +99,49 @@ export function replay(params: DebitParams, debit: bigint, step: number, counts:
   }
   return result;
 }
+
+/** A reservation as its thread remembers it: how many tokens, and the debit before and after it. */
+export interface HeldReservation {
+  readonly count: number;
+  readonly before: bigint;
+  readonly after: bigint;
+}
+
+/** What withdrawing a reservation does: the debit to write, and where the ones behind it land. */
+export interface Withdrawal {
+  /** The debit once the reservation and those behind it are re-reserved without it. */
+  readonly debit: bigint;
+  /** The new reservation of each one behind, in order. */
+  readonly moved: Reservation[];
+}
+
+/**
+ * Decides whether a thread can give back the tokens of a reservation it withdraws (an aborted
+ * caller), at step `step`, when the shared debit reads `debit`. `chain` is the withdrawn reservation
+ * followed by every later reservation of the same thread, in order.
+ *
+ * It can only when nobody else has drawn from the bucket since: each reservation of the chain was made
+ * right on top of the one before (`before` equals the previous `after`) and the debit still reads the
+ * last `after`. Then the ones behind are re-reserved from where the withdrawn one stood (they move up)
+ * and the result is the debit to compare-and-exchange in place of `debit`. Otherwise it returns
+ * undefined: later reservations of other threads are counted on the withdrawn tokens, so they must stay
+ * taken (the withdrawn step passes unused).
+ */
+export function withdraw(
+  params: DebitParams,
+  debit: bigint,
+  step: number,
+  chain: readonly HeldReservation[],
+): Withdrawal | undefined {
+  const first = chain[0];
+  if (first === undefined) return undefined;
+  let after = first.after;
+  for (let i = 1; i < chain.length; i += 1) {
+    const item = chain[i]!;
+    if (item.before !== after) return undefined;
+    after = item.after;
+  }
+  if (debit !== after) return undefined;
+  const moved = replay(params, first.before, step, chain.slice(1).map((item) => BigInt(item.count)));
+  return { debit: moved.length === 0 ? first.before : moved[moved.length - 1]!.debit, moved };
+}
