@@ -1,6 +1,12 @@
+import { KeyedTokenBucketFilter, type KeyedTokenBucketOptions } from './keyed/KeyedTokenBucketFilter.js';
 import { LazyTokenBucketFilter } from './LazyTokenBucketFilter.js';
 import { TimerTokenBucketFilter } from './TimerTokenBucketFilter.js';
-import type { TokenBucketFilter, TokenBucketFilterOptions } from './TokenBucketFilter.js';
+import type {
+  MultiLimitFilterOptions,
+  ReconfigurableTokenBucketFilter,
+  TokenBucketFilter,
+  TokenBucketFilterOptions,
+} from './TokenBucketFilter.js';
 
 /**
  * TokenBucketFilterFactory builds ready-to-use buckets. It exists so that a timer-driven bucket's
@@ -18,14 +24,26 @@ export const TokenBucketFilterFactory = {
    * await bucket.getToken();
    */
   create: createTokenBucketFilter,
+  /**
+   * Creates a {@link KeyedTokenBucketFilter}: one lazy bucket per key, all with the given limits (one
+   * or several), optionally bounded by `maxKeys`. Throws like `create()`.
+   *
+   * @example
+   * const perUser = TokenBucketFilterFactory.createKeyed<string>({ capacity: 5, refillTokens: 1, refillInterval: 1000 });
+   * await perUser.getToken('alice');
+   */
+  createKeyed<K = unknown>(options: KeyedTokenBucketOptions): KeyedTokenBucketFilter<K> {
+    return new KeyedTokenBucketFilter<K>(options);
+  },
 };
 
-function createTokenBucketFilter(options: TokenBucketFilterOptions & { kind: 'timer' }): TimerTokenBucketFilter;
-function createTokenBucketFilter(
-  options: TokenBucketFilterOptions & { kind?: 'lazy' | undefined },
-): LazyTokenBucketFilter;
-function createTokenBucketFilter(options: TokenBucketFilterOptions): TokenBucketFilter;
-function createTokenBucketFilter(options: TokenBucketFilterOptions): TokenBucketFilter {
+/** Options of `create()`: one limit or several, and the kind. */
+type CreateOptions = TokenBucketFilterOptions | MultiLimitFilterOptions;
+
+function createTokenBucketFilter(options: CreateOptions & { kind: 'timer' }): TimerTokenBucketFilter;
+function createTokenBucketFilter(options: CreateOptions & { kind?: 'lazy' | undefined }): LazyTokenBucketFilter;
+function createTokenBucketFilter(options: CreateOptions): TokenBucketFilter;
+function createTokenBucketFilter(options: CreateOptions): TokenBucketFilter & ReconfigurableTokenBucketFilter {
   if (typeof options === 'object' && options !== null && options.kind === 'timer') {
     return new TimerTokenBucketFilter(options).start();
   }

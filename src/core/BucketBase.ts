@@ -200,11 +200,7 @@ export abstract class BucketBase implements ReconfigurableTokenBucketFilter {
     if (this.closed) throw new BucketClosedError();
     const limits = resolveReconfigure(options, this.limit.schedules());
     const now = this.clock.performance.now();
-    this.sync(now);
-    const schedules = schedulesFrom(limits, now);
-    const held = this.limit.tokensByLimit();
-    const carried = schedules.map((schedule, i) => Math.min(schedule.capacity, held[i] ?? schedule.capacity));
-    this.replan(limitStateAt(schedules, carried, now), now);
+    this.applySchedules(schedulesFrom(limits, now), now);
   }
 
   /** Returns a snapshot of the counters; see {@link TokenBucketStats}. */
@@ -262,6 +258,18 @@ export abstract class BucketBase implements ReconfigurableTokenBucketFilter {
   protected headGrantTime(): number | undefined {
     const head = this.queue.head;
     return head === undefined ? undefined : this.limit.grantTime(head.count);
+  }
+
+  /**
+   * Brings the bucket to `now` and puts `schedules` (starting at `now`) in force: limit `i` carries the
+   * tokens of the old limit `i`, capped at its new capacity (a limit with no old counterpart starts
+   * full), and the queue is re-planned by {@link replan}.
+   */
+  protected applySchedules(schedules: readonly RefillSchedule[], now: number): void {
+    this.sync(now);
+    const held = this.limit.tokensByLimit();
+    const carried = schedules.map((schedule, i) => Math.min(schedule.capacity, held[i] ?? schedule.capacity));
+    this.replan(limitStateAt(schedules, carried, now), now);
   }
 
   /**
