@@ -1,0 +1,81 @@
+import { describe } from '../options.js';
+
+/**
+ * RedisScriptRunner is all the Redis store needs of a client: run a Lua script by its SHA1, or by its
+ * text. Pass one to use a client the store does not recognise. Both functions take the keys and the
+ * arguments separately (so cluster clients can route by key), resolve with the script's reply (an
+ * array of integers), and reject with the client's error. `evalsha` must reject with an error whose
+ * message contains `NOSCRIPT` when Redis does not know the script; the store then sends it with `eval`.
+ *
+ * @example
+ * const runner: RedisScriptRunner = {
+ *   evalsha: (sha, keys, args) => client.evalsha(sha, keys.length, ...keys, ...args),
+ *   eval: (script, keys, args) => client.eval(script, keys.length, ...keys, ...args),
+ * };
+ */
+export interface RedisScriptRunner {
+  evalsha(sha: string, keys: readonly string[], args: readonly string[]): Promise<unknown>;
+  eval(script: string, keys: readonly string[], args: readonly string[]): Promise<unknown>;
+}
+
+/**
+ * The part of a node-redis (`redis`, `@redis/client`) client or cluster the store uses. Declared here,
+ * not imported, so that the types of this package never require node-redis to be installed.
+ */
+export interface NodeRedisLike {
+  evalSha(sha: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
+  eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
+}
+
+/**
+ * The part of an ioredis (or iovalkey) client or cluster the store uses. Declared here, not imported,
+ * so that the types of this package never require ioredis to be installed.
+ */
+export interface IoRedisLike {
+  evalsha(sha: string, numKeys: number, ...keysAndArgs: string[]): Promise<unknown>;
+  eval(script: string, numKeys: number, ...keysAndArgs: string[]): Promise<unknown>;
+  sendCommand(...args: never[]): unknown;
+}
+
+/**
+ * RedisClientLike is what the store's `client` option accepts: an ioredis or iovalkey client or
+ * cluster, a node-redis client or cluster, or a {@link RedisScriptRunner} of your own.
+ */
+export type RedisClientLike = IoRedisLike | NodeRedisLike | RedisScriptRunner;
+
+function hasFunctions(value: unknown, names: readonly string[]): boolean {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    names.every((name) => typeof (value as Record<string, unknown>)[name] === 'function')
+  );
+}
+
+/**
+ * Returns a {@link RedisScriptRunner} for `client`, chosen by its shape:
+ * - node-redis (has `evalSha`): `evalSha(sha, { keys, arguments })`;
+ * - ioredis or iovalkey (has `evalsha` and `sendCommand`): `evalsha(sha, numKeys, ...keys, ...args)`;
+ * - anything else with `evalsha` and `eval` is taken as a {@link RedisScriptRunner} already.
+ *
+ * Throws `TypeError` naming what it received when `client` fits none of these.
+ */
+export function scriptRunner(client: RedisClientLike): RedisScriptRunner {
+  if (hasFunctions(client, ['evalSha', 'eval'])) {
+    const nodeRedis = client as NodeRedisLike;
+    return {
+      evalsha: (sha, keys, args) => nodeRedis.evalSha(sha, { keys: [...keys], arguments: [...args] }),
+      eval: (script, keys, args) => nodeRedis.eval(script, { keys: [...keys], arguments: [...args] }),
+    };
+  }
+  if (hasFunctions(client, ['evalsha', 'eval', 'sendCommand'])) {
+    const ioredis = client as IoRedisLike;
+    return {
+      evalsha: (sha, keys, args) => ioredis.evalsha(sha, keys.length, ...keys, ...args),
+      eval: (script, keys, args) => ioredis.eval(script, keys.length, ...keys, ...args),
+    };
+  }
+  if (hasFunctions(client, ['evalsha', 'eval'])) return client as RedisScriptRunner;
+  throw new TypeError(
+    `client must be an ioredis or node-redis client, or an object with evalsha(sha, keys, args) and eval(script, keys, args), received ${describe(client)}`,
+  );
+}

@@ -1,0 +1,155 @@
+import type { Clock } from '../clock.js';
+import { MAX_TIMER_DELAY } from '../clock.js';
+import { describe, resolveOptions } from '../options.js';
+import type { TokenBucketFilter, TokenBucketOptions } from '../TokenBucketFilter.js';
+import { scriptRunner, type RedisClientLike, type RedisScriptRunner } from './clients.js';
+
+/** Where the Redis store reads the time of each decision. */
+export type RedisTimeSource = 'redis' | 'client';
+
+/** What the Redis store does when Redis fails or does not answer within `redisTimeout`. */
+export type RedisFailMode = 'closed' | 'open';
+
+/**
+ * Options of the Redis stores, in addition to the bucket options (`capacity`, `refillTokens`,
+ * `refillInterval` in ms, `initialTokens`, `clock`). Every process sharing a key must pass the same
+ * `capacity`, `refillTokens` and `refillInterval`.
+ */
+export interface RedisBucketOptions extends TokenBucketOptions {
+  /**
+   * The Redis connection: an ioredis or iovalkey client or cluster, a node-redis client or cluster, or
+   * a `RedisScriptRunner` of your own. Required. Configure it not to queue commands while disconnected
+   * (ioredis `enableOfflineQueue: false`, node-redis `disableOfflineQueue: true`): a queue replays an
+   * outage's calls later.
+   */
+  client: RedisClientLike;
+  /** Prefix of the Redis keys; default `'tbf:'`. A bucket named `k` lives at `` `${prefix}{${k}}` ``. */
+  prefix?: string | undefined;
+  /**
+   * `'redis'` (default): each decision reads Redis' own `TIME`, so every process shares one timeline
+   * whatever its clock. `'client'`: each decision passes this process's time, read from
+   * `clock.performance.now()` when a `clock` is given, else epoch milliseconds
+   * (`performance.timeOrigin + performance.now()`); every process sharing a key must then read the same
+   * timeline. For hosts that forbid `TIME` in scripts, and for tests driven by a fake clock.
+   */
+  timeSource?: RedisTimeSource | undefined;
+  /**
+   * Longest wait for each Redis call, in ms (a positive number up to 2^31 − 1); default 1000. The
+   * clients' own timeouts do not cover a command already written, so the store races its own timer.
+   */
+  redisTimeout?: number | undefined;
+  /**
+   * After a failed call, how long (ms, ≥ 0) later calls fail at once without trying Redis; then a single
+   * call probes it. Default 1000; 0 turns this circuit breaker off.
+   */
+  breakerCooldown?: number | undefined;
+  /**
+   * When Redis is unavailable: `'closed'` (default) rejects `getToken()` with `RedisUnavailableError`
+   * and resolves `tryGetToken()` with false; `'open'` grants every call. Ignored when `fallback` is set.
+   */
+  failMode?: RedisFailMode | undefined;
+}
+
+/** Options of `new RedisTokenBucketFilter()`: the Redis options plus the bucket's name and a fallback. */
+export interface RedisTokenBucketOptions extends RedisBucketOptions {
+  /** The bucket's name, a non-empty string shared by every process using this bucket. Required. */
+  key: string;
+  /**
+   * A local bucket that answers while Redis is unavailable (typically the limit divided by the number
+   * of processes), instead of `failMode`. It must be able to serve every `count` you ask for.
+   */
+  fallback?: TokenBucketFilter | undefined;
+}
+
+/** Options of `new RedisKeyedTokenBucketFilter()`: the Redis options, one bucket per key. */
+export type RedisKeyedTokenBucketOptions = RedisBucketOptions;
+
+/** The validated configuration shared by the buckets of one store. */
+export interface RedisConfig {
+  readonly capacity: number;
+  readonly runner: RedisScriptRunner;
+  readonly prefix: string;
+  readonly client: boolean;
+  /** The clock for local timers (and, in client mode, time); undefined: `globalThis` at each use. */
+  readonly clock: Clock | undefined;
+  readonly redisTimeout: number;
+  readonly breakerCooldown: number;
+  readonly failMode: RedisFailMode;
+  /** The script's configuration arguments: capacity, refillTokens, intervalUs, initialTokens. */
+  readonly scriptArgs: readonly [string, string, string, string];
+}
+
+const CORE_OPTIONS = ['capacity', 'refillTokens', 'refillInterval', 'initialTokens', 'clock'] as const;
+const REDIS_OPTIONS = ['client', 'prefix', 'timeSource', 'redisTimeout', 'breakerCooldown', 'failMode'] as const;
+
+/** Converts ms to whole µs, tolerating the float error of `x * 1000`. */
+export function toMicros(ms: number): number {
+  return Math.floor(ms * 1000 + 1e-6);
+}
+
+/**
+ * Validates Redis store options and fills in defaults. `extra` names the options the caller handles
+ * itself (`key`, `fallback`). Throws `TypeError` for a wrong type, an unknown option or an unusable
+ * client, `RangeError` for a number out of range; every message names the option and the value.
+ */
+export function resolveRedisOptions(options: RedisBucketOptions, extra: readonly string[]): RedisConfig {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`options must be an object, received ${describe(options)}`);
+  }
+  const known = new Set<string>([...CORE_OPTIONS, ...REDIS_OPTIONS, ...extra]);
+  for (const name of Object.keys(options)) {
+    if (!known.has(name)) {
+      throw new TypeError(`Unknown option ${describe(name)}; known options: ${[...known].join(', ')}`);
+    }
+  }
+  const core = resolveOptions({
+    capacity: options.capacity,
+    refillTokens: options.refillTokens,
+    refillInterval: options.refillInterval,
+    initialTokens: options.initialTokens,
+    clock: options.clock,
+  });
+  const intervalUs = Math.round(core.refillInterval * 1000);
+  if (intervalUs < 1 || Math.abs(core.refillInterval * 1000 - intervalUs) > 1e-6 * intervalUs) {
+    throw new RangeError(
+      `refillInterval must be a whole number of microseconds for the Redis store, received ${describe(core.refillInterval)}`,
+    );
+  }
+  if (options.client === undefined) throw new TypeError('client is required: an ioredis or node-redis client');
+  const runner = scriptRunner(options.client);
+  const prefix = options.prefix ?? 'tbf:';
+  if (typeof prefix !== 'string') throw new TypeError(`prefix must be a string, received ${describe(prefix)}`);
+  const timeSource = options.timeSource ?? 'redis';
+  if (timeSource !== 'redis' && timeSource !== 'client') {
+    throw new TypeError(`timeSource must be 'redis' or 'client', received ${describe(timeSource)}`);
+  }
+  const redisTimeout = options.redisTimeout ?? 1000;
+  if (typeof redisTimeout !== 'number' || !(redisTimeout > 0) || redisTimeout > MAX_TIMER_DELAY) {
+    throw new RangeError(`redisTimeout must be a positive number of ms up to ${MAX_TIMER_DELAY}, received ${describe(redisTimeout)}`);
+  }
+  const breakerCooldown = options.breakerCooldown ?? 1000;
+  if (typeof breakerCooldown !== 'number' || !(breakerCooldown >= 0) || !Number.isFinite(breakerCooldown)) {
+    throw new RangeError(`breakerCooldown must be a non-negative finite number of ms, received ${describe(breakerCooldown)}`);
+  }
+  const failMode = options.failMode ?? 'closed';
+  if (failMode !== 'closed' && failMode !== 'open') {
+    throw new TypeError(`failMode must be 'closed' or 'open', received ${describe(failMode)}`);
+  }
+  return {
+    capacity: core.capacity,
+    runner,
+    prefix,
+    client: timeSource === 'client',
+    clock: core.clock,
+    redisTimeout,
+    breakerCooldown,
+    failMode,
+    scriptArgs: [String(core.capacity), String(core.refillTokens), String(intervalUs), String(core.initialTokens)],
+  };
+}
+
+/** Validates a bucket name: a non-empty string (`TypeError` otherwise, naming the value). */
+export function checkKey(key: unknown): TypeError | undefined {
+  if (typeof key === 'string' && key.length > 0) return undefined;
+  return new TypeError(`key must be a non-empty string, received ${describe(key)}`);
+}
