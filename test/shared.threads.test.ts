@@ -1,4 +1,7 @@
-import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -173,4 +176,25 @@ describe('SharedTokenBucketFilter across worker threads', () => {
     expect(bucket.available).toBe(0);
     bucket.close();
   });
+
+  it('examples/shared-workers.mjs runs as written: 16 grants over about 3 s, and exits by itself', () => {
+    // The example imports 'token-bucket-filter/shared'; point that at the build under test.
+    const source = readFileSync(new URL('../examples/shared-workers.mjs', import.meta.url), 'utf8');
+    expect(source).toContain("from 'token-bucket-filter/shared'");
+    const folder = mkdtempSync(join(tmpdir(), 'shared-example-'));
+    try {
+      const script = join(folder, 'shared-workers.mjs');
+      writeFileSync(script, source.replace("'token-bucket-filter/shared'", JSON.stringify(sharedUrl)));
+      const result = spawnSync(process.execPath, [script], { encoding: 'utf8', timeout: 20_000 });
+      expect(result.stderr).toBe('');
+      expect(result.status).toBe(0);
+      const lines = result.stdout.trim().split('\n');
+      expect(lines.filter((line) => / worker \d got its token \d$/.test(line))).toHaveLength(16);
+      const seconds = Number(/granted in ([\d.]+) s/.exec(lines.at(-1) ?? '')?.[1]);
+      expect(seconds).toBeGreaterThanOrEqual(2.9); // 5 at once, then 5 per second: the last at 3 s
+      expect(seconds).toBeLessThan(15);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  }, 30_000);
 });
