@@ -1,0 +1,138 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RedisKeyedTokenBucketFilter, RedisTokenBucketFilter } from '../src/redis/index.js';
+import { clientKinds, connect, type TestClient } from './redis/clients.js';
+import { countingRunner } from './redis/counting.js';
+import { announceSkip, redisTarget } from './redis/server.js';
+
+// Real Redis, real time (Redis TIME): bounds are generous, and timing claims live in bench/.
+const target = await redisTarget();
+if ('skip' in target) announceSkip('test/redis.store.test.ts', target.skip);
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe.skipIf('skip' in target)('RedisTokenBucketFilter with Redis time', () => {
+  afterAll(async () => {
+    if (!('skip' in target)) await target.stop();
+  });
+
+  for (const kind of clientKinds) {
+    describe(kind, () => {
+      let connection: TestClient;
+      const prefix = `tbf-store:${process.pid}:${Date.now()}:${kind}:`;
+      let run = 0;
+      const key = (): string => `bucket-${(run += 1)}`;
+      beforeAll(async () => {
+        if (!('skip' in target)) connection = await connect(kind, target.url);
+      });
+      afterAll(async () => {
+        await connection?.close();
+      });
+
+      it('keeps its state under a hash-tagged key and serves the burst, then the schedule', async () => {
+        const bucket = new RedisTokenBucketFilter({ client: connection.client, key: key(), prefix, capacity: 2, refillInterval: 100 });
+        expect(bucket.redisKey).toMatch(new RegExp(`^${prefix}\\{bucket-\\d+\\}$`));
+        expect(await bucket.tryGetToken()).toBe(true);
+        expect(await bucket.tryGetToken()).toBe(true);
+        expect(await bucket.tryGetToken()).toBe(false);
+        expect(await bucket.available()).toBe(0);
+        const wait = await bucket.waitTime();
+        expect(wait).toBeGreaterThan(0);
+        expect(wait).toBeLessThanOrEqual(100);
+        const started = performance.now();
+        await bucket.getToken();
+        expect(performance.now() - started).toBeGreaterThanOrEqual(wait - 5);
+        expect(await connection.command('HGETALL', bucket.redisKey)).toBeTruthy();
+        bucket.close();
+      });
+
+      it('makes one Redis call per getToken, waiting or not, and grants in order on schedule', async () => {
+        const runner = countingRunner(connection.client);
+        const bucket = new RedisTokenBucketFilter({ client: runner, key: key(), prefix, capacity: 1, refillInterval: 10 });
+        const order: number[] = [];
+        const started = performance.now();
+        await Promise.all(Array.from({ length: 20 }, (_, i) => bucket.getToken().then(() => order.push(i))));
+        const elapsed = performance.now() - started;
+        expect(order).toEqual([...Array(20).keys()]);
+        expect(elapsed).toBeGreaterThanOrEqual(19 * 10 - 10);
+        expect(runner.evalshaCalls + runner.evalCalls).toBeLessThanOrEqual(21); // + at most one EVAL after NOSCRIPT
+        expect(runner.evalCalls).toBeLessThanOrEqual(1);
+        bucket.close();
+      });
+
+      it('sends EVAL after NOSCRIPT, then EVALSHA again', async () => {
+        const runner = countingRunner(connection.client);
+        const bucket = new RedisTokenBucketFilter({ client: runner, key: key(), prefix, capacity: 5 });
+        await connection.command('SCRIPT', 'FLUSH');
+        expect(await bucket.tryGetToken()).toBe(true);
+        expect([runner.evalshaCalls, runner.evalCalls]).toEqual([1, 1]);
+        expect(await bucket.tryGetToken()).toBe(true);
+        expect([runner.evalshaCalls, runner.evalCalls]).toEqual([2, 1]);
+        bucket.close();
+      });
+
+      it('sets the key to expire when the bucket would be full again, and a missing key is a full bucket', async () => {
+        const bucket = new RedisTokenBucketFilter({ client: connection.client, key: key(), prefix, capacity: 5, refillInterval: 40 });
+        expect(await bucket.tryGetToken()).toBe(true);
+        const ttlAfterOne = Number(await connection.command('PTTL', bucket.redisKey));
+        expect(ttlAfterOne).toBeGreaterThan(0);
+        expect(ttlAfterOne).toBeLessThanOrEqual(41);
+        expect(await bucket.tryGetToken(4)).toBe(true);
+        const ttlEmpty = Number(await connection.command('PTTL', bucket.redisKey));
+        expect(ttlEmpty).toBeGreaterThan(120);
+        expect(ttlEmpty).toBeLessThanOrEqual(201);
+        await sleep(ttlEmpty + 50);
+        expect(Number(await connection.command('EXISTS', bucket.redisKey))).toBe(0);
+        expect(await bucket.available()).toBe(5);
+        bucket.close();
+      });
+
+      it('an aborted reservation that is the last one gives its tokens back', async () => {
+        const bucket = new RedisTokenBucketFilter({ client: connection.client, key: key(), prefix, capacity: 1, refillInterval: 60_000 });
+        expect(await bucket.tryGetToken()).toBe(true);
+        const controller = new AbortController();
+        const waiting = bucket.getToken(1, { signal: controller.signal });
+        const before = await bucket.waitTime();
+        expect(before).toBeGreaterThan(60_000);
+        controller.abort();
+        await expect(waiting).rejects.toMatchObject({ name: 'AbortError' });
+        await bucket.idle();
+        expect(await bucket.waitTime()).toBeLessThanOrEqual(60_000);
+        expect(bucket.pending).toBe(0);
+        bucket.close();
+      });
+
+      it('close() rejects this instance waiters and gives back their reservations, last first', async () => {
+        const name = key();
+        const bucket = new RedisTokenBucketFilter({ client: connection.client, key: name, prefix, capacity: 2, refillInterval: 60_000 });
+        expect(await bucket.tryGetToken(2)).toBe(true);
+        const waiting = [bucket.getToken(), bucket.getToken(2)];
+        const other = new RedisTokenBucketFilter({ client: connection.client, key: name, prefix, capacity: 2, refillInterval: 60_000 });
+        expect(await other.waitTime()).toBeGreaterThan(120_000);
+        bucket.close();
+        await Promise.all(waiting.map((promise) => expect(promise).rejects.toThrow('closed')));
+        await bucket.idle();
+        expect(await other.waitTime()).toBeLessThanOrEqual(60_000);
+        other.close();
+      });
+
+      it('keyed: one independent bucket per key, each expiring by itself', async () => {
+        const keyedPrefix = `${prefix}keyed:`;
+        const limiter = new RedisKeyedTokenBucketFilter({ client: connection.client, prefix: keyedPrefix, capacity: 2, refillInterval: 30 });
+        expect(await limiter.tryGetToken('alice', 2)).toBe(true);
+        expect(await limiter.tryGetToken('alice')).toBe(false);
+        expect(await limiter.tryGetToken('bob', 2)).toBe(true);
+        expect(await limiter.available('carol')).toBe(2);
+        const waits = [limiter.getToken('alice'), limiter.getToken('bob')];
+        expect(limiter.pending).toBe(2);
+        await Promise.all(waits);
+        expect(limiter.pending).toBe(0);
+        const keys = (await connection.command('KEYS', `${keyedPrefix}*`)) as string[];
+        expect(keys.sort()).toEqual([`${keyedPrefix}{alice}`, `${keyedPrefix}{bob}`]);
+        await sleep(150);
+        expect(await connection.command('KEYS', `${keyedPrefix}*`)).toEqual([]);
+        limiter.close();
+        await expect(limiter.getToken('alice')).rejects.toThrow('closed');
+      });
+    });
+  }
+});
