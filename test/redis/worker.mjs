@@ -1,0 +1,78 @@
+// One process of the multi-process test: shares one Redis bucket with the others for a few seconds.
+// Input: one JSON argument (see test/redis.multiprocess.test.ts). Output: one JSON line on stdout.
+import { pathToFileURL } from 'node:url';
+
+const config = JSON.parse(process.argv[2]);
+const { RedisTokenBucketFilter } = await import(pathToFileURL(`${config.dist}/redis/index.js`).href);
+const now = () => performance.timeOrigin + performance.now();
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+
+let client;
+let quit;
+if (config.client === 'ioredis') {
+  const { Redis } = await import('ioredis');
+  client = new Redis(config.url, { enableOfflineQueue: false, lazyConnect: true });
+  await client.connect();
+  quit = () => client.quit();
+} else {
+  const { createClient } = await import('redis');
+  client = await createClient({ url: config.url, disableOfflineQueue: true }).connect();
+  quit = () => client.quit();
+}
+
+const bucket = new RedisTokenBucketFilter({
+  client,
+  key: config.key,
+  prefix: config.prefix,
+  capacity: config.capacity,
+  refillTokens: config.refillTokens,
+  refillInterval: config.refillInterval,
+  redisTimeout: 5000,
+});
+const grants = [];
+const errors = [];
+let issued = 0;
+let settled = 0;
+let tries = 0;
+let triesGranted = 0;
+
+async function getLoop() {
+  while (now() < config.endAt) {
+    issued += 1;
+    try {
+      await bucket.getToken();
+      grants.push(now());
+    } catch (error) {
+      errors.push(String(error));
+    }
+    settled += 1;
+  }
+}
+
+async function tryLoop() {
+  while (now() < config.endAt) {
+    issued += 1;
+    tries += 1;
+    try {
+      if (await bucket.tryGetToken()) {
+        triesGranted += 1;
+        grants.push(now());
+      }
+    } catch (error) {
+      errors.push(String(error));
+    }
+    settled += 1;
+    await sleep(config.tryPause);
+  }
+}
+
+await sleep(config.startAt - now());
+const loops = [];
+for (let i = 0; i < config.getLoops; i += 1) loops.push(getLoop());
+for (let i = 0; i < config.tryLoops; i += 1) loops.push(tryLoop());
+await Promise.all(loops);
+const pending = bucket.pending;
+bucket.close();
+await bucket.idle();
+await quit();
+process.stdout.write(`${JSON.stringify({ grants, errors, issued, settled, pending, tries, triesGranted })}\n`);
