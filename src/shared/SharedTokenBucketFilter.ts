@@ -140,6 +140,9 @@ export class SharedTokenBucketFilter implements TokenBucketFilter {
   /** Clock reading at which the step after `step` begins: until then `step` needs no recomputing. */
   private nextStepAt: number;
   private headTimer: ClockTimer | undefined = undefined;
+  /** The global `performance` last read, and its `timeOrigin`: the base every thread shares. */
+  private performanceSeen: Performance | undefined = undefined;
+  private timeOrigin = 0;
   private watchingClose = false;
   private closedHere = false;
 
@@ -348,7 +351,12 @@ export class SharedTokenBucketFilter implements TokenBucketFilter {
     const clock = this.injectedClock;
     if (clock !== undefined) return clock.performance.now();
     const performance = (globalClock() as unknown as { performance: Performance }).performance;
-    return (performance.timeOrigin || 0) + performance.now();
+    // timeOrigin never changes for a given performance object, and reading it is slow (a getter).
+    if (performance !== this.performanceSeen) {
+      this.performanceSeen = performance;
+      this.timeOrigin = performance.timeOrigin || 0;
+    }
+    return this.timeOrigin + performance.now();
   }
 
   /** Moves this thread's view of the current step to clock reading `now` (never backwards). */
