@@ -48,18 +48,11 @@ const LIFETIME_MS = 100 * 365.25 * 24 * 60 * 60 * 1000;
 const GRANTED: Promise<void> = Promise.resolve();
 const ONE = 1n;
 
-/** What `from()` hands the constructor; its private field makes it impossible to forge. */
-class Attachment {
-  readonly #brand = true;
-  constructor(
-    readonly buffer: SharedArrayBuffer,
-    readonly clock: Clock | undefined,
-  ) {}
-
-  get brand(): boolean {
-    return this.#brand;
-  }
-}
+/**
+ * The buffer and clock `from()` attaches to, handed to the constructor it calls (synchronously, so
+ * nothing else can observe it); undefined when the constructor is called by a user.
+ */
+let attaching: { buffer: SharedArrayBuffer; clock: Clock | undefined } | undefined;
 
 type WaitAsync = (
   array: Int32Array,
@@ -151,10 +144,9 @@ export class SharedTokenBucketFilter implements TokenBucketFilter {
    * instant. Options as for every bucket (`TokenBucketOptions`); with `clock`, every thread that uses
    * the bucket must pass the same kind of clock to {@link SharedTokenBucketFilter.from}.
    */
-  constructor(options: TokenBucketOptions);
-  /** Attaches to an existing buffer: only {@link SharedTokenBucketFilter.from} can make an `Attachment`. */
-  constructor(options: TokenBucketOptions, attach: Attachment);
-  constructor(options: TokenBucketOptions, attach?: Attachment) {
+  constructor(options: TokenBucketOptions) {
+    const attach = attaching;
+    attaching = undefined;
     let buffer: SharedArrayBuffer;
     if (attach === undefined) {
       if ((options as { kind?: unknown } | null)?.kind !== undefined) {
@@ -232,7 +224,8 @@ export class SharedTokenBucketFilter implements TokenBucketFilter {
           : 'This shared bucket was created with the default clock: from() must not be given a clock',
       );
     }
-    return new SharedTokenBucketFilter({ capacity: 1 }, new Attachment(buffer, clock));
+    attaching = { buffer, clock };
+    return new SharedTokenBucketFilter({ capacity: 1 });
   }
 
   get available(): number {
