@@ -1,5 +1,13 @@
+/**
+ * `token-bucket-filter/shared`: one token bucket shared by every thread of a process, through a
+ * `SharedArrayBuffer`. The error classes and option types are re-exported so that worker code can
+ * import everything it needs from here; they are the same classes as the package root's.
+ */
 export {
   SharedTokenBucketFilter,
   type SharedTokenBucketFromOptions,
   type SharedTokenBucketHandle,
 } from './SharedTokenBucketFilter.js';
+export { BucketClosedError, MaxWaitExceededError } from '../errors.js';
+export type { Clock } from '../clock.js';
+export type { GetTokenOptions, TokenBucketFilter, TokenBucketOptions } from '../TokenBucketFilter.js';
