@@ -1,23 +1,29 @@
 /**
- * InlineTokenBucket is the benchmark's reference: the least work any token bucket can do.
+ * InlineTokenBucket is the benchmark's reference: the least work a token bucket can do.
  *
- * A token count and the time of the last refill; each call reads `performance.now()` once, adds the
- * tokens earned since (a continuous rate, capped at capacity) and takes one if it is there. Waiting
- * callers sit in a plain array (with a moving head index, so taking the head is O(1)) and only the
- * head sleeps, on one `setTimeout`. No validation, no abort, no maxWait, no close semantics beyond
- * clearing the timer: it is a yardstick, not a library, and every ratio in the tables is against it.
+ * A token count and the time of the last refill; each call reads `performance.now()` once and, only
+ * when a refill step has passed, adds `refillTokens` for each whole step since (capped at capacity).
+ * Tokens arrive in the same discrete steps as token-bucket-filter's, so both face the same work (a
+ * whole step's grants at once in the backlog scenario). Waiting callers sit in a plain array (with a
+ * moving head index, so taking the head is O(1)) and only the head sleeps, on one `setTimeout`.
+ *
+ * No validation, abort, maxWait or close semantics beyond clearing the timer: it is a yardstick, not a
+ * library, and every ratio in the tables is against it.
  */
 export class InlineTokenBucket {
   /**
    * @param {number} capacity most tokens held
-   * @param {number} tokensPerMs refill rate in tokens per ms
+   * @param {number} refillTokens tokens added at each step
+   * @param {number} refillInterval ms between steps
    * @param {number} initialTokens tokens held at creation
    */
-  constructor(capacity, tokensPerMs, initialTokens) {
+  constructor(capacity, refillTokens, refillInterval, initialTokens) {
     this.capacity = capacity;
-    this.rate = tokensPerMs;
+    this.refillTokens = refillTokens;
+    this.interval = refillInterval;
     this.tokens = initialTokens;
     this.last = performance.now();
+    this.nextAt = this.last + refillInterval;
     /** @type {Array<(() => void) | undefined>} */
     this.waiters = [];
     this.head = 0;
@@ -29,11 +35,14 @@ export class InlineTokenBucket {
     };
   }
 
-  /** Adds the tokens earned since the last call; `now` is the one clock reading of the call. */
+  /** Adds the tokens of the steps passed by clock reading `now` (the one reading of the call). */
   refill(now) {
-    const tokens = this.tokens + (now - this.last) * this.rate;
+    if (now < this.nextAt) return;
+    const steps = Math.floor((now - this.last) / this.interval);
+    const tokens = this.tokens + steps * this.refillTokens;
     this.tokens = tokens < this.capacity ? tokens : this.capacity;
-    this.last = now;
+    this.last += steps * this.interval;
+    this.nextAt = this.last + this.interval;
   }
 
   /** Takes a token if there is one and nobody waits; returns whether it did. */
@@ -83,8 +92,11 @@ export class InlineTokenBucket {
     }
   }
 
+  /** Sleeps until the step that brings the head's token (re-checked on waking: timers may fire early). */
   sleep() {
-    this.timer = setTimeout(this.wake, Math.max(1, Math.ceil((1 - this.tokens) / this.rate)));
+    const steps = Math.ceil((1 - this.tokens) / this.refillTokens);
+    const dueAt = this.last + steps * this.interval;
+    this.timer = setTimeout(this.wake, Math.max(1, Math.ceil(dueAt - performance.now())));
   }
 
   close() {

@@ -47,13 +47,13 @@ const reference = {
   id: 'reference',
   label: 'inline reference',
   role: 'reference',
-  config: 'InlineTokenBucket: continuous refill, one performance.now() per call, array queue, one timer',
+  config: 'InlineTokenBucket: refill in whole steps, one performance.now() per call, array queue, one timer',
   mod: undefined,
   async load() {
     this.mod = await import('./inline.mjs');
   },
   create(spec) {
-    return new this.mod.InlineTokenBucket(spec.capacity, spec.refillTokens / spec.refillInterval, spec.initialTokens);
+    return new this.mod.InlineTokenBucket(spec.capacity, spec.refillTokens, spec.refillInterval, spec.initialTokens);
   },
   take(bucket) {
     return bucket.getToken();

@@ -3,9 +3,9 @@
  * number, one line per library. No dependencies; the output is a standalone SVG file.
  */
 
-const WIDTH = 860;
+const WIDTH = 960;
 const HEIGHT = 480;
-const MARGIN = { top: 56, right: 250, bottom: 56, left: 64 };
+const MARGIN = { top: 56, right: 300, bottom: 56, left: 64 };
 const COLORS = {
   reference: '#6b7280',
   lazy: '#0a7d2c',
@@ -21,14 +21,15 @@ function escapeXml(text) {
   return String(text).replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
 }
 
-/** Round tick values covering [min, max]: about `count` of them, at 1, 2 or 5 × a power of ten. */
+/** Round tick values from at or below `min` to at or above `max`: about `count` of them, at 1, 2 or 5 × a power of ten. */
 function ticks(min, max, count) {
   const span = max - min || 1;
   const raw = span / count;
   const power = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 5, 10].map((m) => m * power).find((candidate) => candidate >= raw) ?? 10 * power;
   const values = [];
-  for (let value = Math.ceil(min / step) * step; value <= max + step * 1e-9; value += step) {
+  const last = Math.ceil(max / step - 1e-9) * step;
+  for (let value = Math.floor(min / step + 1e-9) * step; value <= last + step * 1e-9; value += step) {
     values.push(Number(value.toPrecision(12)));
   }
   return values;
@@ -43,7 +44,10 @@ export function timingChart({ title, subtitle, series }) {
   const plotHeight = HEIGHT - MARGIN.top - MARGIN.bottom;
   const count = Math.max(1, ...series.map((line) => line.values.length));
   const all = series.flatMap((line) => line.values);
-  const yTicks = ticks(Math.min(0, ...all), Math.max(1, ...all), 6);
+  const high = Math.max(1, ...all);
+  // A few hundredths of a ms early (a peer's rounding) should not add a whole negative tick band.
+  const low = Math.min(0, ...all) > -0.02 * high ? 0 : Math.min(0, ...all);
+  const yTicks = ticks(low, high, 6);
   const yMin = yTicks[0];
   const yMax = yTicks[yTicks.length - 1];
   const xTicks = ticks(0, count, 8).filter((value) => value >= 0 && value <= count);
@@ -53,6 +57,7 @@ export function timingChart({ title, subtitle, series }) {
   out.push(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="system-ui, -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif" font-size="13">`,
     `<rect width="${WIDTH}" height="${HEIGHT}" fill="#ffffff"/>`,
+    `<defs><clipPath id="plot"><rect x="${MARGIN.left}" y="${MARGIN.top - 2}" width="${plotWidth}" height="${plotHeight + 4}"/></clipPath></defs>`,
     `<text x="${MARGIN.left}" y="24" font-size="16" font-weight="600" fill="#111827">${escapeXml(title)}</text>`,
     `<text x="${MARGIN.left}" y="42" fill="#4b5563">${escapeXml(subtitle)}</text>`,
   );
@@ -83,7 +88,7 @@ export function timingChart({ title, subtitle, series }) {
     const dash = line.role === 'reference' ? ' stroke-dasharray="6 4"' : '';
     const points = line.values.map((ms, i) => `${x(i + 1).toFixed(1)},${y(ms).toFixed(1)}`).join(' ');
     out.push(
-      `<polyline fill="none" stroke="${color}" stroke-width="${width}" stroke-linejoin="round"${dash} points="${points}"/>`,
+      `<polyline clip-path="url(#plot)" fill="none" stroke="${color}" stroke-width="${width}" stroke-linejoin="round"${dash} points="${points}"/>`,
     );
     const legendY = MARGIN.top + 14 + index * 22;
     const legendX = MARGIN.left + plotWidth + 16;
