@@ -52,12 +52,12 @@ export function timingChart({ title, subtitle, series }) {
   const yMax = yTicks[yTicks.length - 1];
   const xTicks = ticks(0, count, 8).filter((value) => value >= 0 && value <= count);
   const x = (grant) => MARGIN.left + (count <= 1 ? 0 : ((grant - 1) / (count - 1)) * plotWidth);
-  const y = (ms) => MARGIN.top + (1 - (ms - yMin) / (yMax - yMin)) * plotHeight;
+  // Values are clamped to the axis range (only the few hundredths of a ms below 0 left out above).
+  const y = (ms) => MARGIN.top + (1 - (Math.min(yMax, Math.max(yMin, ms)) - yMin) / (yMax - yMin)) * plotHeight;
   const out = [];
   out.push(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="system-ui, -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif" font-size="13">`,
     `<rect width="${WIDTH}" height="${HEIGHT}" fill="#ffffff"/>`,
-    `<defs><clipPath id="plot"><rect x="${MARGIN.left}" y="${MARGIN.top - 2}" width="${plotWidth}" height="${plotHeight + 4}"/></clipPath></defs>`,
     `<text x="${MARGIN.left}" y="24" font-size="16" font-weight="600" fill="#111827">${escapeXml(title)}</text>`,
     `<text x="${MARGIN.left}" y="42" fill="#4b5563">${escapeXml(subtitle)}</text>`,
   );
@@ -88,7 +88,7 @@ export function timingChart({ title, subtitle, series }) {
     const dash = line.role === 'reference' ? ' stroke-dasharray="6 4"' : '';
     const points = line.values.map((ms, i) => `${x(i + 1).toFixed(1)},${y(ms).toFixed(1)}`).join(' ');
     out.push(
-      `<polyline clip-path="url(#plot)" fill="none" stroke="${color}" stroke-width="${width}" stroke-linejoin="round"${dash} points="${points}"/>`,
+      `<polyline fill="none" stroke="${color}" stroke-width="${width}" stroke-linejoin="round"${dash} points="${points}"/>`,
     );
     const legendY = MARGIN.top + 14 + index * 22;
     const legendX = MARGIN.left + plotWidth + 16;
