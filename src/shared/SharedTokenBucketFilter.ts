@@ -99,7 +99,10 @@ function isAbortSignal(value: unknown): value is AbortSignal {
  * - `close()` in any thread closes the bucket for all of them: their later calls fail with
  *   `BucketClosedError`, and their queued callers are rejected promptly (through `Atomics.waitAsync`
  *   where the runtime has it, otherwise within 1 s).
- * - `pending` counts waiting callers in every thread.
+ * - `pending` counts waiting callers in every thread (a caller whose worker was terminated while it
+ *   waited stays counted, and its reserved step passes unused), and `maxWait` counts the queue of
+ *   every thread.
+ * - `[Symbol.dispose]()` is `close()`: `using` in a worker closes the bucket for every thread.
  *
  * It uses no Node-only API: browsers work too, in a page that is cross-origin isolated (where
  * `SharedArrayBuffer` exists).
