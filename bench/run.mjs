@@ -252,9 +252,13 @@ async function main() {
     platform: `${os.platform()} ${os.arch()}`,
     cpu: os.cpus()[0]?.model ?? 'unknown',
     cores: os.availableParallelism?.() ?? os.cpus().length,
+    loadAverage: os.loadavg()[0],
     quick: options.quick,
   };
-  console.log(`## Benchmark: ${environment.date.slice(0, 16).replace('T', ' ')} UTC, Node ${environment.node}, ${environment.platform}, ${environment.cores} cores (${environment.cpu})${options.quick ? ', --quick sizes' : ''}\n`);
+  console.log(`## Benchmark: ${environment.date.slice(0, 16).replace('T', ' ')} UTC, Node ${environment.node}, ${environment.platform}, ${environment.cores} cores (${environment.cpu}), load average ${environment.loadAverage.toFixed(2)} at start${options.quick ? ', --quick sizes' : ''}\n`);
+  if (environment.loadAverage > 0.5 * environment.cores) {
+    log(`Note: the load average is ${environment.loadAverage.toFixed(2)} on ${environment.cores} cores: other processes compete, and real-time scenarios (timing, backlog) will show their stalls.`);
+  }
   const results = [];
   for (const scenario of chosen) {
     const result = await runScenario(scenario, selected, options);
