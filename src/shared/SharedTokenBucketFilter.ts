@@ -254,11 +254,13 @@ export class SharedTokenBucketFilter implements TokenBucketFilter {
     this.advance(this.now());
     if (this.queue.length !== 0) this.grantDue();
     const wanted = count === 1 ? ONE : BigInt(count);
+    let debit = Atomics.load(this.debitWord, DEBIT);
     for (;;) {
-      const debit = Atomics.load(this.debitWord, DEBIT);
       const next = take(this.params, debit, this.stepTokens, wanted);
       if (next === undefined) return false;
-      if (Atomics.compareExchange(this.debitWord, DEBIT, debit, next) === debit) return true;
+      const seen = Atomics.compareExchange(this.debitWord, DEBIT, debit, next);
+      if (seen === debit) return true;
+      debit = seen; // another thread got there first: retry from what it wrote
     }
   }
 
@@ -300,14 +302,18 @@ export class SharedTokenBucketFilter implements TokenBucketFilter {
     this.advance(now);
     if (this.queue.length !== 0) this.grantDue();
     const wanted = count === 1 ? ONE : BigInt(count);
+    let before = Atomics.load(this.debitWord, DEBIT);
     for (;;) {
-      const before = Atomics.load(this.debitWord, DEBIT);
       const reservation = reserve(this.params, before, this.step, wanted);
       const grantAt = reservation.step <= this.step ? now : stepTime(this.schedule, reservation.step);
       if (maxWait !== undefined && grantAt - now > maxWait) {
         return Promise.reject(new MaxWaitExceededError(grantAt - now, maxWait));
       }
-      if (Atomics.compareExchange(this.debitWord, DEBIT, before, reservation.debit) !== before) continue;
+      const seen = Atomics.compareExchange(this.debitWord, DEBIT, before, reservation.debit);
+      if (seen !== before) {
+        before = seen; // another thread got there first: reserve again behind what it wrote
+        continue;
+      }
       if (reservation.step <= this.step) return GRANTED;
       Atomics.add(this.words, PENDING, 1);
       return new Promise<void>((resolve, reject) => {

@@ -52,8 +52,10 @@ export function tokensAt(params: DebitParams, debit: bigint, stepTokens: bigint)
  * This is `tryGetToken()`.
  */
 export function take(params: DebitParams, debit: bigint, stepTokens: bigint, count: bigint): bigint | undefined {
-  const tokens = tokensAt(params, debit, stepTokens);
-  return tokens >= count ? stepTokens - tokens + count : undefined;
+  const tokens = stepTokens - debit; // before the cap: count ≤ capacity, so the cap cannot matter here
+  if (tokens < count) return undefined;
+  // Uncapped, the debit grows by the count; capped, the tokens above capacity are gone as well.
+  return tokens > params.capacity ? stepTokens - params.capacity + count : debit + count;
 }
 
 /** Where a `getToken()` lands: the step of its grant and the debit once its tokens are taken. */
