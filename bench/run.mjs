@@ -195,24 +195,33 @@ function renderTable(result) {
   return `### ${result.title}\n\n${result.description}\n\n${markdownTable(header, body)}\n\n${notes.join('\n')}\n`;
 }
 
+/**
+ * One table for the README: a row per headline figure of each scenario (its `summary` keys, or its
+ * `headline`), a column per library. Ratio columns show the ratio to the reference (the reference's
+ * own cell shows its value); the others show the median with its unit.
+ */
 function renderSummary(results) {
-  const header = ['library', ...results.map((result) => {
-    const column = result.columns.find((c) => c.key === scenarios.find((s) => s.name === result.name).headline) ?? result.columns[0];
-    return `${result.name}: ${column.label}${column.ratio ? ' (× ref)' : column.unit ? ` (${column.unit})` : ''}`;
-  })];
   const ids = [...new Set(results.flatMap((result) => result.rows.map((row) => row.id)))];
-  const body = ids.map((id) => {
-    const cells = [results.flatMap((r) => r.rows).find((row) => row.id === id).label];
-    for (const result of results) {
-      const row = result.rows.find((candidate) => candidate.id === id);
-      const key = scenarios.find((s) => s.name === result.name).headline ?? result.columns[0].key;
-      const column = result.columns.find((c) => c.key === key);
-      if (row?.summary === undefined) cells.push(row?.skipped !== undefined ? 'no equivalent' : row?.error !== undefined ? 'failed' : '–');
-      else cells.push(column.ratio ? formatRatio(row.ratio[key]) : formatValue(row.summary[key].median, column.unit));
+  const labels = ids.map((id) => results.flatMap((result) => result.rows).find((row) => row.id === id).label);
+  const body = [];
+  for (const result of results) {
+    const scenario = scenarios.find((candidate) => candidate.name === result.name);
+    for (const key of scenario.summary ?? [scenario.headline ?? result.columns[0].key]) {
+      const column = result.columns.find((candidate) => candidate.key === key);
+      const unit = column.unit === 'count' ? '' : ` (${column.unit})`;
+      const cells = [`${result.name}: ${column.label}${column.ratio ? ', × ref' : unit}`];
+      for (const id of ids) {
+        const row = result.rows.find((candidate) => candidate.id === id);
+        if (row === undefined) cells.push('');
+        else if (row.summary === undefined) cells.push(row.skipped !== undefined ? 'no equivalent' : 'did not finish');
+        else if (!column.ratio) cells.push(formatValue(row.summary[key].median, column.unit));
+        else if (row.role === 'reference') cells.push(`${formatValue(row.summary[key].median, column.unit)} ${column.unit}`);
+        else cells.push(formatRatio(row.ratio[key]));
+      }
+      body.push(cells);
     }
-    return cells;
-  });
-  return `### Summary (medians)\n\n${markdownTable(header, body)}\n`;
+  }
+  return `### Summary (medians)\n\n${markdownTable(['', ...labels], body)}\n`;
 }
 
 function writeChart(result, file) {

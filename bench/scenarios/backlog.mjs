@@ -22,6 +22,7 @@ export default {
     { key: 'violations', label: 'FIFO violations', unit: 'count', better: 'lower' },
   ],
   headline: 'lagMs',
+  summary: ['lagMs', 'violations'],
   async measure(library, params) {
     await backlog(library, Math.ceil(params.n / 10), Math.ceil(params.revealMs / 10), params.deadlineMs); // warm-up
     return backlog(library, params.n, params.revealMs, params.deadlineMs);

@@ -34,9 +34,10 @@ export default {
   columns: [
     { key: 'cpuPct', label: 'CPU', unit: '%', better: 'lower' },
     { key: 'delayP99', label: 'event-loop delay p99', unit: 'ms', better: 'lower' },
-    { key: 'delayMax', label: 'max', unit: 'ms', better: 'lower' },
+    { key: 'delayMax', label: 'delay max', unit: 'ms', better: 'lower' },
   ],
   headline: 'cpuPct',
+  summary: ['cpuPct', 'delayP99'],
   async measure(library, params) {
     const buckets = [];
     for (let i = 0; i < params.n; i++) {

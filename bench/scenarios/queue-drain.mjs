@@ -37,6 +37,7 @@ export default {
     { key: 'violations', label: 'FIFO violations', unit: 'count', better: 'lower' },
   ],
   headline: 'ms',
+  summary: ['ms', 'bytesPerWaiter', 'violations'],
   async measure(library, params) {
     const n = params.n;
     await drain(library, Math.ceil(n / 10), params.deadlineMs); // warm-up, unmeasured

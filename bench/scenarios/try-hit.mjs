@@ -19,6 +19,7 @@ export default {
     { key: 'grantedPct', label: 'took a token', unit: '%' },
   ],
   headline: 'opsPerSec',
+  summary: ['opsPerSec'],
   skip: noTry,
   measure(library, params) {
     return measureTryRate(library, this.spec, params);
