@@ -281,8 +281,9 @@ export class RedisTokenBucketFilter implements AsyncTokenBucketFilter {
   }
 
   /**
-   * Resolves once every Redis call this instance started has settled, including the background calls
-   * that give back aborted reservations. Await it before closing the client if those should land.
+   * Resolves once every Redis call this instance started has its reply, including the background calls
+   * that give back aborted reservations (or after twice `redisTimeout` at most). Await it after
+   * `close()` and before closing the client if those give-backs should land. Never rejects.
    */
   idle(): Promise<void> {
     return this.caller.idle();

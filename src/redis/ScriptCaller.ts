@@ -3,7 +3,7 @@ import type { RedisScriptRunner } from './clients.js';
 import { RedisTimeoutError, RedisUnavailableError } from './errors.js';
 import { BUCKET_SCRIPT, BUCKET_SCRIPT_SHA } from './script.js';
 
-interface RefCounted {
+interface TimerHandle {
   unref?(): unknown;
 }
 
@@ -19,23 +19,56 @@ function isNoScript(error: unknown): boolean {
 /** Returns the reply as an array of safe integers, or throws a `TypeError` describing it. */
 function integers(reply: unknown, length: number): number[] {
   if (Array.isArray(reply) && reply.length >= length) {
-    const values = reply.map((value: unknown) => (typeof value === 'bigint' ? Number(value) : value));
-    if (values.every((value) => Number.isSafeInteger(value))) return values as number[];
+    const values = new Array<number>(reply.length);
+    let valid = true;
+    for (let i = 0; i < reply.length; i += 1) {
+      const value: unknown = reply[i];
+      const number = typeof value === 'bigint' ? Number(value) : value;
+      if (!Number.isSafeInteger(number)) valid = false;
+      values[i] = number as number;
+    }
+    if (valid) return values;
   }
-  throw new TypeError(`unexpected reply from the bucket script: ${JSON.stringify(reply, (_, v: unknown) => (typeof v === 'bigint' ? String(v) : v))}`);
+  const text = JSON.stringify(reply, (_, value: unknown) => (typeof value === 'bigint' ? String(value) : value));
+  throw new TypeError(`unexpected reply from the bucket script: ${text}`);
+}
+
+/** One script call awaiting its reply, in the order calls were made (= the order their timeouts expire). */
+class PendingCall {
+  /** Settled: answered, failed, or timed out. */
+  done = false;
+  timedOut = false;
+
+  constructor(
+    readonly deadline: number,
+    readonly length: number,
+    readonly probe: boolean,
+    readonly resolve: (reply: number[]) => void,
+    readonly reject: (error: RedisUnavailableError) => void,
+    readonly late: ((reply: number[]) => void) | undefined,
+  ) {}
 }
 
 /**
  * ScriptCaller runs the bucket script for one store instance (or one keyed store): `EVALSHA`, falling
  * back to `EVAL` on `NOSCRIPT` on every call; its own timeout on every call; a circuit breaker; and a
- * record of every call still in flight, so `idle()` can wait for them.
+ * count of the calls still in flight, so `idle()` can wait for them.
+ *
+ * Every call has the same timeout, so calls time out in the order they were made: one timer, set for
+ * the oldest unanswered call, serves them all (no timer per call).
  *
  * The breaker: after a failure, calls fail at once (without touching Redis) for `cooldown` ms; then
  * one call at a time probes Redis, and the first success closes the breaker. A `cooldown` of 0 turns
  * the breaker off: every call tries Redis.
  */
 export class ScriptCaller {
-  private readonly inFlight = new Set<Promise<unknown>>();
+  /** Calls in order; settled ones are dropped from the front. */
+  private calls: PendingCall[] = [];
+  private head = 0;
+  private timer: unknown = undefined;
+  /** Calls whose reply has not arrived (including timed-out ones still running). */
+  private inFlight = 0;
+  private idleWaiters: Array<() => void> = [];
   private openUntil = Number.NEGATIVE_INFINITY;
   private lastFailure: unknown = undefined;
   private probing = false;
@@ -54,38 +87,19 @@ export class ScriptCaller {
    */
   run(key: string, args: readonly string[], length: number, late?: (reply: number[]) => void): Promise<number[]> {
     const now = realNow();
-    if (this.cooldown > 0 && (now < this.openUntil || (this.lastFailure !== undefined && this.probing))) {
+    if (this.cooldown > 0 && this.lastFailure !== undefined && (now < this.openUntil || this.probing)) {
       return Promise.reject(new RedisUnavailableError(this.lastFailure));
     }
     const probe = this.lastFailure !== undefined;
     if (probe) this.probing = true;
-    const sent = this.send(key, args).then((reply) => integers(reply, length));
-    this.track(sent);
     return new Promise<number[]>((resolve, reject) => {
-      let timedOut = false;
-      const timer = globalThis.setTimeout(() => {
-        timedOut = true;
-        const cause = new RedisTimeoutError(this.timeout);
-        this.failed(cause, probe);
-        reject(new RedisUnavailableError(cause));
-      }, timerDelay(this.timeout)) as RefCounted;
-      timer.unref?.();
-      sent.then(
-        (reply) => {
-          if (timedOut) {
-            late?.(reply);
-            return;
-          }
-          globalThis.clearTimeout(timer as never);
-          this.succeeded(probe);
-          resolve(reply);
-        },
-        (error: unknown) => {
-          if (timedOut) return;
-          globalThis.clearTimeout(timer as never);
-          this.failed(error, probe);
-          reject(new RedisUnavailableError(error));
-        },
+      const call = new PendingCall(now + this.timeout, length, probe, resolve, reject, late);
+      this.calls.push(call);
+      if (this.timer === undefined) this.arm(this.timeout);
+      this.inFlight += 1;
+      this.send(key, args).then(
+        (reply) => this.answered(call, reply),
+        (error: unknown) => this.answered(call, undefined, error),
       );
     });
   }
@@ -95,13 +109,24 @@ export class ScriptCaller {
     this.run(key, args, 1).catch(() => undefined);
   }
 
-  /** Resolves once every call made so far (and every call they led to) has settled. */
-  async idle(): Promise<void> {
-    while (this.inFlight.size > 0) {
-      await Promise.allSettled([...this.inFlight]);
-      // Let the replies' handlers run: they may start new calls (a cancel after a late reply).
-      for (let i = 0; i < 5; i += 1) await Promise.resolve();
-    }
+  /**
+   * Resolves once every call made so far (and every call their late replies led to) has its reply, or
+   * after twice the timeout at most (a client may hold a command forever: an offline queue).
+   */
+  idle(): Promise<void> {
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const handle = globalThis.setTimeout(() => {
+        this.idleWaiters = this.idleWaiters.filter((waiter) => waiter !== done);
+        resolve();
+      }, timerDelay(2 * this.timeout)) as TimerHandle;
+      handle.unref?.();
+      const done = (): void => {
+        globalThis.clearTimeout(handle as never);
+        resolve();
+      };
+      this.idleWaiters.push(done);
+    });
   }
 
   private async send(key: string, args: readonly string[]): Promise<unknown> {
@@ -114,13 +139,71 @@ export class ScriptCaller {
     }
   }
 
-  private track(promise: Promise<unknown>): void {
-    const settled = promise.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.inFlight.add(settled);
-    void settled.then(() => this.inFlight.delete(settled));
+  private answered(call: PendingCall, reply: unknown, error?: unknown): void {
+    let values: number[] | undefined;
+    let failure = error;
+    if (error === undefined) {
+      try {
+        values = integers(reply, call.length);
+      } catch (invalid) {
+        failure = invalid;
+      }
+    }
+    if (call.timedOut) {
+      if (values !== undefined) call.late?.(values);
+    } else {
+      call.done = true;
+      if (values !== undefined) {
+        this.succeeded(call.probe);
+        call.resolve(values);
+      } else {
+        this.failed(failure, call.probe);
+        call.reject(new RedisUnavailableError(failure));
+      }
+      this.dropSettled();
+    }
+    this.inFlight -= 1;
+    if (this.inFlight === 0 && this.idleWaiters.length > 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const wake of waiters) wake();
+    }
+  }
+
+  /** Times out every call whose deadline has passed, then waits for the next oldest. */
+  private readonly expire = (): void => {
+    this.timer = undefined;
+    const now = realNow();
+    for (; this.head < this.calls.length; this.head += 1) {
+      const call = this.calls[this.head] as PendingCall;
+      if (call.done) continue;
+      if (call.deadline > now) break;
+      call.done = true;
+      call.timedOut = true;
+      const cause = new RedisTimeoutError(this.timeout);
+      this.failed(cause, call.probe);
+      call.reject(new RedisUnavailableError(cause));
+    }
+    this.dropSettled();
+    const next = this.calls[this.head];
+    if (next !== undefined) this.arm(next.deadline - now);
+  };
+
+  private arm(ms: number): void {
+    const handle = globalThis.setTimeout(this.expire, timerDelay(ms)) as TimerHandle;
+    handle.unref?.();
+    this.timer = handle;
+  }
+
+  private dropSettled(): void {
+    while (this.head < this.calls.length && (this.calls[this.head] as PendingCall).done) this.head += 1;
+    if (this.head === this.calls.length) {
+      this.calls = [];
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.calls.length) {
+      this.calls = this.calls.slice(this.head);
+      this.head = 0;
+    }
   }
 
   private succeeded(probe: boolean): void {
