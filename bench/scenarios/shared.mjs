@@ -163,9 +163,13 @@ const layouts = [
   { id: 'coordinator-2', label: 'coordinator in the main thread, 2 workers asking', mode: 'coordinator', threads: 2 },
   { id: 'coordinator-4', label: 'coordinator in the main thread, 4 workers asking', mode: 'coordinator', threads: 4 },
 ];
-process.stderr.write(`${os.cpus().length} CPUs, Node ${process.version}; ${options.rounds} round(s) of ${options.ms} ms\n`);
+const loadAtStart = os.loadavg()[0];
+process.stderr.write(`${os.cpus().length} CPUs, Node ${process.version}, load average ${loadAtStart.toFixed(2)}; ${options.rounds} round(s) of ${options.ms} ms\n`);
+if (loadAtStart > os.cpus().length / 2) {
+  process.stderr.write('WARNING: other processes are using the CPUs: the numbers, threads above all, will be low and noisy\n');
+}
 const line = (cells) => `| ${cells.join(' | ')} |`;
-const report = { options, cpus: os.cpus().length, node: process.version, cases: {} };
+const report = { options, cpus: os.cpus().length, node: process.version, loadAtStart, cases: {} };
 for (const [name, spec] of Object.entries(SPECS)) {
   const samples = new Map(layouts.map((layout) => [layout.id, { total: [], perThread: [] }]));
   for (let round = 0; round < options.rounds; round += 1) {
@@ -230,7 +234,8 @@ for (const [name, spec] of Object.entries(SPECS)) {
 }
 console.log(
   `Medians of ${options.rounds} round(s) of ${options.ms} ms after a ${WARMUP_MS} ms warm-up, (min – max); ` +
-    `${os.cpus().length} CPUs, Node ${process.version}. With more threads than CPUs, threads share cores, so ` +
+    `${os.cpus().length} CPUs, Node ${process.version}, load average ${loadAtStart.toFixed(2)} at start. ` +
+    'With more threads than CPUs, threads share cores, so ' +
     'per-thread numbers there also measure time-slicing.',
 );
 if (options.json !== undefined) writeFileSync(options.json, JSON.stringify(report, null, 2));
