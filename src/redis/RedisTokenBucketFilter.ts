@@ -246,9 +246,13 @@ export class RedisTokenBucketFilter implements AsyncTokenBucketFilter {
       const maxWaitUs = maxWait === undefined || maxWait * 1000 >= Number.MAX_SAFE_INTEGER ? -1 : toMicros(maxWait);
       const args = this.args(OP_TAKE, count, maxWaitUs);
       const sentUs = Number(args[5]);
-      this.caller.run(this.redisKey, args, 7, (reply) => this.late(reply)).then(
+      this.caller.call(
+        this.redisKey,
+        args,
+        7,
         (reply) => this.answered(call, reply, sentUs),
-        (error: unknown) => this.unavailable(call, error),
+        (error) => this.unavailable(call, error),
+        this.late,
       );
     });
   }
@@ -306,13 +310,13 @@ export class RedisTokenBucketFilter implements AsyncTokenBucketFilter {
   }
 
   private answered(call: Call, reply: number[], sentUs: number): void {
-    const [status = -1, waitUs = 0, preTokens = 0, preStep = 0, postTokens = 0, postStep = 0] = reply;
-    const reservation = { preTokens, preStep, postTokens, postStep };
+    const status = reply[0];
     if (call.state !== 'sending') {
       // Aborted or closed while the script ran: give back what it took, if still the last.
-      if (status === TAKE_GRANTED || status === TAKE_RESERVED) this.cancel(reservation);
+      this.late(reply);
       return;
     }
+    const waitUs = reply[1] ?? 0;
     if (status === TAKE_GRANTED) {
       this.settle(call);
       call.resolve();
@@ -321,7 +325,8 @@ export class RedisTokenBucketFilter implements AsyncTokenBucketFilter {
       call.reject(new MaxWaitExceededError(waitUs / 1000, call.maxWait ?? 0));
     } else if (status === TAKE_RESERVED) {
       call.state = 'sleeping';
-      call.reservation = reservation;
+      const [, , preTokens = 0, preStep = 0, postTokens = 0, postStep = 0] = reply;
+      call.reservation = { preTokens, preStep, postTokens, postStep };
       const startUs = this.config.client ? sentUs : toMicros(this.clock.performance.now());
       // Keep local grants in reply order even if the replies' delays differed.
       call.deadlineUs = Math.max(startUs + waitUs, this.lastSleeperDeadline());
@@ -349,10 +354,10 @@ export class RedisTokenBucketFilter implements AsyncTokenBucketFilter {
   }
 
   /** A reply that came after our timeout: the caller was already failed, so give back what it took. */
-  private late(reply: number[]): void {
+  private readonly late = (reply: number[]): void => {
     const [status = -1, , preTokens = 0, preStep = 0, postTokens = 0, postStep = 0] = reply;
     if (status === TAKE_GRANTED || status === TAKE_RESERVED) this.cancel({ preTokens, preStep, postTokens, postStep });
-  }
+  };
 
   private cancel(reservation: Reservation): void {
     const args = this.args(OP_CANCEL, 0, 0);
