@@ -42,6 +42,11 @@ const DEFAULT_BASE = 1;
 const INJECTED_BASE = 2;
 /** Without `Atomics.waitAsync`, a thread that waits notices a close by another thread within this (ms). */
 const CLOSE_POLL_MS = 1000;
+/**
+ * How long one `Atomics.waitAsync` on the closed word lasts (ms) before it is renewed (only while
+ * callers wait): a bucket dropped without `close()` is held by its last wait no longer than this.
+ */
+const CLOSE_WATCH_MS = 30_000;
 /** The debit must stay a signed 64-bit integer for this long (ms): about 100 years. */
 const LIFETIME_MS = 100 * 365.25 * 24 * 60 * 60 * 1000;
 
@@ -58,6 +63,7 @@ type WaitAsync = (
   array: Int32Array,
   index: number,
   value: number,
+  timeout: number,
 ) => { async: false; value: string } | { async: true; value: Promise<string> };
 
 function isAbortSignal(value: unknown): value is AbortSignal {
@@ -435,12 +441,13 @@ export class SharedTokenBucketFilter implements TokenBucketFilter {
 
   /**
    * Waits (without a timer, and without keeping the process alive) for another thread to close the
-   * bucket, while this thread has callers queued. One such wait per thread at most.
+   * bucket, while this thread has callers queued. One such wait per instance at most, renewed every
+   * {@link CLOSE_WATCH_MS} while callers wait, so that it never holds a dropped bucket for long.
    */
   private watchClose(): void {
     if (this.watchingClose || !this.canWatchClose()) return;
     const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
-    const result = waitAsync(this.words, CLOSED, 0);
+    const result = waitAsync(this.words, CLOSED, 0, CLOSE_WATCH_MS);
     if (!result.async) {
       this.isClosed();
       return;
