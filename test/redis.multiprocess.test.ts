@@ -15,7 +15,7 @@ const CAPACITY = 3;
 const INTERVAL = 50; // ms per token
 const DURATION = 3000;
 /** Most a grant is observed after its instant in Redis (reply delay, timer lateness, a loaded machine). */
-const LATENESS = 50;
+const LATENESS = 100;
 
 interface WorkerResult {
   grants: number[];
