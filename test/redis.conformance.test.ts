@@ -33,7 +33,7 @@ describe.skipIf('skip' in target)('RedisTokenBucketFilter against a real Redis',
       });
       afterAll(async () => {
         await Promise.all([...created].map((bucket) => bucket.idle()));
-        await connection?.close();
+        await connection.close();
       });
 
       const settle = async (): Promise<void> => {

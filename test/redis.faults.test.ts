@@ -39,11 +39,20 @@ function load(bucket: RedisTokenBucketFilter, every = 4): { stop(): Promise<Outc
     const calledAt = performance.now();
     const settled = promise.then(
       (value) => {
-        outcomes.push({ kind, calledAt, settledAt: performance.now(), result: value === false ? 'refused' : 'granted' });
+        outcomes.push({
+          kind,
+          calledAt,
+          settledAt: performance.now(),
+          result: value === false ? 'refused' : 'granted',
+        });
       },
       (error: unknown) => {
         const result =
-          error instanceof RedisUnavailableError ? 'unavailable' : (error as Error).name === 'MaxWaitExceededError' ? 'maxWait' : 'other';
+          error instanceof RedisUnavailableError
+            ? 'unavailable'
+            : (error as Error).name === 'MaxWaitExceededError'
+              ? 'maxWait'
+              : 'other';
         outcomes.push({ kind, calledAt, settledAt: performance.now(), result, error });
       },
     );
@@ -240,7 +249,11 @@ describe.skipIf(!installed)('RedisTokenBucketFilter under faults', () => {
       await expect(open.getToken()).resolves.toBeUndefined();
       const fallback = new LazyTokenBucketFilter({ capacity: 2 });
       const local = new RedisTokenBucketFilter({ ...options, client: fast, key: 'refused', fallback });
-      expect([await local.tryGetToken(), await local.tryGetToken(), await local.tryGetToken()]).toEqual([true, true, false]);
+      expect([await local.tryGetToken(), await local.tryGetToken(), await local.tryGetToken()]).toEqual([
+        true,
+        true,
+        false,
+      ]);
       fallback.close();
 
       // A server appears on that port: the same bucket works again, with no action from the user.
@@ -263,9 +276,13 @@ describe.skipIf(!installed)('RedisTokenBucketFilter under faults', () => {
 async function launchRedisOn(port: number): Promise<LaunchedRedis> {
   const { spawn } = await import('node:child_process');
   const { ping } = await import('./redis/server.js');
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-    stdio: 'ignore',
-  });
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    {
+      stdio: 'ignore',
+    },
+  );
   const deadline = Date.now() + 10_000;
   while (!(await ping(port))) {
     if (Date.now() > deadline) throw new Error(`redis-server did not start on port ${port}`);
@@ -276,5 +293,5 @@ async function launchRedisOn(port: number): Promise<LaunchedRedis> {
     child.kill('SIGTERM');
     await new Promise((resolve) => child.once('exit', resolve));
   };
-  return { url: `redis://127.0.0.1:${port}`, port, pid: child.pid ?? -1, stop, restart: async () => undefined };
+  return { url: `redis://127.0.0.1:${port}`, port, pid: child.pid ?? -1, stop, restart: () => Promise.resolve() };
 }

@@ -130,7 +130,7 @@ describe('Redis store: bad input is refused before any Redis call', () => {
 });
 
 describe('Redis store: client adapters', () => {
-  it('recognises ioredis and node-redis by their shape, and takes a runner of your own as it is', async () => {
+  it('recognises ioredis and node-redis by their shape, and takes a runner of your own as it is', () => {
     const ioredis = new Redis({ lazyConnect: true });
     const nodeRedis = createClient();
     const ioRunner = scriptRunner(ioredis);

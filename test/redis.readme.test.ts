@@ -25,7 +25,13 @@ describe.skipIf('skip' in target)('README: the Redis store', () => {
     await client.connect();
 
     // At most 10 calls per second, in bursts of up to 10, across every process using the key 'github-api'.
-    const bucket = new RedisTokenBucketFilter({ client, key: 'github-api', capacity: 10, refillTokens: 10, refillInterval: 1000 });
+    const bucket = new RedisTokenBucketFilter({
+      client,
+      key: 'github-api',
+      capacity: 10,
+      refillTokens: 10,
+      refillInterval: 1000,
+    });
 
     await bucket.getToken(); // waits its turn (FIFO across processes); one Redis call
     const took = await bucket.tryGetToken(); // true if a token was there and nobody was waiting
@@ -64,7 +70,14 @@ describe.skipIf('skip' in target)('README: the Redis store', () => {
 
     // Three processes share 10 per second; if Redis is unreachable, each allows itself a third.
     const fallback = new LazyTokenBucketFilter({ capacity: 3, refillTokens: 3, refillInterval: 1000 });
-    const bucket = new RedisTokenBucketFilter({ client, key: 'github-api', capacity: 10, refillTokens: 10, redisTimeout: 200, fallback });
+    const bucket = new RedisTokenBucketFilter({
+      client,
+      key: 'github-api',
+      capacity: 10,
+      refillTokens: 10,
+      redisTimeout: 200,
+      fallback,
+    });
 
     await bucket.getToken(); // granted by the fallback
     console.log(fallback.available); // 2
@@ -76,7 +89,10 @@ describe.skipIf('skip' in target)('README: the Redis store', () => {
   });
 
   it('testing with a fake clock', async () => {
-    const client = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { enableOfflineQueue: false, lazyConnect: true });
+    const client = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', {
+      enableOfflineQueue: false,
+      lazyConnect: true,
+    });
     await client.connect();
 
     const clock = FakeTimers.createClock();

@@ -25,11 +25,17 @@ describe.skipIf('skip' in target)('RedisTokenBucketFilter with Redis time', () =
         if (!('skip' in target)) connection = await connect(kind, target.url);
       });
       afterAll(async () => {
-        await connection?.close();
+        await connection.close();
       });
 
       it('keeps its state under a hash-tagged key and serves the burst, then the schedule', async () => {
-        const bucket = new RedisTokenBucketFilter({ client: connection.client, key: key(), prefix, capacity: 2, refillInterval: 100 });
+        const bucket = new RedisTokenBucketFilter({
+          client: connection.client,
+          key: key(),
+          prefix,
+          capacity: 2,
+          refillInterval: 100,
+        });
         expect(bucket.redisKey).toMatch(new RegExp(`^${prefix}\\{bucket-\\d+\\}$`));
         expect(await bucket.tryGetToken()).toBe(true);
         expect(await bucket.tryGetToken()).toBe(true);
@@ -47,7 +53,13 @@ describe.skipIf('skip' in target)('RedisTokenBucketFilter with Redis time', () =
 
       it('makes one Redis call per getToken, waiting or not, and grants in order on schedule', async () => {
         const runner = countingRunner(connection.client);
-        const bucket = new RedisTokenBucketFilter({ client: runner, key: key(), prefix, capacity: 1, refillInterval: 10 });
+        const bucket = new RedisTokenBucketFilter({
+          client: runner,
+          key: key(),
+          prefix,
+          capacity: 1,
+          refillInterval: 10,
+        });
         const order: number[] = [];
         const started = performance.now();
         await Promise.all(Array.from({ length: 20 }, (_, i) => bucket.getToken().then(() => order.push(i))));
@@ -71,7 +83,13 @@ describe.skipIf('skip' in target)('RedisTokenBucketFilter with Redis time', () =
       });
 
       it('sets the key to expire when the bucket would be full again, and a missing key is a full bucket', async () => {
-        const bucket = new RedisTokenBucketFilter({ client: connection.client, key: key(), prefix, capacity: 5, refillInterval: 40 });
+        const bucket = new RedisTokenBucketFilter({
+          client: connection.client,
+          key: key(),
+          prefix,
+          capacity: 5,
+          refillInterval: 40,
+        });
         expect(await bucket.tryGetToken()).toBe(true);
         const ttlAfterOne = Number(await connection.command('PTTL', bucket.redisKey));
         expect(ttlAfterOne).toBeGreaterThan(0);
@@ -87,7 +105,13 @@ describe.skipIf('skip' in target)('RedisTokenBucketFilter with Redis time', () =
       });
 
       it('an aborted reservation that is the last one gives its tokens back', async () => {
-        const bucket = new RedisTokenBucketFilter({ client: connection.client, key: key(), prefix, capacity: 1, refillInterval: 60_000 });
+        const bucket = new RedisTokenBucketFilter({
+          client: connection.client,
+          key: key(),
+          prefix,
+          capacity: 1,
+          refillInterval: 60_000,
+        });
         expect(await bucket.tryGetToken()).toBe(true);
         const controller = new AbortController();
         const waiting = bucket.getToken(1, { signal: controller.signal });
@@ -103,10 +127,22 @@ describe.skipIf('skip' in target)('RedisTokenBucketFilter with Redis time', () =
 
       it('close() rejects this instance waiters and gives back their reservations, last first', async () => {
         const name = key();
-        const bucket = new RedisTokenBucketFilter({ client: connection.client, key: name, prefix, capacity: 2, refillInterval: 60_000 });
+        const bucket = new RedisTokenBucketFilter({
+          client: connection.client,
+          key: name,
+          prefix,
+          capacity: 2,
+          refillInterval: 60_000,
+        });
         expect(await bucket.tryGetToken(2)).toBe(true);
         const waiting = [bucket.getToken(), bucket.getToken(2)];
-        const other = new RedisTokenBucketFilter({ client: connection.client, key: name, prefix, capacity: 2, refillInterval: 60_000 });
+        const other = new RedisTokenBucketFilter({
+          client: connection.client,
+          key: name,
+          prefix,
+          capacity: 2,
+          refillInterval: 60_000,
+        });
         expect(await other.waitTime()).toBeGreaterThan(120_000);
         bucket.close();
         await Promise.all(waiting.map((promise) => expect(promise).rejects.toThrow('closed')));
@@ -117,7 +153,12 @@ describe.skipIf('skip' in target)('RedisTokenBucketFilter with Redis time', () =
 
       it('keyed: one independent bucket per key, each expiring by itself', async () => {
         const keyedPrefix = `${prefix}keyed:`;
-        const limiter = new RedisKeyedTokenBucketFilter({ client: connection.client, prefix: keyedPrefix, capacity: 2, refillInterval: 30 });
+        const limiter = new RedisKeyedTokenBucketFilter({
+          client: connection.client,
+          prefix: keyedPrefix,
+          capacity: 2,
+          refillInterval: 30,
+        });
         expect(await limiter.tryGetToken('alice', 2)).toBe(true);
         expect(await limiter.tryGetToken('alice')).toBe(false);
         expect(await limiter.tryGetToken('bob', 2)).toBe(true);

@@ -42,7 +42,9 @@ const INFLIGHT = [1, 10, 100];
 const distDir = process.env.TBF_DIST_DIR ?? fileURLToPath(new URL('../../dist', import.meta.url));
 const entry = `${distDir}/redis/index.js`;
 if (!existsSync(entry)) throw new Error(`${entry} is missing: build the package first, or set TBF_DIST_DIR`);
-const { RedisTokenBucketFilter, BUCKET_SCRIPT, BUCKET_SCRIPT_SHA, scriptRunner } = await import(pathToFileURL(entry).href);
+const { RedisTokenBucketFilter, BUCKET_SCRIPT, BUCKET_SCRIPT_SHA, scriptRunner } = await import(
+  pathToFileURL(entry).href
+);
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -72,9 +74,13 @@ function ping(port) {
 async function startRedis() {
   if (process.env.TBF_REDIS_URL) return { url: process.env.TBF_REDIS_URL, stop: async () => {} };
   const port = await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-    stdio: 'ignore',
-  });
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    {
+      stdio: 'ignore',
+    },
+  );
   const deadline = Date.now() + 10_000;
   while (!(await ping(port))) {
     if (Date.now() > deadline) throw new Error('redis-server did not start');
@@ -188,7 +194,12 @@ async function benchClient(kind, url) {
       return runner.eval(...a);
     },
   };
-  const waiting = new RedisTokenBucketFilter({ client: counting, key: `bench-wait-${kind}-${Date.now()}`, capacity: 5, refillInterval: 1 });
+  const waiting = new RedisTokenBucketFilter({
+    client: counting,
+    key: `bench-wait-${kind}-${Date.now()}`,
+    capacity: 5,
+    refillInterval: 1,
+  });
   let granted = 0;
   const end = performance.now() + seconds * 1000;
   await Promise.all(
@@ -212,7 +223,8 @@ try {
   await server.stop();
 }
 
-const fmt = (n, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const fmt = (n, digits = 0) =>
+  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 console.log(
   `\nRedis store benchmark — ${slices} slices of ${sliceMs} ms per row, interleaved; medians; Node ${process.version}\n`,
 );
@@ -223,7 +235,9 @@ for (const { results, callsPerToken } of report.clients) {
   console.log('|---:|---|---:|---:|---:|---:|');
   for (const row of results) {
     const overhead = row.variant.startsWith('bare') ? '' : `${fmt(row.overhead * 100, 1)} %`;
-    console.log(`| ${row.inFlight} | ${row.variant} | ${fmt(row.rate)} | ${fmt(row.p50, 3)} | ${fmt(row.p99, 3)} | ${overhead} |`);
+    console.log(
+      `| ${row.inFlight} | ${row.variant} | ${fmt(row.rate)} | ${fmt(row.p50, 3)} | ${fmt(row.p99, 3)} | ${overhead} |`,
+    );
   }
   console.log(
     `\nWaiting callers (5-token burst, 1,000 tokens/s, 100 callers): ${fmt(callsPerToken.granted)} tokens granted with ${fmt(callsPerToken.scriptCalls)} script calls = ${fmt(callsPerToken.perToken, 3)} calls per token.\n`,

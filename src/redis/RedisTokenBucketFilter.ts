@@ -132,15 +132,17 @@ export class RedisTokenBucketFilter implements AsyncTokenBucketFilter {
       this.config = resolveRedisOptions(options, ['key', 'fallback']);
       const badKey = checkKey(options.key);
       if (badKey !== undefined) throw badKey;
-      const fallback = options.fallback;
+      const fallback: unknown = options.fallback;
       if (fallback !== undefined) {
         const valid =
           typeof fallback === 'object' &&
           fallback !== null &&
-          ['getToken', 'tryGetToken', 'waitTime'].every((m) => typeof (fallback as unknown as Record<string, unknown>)[m] === 'function');
+          ['getToken', 'tryGetToken', 'waitTime'].every(
+            (method) => typeof (fallback as Record<string, unknown>)[method] === 'function',
+          );
         if (!valid) throw new TypeError(`fallback must be a TokenBucketFilter, received ${describe(fallback)}`);
       }
-      this.fallback = fallback;
+      this.fallback = options.fallback;
       this.caller = new ScriptCaller(this.config.runner, this.config.redisTimeout, this.config.breakerCooldown);
       this.redisKey = `${this.config.prefix}{${options.key}}`;
       this.origin = this.config.client ? String(this.nowUs()) : '-1';
@@ -222,8 +224,9 @@ export class RedisTokenBucketFilter implements AsyncTokenBucketFilter {
     let signal: AbortSignal | undefined;
     let maxWait: number | undefined;
     if (options !== undefined) {
-      if (typeof options !== 'object' || options === null) {
-        return Promise.reject(new TypeError(`options must be an object, received ${describe(options)}`));
+      const input: unknown = options;
+      if (typeof input !== 'object' || input === null) {
+        return Promise.reject(new TypeError(`options must be an object, received ${describe(input)}`));
       }
       signal = options.signal;
       maxWait = options.maxWait;
@@ -234,13 +237,15 @@ export class RedisTokenBucketFilter implements AsyncTokenBucketFilter {
         const badMaxWait = checkMaxWait(maxWait);
         if (badMaxWait !== undefined) return Promise.reject(badMaxWait);
       }
-      if (signal?.aborted === true) return Promise.reject(signal.reason);
+      if (signal?.aborted === true) return Promise.reject(signal.reason as Error);
     }
     return new Promise<void>((resolve, reject) => {
       const call = new Call(count, signal, maxWait, resolve, reject);
       this.calls.add(call);
       if (signal !== undefined) {
-        call.onAbort = () => this.abort(call);
+        call.onAbort = () => {
+          this.abort(call);
+        };
         signal.addEventListener('abort', call.onAbort, { once: true });
       }
       const maxWaitUs = maxWait === undefined || maxWait * 1000 >= Number.MAX_SAFE_INTEGER ? -1 : toMicros(maxWait);
@@ -250,8 +255,12 @@ export class RedisTokenBucketFilter implements AsyncTokenBucketFilter {
         this.redisKey,
         args,
         7,
-        (reply) => this.answered(call, reply, sentUs),
-        (error) => this.unavailable(call, error),
+        (reply) => {
+          this.answered(call, reply, sentUs);
+        },
+        (error) => {
+          this.unavailable(call, error);
+        },
         this.late,
       );
     });

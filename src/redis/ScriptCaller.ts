@@ -86,7 +86,9 @@ export class ScriptCaller {
    * timeout, `late` receives it (so a reservation nobody will use can be given back).
    */
   run(key: string, args: readonly string[], length: number, late?: (reply: number[]) => void): Promise<number[]> {
-    return new Promise((resolve, reject) => this.call(key, args, length, resolve, reject, late));
+    return new Promise((resolve, reject) => {
+      this.call(key, args, length, resolve, reject, late);
+    });
   }
 
   /**
@@ -114,12 +116,17 @@ export class ScriptCaller {
     if (this.timer === undefined) this.arm(this.timeout);
     this.inFlight += 1;
     const keys = [key];
-    const onReply = (reply: unknown): void => this.answered(call, reply);
-    const onError = (error: unknown): void => this.answered(call, undefined, error);
+    const onReply = (reply: unknown): void => {
+      this.answered(call, reply);
+    };
+    const onError = (error: unknown): void => {
+      this.answered(call, undefined, error);
+    };
     let sent: Promise<unknown>;
     try {
       sent = this.runner.evalsha(BUCKET_SCRIPT_SHA, keys, args);
     } catch (error) {
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the client's own error, passed on as it is
       sent = Promise.reject(error);
     }
     sent.then(onReply, (error: unknown) => {
@@ -132,6 +139,7 @@ export class ScriptCaller {
       try {
         resent = this.runner.eval(BUCKET_SCRIPT, keys, args);
       } catch (evalError) {
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the client's own error, passed on as it is
         resent = Promise.reject(evalError);
       }
       resent.then(onReply, onError);
@@ -150,10 +158,13 @@ export class ScriptCaller {
   idle(): Promise<void> {
     if (this.inFlight === 0) return Promise.resolve();
     return new Promise((resolve) => {
-      const handle = globalThis.setTimeout(() => {
-        this.idleWaiters = this.idleWaiters.filter((waiter) => waiter !== done);
-        resolve();
-      }, timerDelay(2 * this.timeout)) as TimerHandle;
+      const handle = globalThis.setTimeout(
+        () => {
+          this.idleWaiters = this.idleWaiters.filter((waiter) => waiter !== done);
+          resolve();
+        },
+        timerDelay(2 * this.timeout),
+      ) as TimerHandle;
       handle.unref?.();
       const done = (): void => {
         globalThis.clearTimeout(handle as never);

@@ -93,11 +93,13 @@ export function toMicros(ms: number): number {
  * client, `RangeError` for a number out of range; every message names the option and the value.
  */
 export function resolveRedisOptions(options: RedisBucketOptions, extra: readonly string[]): RedisConfig {
-  if (typeof options !== 'object' || options === null) {
-    throw new TypeError(`options must be an object, received ${describe(options)}`);
+  // Read as unknown: the options come from JavaScript callers too, whatever the types say.
+  const input: unknown = options;
+  if (typeof input !== 'object' || input === null) {
+    throw new TypeError(`options must be an object, received ${describe(input)}`);
   }
   const known = new Set<string>([...CORE_OPTIONS, ...REDIS_OPTIONS, ...extra]);
-  for (const name of Object.keys(options)) {
+  for (const name of Object.keys(input)) {
     if (!known.has(name)) {
       throw new TypeError(`Unknown option ${describe(name)}; known options: ${[...known].join(', ')}`);
     }
@@ -115,23 +117,28 @@ export function resolveRedisOptions(options: RedisBucketOptions, extra: readonly
       `refillInterval must be a whole number of microseconds for the Redis store, received ${describe(core.refillInterval)}`,
     );
   }
-  if (options.client === undefined) throw new TypeError('client is required: an ioredis or node-redis client');
+  const raw = input as Record<string, unknown>;
+  if (raw.client === undefined) throw new TypeError('client is required: an ioredis or node-redis client');
   const runner = scriptRunner(options.client);
-  const prefix = options.prefix ?? 'tbf:';
+  const prefix = raw.prefix ?? 'tbf:';
   if (typeof prefix !== 'string') throw new TypeError(`prefix must be a string, received ${describe(prefix)}`);
-  const timeSource = options.timeSource ?? 'redis';
+  const timeSource = raw.timeSource ?? 'redis';
   if (timeSource !== 'redis' && timeSource !== 'client') {
     throw new TypeError(`timeSource must be 'redis' or 'client', received ${describe(timeSource)}`);
   }
-  const redisTimeout = options.redisTimeout ?? 1000;
+  const redisTimeout = raw.redisTimeout ?? 1000;
   if (typeof redisTimeout !== 'number' || !(redisTimeout > 0) || redisTimeout > MAX_TIMER_DELAY) {
-    throw new RangeError(`redisTimeout must be a positive number of ms up to ${MAX_TIMER_DELAY}, received ${describe(redisTimeout)}`);
+    throw new RangeError(
+      `redisTimeout must be a positive number of ms up to ${MAX_TIMER_DELAY}, received ${describe(redisTimeout)}`,
+    );
   }
-  const breakerCooldown = options.breakerCooldown ?? 1000;
+  const breakerCooldown = raw.breakerCooldown ?? 1000;
   if (typeof breakerCooldown !== 'number' || !(breakerCooldown >= 0) || !Number.isFinite(breakerCooldown)) {
-    throw new RangeError(`breakerCooldown must be a non-negative finite number of ms, received ${describe(breakerCooldown)}`);
+    throw new RangeError(
+      `breakerCooldown must be a non-negative finite number of ms, received ${describe(breakerCooldown)}`,
+    );
   }
-  const failMode = options.failMode ?? 'closed';
+  const failMode = raw.failMode ?? 'closed';
   if (failMode !== 'closed' && failMode !== 'open') {
     throw new TypeError(`failMode must be 'closed' or 'open', received ${describe(failMode)}`);
   }

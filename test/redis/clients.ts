@@ -23,8 +23,9 @@ export async function connect(kind: ClientKind, url: string): Promise<TestClient
     return {
       client,
       command: (name, ...args) => client.call(name, ...args),
-      close: async () => {
+      close: () => {
         client.disconnect();
+        return Promise.resolve();
       },
     };
   }
@@ -34,8 +35,9 @@ export async function connect(kind: ClientKind, url: string): Promise<TestClient
   return {
     client,
     command: (...args) => client.sendCommand(args),
-    close: async () => {
+    close: () => {
       client.destroy();
+      return Promise.resolve();
     },
   };
 }

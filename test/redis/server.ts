@@ -31,7 +31,9 @@ export function freePort(): Promise<number> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -118,11 +120,11 @@ export async function redisTarget(): Promise<RedisTarget> {
     if (!(await ping(Number(url.port || 6379), url.hostname))) {
       throw new Error(`${REDIS_URL_VARIABLE}=${fromEnv} does not answer PING`);
     }
-    return { url: fromEnv, stop: async () => undefined };
+    return { url: fromEnv, stop: () => Promise.resolve() };
   }
   if (redisServerInstalled()) {
     const launched = await launchRedis();
-    return { url: launched.url, stop: launched.stop };
+    return { url: launched.url, stop: () => launched.stop() };
   }
   const reason = `no Redis: ${REDIS_URL_VARIABLE} is unset and redis-server is not installed`;
   if (ci) throw new Error(`${reason} (CI=true: the Redis tests must run; see scripts/ci-redis.sh)`);
@@ -131,5 +133,7 @@ export async function redisTarget(): Promise<RedisTarget> {
 
 /** Prints, once, that the Redis tests of `file` are skipped and why. */
 export function announceSkip(file: string, reason: string): void {
-  console.warn(`\n  SKIPPED ${file}: ${reason}.\n  Install redis-server or set ${REDIS_URL_VARIABLE}=redis://host:port to run them.\n`);
+  console.warn(
+    `\n  SKIPPED ${file}: ${reason}.\n  Install redis-server or set ${REDIS_URL_VARIABLE}=redis://host:port to run them.\n`,
+  );
 }
