@@ -51,6 +51,28 @@ describe.skipIf('skip' in target)('RedisTokenBucketFilter with Redis time', () =
         bucket.close();
       });
 
+      it('a bucket created empty starts its schedule at its first use, even when only tryGetToken is called', async () => {
+        // Regression: a refused tryGetToken wrote nothing, so the next call found no key, took it for a
+        // fresh empty bucket again, and the bucket never filled.
+        const bucket = new RedisTokenBucketFilter({
+          client: connection.client,
+          key: key(),
+          prefix,
+          capacity: 1,
+          initialTokens: 0,
+          refillInterval: 50,
+        });
+        const started = performance.now();
+        let took = false;
+        while (!took && performance.now() - started < 2000) {
+          took = await bucket.tryGetToken();
+          if (!took) await sleep(5);
+        }
+        expect(took).toBe(true);
+        expect(performance.now() - started).toBeGreaterThanOrEqual(40);
+        bucket.close();
+      });
+
       it('makes one Redis call per getToken, waiting or not, and grants in order on schedule', async () => {
         const runner = countingRunner(connection.client);
         const bucket = new RedisTokenBucketFilter({

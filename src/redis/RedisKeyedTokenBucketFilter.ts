@@ -75,8 +75,12 @@ export class RedisKeyedTokenBucketFilter {
     return this.query(key, (bucket) => bucket.waitTime(count));
   }
 
-  /** Like `RedisTokenBucketFilter.available()` on `key`'s bucket; also rejects `TypeError` for a bad key. */
+  /**
+   * Like `RedisTokenBucketFilter.available()` on `key`'s bucket (0 after `close()`); also rejects
+   * `TypeError` for a bad key.
+   */
   available(key: string): Promise<number> {
+    if (this.closed) return Promise.resolve(0);
     return this.query(key, (bucket) => bucket.available());
   }
 

@@ -17,9 +17,10 @@
  * Replies (all integers):
  * - peek:   {0, availableNow, waitUs for count}
  * - take:   {status, waitUs, preTokens, preStep, postTokens, postStep, nowUs}: status 1 granted now,
- *           3 reserved (granted at now + waitUs), 2 refused because waitUs > maxWaitUs (nothing written)
+ *           3 reserved (granted at now + waitUs), 2 refused because waitUs > maxWaitUs (nothing taken)
  * - cancel: {1} restored, {0} not the last reservation (nothing written)
- * A missing key is a fresh bucket holding `initialTokens`; every write sets the key to expire when the
+ * A missing key is a fresh bucket holding `initialTokens`, its schedule starting now (or at `originUs`);
+ * one created less than full is written at its first use, even a read. Every write sets the key to expire when the
  * bucket would be full again (rounded up to whole ms, plus 1 s with client time, whose clock may run
  * slower than Redis'), so an idle key disappears by itself.
  */
@@ -104,7 +105,11 @@ if waitUs < 0 then waitUs = 0 end
 
 -- Callers are queued while the tail lies in the future.
 local queued = origin + step * interval > now
+-- A bucket created less than full must start its schedule at its first use, even a read or a refusal:
+-- otherwise every read would find it missing and fresh again, and it would never fill.
+local fresh = (not state[1]) and initial < capacity
 if op == 0 then
+  if fresh then save() end
   local available = tokens
   if queued then available = 0 end
   return {0, available, waitUs}
@@ -117,7 +122,10 @@ if not queued and wait == 0 then
   return {1, 0, preTokens, preStep, tokens, step, now}
 end
 local maxWait = tonumber(ARGV[9])
-if maxWait >= 0 and waitUs > maxWait then return {2, waitUs, preTokens, preStep, tokens, step, now} end
+if maxWait >= 0 and waitUs > maxWait then
+  if fresh then save() end
+  return {2, waitUs, preTokens, preStep, tokens, step, now}
+end
 tokens = refilled(tokens, wait) - count
 step = grantStep
 save()
@@ -128,7 +136,7 @@ return {3, waitUs, preTokens, preStep, tokens, step, now}
  * The SHA1 of {@link BUCKET_SCRIPT}, as `EVALSHA` expects it (40 lowercase hex digits). Written out
  * rather than computed so the store needs no crypto module; a test checks it against the script.
  */
-export const BUCKET_SCRIPT_SHA = '310fb68ff9dc9516635a5522a32297d889544252';
+export const BUCKET_SCRIPT_SHA = '7a0695d14dc3f8999ae901713a8a25e831bd49f8';
 
 /** Script operations, the first ARGV. */
 export const OP_PEEK = 0;
