@@ -73,6 +73,24 @@ describe.skipIf('skip' in target)('RedisTokenBucketFilter with Redis time', () =
         bucket.close();
       });
 
+      it("timeSource 'client' without a clock reads epoch time and sleeps on real timers", async () => {
+        const bucket = new RedisTokenBucketFilter({
+          client: connection.client,
+          key: key(),
+          prefix,
+          capacity: 1,
+          refillInterval: 100,
+          timeSource: 'client',
+        });
+        expect(await bucket.tryGetToken()).toBe(true);
+        const started = performance.now();
+        await bucket.getToken();
+        const waited = performance.now() - started;
+        expect(waited).toBeGreaterThanOrEqual(90);
+        expect(waited).toBeLessThan(1000);
+        bucket.close();
+      });
+
       it('makes one Redis call per getToken, waiting or not, and grants in order on schedule', async () => {
         const runner = countingRunner(connection.client);
         const bucket = new RedisTokenBucketFilter({

@@ -181,7 +181,7 @@ export class RedisTokenBucketFilter implements AsyncTokenBucketFilter {
     const invalid = checkCount(count, this.capacity);
     if (invalid !== undefined) throw invalid;
     try {
-      const reply = await this.caller.run(this.redisKey, this.args(OP_TAKE, count, 0), 7);
+      const reply = await this.caller.run(this.redisKey, this.args(OP_TAKE, count, 0), 7, this.late);
       return reply[0] === TAKE_GRANTED;
     } catch {
       if (this.fallback !== undefined) return this.fallback.tryGetToken(count);
@@ -312,6 +312,11 @@ export class RedisTokenBucketFilter implements AsyncTokenBucketFilter {
     return this.config.clock ?? globalClock();
   }
 
+  /** The time local sleeps are measured in, µs: the decisions' time in client mode, else the clock's. */
+  private localUs(): number {
+    return this.config.client ? this.nowUs() : toMicros(this.clock.performance.now());
+  }
+
   /** This process's time in µs: the injected clock's, or epoch time in client mode. */
   private nowUs(): number {
     const clock = this.config.clock ?? (this.config.client ? epochClock : globalClock());
@@ -336,7 +341,7 @@ export class RedisTokenBucketFilter implements AsyncTokenBucketFilter {
       call.state = 'sleeping';
       const [, , preTokens = 0, preStep = 0, postTokens = 0, postStep = 0] = reply;
       call.reservation = { preTokens, preStep, postTokens, postStep };
-      const startUs = this.config.client ? sentUs : toMicros(this.clock.performance.now());
+      const startUs = this.config.client ? sentUs : this.localUs();
       // Keep local grants in reply order even if the replies' delays differed.
       call.deadlineUs = Math.max(startUs + waitUs, this.lastSleeperDeadline());
       this.sleepers.push(call);
@@ -427,7 +432,7 @@ export class RedisTokenBucketFilter implements AsyncTokenBucketFilter {
       this.sleepersHead = 0;
     }
     const head = this.sleepers[this.sleepersHead] as Call;
-    const delayMs = (head.deadlineUs - toMicros(this.clock.performance.now())) / 1000;
+    const delayMs = (head.deadlineUs - this.localUs()) / 1000;
     if (delayMs <= 0) this.wake();
     else this.headTimer = ClockTimer.timeout(this.clock, this.wake, delayMs);
   }
@@ -435,7 +440,7 @@ export class RedisTokenBucketFilter implements AsyncTokenBucketFilter {
   /** Grants every sleeper whose instant has come, in order, then waits for the next one. */
   private readonly wake = (): void => {
     this.headTimer = undefined;
-    const nowUs = toMicros(this.clock.performance.now());
+    const nowUs = this.localUs();
     while (this.sleepersHead < this.sleepers.length) {
       const call = this.sleepers[this.sleepersHead] as Call;
       if (call.state === 'sleeping') {
