@@ -91,7 +91,8 @@ export function bucketOnShared(parts: SharedParts): RedisTokenBucketFilter {
  * @example
  * import { Redis } from 'ioredis';
  * import { RedisTokenBucketFilter } from 'token-bucket-filter/redis';
- * const client = new Redis({ enableOfflineQueue: false });
+ * const client = new Redis({ enableOfflineQueue: false, lazyConnect: true });
+ * await client.connect(); // without an offline queue, commands fail until connected
  * const bucket = new RedisTokenBucketFilter({ client, key: 'github-api', capacity: 10, refillTokens: 10 });
  * await bucket.getToken(); // at most 10 per second across every process
  *
