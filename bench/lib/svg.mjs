@@ -82,14 +82,23 @@ export function timingChart({ title, subtitle, series }) {
     `<text transform="translate(18 ${MARGIN.top + plotHeight / 2}) rotate(-90)" text-anchor="middle" fill="#111827">lateness against the ideal schedule (ms)</text>`,
   );
   let fallback = 0;
-  series.forEach((line, index) => {
-    const color = COLORS[line.id] ?? FALLBACK_COLORS[fallback++ % FALLBACK_COLORS.length];
-    const width = line.role === 'ours' ? 2.5 : 1.5;
-    const dash = line.role === 'reference' ? ' stroke-dasharray="6 4"' : '';
+  const styles = series.map((line) => ({
+    color: COLORS[line.id] ?? FALLBACK_COLORS[fallback++ % FALLBACK_COLORS.length],
+    width: line.role === 'ours' ? 2.5 : 1.5,
+    dash: line.role === 'reference' ? ' stroke-dasharray="6 4"' : '',
+  }));
+  // Peers first, then the reference, then ours on top: flat lines near 0 would otherwise hide ours.
+  const drawOrder = { peer: 0, reference: 1, ours: 2 };
+  const drawn = series.map((line, index) => ({ line, index })).sort((a, b) => (drawOrder[a.line.role] ?? 0) - (drawOrder[b.line.role] ?? 0));
+  for (const { line, index } of drawn) {
+    const { color, width, dash } = styles[index];
     const points = line.values.map((ms, i) => `${x(i + 1).toFixed(1)},${y(ms).toFixed(1)}`).join(' ');
     out.push(
       `<polyline fill="none" stroke="${color}" stroke-width="${width}" stroke-linejoin="round"${dash} points="${points}"/>`,
     );
+  }
+  series.forEach((line, index) => {
+    const { color, width, dash } = styles[index];
     const legendY = MARGIN.top + 14 + index * 22;
     const legendX = MARGIN.left + plotWidth + 16;
     const last = line.values[line.values.length - 1];
