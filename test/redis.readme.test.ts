@@ -98,7 +98,7 @@ describe.skipIf('skip' in target)('README: the Redis store', () => {
     const clock = FakeTimers.createClock();
     const bucket = new RedisTokenBucketFilter({
       client,
-      key: `test-${Date.now()}`,
+      key: 'test',
       capacity: 1,
       initialTokens: 0,
       timeSource: 'client', // the decisions use this clock, not Redis' TIME
