@@ -140,12 +140,14 @@ export abstract class BucketBase implements ReconfigurableTokenBucketFilter {
     const invalid = checkCount(count, limit.capacity);
     if (invalid !== undefined) throw invalid;
     this.sync(this.clock.performance.now());
+    const counters = this.counters;
     if (this.queue.length !== 0 || limit.tokens < count) {
-      this.counters.denied += 1;
+      counters.denied += 1;
       return false;
     }
     limit.take(count);
-    this.countGrant(count);
+    counters.tokensGranted += count;
+    counters.granted += 1;
     return true;
   }
 
@@ -182,11 +184,14 @@ export abstract class BucketBase implements ReconfigurableTokenBucketFilter {
     }
 
     const now = this.clock.performance.now();
-    this.sync(now);
     const limit = this.limit;
+    // The hot path: before the next step with nobody queued, there is nothing to sync.
+    if (now >= limit.nextStepAt || this.queue.length !== 0) this.sync(now);
     if (this.queue.length === 0 && limit.tokens >= count) {
       limit.take(count);
-      this.countGrant(count);
+      const counters = this.counters;
+      counters.tokensGranted += count;
+      counters.granted += 1;
       return GRANTED;
     }
     return this.enqueue(count, signal, maxWait, now);

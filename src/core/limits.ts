@@ -50,6 +50,8 @@ export interface LimitState {
  * an origin (the keys of a keyed bucket) share one schedule.
  */
 export class SingleLimit implements LimitState, BucketPosition {
+  /** The schedule's capacity, copied to a field of its own for the hot path. */
+  readonly capacity: number;
   nextStepAt: number;
 
   /**
@@ -62,15 +64,12 @@ export class SingleLimit implements LimitState, BucketPosition {
     public tokens: number,
     public step: number,
   ) {
+    this.capacity = schedule.capacity;
     this.nextStepAt = stepTime(schedule, step + 1);
   }
 
-  get capacity(): number {
-    return this.schedule.capacity;
-  }
-
   get full(): boolean {
-    return this.tokens >= this.schedule.capacity;
+    return this.tokens >= this.capacity;
   }
 
   take(count: number): void {
@@ -207,11 +206,12 @@ export function limitStateAt(
   startTokens: readonly number[],
   now: number,
 ): LimitState {
-  const limits = schedules.map((schedule, i) => {
+  const at = (schedule: RefillSchedule, start: number | undefined): SingleLimit => {
     const step = stepsAt(schedule, now);
-    return new SingleLimit(schedule, refill(schedule, startTokens[i] ?? schedule.capacity, step), step);
-  });
-  const [only] = limits;
-  if (limits.length === 1 && only !== undefined) return only;
-  return new MultiLimit(limits);
+    return new SingleLimit(schedule, refill(schedule, start ?? schedule.capacity, step), step);
+  };
+  const [only] = schedules;
+  // One limit is the common case (every new key of a keyed bucket): no array, no MultiLimit.
+  if (schedules.length === 1 && only !== undefined) return at(only, startTokens[0]);
+  return new MultiLimit(schedules.map((schedule, i) => at(schedule, startTokens[i])));
 }
