@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { RedisKeyedTokenBucketFilter, RedisTokenBucketFilter } from '../src/redis/index.js';
+import { RedisTokenBucketFilter } from '../src/redis/index.js';
 import { tokenBucketFilterSuite, type SuiteBucket } from './conformance/tokenBucketFilterSuite.js';
 import { clientKinds, connect, type TestClient } from './redis/clients.js';
 import { announceSkip, redisTarget } from './redis/server.js';
@@ -73,67 +73,5 @@ describe.skipIf('skip' in target)('RedisTokenBucketFilter against a real Redis',
       );
     });
   }
-  describe('keyed (ioredis)', () => {
-    let connection: TestClient;
-    const created = new Set<RedisKeyedTokenBucketFilter>();
-    const prefix = `tbf-test:${process.pid}:${Date.now()}:keyed:`;
-    beforeAll(async () => {
-      if (!('skip' in target)) connection = await connect('ioredis', target.url);
-    });
-    afterAll(async () => {
-      await Promise.all([...created].map((keyed) => keyed.idle()));
-      await connection.close();
-    });
-    // A keyed bucket's schedule starts at its first use, not at the store's creation: these tests make
-    // their first call after the clock has moved, and count steps from the creation.
-    const FIRST_USE = "a keyed bucket's refill schedule starts at its first use, not at the store's creation";
-    const keyedSkip = new Map(skip);
-    keyedSkip.set('never creates tokens when the clock steps backwards', FIRST_USE);
-    keyedSkip.set('is exact over 10^5 intervals of 3 tokens per 7 ms, with irregular reads and the cap', FIRST_USE);
-
-    tokenBucketFilterSuite(
-      'RedisKeyedTokenBucketFilter, one key (ioredis, client time)',
-      (options) => {
-        run += 1;
-        const keyed = new RedisKeyedTokenBucketFilter({
-          ...options,
-          client: connection.client,
-          prefix,
-          timeSource: 'client',
-          redisTimeout: 5000,
-        });
-        created.add(keyed);
-        const key = `tenant-${run}`;
-        const view: SuiteBucket = {
-          capacity: keyed.capacity,
-          get available() {
-            return keyed.available(key);
-          },
-          get pending() {
-            return keyed.pending;
-          },
-          getToken: (count, getOptions) => keyed.getToken(key, count, getOptions),
-          tryGetToken: (count) => keyed.tryGetToken(key, count),
-          waitTime: (count) => keyed.waitTime(key, count),
-          close: () => {
-            keyed.close();
-          },
-          [Symbol.dispose]: () => {
-            keyed[Symbol.dispose]();
-          },
-        };
-        return view;
-      },
-      {
-        async: true,
-        settle: async () => {
-          await Promise.all([...created].map((keyed) => keyed.idle()));
-        },
-        skip: keyedSkip,
-        timeout: 60_000,
-      },
-    );
-  });
-
   it('has a server', () => undefined);
 });

@@ -95,6 +95,9 @@ describe('Redis store: bad input is refused before any Redis call', () => {
     expect(() => new RedisKeyedTokenBucketFilter({ client: runner, capacity: 2, key: 'x' } as never)).toThrow(
       /Unknown option "key"/,
     );
+    expect(() => new RedisKeyedTokenBucketFilter({ client: runner, capacity: 2, initialTokens: 0 })).toThrow(
+      /initialTokens must equal capacity \(2\) for the keyed Redis store.*received 0/,
+    );
   });
 
   it('fails closed by default, open on request, or answers from the fallback', async () => {

@@ -70,6 +70,11 @@ describe.skipIf('skip' in target)('RedisTokenBucketFilter with Redis time', () =
         }
         expect(took).toBe(true);
         expect(performance.now() - started).toBeGreaterThanOrEqual(40);
+        // Regression: the key expired once full, and the next call took the missing key for a new bucket
+        // holding initialTokens (0) again. A key that expired is a full bucket.
+        await sleep(150);
+        expect(Number(await connection.command('EXISTS', bucket.redisKey))).toBe(0);
+        expect(await bucket.tryGetToken()).toBe(true);
         bucket.close();
       });
 

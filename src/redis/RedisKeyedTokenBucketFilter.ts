@@ -8,7 +8,7 @@ import { ScriptCaller } from './ScriptCaller.js';
  * RedisKeyedTokenBucketFilter is a family of Redis token buckets, one per key (a user, a tenant, an API
  * token), all with the same options: `await limiter.getToken(userId)`. Each key's bucket behaves exactly
  * like a {@link RedisTokenBucketFilter} and uses the same script; it is created in Redis by its first
- * use, full (or with `initialTokens`), with its refill schedule starting then, and its key expires by
+ * use, full, with its refill schedule starting then, and its key expires by
  * itself once the bucket would be full again, so Redis holds only the keys in use. Locally, the store
  * keeps state only for keys with callers waiting in this process.
  *
@@ -35,6 +35,11 @@ export class RedisKeyedTokenBucketFilter {
 
   constructor(options: RedisKeyedTokenBucketOptions) {
     this.config = resolveRedisOptions(options, []);
+    if (this.config.initialTokens !== String(this.config.capacity)) {
+      throw new RangeError(
+        `initialTokens must equal capacity (${this.config.capacity}) for the keyed Redis store, where a missing key is a full bucket; received ${this.config.initialTokens}`,
+      );
+    }
     this.capacity = this.config.capacity;
     this.caller = new ScriptCaller(this.config.runner, this.config.redisTimeout, this.config.breakerCooldown);
   }

@@ -115,11 +115,17 @@ export class RedisTokenBucketFilter implements AsyncTokenBucketFilter {
   private sleepersHead = 0;
   private headTimer: ClockTimer | undefined = undefined;
   private closed = false;
+  /**
+   * Whether a call of this instance has had a reply, so the key exists or existed: from then on a
+   * missing key has expired once full, and is passed to the script as a full bucket.
+   */
+  private started = false;
 
   /**
-   * Creates a bucket named `options.key`; no Redis call is made until the first use. In client time
-   * mode the refill schedule starts now (if this instance creates the key); otherwise at the first
-   * decision that finds no key.
+   * Creates a bucket named `options.key`; no Redis call is made until the first use. If this instance's
+   * first call finds no key, the bucket is new: it holds `initialTokens` and its refill schedule starts
+   * at this instance's creation (client time) or at that call (Redis time). A key found missing later
+   * has expired, which happens only once the bucket would have been full: it is a full bucket.
    */
   constructor(options: RedisTokenBucketOptions) {
     const shared = (options as unknown as { [SHARED]?: SharedParts })[SHARED];
@@ -129,6 +135,7 @@ export class RedisTokenBucketFilter implements AsyncTokenBucketFilter {
       this.redisKey = shared.key;
       this.fallback = undefined;
       this.origin = '-1';
+      this.started = true;
     } else {
       this.config = resolveRedisOptions(options, ['key', 'fallback']);
       const badKey = checkKey(options.key);
@@ -164,6 +171,7 @@ export class RedisTokenBucketFilter implements AsyncTokenBucketFilter {
     if (this.closed) return 0;
     try {
       const reply = await this.caller.run(this.redisKey, this.args(OP_PEEK, 1, -1), 3);
+      this.started = true;
       return reply[1] ?? 0;
     } catch (error) {
       if (this.fallback === undefined) throw error;
@@ -183,6 +191,7 @@ export class RedisTokenBucketFilter implements AsyncTokenBucketFilter {
     if (invalid !== undefined) throw invalid;
     try {
       const reply = await this.caller.run(this.redisKey, this.args(OP_TAKE, count, 0), 7, this.late);
+      this.started = true;
       return reply[0] === TAKE_GRANTED;
     } catch {
       if (this.fallback !== undefined) return this.fallback.tryGetToken(count);
@@ -201,6 +210,7 @@ export class RedisTokenBucketFilter implements AsyncTokenBucketFilter {
     if (invalid !== undefined) throw invalid;
     try {
       const reply = await this.caller.run(this.redisKey, this.args(OP_PEEK, count, -1), 3);
+      this.started = true;
       return (reply[2] ?? 0) / 1000;
     } catch (error) {
       if (this.fallback === undefined) throw error;
@@ -306,7 +316,8 @@ export class RedisTokenBucketFilter implements AsyncTokenBucketFilter {
   /** The script's arguments for `op` (now and origin filled in). */
   private args(op: number, count: number, maxWaitUs: number): string[] {
     const now = this.config.client ? String(this.nowUs()) : '-1';
-    return [String(op), ...this.config.scriptArgs, now, this.origin, String(count), String(maxWaitUs)];
+    const initial = this.started ? this.config.scriptArgs[0] : this.config.initialTokens;
+    return [String(op), ...this.config.scriptArgs, initial, now, this.origin, String(count), String(maxWaitUs)];
   }
 
   private get clock(): Clock {
@@ -325,6 +336,7 @@ export class RedisTokenBucketFilter implements AsyncTokenBucketFilter {
   }
 
   private answered(call: Call, reply: number[], sentUs: number): void {
+    this.started = true;
     const status = reply[0];
     if (call.state !== 'sending') {
       // Aborted or closed while the script ran: give back what it took, if still the last.

@@ -50,7 +50,13 @@ export interface RedisBucketOptions extends TokenBucketOptions {
   failMode?: RedisFailMode | undefined;
 }
 
-/** Options of `new RedisTokenBucketFilter()`: the Redis options plus the bucket's name and a fallback. */
+/**
+ * Options of `new RedisTokenBucketFilter()`: the Redis options plus the bucket's name and a fallback.
+ *
+ * `initialTokens` (default `capacity`) is what the bucket holds when this instance's first call finds
+ * no key in Redis (the bucket is new). A key found missing later has expired, which happens only once
+ * the bucket would have been full again, so it is a full bucket.
+ */
 export interface RedisTokenBucketOptions extends RedisBucketOptions {
   /** The bucket's name, a non-empty string shared by every process using this bucket. Required. */
   key: string;
@@ -61,7 +67,11 @@ export interface RedisTokenBucketOptions extends RedisBucketOptions {
   fallback?: TokenBucketFilter | undefined;
 }
 
-/** Options of `new RedisKeyedTokenBucketFilter()`: the Redis options, one bucket per key. */
+/**
+ * Options of `new RedisKeyedTokenBucketFilter()`: the Redis options, one bucket per key. A missing key
+ * is always a full bucket (a new user, or one whose key expired once full), so `initialTokens`, if
+ * given, must equal `capacity`.
+ */
 export type RedisKeyedTokenBucketOptions = RedisBucketOptions;
 
 /** The validated configuration shared by the buckets of one store. */
@@ -75,8 +85,10 @@ export interface RedisConfig {
   readonly redisTimeout: number;
   readonly breakerCooldown: number;
   readonly failMode: RedisFailMode;
-  /** The script's configuration arguments: capacity, refillTokens, intervalUs, initialTokens. */
-  readonly scriptArgs: readonly [string, string, string, string];
+  /** The script's configuration arguments: capacity, refillTokens, intervalUs. */
+  readonly scriptArgs: readonly [string, string, string];
+  /** `initialTokens`, as the script's argument. */
+  readonly initialTokens: string;
 }
 
 const CORE_OPTIONS = ['capacity', 'refillTokens', 'refillInterval', 'initialTokens', 'clock'] as const;
@@ -151,7 +163,8 @@ export function resolveRedisOptions(options: RedisBucketOptions, extra: readonly
     redisTimeout,
     breakerCooldown,
     failMode,
-    scriptArgs: [String(core.capacity), String(core.refillTokens), String(intervalUs), String(core.initialTokens)],
+    scriptArgs: [String(core.capacity), String(core.refillTokens), String(intervalUs)],
+    initialTokens: String(core.initialTokens),
   };
 }
 
