@@ -24,6 +24,13 @@ import { Waiter, WaiterQueue } from './WaiterQueue.js';
 
 const GRANTED: Promise<void> = Promise.resolve();
 
+/**
+ * The queue of every bucket nobody has waited on yet: always empty (nothing is ever pushed to it), so
+ * one object serves them all and a bucket (every key of a keyed bucket) allocates its own queue only
+ * when a first caller has to wait.
+ */
+const NO_WAITERS = new WaiterQueue();
+
 function isAbortSignal(value: unknown): value is AbortSignal {
   const signal = value as Partial<AbortSignal> | null;
   return (
@@ -87,7 +94,8 @@ export function bucketInit(options: TokenBucketOptions | MultiLimitOptions, kind
  * `limits.ts` and `refill.ts`.
  */
 export abstract class BucketBase implements ReconfigurableTokenBucketFilter {
-  protected readonly queue = new WaiterQueue();
+  /** The FIFO of waiting callers; {@link NO_WAITERS} until a first caller has to wait. */
+  protected queue: WaiterQueue = NO_WAITERS;
   /** Where the limits stand: tokens held and schedule position. Replaced by `reconfigure()`. */
   protected limit: LimitState;
   /** The counters behind `stats()`. */
@@ -219,7 +227,7 @@ export abstract class BucketBase implements ReconfigurableTokenBucketFilter {
     this.closed = true;
     this.stopTimers();
     const error = new BucketClosedError();
-    const waiters = this.queue.takeAll();
+    const waiters = this.queue.length === 0 ? [] : this.queue.takeAll();
     this.counters.closed += waiters.length;
     this.counters.queued -= waiters.length;
     for (const waiter of waiters) {
@@ -354,6 +362,7 @@ export abstract class BucketBase implements ReconfigurableTokenBucketFilter {
         waiter.onAbort = () => this.abort(waiter);
         signal.addEventListener('abort', waiter.onAbort, { once: true });
       }
+      if (this.queue === NO_WAITERS) this.queue = new WaiterQueue();
       this.queue.push(waiter);
       this.counters.queued += 1;
       if (this.queue.length === 1) this.headChanged();

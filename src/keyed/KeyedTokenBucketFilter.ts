@@ -208,7 +208,7 @@ export class KeyedTokenBucketFilter<K = unknown> implements Disposable {
     this.planDrops();
     for (const bucket of [...this.buckets.values()]) {
       bucket.moveTo(schedules, now);
-      if (bucket.linked) bucket.lastUse = now;
+      if (bucket.linked) bucket.lastUse = Math.ceil(now);
     }
   }
 
@@ -305,7 +305,8 @@ export class KeyedTokenBucketFilter<K = unknown> implements Disposable {
 
   /** Appends `bucket` to the LRU list as the newest, last used at `now`. */
   private link(bucket: KeyBucket<K>, now: number): void {
-    bucket.lastUse = now;
+    // Rounded up: a later last use only delays the drop, and a small integer costs no heap number.
+    bucket.lastUse = Math.ceil(now);
     bucket.linked = true;
     bucket.lruPrev = this.newest;
     bucket.lruNext = undefined;
