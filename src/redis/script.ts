@@ -10,19 +10,19 @@
  * origin `o`, integer tokens, capped at capacity, strict FIFO in order of arrival at Redis.
  *
  * KEYS[1]: the bucket's key.
- * ARGV: op (0 peek, 1 take, 2 cancel), capacity, refillTokens, intervalUs, initialTokens,
- *       nowUs (-1: Redis TIME), originUs (-1: now; used only when the key is missing), count,
- *       maxWaitUs (-1: unlimited; 0: only a grant now, as tryGetToken), and for cancel: postTokens, postStep,
- *       preTokens, preStep.
+ * ARGV: op (0 peek, 1 take, 2 cancel), capacity, refillTokens, intervalUs, initialTokens (what a
+ *       missing key holds: the client passes capacity once the key has existed), nowUs (-1: Redis
+ *       TIME), originUs (-1: now; used only when the key is missing), count, maxWaitUs (-1: unlimited;
+ *       0: only a grant now, as tryGetToken), and for cancel: postTokens, postStep, preTokens, preStep.
  * Replies (all integers):
  * - peek:   {0, availableNow, waitUs for count}
  * - take:   {status, waitUs, preTokens, preStep, postTokens, postStep, nowUs}: status 1 granted now,
  *           3 reserved (granted at now + waitUs), 2 refused because waitUs > maxWaitUs (nothing taken)
  * - cancel: {1} restored, {0} not the last reservation (nothing written)
- * A missing key is a fresh bucket holding `initialTokens`, its schedule starting now (or at `originUs`);
- * one created less than full is written at its first use, even a read. Every write sets the key to expire when the
- * bucket would be full again (rounded up to whole ms, plus 1 s with client time, whose clock may run
- * slower than Redis'), so an idle key disappears by itself.
+ * A missing key is a new bucket holding the initialTokens argument, its schedule starting now (or at
+ * `originUs`); one created less than full is written at its first use, even a read. Every write sets
+ * the key to expire when the bucket would be full again (rounded up to whole ms, plus 1 s with client
+ * time, whose clock may run slower than Redis'), so an idle key disappears by itself.
  */
 export const BUCKET_SCRIPT = `
 local key = KEYS[1]
