@@ -158,6 +158,7 @@ export class RedisTokenBucketFilter implements AsyncTokenBucketFilter {
     this.capacity = this.config.capacity;
   }
 
+  /** Callers of this instance waiting right now: sent to Redis, or sleeping on a reservation. */
   get pending(): number {
     return this.calls.size;
   }
