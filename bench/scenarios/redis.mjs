@@ -40,8 +40,9 @@ const jsonFile = value('--json', undefined);
 const INFLIGHT = [1, 10, 100];
 
 const distDir = process.env.TBF_DIST_DIR ?? fileURLToPath(new URL('../../dist', import.meta.url));
-const entry = `${distDir}/redis/index.js`;
-if (!existsSync(entry)) throw new Error(`${entry} is missing: build the package first, or set TBF_DIST_DIR`);
+const entry = [`${distDir}/redis.js`, `${distDir}/redis/index.js`].find((path) => existsSync(path));
+if (entry === undefined)
+  throw new Error(`${distDir}/redis.js is missing: build the package first, or set TBF_DIST_DIR`);
 const { RedisTokenBucketFilter, BUCKET_SCRIPT, BUCKET_SCRIPT_SHA, scriptRunner } = await import(
   pathToFileURL(entry).href
 );

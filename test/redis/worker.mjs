@@ -3,7 +3,7 @@
 import { pathToFileURL } from 'node:url';
 
 const config = JSON.parse(process.argv[2]);
-const { RedisTokenBucketFilter } = await import(pathToFileURL(`${config.dist}/redis/index.js`).href);
+const { RedisTokenBucketFilter } = await import(pathToFileURL(config.entry).href);
 const now = () => performance.timeOrigin + performance.now();
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
