@@ -10,7 +10,7 @@ export default {
   isolation: 'in-process',
   warmup: true,
   params: {
-    full: { rounds: 7, sampleMs: 300, batch: 10_000 },
+    full: { rounds: 15, sampleMs: 200, batch: 10_000 },
     quick: { rounds: 2, sampleMs: 20, batch: 1_000 },
   },
   spec: { capacity: 1e9, refillTokens: 1e9, refillInterval: 1000, initialTokens: 1e9 },

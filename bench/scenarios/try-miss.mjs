@@ -10,7 +10,7 @@ export default {
   isolation: 'in-process',
   warmup: true,
   params: {
-    full: { rounds: 7, sampleMs: 300, batch: 10_000 },
+    full: { rounds: 15, sampleMs: 200, batch: 10_000 },
     quick: { rounds: 2, sampleMs: 20, batch: 1_000 },
   },
   spec: { capacity: 1, refillTokens: 1, refillInterval: 3_600_000, initialTokens: 0 },
