@@ -1,8 +1,7 @@
-import { ClockTimer, MAX_TIMER_DELAY } from './clock.js';
+import { ClockTimer, MAX_TIMER_DELAY, type Clock } from './clock.js';
 import { BucketBase, bucketInit } from './core/BucketBase.js';
 import { stepTime, stepsAt, type RefillSchedule } from './core/refill.js';
 import { BucketClosedError, BucketNotStartedError } from './errors.js';
-import type { Clock } from './clock.js';
 import type { MultiLimitOptions, TokenBucketOptions } from './TokenBucketFilter.js';
 
 /** How late (ms) an interval tick may run behind the schedule before the interval is re-aligned. */
