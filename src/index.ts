@@ -1,13 +1,23 @@
 export type { Clock } from './clock.js';
 export { MAX_TIMER_DELAY } from './clock.js';
 export { BucketClosedError, BucketNotStartedError, MaxWaitExceededError } from './errors.js';
+export { KeyedTokenBucketFilter } from './keyed/KeyedTokenBucketFilter.js';
+export type { KeyedOptions, KeyedTokenBucketOptions, KeyedTokenBucketStats } from './keyed/KeyedTokenBucketFilter.js';
 export { LazyTokenBucketFilter } from './LazyTokenBucketFilter.js';
 export { TimerTokenBucketFilter } from './TimerTokenBucketFilter.js';
 export type {
   GetTokenOptions,
+  MultiLimitFilterOptions,
+  MultiLimitOptions,
+  ReconfigurableTokenBucketFilter,
+  ReconfigureOptions,
+  RefillLimit,
   TokenBucketFilter,
   TokenBucketFilterKind,
   TokenBucketFilterOptions,
   TokenBucketOptions,
+  TokenBucketStats,
 } from './TokenBucketFilter.js';
 export { TokenBucketFilterFactory } from './TokenBucketFilterFactory.js';
+export { wrap } from './wrap.js';
+export type { TokenSource, WrapOptions } from './wrap.js';

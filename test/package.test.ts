@@ -7,11 +7,13 @@ import { distCjs, distEsmUrl, repoRoot, requireBuild } from './support/dist.js';
 const exported = [
   'BucketClosedError',
   'BucketNotStartedError',
+  'KeyedTokenBucketFilter',
   'LazyTokenBucketFilter',
   'MAX_TIMER_DELAY',
   'MaxWaitExceededError',
   'TimerTokenBucketFilter',
   'TokenBucketFilterFactory',
+  'wrap',
 ];
 
 describe('the built package', () => {
@@ -43,6 +45,27 @@ describe('the built package', () => {
       { encoding: 'utf8', cwd: repoRoot },
     );
     expect([esm.trim(), cjs.trim()]).toEqual(['function', 'function']);
+  });
+
+  it.each([
+    ['token-bucket-filter/shared', 'SharedTokenBucketFilter'],
+    ['token-bucket-filter/redis', 'RedisTokenBucketFilter'],
+  ])('resolves the subpath %s from both module systems, sharing the core error classes', (subpath, name) => {
+    const esm = execFileSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `import * as sub from '${subpath}'; import * as core from 'token-bucket-filter';` +
+          `console.log(typeof sub.${name}, sub.BucketClosedError === undefined || sub.BucketClosedError === core.BucketClosedError)`,
+      ],
+      { encoding: 'utf8', cwd: repoRoot },
+    );
+    const cjs = execFileSync(process.execPath, ['-e', `console.log(typeof require('${subpath}').${name})`], {
+      encoding: 'utf8',
+      cwd: repoRoot,
+    });
+    expect([esm.trim(), cjs.trim()]).toEqual(['function true', 'function']);
   });
 
   it('publishes only dist/, README.md, LICENSE and package.json (npm pack --dry-run)', () => {
