@@ -2,10 +2,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { distEsm, requireBuild } from './support/dist.js';
+import { distDir, requireBuild } from './support/dist.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const available = existsSync(CHROMIUM);
@@ -45,10 +45,13 @@ describe.runIf(available)('in a real browser (headless Chromium)', () => {
 
   beforeAll(async () => {
     requireBuild();
-    const bundle = readFileSync(distEsm, 'utf8');
+    // The page, and the built ESM files (the entry and the chunks it imports) straight from dist/.
     server = createServer((request, response) => {
-      if (request.url === '/index.js') {
-        response.writeHead(200, { 'content-type': 'text/javascript' }).end(bundle);
+      const file = basename(request.url ?? '/');
+      if (file.endsWith('.js') && existsSync(join(distDir, file))) {
+        response.writeHead(200, { 'content-type': 'text/javascript' }).end(readFileSync(join(distDir, file)));
+      } else if (file.endsWith('.js')) {
+        response.writeHead(404).end();
       } else {
         response.writeHead(200, { 'content-type': 'text/html' }).end(page);
       }
