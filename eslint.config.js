@@ -21,6 +21,17 @@ export default tseslint.config(
     },
   },
   {
+    // Not in tsconfig.test.json's include: typed through the project service's default project instead.
+    files: ['vitest.stryker.config.ts'],
+    languageOptions: {
+      parserOptions: {
+        project: null,
+        projectService: { allowDefaultProject: ['vitest.stryker.config.ts'], defaultProject: './tsconfig.test.json' },
+        tsconfigRootDir: import.meta.dirname,
+      },
+    },
+  },
+  {
     files: ['test/**/*.ts', 'examples/**/*.ts'],
     rules: {
       // Tests pass deliberately wrong values (`'5' as never`) to check runtime validation.

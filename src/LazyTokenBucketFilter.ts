@@ -52,6 +52,7 @@ export class LazyTokenBucketFilter extends BucketBase {
   private readonly wake = (): void => {
     this.headTimer = undefined;
     this.sync(this.clock.performance.now());
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- sync() may set headTimer (through headChanged()); TypeScript keeps the narrowing across the call
     if (this.headTimer === undefined) this.headChanged();
   };
 }

@@ -44,6 +44,7 @@ function createTokenBucketFilter(options: CreateOptions & { kind: 'timer' }): Ti
 function createTokenBucketFilter(options: CreateOptions & { kind?: 'lazy' | undefined }): LazyTokenBucketFilter;
 function createTokenBucketFilter(options: CreateOptions): TokenBucketFilter;
 function createTokenBucketFilter(options: CreateOptions): TokenBucketFilter & ReconfigurableTokenBucketFilter {
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- validates input from untyped callers
   if (typeof options === 'object' && options !== null && options.kind === 'timer') {
     return new TimerTokenBucketFilter(options).start();
   }

@@ -26,7 +26,7 @@ export const MAX_TIMER_DELAY = 2 ** 31 - 1;
 
 /** The clock used when a bucket was given none: `globalThis`, looked up at each use. */
 export function globalClock(): Clock {
-  return globalThis as unknown as Clock;
+  return globalThis;
 }
 
 interface RefCountedHandle {

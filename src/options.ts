@@ -1,10 +1,5 @@
 import type { Clock } from './clock.js';
-import type {
-  MultiLimitFilterOptions,
-  ReconfigureOptions,
-  TokenBucketFilterKind,
-  TokenBucketFilterOptions,
-} from './TokenBucketFilter.js';
+import type { TokenBucketFilterKind } from './TokenBucketFilter.js';
 
 /** Bucket options after validation, with defaults filled in. */
 export interface ResolvedOptions {
@@ -70,7 +65,8 @@ function validClock(value: unknown): Clock {
  * misspelt option would otherwise silently fall back to its default), and `RangeError` when a number
  * is out of range. Every message names the option and the value received.
  */
-export function resolveOptions(options: TokenBucketFilterOptions): ResolvedOptions {
+export function resolveOptions(options: unknown): ResolvedOptions {
+  // `unknown`, not TokenBucketFilterOptions: the options may come from untyped JavaScript callers.
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`options must be an object, received ${describe(options)}`);
   }
@@ -79,8 +75,9 @@ export function resolveOptions(options: TokenBucketFilterOptions): ResolvedOptio
       throw new TypeError(`Unknown option ${describe(key)}; known options: ${[...KNOWN_OPTIONS].join(', ')}`);
     }
   }
-  const limit = resolveLimit('', options as unknown as Record<string, unknown>, true);
-  return { ...limit, kind: resolveKind(options.kind), clock: resolveClock(options.clock) };
+  const record = options as Record<string, unknown>;
+  const limit = resolveLimit('', record, true);
+  return { ...limit, kind: resolveKind(record['kind']), clock: resolveClock(record['clock']) };
 }
 
 /** One limit after validation, with defaults filled in. */
@@ -108,9 +105,10 @@ const MULTI_OPTIONS = new Set(['limits', 'kind', 'clock']);
  * of {@link resolveOptions} or `{ limits: [...], kind?, clock? }`. Throws like {@link resolveOptions};
  * option names in messages are qualified, as in `limits[1].capacity`.
  */
-export function resolveBucketOptions(options: TokenBucketFilterOptions | MultiLimitFilterOptions): ResolvedBucketOptions {
+export function resolveBucketOptions(options: unknown): ResolvedBucketOptions {
+  // `unknown`, not TokenBucketFilterOptions | MultiLimitFilterOptions: the options may come from untyped callers.
   if (typeof options !== 'object' || options === null || !('limits' in options)) {
-    const single = resolveOptions(options as TokenBucketFilterOptions);
+    const single = resolveOptions(options);
     return { limits: [single], kind: single.kind, clock: single.clock };
   }
   for (const key of Object.keys(options)) {
@@ -119,10 +117,11 @@ export function resolveBucketOptions(options: TokenBucketFilterOptions | MultiLi
       throw new TypeError(`Unknown option ${describe(key)} beside limits${hint}; known options: limits, kind, clock`);
     }
   }
+  const record = options as Record<string, unknown>;
   return {
-    limits: resolveLimitList(options.limits, true),
-    kind: resolveKind(options.kind),
-    clock: resolveClock(options.clock),
+    limits: resolveLimitList(record['limits'], true),
+    kind: resolveKind(record['kind']),
+    clock: resolveClock(record['clock']),
   };
 }
 
@@ -133,9 +132,10 @@ export function resolveBucketOptions(options: TokenBucketFilterOptions | MultiLi
  * out of range. Messages name the option and the value.
  */
 export function resolveReconfigure(
-  options: ReconfigureOptions,
+  options: unknown,
   current: readonly Omit<ResolvedLimit, 'initialTokens'>[],
 ): ResolvedLimit[] {
+  // `unknown`, not ReconfigureOptions: the options may come from untyped JavaScript callers.
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`options must be an object, received ${describe(options)}`);
   }
@@ -156,10 +156,11 @@ export function resolveReconfigure(
   if (current.length !== 1 || only === undefined) {
     throw new TypeError(`This bucket has ${current.length} limits: reconfigure it with { limits: [...] }`);
   }
+  const record = options as Record<string, unknown>;
   const merged = {
-    capacity: withDefault(options.capacity, only.capacity),
-    refillTokens: withDefault(options.refillTokens, only.refillTokens),
-    refillInterval: withDefault(options.refillInterval, only.refillInterval),
+    capacity: withDefault(record['capacity'], only.capacity),
+    refillTokens: withDefault(record['refillTokens'], only.refillTokens),
+    refillInterval: withDefault(record['refillInterval'], only.refillInterval),
   };
   return [resolveLimit('', merged, false)];
 }

@@ -47,10 +47,12 @@ export function wrap<A extends unknown[], R, This = unknown>(
   fn: (this: This, ...args: A) => R,
   options: WrapOptions<A> = {},
 ): (this: This, ...args: A) => Promise<Awaited<R>> {
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- validates input from untyped callers
   if (typeof bucket !== 'object' || bucket === null || typeof bucket.getToken !== 'function') {
     throw new TypeError(`bucket must have a getToken() method, received ${describe(bucket)}`);
   }
   if (typeof fn !== 'function') throw new TypeError(`fn must be a function, received ${describe(fn)}`);
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- validates input from untyped callers
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`options must be an object, received ${describe(options)}`);
   }
@@ -70,6 +72,7 @@ export function wrap<A extends unknown[], R, This = unknown>(
     try {
       count = typeof cost === 'number' ? cost : cost(...args);
     } catch (error) {
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- rejects with what cost() threw, untouched
       return Promise.reject(error);
     }
     return bucket.getToken(count, getTokenOptions).then(() => fn.apply(this, args) as Awaited<R>);

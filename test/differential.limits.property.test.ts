@@ -51,7 +51,7 @@ async function run(create: (clock: FakeClock) => ReconfigurableTokenBucketFilter
   const predictions: Array<{ id: number; at: number; index: number }> = [];
   let caller = 0;
   const at = () => clock.performance.now();
-  const attempt = (call: () => unknown) => {
+  const attempt = <T extends boolean | number>(call: () => T): T | string => {
     try {
       return call();
     } catch (error) {
@@ -62,7 +62,7 @@ async function run(create: (clock: FakeClock) => ReconfigurableTokenBucketFilter
     const id = caller++;
     bucket.getToken(count, { signal, maxWait }).then(
       () => log.push(`${at()} granted #${id}`),
-      (error: Error) => log.push(`${at()} rejected #${id} ${error.name}`),
+      (error: unknown) => log.push(`${at()} rejected #${id} ${(error as Error).name}`),
     );
     return id;
   };
@@ -75,12 +75,12 @@ async function run(create: (clock: FakeClock) => ReconfigurableTokenBucketFilter
         break;
       }
       case 'try':
-        log.push(`${at()} try(${step.count})=${attempt(() => bucket.tryGetToken(step.count))}`);
+        log.push(`${at()} try(${step.count})=${String(attempt(() => bucket.tryGetToken(step.count)))}`);
         break;
       case 'predict': {
         // waitTime() is what the bucket will do: queue the same request and check when it is granted.
         const predicted = attempt(() => bucket.waitTime(step.count));
-        log.push(`${at()} waitTime(${step.count})=${predicted}`);
+        log.push(`${at()} waitTime(${step.count})=${String(predicted)}`);
         if (typeof predicted === 'number') predictions.push({ id: get(step.count, undefined, undefined), at: at() + predicted, index });
         break;
       }

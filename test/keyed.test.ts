@@ -43,7 +43,7 @@ describe('KeyedTokenBucketFilter', () => {
     keyed.close();
   });
 
-  it('drops a full idle bucket at the first call after it is certainly full, and the new one is identical', async () => {
+  it('drops a full idle bucket at the first call after it is certainly full, and the new one is identical', () => {
     const clock = createFakeClock();
     // Full 3000 ms after the last use at the latest: ceil(capacity 5 / 2 tokens) = 3 steps of 1000 ms.
     const keyed = new KeyedTokenBucketFilter<string>({ capacity: 5, refillTokens: 2, refillInterval: 1000, clock });

@@ -5,6 +5,7 @@ import { SharedTokenBucketFilter } from '../src/shared/SharedTokenBucketFilter.j
 import { initialDebit, replay, reserve, take, tokensAt, withdraw, type DebitParams } from '../src/shared/state.js';
 import type { TokenBucketFilter } from '../src/TokenBucketFilter.js';
 import { createFakeClock, flushPromises, track, type FakeClock, type Outcome } from './support/clock.js';
+import { defined } from './support/defined.js';
 
 const params = (capacity: number, refillTokens: number): DebitParams => ({
   capacity: BigInt(capacity),
@@ -44,8 +45,8 @@ describe('the debit arithmetic (table)', () => {
     const third = reserve(p, second.debit, 0, 1n);
     const moved = replay(p, before, 0, [3n, 1n]); // the first withdrawn
     expect(moved.map((r) => r.step)).toEqual([2, 3]);
-    expect(moved[0]!.step).toBeLessThanOrEqual(second.step);
-    expect(moved[1]!.step).toBeLessThanOrEqual(third.step);
+    expect(defined(moved[0]).step).toBeLessThanOrEqual(second.step);
+    expect(defined(moved[1]).step).toBeLessThanOrEqual(third.step);
   });
 });
 
@@ -101,7 +102,7 @@ async function run(create: (clock: FakeClock) => TokenBucketFilter, ops: Op[]): 
         if (step.abortable) controllers.push(controller);
         bucket.getToken(step.count, { signal: step.abortable ? controller.signal : undefined, maxWait: step.maxWait }).then(
           () => log.push(`${clock.performance.now()} granted #${id}`),
-          (error: Error) => log.push(`${clock.performance.now()} rejected #${id} ${error.name}`),
+          (error: unknown) => log.push(`${clock.performance.now()} rejected #${id} ${(error as Error).name}`),
         );
         break;
       }
@@ -230,7 +231,7 @@ function simulate(
   };
   for (const event of schedule) {
     // Reservations whose step has come are granted: they leave their thread's queue.
-    for (const queue of queues) while (queue.length > 0 && queue[0]!.step <= step) queue.shift();
+    for (const queue of queues) while (queue.length > 0 && defined(queue[0]).step <= step) queue.shift();
     switch (event.kind) {
       case 'tick':
         step += event.steps;
@@ -265,16 +266,16 @@ function simulate(
           const reservation = { id, count: proposal.count, step: proposal.grantStep, before: proposal.read, after: proposal.next };
           reservations.set(id, reservation);
           history.push({ kind: 'reserve', step: proposal.step, count: proposal.count, id });
-          if (reservation.step > step) queues[event.thread]!.push(reservation);
+          if (reservation.step > step) defined(queues[event.thread]).push(reservation);
         }
         break;
       }
       case 'abort': {
         // The rule of SharedTokenBucketFilter: give back only when this thread made the latest update.
-        const queue = queues[event.thread]!;
+        const queue = defined(queues[event.thread]);
         if (queue.length === 0 || proposals[event.thread] !== undefined) break;
         const index = event.index % queue.length;
-        const withdrawn = queue[index]!;
+        const withdrawn = defined(queue[index]);
         const chain = queue.slice(index);
         const withdrawal = withdraw(p, word, step, chain);
         if (withdrawal === undefined) {
@@ -287,9 +288,10 @@ function simulate(
         word = withdrawal.debit;
         let before = withdrawn.before;
         chain.slice(1).forEach((r, i) => {
-          r.step = withdrawal.moved[i]!.step;
+          const moved = defined(withdrawal.moved[i]);
+          r.step = moved.step;
           r.before = before;
-          r.after = withdrawal.moved[i]!.debit;
+          r.after = moved.debit;
           before = r.after;
         });
         queue.splice(index, 1);
@@ -309,7 +311,7 @@ function expectWithinSchedule(
 ): void {
   const last = Math.max(0, ...grants.map(([step]) => step));
   const perStep = new Array<number>(last + 1).fill(0);
-  for (const [step, count] of grants) perStep[step]! += count;
+  for (const [step, count] of grants) perStep[step] = defined(perStep[step]) + count;
   let total = 0;
   perStep.forEach((count, k) => {
     total += count;
@@ -318,7 +320,7 @@ function expectWithinSchedule(
   for (let a = 0; a <= last; a += 1) {
     let window = 0;
     for (let b = a; b <= last; b += 1) {
-      window += perStep[b]!;
+      window += defined(perStep[b]);
       expect(window, `granted in steps ${a}..${b}`).toBeLessThanOrEqual(options.capacity + (b - a) * options.refillTokens);
     }
   }
@@ -352,7 +354,7 @@ describe('the debit word under concurrent updates (simulated interleavings)', ()
         const { history, reservations, aborted } = simulate(options, schedule);
         // A thread that read the word at one step and won the exchange at a later one was granted "in
         // the past" (correctly: nobody touched the word between); the core cannot replay that.
-        if (history.some((entry, i) => i > 0 && entry.step < history[i - 1]!.step)) return;
+        if (history.some((entry, i) => i > 0 && entry.step < defined(history[i - 1]).step)) return;
         compared += 1;
 
         const clock = createFakeClock();

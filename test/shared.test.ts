@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { BucketClosedError, MaxWaitExceededError } from '../src/errors.js';
 import { SharedTokenBucketFilter } from '../src/shared/SharedTokenBucketFilter.js';
 import { createFakeClock, flushPromises, track, type FakeClock } from './support/clock.js';
+import { defined } from './support/defined.js';
 
 /**
  * Two instances on one buffer with one fake clock stand for two threads: each has its own queue and
@@ -75,7 +76,7 @@ describe('SharedTokenBucketFilter: creating and attaching', () => {
 
   it('reads time on the base all threads share by default: performance.timeOrigin + performance.now()', () => {
     const bucket = new SharedTokenBucketFilter({ capacity: 2, refillInterval: 60_000 });
-    const origin = new Float64Array(bucket.handle.buffer)[16]!;
+    const origin = defined(new Float64Array(bucket.handle.buffer)[16]);
     const now = performance.timeOrigin + performance.now();
     expect(Math.abs(origin - now)).toBeLessThan(1000);
     expect(bucket.tryGetToken(2)).toBe(true);

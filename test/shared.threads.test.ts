@@ -6,6 +6,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { SharedTokenBucketFilter as SharedTokenBucketFilterClass } from '../src/shared/SharedTokenBucketFilter.js';
+import { defined } from './support/defined.js';
 import { distDir } from './support/dist.js';
 
 // Real threads need built JavaScript: the `shared` entry of dist/ (or of $TBF_DIST_DIR).
@@ -74,7 +75,7 @@ describe('SharedTokenBucketFilter across worker threads', () => {
     async (run) => {
       const bucket = new Shared({ capacity: CAPACITY, refillTokens: 1, refillInterval: REFILL_INTERVAL });
       // The schedule's origin as the bucket recorded it (bytes 128..135 of its buffer; see the layout).
-      const origin = new Float64Array(bucket.handle.buffer)[16]!;
+      const origin = defined(new Float64Array(bucket.handle.buffer)[16]);
       const reports = await Promise.all(
         Array.from({ length: THREADS }, (_, thread) =>
           runWorker<Report>(
@@ -85,7 +86,7 @@ describe('SharedTokenBucketFilter across worker threads', () => {
           ),
         ),
       );
-      const all = reports.map(([report]) => report!);
+      const all = reports.map(([report]) => defined(report, 'a report'));
 
       // Every call settled exactly once, as expected (grants, aborts, maxWait refusals), none lost.
       for (const report of all) {
@@ -125,8 +126,8 @@ describe('SharedTokenBucketFilter across worker threads', () => {
       // And the test did what it says: the bucket was busy from the first grant to the last (not all
       // of the schedule is granted: aborted reservations may pass unused, and the workers pause now
       // and then), every thread drew from it, and every kind of call happened.
-      const first = byGrant[0]![1];
-      const end = byGrant.at(-1)![1];
+      const first = defined(byGrant[0])[1];
+      const end = defined(byGrant.at(-1))[1];
       expect(total).toBeGreaterThan(0.5 * (CAPACITY + stepsAt(end) - stepsAt(first)));
       for (const report of all) expect(report.outcomes.get.granted).toBeGreaterThan(0);
       expect(grants.filter(([, , , kind]) => kind === 'try').length).toBeGreaterThan(0);
@@ -170,7 +171,7 @@ describe('SharedTokenBucketFilter across worker threads', () => {
       1,
       15_000,
     );
-    expect(report!.grants).toEqual([]); // durationMs 0: it made no call
+    expect(defined(report, 'the report').grants).toEqual([]); // durationMs 0: it made no call
     const other = Shared.from(structuredClone(bucket.handle));
     expect(other.available).toBe(1);
     expect(other.tryGetToken()).toBe(true);

@@ -10,6 +10,7 @@ describe('wrap()', () => {
     const clock = createFakeClock();
     const bucket = new LazyTokenBucketFilter({ capacity: 1, refillInterval: 1000, clock });
     const calls: Array<[number, string]> = [];
+    // eslint-disable-next-line @typescript-eslint/require-await -- the test is about wrapping an async function
     const add = wrap(bucket, async (a: number, b: string) => {
       calls.push([clock.performance.now(), b]);
       return a + 1;
@@ -44,7 +45,7 @@ describe('wrap()', () => {
     await expect(batch(['a', 'b', 'c'])).resolves.toBe(3);
     expect(bucket.available).toBe(3);
     await expect(batch([])).rejects.toThrow(RangeError); // a cost of 0
-    await expect(batch(Array(11).fill('x'))).rejects.toThrow(/capacity \(10\), received 11/);
+    await expect(batch(Array<string>(11).fill('x'))).rejects.toThrow(/capacity \(10\), received 11/);
     bucket.close();
   });
 

@@ -176,6 +176,7 @@ export abstract class BucketBase implements ReconfigurableTokenBucketFilter {
     let signal: AbortSignal | undefined;
     let maxWait: number | undefined;
     if (options !== undefined) {
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- validates input from untyped callers
       if (typeof options !== 'object' || options === null) {
         return Promise.reject(new TypeError(`options must be an object, received ${describe(options)}`));
       }
@@ -188,6 +189,7 @@ export abstract class BucketBase implements ReconfigurableTokenBucketFilter {
         const badMaxWait = checkMaxWait(maxWait);
         if (badMaxWait !== undefined) return Promise.reject(badMaxWait);
       }
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the contract: reject with signal.reason untouched, whatever it is
       if (signal?.aborted === true) return Promise.reject(signal.reason);
     }
 
@@ -359,7 +361,9 @@ export abstract class BucketBase implements ReconfigurableTokenBucketFilter {
     return new Promise<void>((resolve, reject) => {
       const waiter = new Waiter(count, resolve, reject, signal, now, maxWait ?? Number.POSITIVE_INFINITY);
       if (signal !== undefined) {
-        waiter.onAbort = () => this.abort(waiter);
+        waiter.onAbort = () => {
+          this.abort(waiter);
+        };
         signal.addEventListener('abort', waiter.onAbort, { once: true });
       }
       if (this.queue === NO_WAITERS) this.queue = new WaiterQueue();

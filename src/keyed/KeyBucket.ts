@@ -68,7 +68,13 @@ export class KeyBucket<K> extends BucketBase {
     }
     if (this.linked) this.owner.bucketBusy(this);
     const clock = this.clock;
-    this.headTimer = ClockTimer.timeout(clock, () => this.wake(), grantAt - clock.performance.now());
+    this.headTimer = ClockTimer.timeout(
+      clock,
+      () => {
+        this.wake();
+      },
+      grantAt - clock.performance.now(),
+    );
   }
 
   protected stopTimers(): void {
@@ -79,6 +85,7 @@ export class KeyBucket<K> extends BucketBase {
   private wake(): void {
     this.headTimer = undefined;
     this.sync(this.clock.performance.now());
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- sync() may set headTimer (through headChanged()); TypeScript keeps the narrowing across the call
     if (this.headTimer === undefined && !this.isClosed) this.headChanged();
   }
 }

@@ -91,6 +91,7 @@ export class KeyedTokenBucketFilter<K = unknown> implements Disposable {
    * several (`limits: [...]`), and optionally `clock` and `maxKeys`
    */
   constructor(options: KeyedTokenBucketOptions) {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- validates input from untyped callers
     if (typeof options !== 'object' || options === null) {
       throw new TypeError(`options must be an object, received ${describe(options)}`);
     }

@@ -218,6 +218,7 @@ export class SharedTokenBucketFilter implements TokenBucketFilter {
     ) {
       throw new TypeError(`handle must be the handle of a SharedTokenBucketFilter, received ${describe(handle)}`);
     }
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- validates input from untyped callers
     if (typeof options !== 'object' || options === null) {
       throw new TypeError(`options must be an object, received ${describe(options)}`);
     }
@@ -289,6 +290,7 @@ export class SharedTokenBucketFilter implements TokenBucketFilter {
     let signal: AbortSignal | undefined;
     let maxWait: number | undefined;
     if (options !== undefined) {
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- validates input from untyped callers
       if (typeof options !== 'object' || options === null) {
         return Promise.reject(new TypeError(`options must be an object, received ${describe(options)}`));
       }
@@ -301,6 +303,7 @@ export class SharedTokenBucketFilter implements TokenBucketFilter {
         const badMaxWait = checkMaxWait(maxWait);
         if (badMaxWait !== undefined) return Promise.reject(badMaxWait);
       }
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the contract: reject with signal.reason untouched, whatever it is
       if (signal?.aborted === true) return Promise.reject(signal.reason);
     }
 
@@ -325,7 +328,9 @@ export class SharedTokenBucketFilter implements TokenBucketFilter {
       return new Promise<void>((resolve, reject) => {
         const waiter = new LocalReservation(count, reservation.step, before, reservation.debit, resolve, reject, signal);
         if (signal !== undefined) {
-          waiter.onAbort = () => this.abort(waiter);
+          waiter.onAbort = () => {
+            this.abort(waiter);
+          };
           signal.addEventListener('abort', waiter.onAbort, { once: true });
         }
         this.queue.push(waiter);

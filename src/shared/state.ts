@@ -137,13 +137,13 @@ export function withdraw(
 ): Withdrawal | undefined {
   const first = chain[0];
   if (first === undefined) return undefined;
-  let after = first.after;
-  for (let i = 1; i < chain.length; i += 1) {
-    const item = chain[i]!;
-    if (item.before !== after) return undefined;
+  let after = first.before;
+  for (const item of chain) {
+    if (item.before !== after) return undefined; // trivially equal for the first one
     after = item.after;
   }
   if (debit !== after) return undefined;
   const moved = replay(params, first.before, step, chain.slice(1).map((item) => BigInt(item.count)));
-  return { debit: moved.length === 0 ? first.before : moved[moved.length - 1]!.debit, moved };
+  const last = moved[moved.length - 1];
+  return { debit: last === undefined ? first.before : last.debit, moved };
 }

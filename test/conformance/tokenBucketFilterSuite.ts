@@ -243,7 +243,7 @@ export function tokenBucketFilterSuite(name: string, create: SuiteFactory, hooks
         expect(outcomes.filter((o) => o.state === 'granted').length).toBe(10);
         await tick(clock, 1000);
         expect(order).toEqual([...Array(15).keys()]);
-        expect(outcomes.map((o) => o.at)).toEqual([...Array(10).fill(1000), ...Array(5).fill(2000)]);
+        expect(outcomes.map((o) => o.at)).toEqual([...Array<number>(10).fill(1000), ...Array<number>(5).fill(2000)]);
         bucket.close();
       });
 

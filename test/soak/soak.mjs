@@ -46,7 +46,7 @@ async function soak(total) {
       initialTokens: 0,
       clock,
     });
-  let buckets = [newBucket(), newBucket(), newBucket(), newBucket()];
+  const buckets = [newBucket(), newBucket(), newBucket(), newBucket()];
   let controllers = [];
   const settle = (outcome) => () => {
     outstanding -= 1;
@@ -89,10 +89,7 @@ async function soak(total) {
   }
   for (const bucket of buckets) bucket.close();
   await clock.tickAsync(1000);
-  const timersLeft = clock.countTimers();
-  buckets = [];
-  controllers = [];
-  return timersLeft;
+  return clock.countTimers();
 }
 
 // A warm-up round first, so that compiled code and inline caches are in the baseline, not the delta.
