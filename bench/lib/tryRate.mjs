@@ -13,7 +13,7 @@ export async function measureTryRate(library, spec, params) {
   let calls = 0;
   let granted = 0;
   const started = performance.now();
-  let elapsed = 0;
+  let elapsed;
   do {
     const result = library.tryLoop(bucket, batch);
     granted += typeof result === 'number' ? result : await result;
