@@ -7,7 +7,11 @@ import { brotliCompressSync, gzipSync } from 'node:zlib';
 /** Budgets in bytes of gzip-compressed, minified output. */
 const checks = [
   { name: 'LazyTokenBucketFilter', code: "export { LazyTokenBucketFilter } from './dist/index.js';", gzip: 2900 },
-  { name: 'TokenBucketFilterFactory (lazy + timer)', code: "export { TokenBucketFilterFactory } from './dist/index.js';", gzip: 3200 },
+  {
+    name: 'TokenBucketFilterFactory (lazy + timer)',
+    code: "export { TokenBucketFilterFactory } from './dist/index.js';",
+    gzip: 3200,
+  },
 ];
 /** Code that must never reach the core entries above. */
 const forbidden = [/EVALSHA/i, /redis/i, /SharedArrayBuffer/, /Atomics\./, /worker_threads/];

@@ -40,8 +40,6 @@ export class BucketNotStartedError extends Error {
   override readonly name = 'BucketNotStartedError';
 
   constructor() {
-    super(
-      'The timer bucket was never started: call start(), or create it with TokenBucketFilterFactory.create()',
-    );
+    super('The timer bucket was never started: call start(), or create it with TokenBucketFilterFactory.create()');
   }
 }

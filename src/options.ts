@@ -51,9 +51,7 @@ function validClock(value: unknown): Clock {
     typeof clock.performance?.now === 'function' &&
     CLOCK_METHODS.every((method) => typeof clock[method] === 'function');
   if (!valid) {
-    throw new TypeError(
-      `clock must have performance.now(), ${CLOCK_METHODS.join(', ')}, received ${describe(value)}`,
-    );
+    throw new TypeError(`clock must have performance.now(), ${CLOCK_METHODS.join(', ')}, received ${describe(value)}`);
   }
   return value as Clock;
 }

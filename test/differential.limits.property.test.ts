@@ -27,12 +27,29 @@ const scenario = fc
   .chain((limits) => {
     const count = fc.integer({ min: 1, max: 6 });
     const op: fc.Arbitrary<Op> = fc.oneof(
-      { weight: 4, arbitrary: fc.record({ kind: fc.constant('get' as const), count, abortable: fc.boolean(), maxWait: fc.option(fc.integer({ min: 0, max: 3000 }), { nil: undefined }) }) },
+      {
+        weight: 4,
+        arbitrary: fc.record({
+          kind: fc.constant('get' as const),
+          count,
+          abortable: fc.boolean(),
+          maxWait: fc.option(fc.integer({ min: 0, max: 3000 }), { nil: undefined }),
+        }),
+      },
       { weight: 2, arbitrary: fc.record({ kind: fc.constant('try' as const), count }) },
       { weight: 2, arbitrary: fc.record({ kind: fc.constant('predict' as const), count }) },
       { weight: 1, arbitrary: fc.record({ kind: fc.constant('abort' as const), index: fc.nat() }) },
-      { weight: 4, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 1500 }) }) },
-      { weight: 1, arbitrary: fc.record({ kind: fc.constant('reconfigure' as const), limits: fc.array(limit, { minLength: 1, maxLength: 3 }) }) },
+      {
+        weight: 4,
+        arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 1500 }) }),
+      },
+      {
+        weight: 1,
+        arbitrary: fc.record({
+          kind: fc.constant('reconfigure' as const),
+          limits: fc.array(limit, { minLength: 1, maxLength: 3 }),
+        }),
+      },
     );
     return fc.record({
       options: fc.constant<MultiLimitOptions>({
@@ -81,7 +98,8 @@ async function run(create: (clock: FakeClock) => ReconfigurableTokenBucketFilter
         // waitTime() is what the bucket will do: queue the same request and check when it is granted.
         const predicted = attempt(() => bucket.waitTime(step.count));
         log.push(`${at()} waitTime(${step.count})=${String(predicted)}`);
-        if (typeof predicted === 'number') predictions.push({ id: get(step.count, undefined, undefined), at: at() + predicted, index });
+        if (typeof predicted === 'number')
+          predictions.push({ id: get(step.count, undefined, undefined), at: at() + predicted, index });
         break;
       }
       case 'abort':

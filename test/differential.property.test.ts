@@ -44,10 +44,7 @@ const scenario = fc
   );
 
 /** Runs `ops` against one bucket and returns everything observable, each entry stamped with the time. */
-async function run(
-  create: (clock: FakeClock) => TokenBucketFilter,
-  ops: Op[],
-): Promise<string[]> {
+async function run(create: (clock: FakeClock) => TokenBucketFilter, ops: Op[]): Promise<string[]> {
   const clock = createFakeClock();
   const bucket = create(clock);
   const log: string[] = [];

@@ -19,7 +19,7 @@ async function runExample(name: string): Promise<string> {
 describe('examples', () => {
   beforeAll(requireBuild);
 
-  it("lesson.mjs (npm run demo) grants ten callers in order, one second apart", async () => {
+  it('lesson.mjs (npm run demo) grants ten callers in order, one second apart', async () => {
     const lines = (await runExample('lesson.mjs')).trim().split('\n');
     expect(lines).toHaveLength(11);
     const grants = lines.slice(1).map((line) => {

@@ -1,10 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  LazyTokenBucketFilter,
-  TimerTokenBucketFilter,
-  TokenBucketFilterFactory,
-  type Clock,
-} from '../src/index.js';
+import { LazyTokenBucketFilter, TimerTokenBucketFilter, TokenBucketFilterFactory, type Clock } from '../src/index.js';
 import { createFakeClock, track } from './support/clock.js';
 
 describe('TokenBucketFilterFactory.create', () => {

@@ -34,12 +34,30 @@ const scenario = fc
     const count = fc.integer({ min: 1, max: capacity });
     const key = fc.constantFrom(...KEYS);
     const op: fc.Arbitrary<Op> = fc.oneof(
-      { weight: 4, arbitrary: fc.record({ kind: fc.constant('get' as const), key, count, abortable: fc.boolean(), maxWait: fc.option(fc.integer({ min: 0, max: 3000 }), { nil: undefined }) }) },
+      {
+        weight: 4,
+        arbitrary: fc.record({
+          kind: fc.constant('get' as const),
+          key,
+          count,
+          abortable: fc.boolean(),
+          maxWait: fc.option(fc.integer({ min: 0, max: 3000 }), { nil: undefined }),
+        }),
+      },
       { weight: 3, arbitrary: fc.record({ kind: fc.constant('try' as const), key, count }) },
       { weight: 2, arbitrary: fc.record({ kind: fc.constant('wait' as const), key, count }) },
       { weight: 1, arbitrary: fc.record({ kind: fc.constant('abort' as const), index: fc.nat() }) },
-      { weight: 4, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 1500 }) }) },
-      { weight: 1, arbitrary: fc.record({ kind: fc.constant('reconfigure' as const), limits: fc.array(limit, { minLength: 1, maxLength: 2 }) }) },
+      {
+        weight: 4,
+        arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 1500 }) }),
+      },
+      {
+        weight: 1,
+        arbitrary: fc.record({
+          kind: fc.constant('reconfigure' as const),
+          limits: fc.array(limit, { minLength: 1, maxLength: 2 }),
+        }),
+      },
     );
     return fc.record({
       options: fc.constant<MultiLimitOptions>({
@@ -97,10 +115,14 @@ async function run(
         break;
       }
       case 'try':
-        log.push(`[${step.key}] ${at()} try(${step.count})=${attempt(() => subject.tryGetToken(step.key, step.count))}`);
+        log.push(
+          `[${step.key}] ${at()} try(${step.count})=${attempt(() => subject.tryGetToken(step.key, step.count))}`,
+        );
         break;
       case 'wait':
-        log.push(`[${step.key}] ${at()} waitTime(${step.count})=${attempt(() => subject.waitTime(step.key, step.count))}`);
+        log.push(
+          `[${step.key}] ${at()} waitTime(${step.count})=${attempt(() => subject.waitTime(step.key, step.count))}`,
+        );
         break;
       case 'abort':
         if (controllers.length > 0) controllers[step.index % controllers.length]?.abort();
@@ -113,7 +135,8 @@ async function run(
         break;
     }
     await flushPromises();
-    for (const key of KEYS) log.push(`[${key}] ${at()} available=${subject.available(key)} pending=${subject.pending(key)}`);
+    for (const key of KEYS)
+      log.push(`[${key}] ${at()} available=${subject.available(key)} pending=${subject.pending(key)}`);
   }
   await clock.tickAsync(60_000);
   onIdle();
@@ -153,7 +176,8 @@ describe('KeyedTokenBucketFilter (properties)', () => {
         // Per key, the same calls settle the same way at the same instants (keys are independent, so
         // two keys granted at one instant may settle in either order).
         for (const key of [...KEYS, 'timers']) {
-          const ofKey = (log: string[]) => log.filter((line) => line.startsWith(`[${key}]`) || (key === 'timers' && line.startsWith(key)));
+          const ofKey = (log: string[]) =>
+            log.filter((line) => line.startsWith(`[${key}]`) || (key === 'timers' && line.startsWith(key)));
           expect(ofKey(actual)).toEqual(ofKey(expected));
         }
         expect(actual.at(-1)).toBe('timers=0');
@@ -170,7 +194,9 @@ describe('KeyedTokenBucketFilter (properties)', () => {
         let sizeWhenIdle = -1;
         let statsWhenIdle: ReturnType<typeof keyed.stats> | undefined;
         // After the last op, run() waits 60 s: queues drain; then wait until every limit has refilled.
-        const longestFill = Math.max(...options.limits.map((l) => Math.ceil(l.capacity / (l.refillTokens ?? 1)) * (l.refillInterval ?? 1000)));
+        const longestFill = Math.max(
+          ...options.limits.map((l) => Math.ceil(l.capacity / (l.refillTokens ?? 1)) * (l.refillInterval ?? 1000)),
+        );
         await run(clock, keyed, ops, () => {
           clock.tick(3 * 400 * 6);
           expect(longestFill).toBeLessThanOrEqual(3 * 400 * 6);
@@ -187,7 +213,9 @@ describe('KeyedTokenBucketFilter (properties)', () => {
   it('with maxKeys, holds at most maxKeys keys while nobody waits, and answers exactly as without it until a bucket that was not full is evicted', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.record({ key: fc.integer({ min: 0, max: 12 }), ms: fc.integer({ min: 0, max: 150 }) }), { maxLength: 200 }),
+        fc.array(fc.record({ key: fc.integer({ min: 0, max: 12 }), ms: fc.integer({ min: 0, max: 150 }) }), {
+          maxLength: 200,
+        }),
         fc.integer({ min: 1, max: 5 }),
         (calls, maxKeys) => {
           const clock = createFakeClock();

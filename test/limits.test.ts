@@ -68,11 +68,27 @@ describe('several limits: options', () => {
     [{ limits: [] }, TypeError, 'limits must be a non-empty array of limits, received an array'],
     [{ limits: 'x' }, TypeError, 'limits must be a non-empty array of limits, received "x"'],
     [{ limits: [{ capacity: 1 }, 5] }, TypeError, 'limits[1] must be an object, received 5'],
-    [{ limits: [{ capacity: 1 }, { capacity: 0 }] }, RangeError, 'limits[1].capacity must be a positive safe integer, received 0'],
-    [{ limits: [{ capacity: 2, initialTokens: 3 }] }, RangeError, 'limits[0].initialTokens must be an integer from 0 to capacity (2), received 3'],
-    [{ limits: [{ capacity: 1, refillInterval: -1 }] }, RangeError, 'limits[0].refillInterval must be a positive finite number of ms, received -1'],
+    [
+      { limits: [{ capacity: 1 }, { capacity: 0 }] },
+      RangeError,
+      'limits[1].capacity must be a positive safe integer, received 0',
+    ],
+    [
+      { limits: [{ capacity: 2, initialTokens: 3 }] },
+      RangeError,
+      'limits[0].initialTokens must be an integer from 0 to capacity (2), received 3',
+    ],
+    [
+      { limits: [{ capacity: 1, refillInterval: -1 }] },
+      RangeError,
+      'limits[0].refillInterval must be a positive finite number of ms, received -1',
+    ],
     [{ limits: [{ capacity: 1, burst: 2 }] }, TypeError, 'Unknown option "burst" in limits[0]'],
-    [{ limits: [{ capacity: 1 }], capacity: 3 }, TypeError, 'Unknown option "capacity" beside limits (with limits, give capacity inside each limit)'],
+    [
+      { limits: [{ capacity: 1 }], capacity: 3 },
+      TypeError,
+      'Unknown option "capacity" beside limits (with limits, give capacity inside each limit)',
+    ],
   ])('%j throws %o naming the option and value', (options, errorClass, message) => {
     expect(() => new LazyTokenBucketFilter(options as never)).toThrow(errorClass);
     expect(() => new LazyTokenBucketFilter(options as never)).toThrow(message);
@@ -92,12 +108,14 @@ describe('several limits: options', () => {
 });
 
 describe('several limits (properties)', () => {
-  const limit = fc.record({
-    capacity: fc.integer({ min: 1, max: 8 }),
-    refillTokens: fc.integer({ min: 1, max: 5 }),
-    refillInterval: fc.integer({ min: 1, max: 300 }),
-    initialTokens: fc.integer({ min: 0, max: 8 }),
-  }).map((l) => ({ ...l, initialTokens: Math.min(l.initialTokens, l.capacity) }));
+  const limit = fc
+    .record({
+      capacity: fc.integer({ min: 1, max: 8 }),
+      refillTokens: fc.integer({ min: 1, max: 5 }),
+      refillInterval: fc.integer({ min: 1, max: 300 }),
+      initialTokens: fc.integer({ min: 0, max: 8 }),
+    })
+    .map((l) => ({ ...l, initialTokens: Math.min(l.initialTokens, l.capacity) }));
   const calls = fc.array(
     fc.record({ count: fc.integer({ min: 1, max: 8 }), wait: fc.boolean(), ms: fc.integer({ min: 0, max: 400 }) }),
     { maxLength: 80 },

@@ -16,13 +16,17 @@ const invalid: Array<[unknown, typeof TypeError | typeof RangeError, string]> = 
   [{ capacity: 1, refillInterval: Number.NaN }, RangeError, 'received NaN'],
   [{ capacity: 1, refillInterval: Number.POSITIVE_INFINITY }, RangeError, 'received Infinity'],
   [{ capacity: 1, refillInterval: '1s' }, TypeError, 'refillInterval must be a number, received "1s"'],
-  [{ capacity: 3, initialTokens: 4 }, RangeError, 'initialTokens must be an integer from 0 to capacity (3), received 4'],
+  [
+    { capacity: 3, initialTokens: 4 },
+    RangeError,
+    'initialTokens must be an integer from 0 to capacity (3), received 4',
+  ],
   [{ capacity: 3, initialTokens: -1 }, RangeError, 'received -1'],
   [{ capacity: 3, initialTokens: 0.5 }, RangeError, 'received 0.5'],
   [{ capacity: 3, clock: {} }, TypeError, 'clock must have performance.now()'],
   [{ capacity: 3, clock: null }, TypeError, 'received null'],
   [{ capacity: 3, refilInterval: 10 }, TypeError, 'Unknown option "refilInterval"'],
-  [{ capacity: 3, kind: 'timer' }, TypeError, "kind \"timer\" does not match this lazy bucket's class"],
+  [{ capacity: 3, kind: 'timer' }, TypeError, 'kind "timer" does not match this lazy bucket\'s class'],
 ];
 
 describe('option validation', () => {

@@ -36,7 +36,11 @@ describe('the built package', () => {
   it('resolves its own name through the exports map from both module systems', () => {
     const esm = execFileSync(
       process.execPath,
-      ['--input-type=module', '-e', "import { TokenBucketFilterFactory as F } from 'token-bucket-filter'; console.log(typeof F.create)"],
+      [
+        '--input-type=module',
+        '-e',
+        "import { TokenBucketFilterFactory as F } from 'token-bucket-filter'; console.log(typeof F.create)",
+      ],
       { encoding: 'utf8', cwd: repoRoot },
     );
     const cjs = execFileSync(

@@ -21,15 +21,18 @@ describe('README', () => {
     expect(jsBlocks.length).toBeGreaterThanOrEqual(3);
   });
 
-  it.each(jsBlocks.map((code, index) => [index + 1, code] as const))('example %i runs and exits cleanly', (index, code) => {
-    const file = join(scratch, `example-${index}.mjs`);
-    writeFileSync(file, code);
-    const output = execFileSync(process.execPath, [file], { cwd: repoRoot, encoding: 'utf8', timeout: 20_000 });
-    // Every `// value` comment after a console.log states what the example prints.
-    const promised = [...code.matchAll(/console\.log\([^\n]*\); \/\/ (.+)$/gm)].map((m) => m[1]);
-    const printed = output.trim().split('\n');
-    for (const expected of promised) expect(printed).toContain(expected);
-  });
+  it.each(jsBlocks.map((code, index) => [index + 1, code] as const))(
+    'example %i runs and exits cleanly',
+    (index, code) => {
+      const file = join(scratch, `example-${index}.mjs`);
+      writeFileSync(file, code);
+      const output = execFileSync(process.execPath, [file], { cwd: repoRoot, encoding: 'utf8', timeout: 20_000 });
+      // Every `// value` comment after a console.log states what the example prints.
+      const promised = [...code.matchAll(/console\.log\([^\n]*\); \/\/ (.+)$/gm)].map((m) => m[1]);
+      const printed = output.trim().split('\n');
+      for (const expected of promised) expect(printed).toContain(expected);
+    },
+  );
 
   it('shows examples/vitest-example.test.ts verbatim, so the testing example is itself a test', () => {
     const example = readFileSync(join(repoRoot, 'examples/vitest-example.test.ts'), 'utf8');

@@ -2,10 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { BucketClosedError, MaxWaitExceededError } from '../src/errors.js';
 import { LazyTokenBucketFilter } from '../src/LazyTokenBucketFilter.js';
 import { TimerTokenBucketFilter } from '../src/TimerTokenBucketFilter.js';
-import type { MultiLimitOptions, ReconfigurableTokenBucketFilter, TokenBucketOptions } from '../src/TokenBucketFilter.js';
+import type {
+  MultiLimitOptions,
+  ReconfigurableTokenBucketFilter,
+  TokenBucketOptions,
+} from '../src/TokenBucketFilter.js';
 import { createFakeClock, flushPromises, track, type FakeClock } from './support/clock.js';
 
-type Create = (options: (TokenBucketOptions | MultiLimitOptions) & { clock: FakeClock }) => ReconfigurableTokenBucketFilter;
+type Create = (
+  options: (TokenBucketOptions | MultiLimitOptions) & { clock: FakeClock },
+) => ReconfigurableTokenBucketFilter;
 const kinds: Array<[string, Create]> = [
   ['LazyTokenBucketFilter', (options) => new LazyTokenBucketFilter(options)],
   ['TimerTokenBucketFilter', (options) => new TimerTokenBucketFilter(options).start()],
@@ -34,7 +40,14 @@ describe.each(kinds)('reconfigure() (%s)', (_name, create) => {
     await clock.tickAsync(1700); // 1 token (step at 1000); the next old step would be at 2000
     bucket.reconfigure({ refillTokens: 3, refillInterval: 500 });
     // Rows: [atMs, expected available]
-    for (const [atMs, available] of [[2000, 1], [2199, 1], [2200, 4], [2700, 7], [3200, 10], [3700, 10]] as const) {
+    for (const [atMs, available] of [
+      [2000, 1],
+      [2199, 1],
+      [2200, 4],
+      [2700, 7],
+      [3200, 10],
+      [3700, 10],
+    ] as const) {
       await clock.tickAsync(atMs - clock.performance.now());
       expect(bucket.available, `available at ${atMs} ms`).toBe(available);
     }
@@ -44,7 +57,12 @@ describe.each(kinds)('reconfigure() (%s)', (_name, create) => {
   it('re-plans queued callers under the new rate, in the same order', async () => {
     const { clock, bucket } = setup({ capacity: 4, refillInterval: 1000, initialTokens: 0 });
     const order: number[] = [];
-    const calls = [2, 1, 3].map((count, i) => track(bucket.getToken(count).then(() => order.push(i)), clock));
+    const calls = [2, 1, 3].map((count, i) =>
+      track(
+        bucket.getToken(count).then(() => order.push(i)),
+        clock,
+      ),
+    );
     await clock.tickAsync(500);
     expect(bucket.waitTime(1)).toBe(6500); // ahead: 2 at 2000, 1 at 3000, 3 at 6000
     bucket.reconfigure({ refillTokens: 2, refillInterval: 200 }); // steps at 700, 900, 1100, ...
@@ -70,7 +88,7 @@ describe.each(kinds)('reconfigure() (%s)', (_name, create) => {
     bucket.close();
   });
 
-  it('re-checks maxWait from each caller\'s call: too late now rejects with MaxWaitExceededError, the rest move up', async () => {
+  it("re-checks maxWait from each caller's call: too late now rejects with MaxWaitExceededError, the rest move up", async () => {
     const { clock, bucket } = setup({ capacity: 2, refillInterval: 100, initialTokens: 0 });
     const first = track(bucket.getToken(2, { maxWait: 1000 }), clock); // due at 200
     const second = track(bucket.getToken(1, { maxWait: 350 }), clock); // due at 300

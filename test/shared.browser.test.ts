@@ -71,81 +71,90 @@ onmessage = async ({ data }) => {
   }
 };`;
 
-describe.runIf(available)('SharedTokenBucketFilter in a real browser (headless Chromium, cross-origin isolated)', () => {
-  let server: Server;
-  let browser: BrowserContext | undefined;
-  let userDataDir: string;
-  let origin: string;
+describe.runIf(available)(
+  'SharedTokenBucketFilter in a real browser (headless Chromium, cross-origin isolated)',
+  () => {
+    let server: Server;
+    let browser: BrowserContext | undefined;
+    let userDataDir: string;
+    let origin: string;
 
-  beforeAll(async () => {
-    if (!existsSync(join(distDir, 'shared.js'))) {
-      throw new Error(`${distDir}/shared.js is missing: build the package, or set TBF_DIST_DIR to a build with the shared entry`);
-    }
-    server = createServer((request, response) => {
-      // Cross-origin isolation: without both headers the page has no SharedArrayBuffer.
-      const headers = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
-      const name = (request.url ?? '/').slice(1);
-      if (name === '') {
-        response.writeHead(200, { ...headers, 'content-type': 'text/html' }).end(page);
-      } else if (name === 'worker.js') {
-        response.writeHead(200, { ...headers, 'content-type': 'text/javascript' }).end(worker);
-      } else if (/^[\w.-]+\.js$/.test(name) && existsSync(join(distDir, name))) {
-        // shared.js and the chunks it imports, as built.
-        response.writeHead(200, { ...headers, 'content-type': 'text/javascript' }).end(readFileSync(join(distDir, name)));
-      } else {
-        response.writeHead(404, headers).end();
+    beforeAll(async () => {
+      if (!existsSync(join(distDir, 'shared.js'))) {
+        throw new Error(
+          `${distDir}/shared.js is missing: build the package, or set TBF_DIST_DIR to a build with the shared entry`,
+        );
       }
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    userDataDir = mkdtempSync(join(tmpdir(), 'tbf-shared-chromium-'));
-    browser = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
-  }, 60_000);
+      server = createServer((request, response) => {
+        // Cross-origin isolation: without both headers the page has no SharedArrayBuffer.
+        const headers = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
+        const name = (request.url ?? '/').slice(1);
+        if (name === '') {
+          response.writeHead(200, { ...headers, 'content-type': 'text/html' }).end(page);
+        } else if (name === 'worker.js') {
+          response.writeHead(200, { ...headers, 'content-type': 'text/javascript' }).end(worker);
+        } else if (/^[\w.-]+\.js$/.test(name) && existsSync(join(distDir, name))) {
+          // shared.js and the chunks it imports, as built.
+          response
+            .writeHead(200, { ...headers, 'content-type': 'text/javascript' })
+            .end(readFileSync(join(distDir, name)));
+        } else {
+          response.writeHead(404, headers).end();
+        }
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      userDataDir = mkdtempSync(join(tmpdir(), 'tbf-shared-chromium-'));
+      browser = await chromium.launchPersistentContext(userDataDir, {
+        executablePath: CHROMIUM,
+        headless: true,
+        args: [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--no-first-run',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+        ],
+      });
+    }, 60_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await new Promise((resolve) => server.close(resolve));
-    rmSync(userDataDir, { recursive: true, force: true });
-  });
-
-  it('two Web Workers draw from one bucket through a handle sent with postMessage, and close() reaches them', async () => {
-    if (browser === undefined) throw new Error('Chromium did not start');
-    const tab = await browser.newPage();
-    const errors: string[] = [];
-    tab.on('pageerror', (error) => errors.push(String(error)));
-    await tab.goto(origin);
-    await tab.waitForFunction(() => (window as { __result?: unknown }).__result !== undefined, null, { timeout: 30_000 });
-    const result = (await tab.evaluate(() => (window as { __result?: unknown }).__result)) as {
-      ok: boolean;
-      error?: string;
-      crossOriginIsolated: boolean;
-      grants: number[];
-      waited: string[];
-      waitedMs: number;
-    };
-    expect(errors).toEqual([]);
-    expect(result.crossOriginIsolated).toBe(true);
-    expect(result.error).toBeUndefined();
-    // 6 tokens between the two workers, 2 per 200 ms step of one bucket: never early, whoever asks.
-    expect(result.grants).toHaveLength(6);
-    result.grants.forEach((at, i) => {
-      expect(at, `grant ${i}`).toBeGreaterThanOrEqual(Math.floor(i / 2) * 200 - 1);
+    afterAll(async () => {
+      await browser?.close();
+      await new Promise((resolve) => server.close(resolve));
+      rmSync(userDataDir, { recursive: true, force: true });
     });
-    expect(result.grants.at(-1)).toBeLessThan(400 + 2000);
-    // The worker waiting a minute learns of the page's close() at once (Atomics.waitAsync).
-    expect(result.waited).toEqual(['waiting', 'BucketClosedError']);
-    expect(result.waitedMs).toBeLessThan(10_000);
-  }, 60_000);
-});
+
+    it('two Web Workers draw from one bucket through a handle sent with postMessage, and close() reaches them', async () => {
+      if (browser === undefined) throw new Error('Chromium did not start');
+      const tab = await browser.newPage();
+      const errors: string[] = [];
+      tab.on('pageerror', (error) => errors.push(String(error)));
+      await tab.goto(origin);
+      await tab.waitForFunction(() => (window as { __result?: unknown }).__result !== undefined, null, {
+        timeout: 30_000,
+      });
+      const result = (await tab.evaluate(() => (window as { __result?: unknown }).__result)) as {
+        ok: boolean;
+        error?: string;
+        crossOriginIsolated: boolean;
+        grants: number[];
+        waited: string[];
+        waitedMs: number;
+      };
+      expect(errors).toEqual([]);
+      expect(result.crossOriginIsolated).toBe(true);
+      expect(result.error).toBeUndefined();
+      // 6 tokens between the two workers, 2 per 200 ms step of one bucket: never early, whoever asks.
+      expect(result.grants).toHaveLength(6);
+      result.grants.forEach((at, i) => {
+        expect(at, `grant ${i}`).toBeGreaterThanOrEqual(Math.floor(i / 2) * 200 - 1);
+      });
+      expect(result.grants.at(-1)).toBeLessThan(400 + 2000);
+      // The worker waiting a minute learns of the page's close() at once (Atomics.waitAsync).
+      expect(result.waited).toEqual(['waiting', 'BucketClosedError']);
+      expect(result.waitedMs).toBeLessThan(10_000);
+    }, 60_000);
+  },
+);

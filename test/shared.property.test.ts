@@ -100,10 +100,12 @@ async function run(create: (clock: FakeClock) => TokenBucketFilter, ops: Op[]): 
         const id = caller++;
         const controller = new AbortController();
         if (step.abortable) controllers.push(controller);
-        bucket.getToken(step.count, { signal: step.abortable ? controller.signal : undefined, maxWait: step.maxWait }).then(
-          () => log.push(`${clock.performance.now()} granted #${id}`),
-          (error: unknown) => log.push(`${clock.performance.now()} rejected #${id} ${(error as Error).name}`),
-        );
+        bucket
+          .getToken(step.count, { signal: step.abortable ? controller.signal : undefined, maxWait: step.maxWait })
+          .then(
+            () => log.push(`${clock.performance.now()} granted #${id}`),
+            (error: unknown) => log.push(`${clock.performance.now()} rejected #${id} ${(error as Error).name}`),
+          );
         break;
       }
       case 'try':
@@ -134,7 +136,12 @@ describe('SharedTokenBucketFilter in one thread', () => {
   it('is observably identical to the lazy bucket for any sequence of calls, aborts included (differential property)', async () => {
     await fc.assert(
       fc.asyncProperty(
-        bucketOptions.chain((options) => fc.record({ options: fc.constant(options), ops: fc.array(op(options.capacity), { maxLength: 60, size: 'max' }) })),
+        bucketOptions.chain((options) =>
+          fc.record({
+            options: fc.constant(options),
+            ops: fc.array(op(options.capacity), { maxLength: 60, size: 'max' }),
+          }),
+        ),
         async ({ options, ops }) => {
           const lazy = await run((clock) => new LazyTokenBucketFilter({ ...options, clock }), ops);
           const shared = await run((clock) => new SharedTokenBucketFilter({ ...options, clock }), ops);
@@ -186,7 +193,10 @@ const THREADS = 3;
 const events = (capacity: number): fc.Arbitrary<Event[]> =>
   fc.array(
     fc.oneof(
-      { weight: 1, arbitrary: fc.record({ kind: fc.constant('tick' as const), steps: fc.integer({ min: 0, max: 3 }) }) },
+      {
+        weight: 1,
+        arbitrary: fc.record({ kind: fc.constant('tick' as const), steps: fc.integer({ min: 0, max: 3 }) }),
+      },
       {
         weight: 3,
         arbitrary: fc.record({
@@ -196,10 +206,20 @@ const events = (capacity: number): fc.Arbitrary<Event[]> =>
           count: fc.integer({ min: 1, max: capacity }),
         }),
       },
-      { weight: 3, arbitrary: fc.record({ kind: fc.constant('commit' as const), thread: fc.integer({ min: 0, max: THREADS - 1 }) }) },
+      {
+        weight: 3,
+        arbitrary: fc.record({
+          kind: fc.constant('commit' as const),
+          thread: fc.integer({ min: 0, max: THREADS - 1 }),
+        }),
+      },
       {
         weight: 1,
-        arbitrary: fc.record({ kind: fc.constant('abort' as const), thread: fc.integer({ min: 0, max: THREADS - 1 }), index: fc.nat() }),
+        arbitrary: fc.record({
+          kind: fc.constant('abort' as const),
+          thread: fc.integer({ min: 0, max: THREADS - 1 }),
+          index: fc.nat(),
+        }),
       },
     ),
     { minLength: 10, maxLength: 120, size: 'max' },
@@ -253,7 +273,8 @@ function simulate(
           // Lost the race: read again at the current step (the next commit retries).
           proposals[event.thread] = undefined;
           const retry = propose(proposal.op, proposal.count);
-          if (retry.op === 'take' && retry.grantStep < 0) history.push({ kind: 'take', step, count: retry.count, ok: false });
+          if (retry.op === 'take' && retry.grantStep < 0)
+            history.push({ kind: 'take', step, count: retry.count, ok: false });
           else proposals[event.thread] = retry;
           break;
         }
@@ -263,7 +284,13 @@ function simulate(
           history.push({ kind: 'take', step: proposal.step, count: proposal.count, ok: true });
         } else {
           const id = nextId++;
-          const reservation = { id, count: proposal.count, step: proposal.grantStep, before: proposal.read, after: proposal.next };
+          const reservation = {
+            id,
+            count: proposal.count,
+            step: proposal.grantStep,
+            before: proposal.read,
+            after: proposal.next,
+          };
           reservations.set(id, reservation);
           history.push({ kind: 'reserve', step: proposal.step, count: proposal.count, id });
           if (reservation.step > step) defined(queues[event.thread]).push(reservation);
@@ -321,7 +348,9 @@ function expectWithinSchedule(
     let window = 0;
     for (let b = a; b <= last; b += 1) {
       window += defined(perStep[b]);
-      expect(window, `granted in steps ${a}..${b}`).toBeLessThanOrEqual(options.capacity + (b - a) * options.refillTokens);
+      expect(window, `granted in steps ${a}..${b}`).toBeLessThanOrEqual(
+        options.capacity + (b - a) * options.refillTokens,
+      );
     }
   }
 }

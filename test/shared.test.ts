@@ -8,7 +8,12 @@ import { defined } from './support/defined.js';
  * Two instances on one buffer with one fake clock stand for two threads: each has its own queue and
  * timer, and they meet only in the shared memory, exactly as instances in two workers do.
  */
-function twoThreads(options: { capacity: number; refillTokens?: number; refillInterval?: number; initialTokens?: number }): {
+function twoThreads(options: {
+  capacity: number;
+  refillTokens?: number;
+  refillInterval?: number;
+  initialTokens?: number;
+}): {
   clock: FakeClock;
   a: SharedTokenBucketFilter;
   b: SharedTokenBucketFilter;
@@ -43,7 +48,9 @@ describe('SharedTokenBucketFilter: creating and attaching', () => {
     'from(%s) throws a TypeError naming what it received',
     (handle) => {
       expect(() => SharedTokenBucketFilter.from(handle as never)).toThrow(TypeError);
-      expect(() => SharedTokenBucketFilter.from(handle as never)).toThrow(/handle must be the handle of a SharedTokenBucketFilter/);
+      expect(() => SharedTokenBucketFilter.from(handle as never)).toThrow(
+        /handle must be the handle of a SharedTokenBucketFilter/,
+      );
     },
   );
 
@@ -54,19 +61,25 @@ describe('SharedTokenBucketFilter: creating and attaching', () => {
     expect(() => SharedTokenBucketFilter.from(withoutClock.handle, { clock: createFakeClock() })).toThrow(
       /created with the default clock/,
     );
-    expect(() => SharedTokenBucketFilter.from(withoutClock.handle, { clok: 1 } as never)).toThrow(/Unknown option "clok"/);
+    expect(() => SharedTokenBucketFilter.from(withoutClock.handle, { clok: 1 } as never)).toThrow(
+      /Unknown option "clok"/,
+    );
     expect(() => SharedTokenBucketFilter.from(withClock.handle, { clock: {} as never })).toThrow(/clock must have/);
     withClock.close();
     withoutClock.close();
   });
 
   it('validates options like every bucket, and refuses kind', () => {
-    expect(() => new SharedTokenBucketFilter({ capacity: 0 })).toThrow(/capacity must be a positive safe integer, received 0/);
+    expect(() => new SharedTokenBucketFilter({ capacity: 0 })).toThrow(
+      /capacity must be a positive safe integer, received 0/,
+    );
     expect(() => new SharedTokenBucketFilter({ capacity: 1, kind: 'lazy' } as never)).toThrow(/Unknown option "kind"/);
   });
 
   it('refuses a rate that would overflow the 64-bit shared state within 100 years', () => {
-    expect(() => new SharedTokenBucketFilter({ capacity: 1, refillTokens: 2 ** 40, refillInterval: 1 })).toThrow(RangeError);
+    expect(() => new SharedTokenBucketFilter({ capacity: 1, refillTokens: 2 ** 40, refillInterval: 1 })).toThrow(
+      RangeError,
+    );
     expect(() => new SharedTokenBucketFilter({ capacity: 1, refillTokens: 2 ** 40, refillInterval: 1 })).toThrow(
       /refillTokens \(1099511627776\) every 1 ms would overflow/,
     );

@@ -34,7 +34,13 @@ interface Report {
 }
 
 /** Starts a worker and resolves with its first `count` messages, rejecting on error, exit or timeout. */
-function runWorker<T>(script: string, workerData: unknown, count: number, timeoutMs: number, onMessage?: (message: T, worker: Worker) => void): Promise<T[]> {
+function runWorker<T>(
+  script: string,
+  workerData: unknown,
+  count: number,
+  timeoutMs: number,
+  onMessage?: (message: T, worker: Worker) => void,
+): Promise<T[]> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(script, { workerData });
     const messages: T[] = [];
@@ -65,9 +71,13 @@ describe('SharedTokenBucketFilter across worker threads', () => {
   let Shared: typeof SharedTokenBucketFilterClass;
   beforeAll(async () => {
     if (!existsSync(sharedEsm)) {
-      throw new Error(`${sharedEsm} is missing: build the package (npm run build), or set TBF_DIST_DIR to a build with the shared entry`);
+      throw new Error(
+        `${sharedEsm} is missing: build the package (npm run build), or set TBF_DIST_DIR to a build with the shared entry`,
+      );
     }
-    ({ SharedTokenBucketFilter: Shared } = (await import(sharedUrl)) as { SharedTokenBucketFilter: typeof SharedTokenBucketFilterClass });
+    ({ SharedTokenBucketFilter: Shared } = (await import(sharedUrl)) as {
+      SharedTokenBucketFilter: typeof SharedTokenBucketFilterClass;
+    });
   });
 
   it.each(Array.from({ length: RUNS }, (_, run) => run + 1))(
@@ -118,7 +128,10 @@ describe('SharedTokenBucketFilter across worker threads', () => {
           count += tokens;
           const allowed = CAPACITY + stepsAt(b) - stepsAt(a);
           if (count > allowed) {
-            expect(count, `tokens decided in ${(a - origin).toFixed(3)}..${(b - origin).toFixed(3)} ms`).toBeLessThanOrEqual(allowed);
+            expect(
+              count,
+              `tokens decided in ${(a - origin).toFixed(3)}..${(b - origin).toFixed(3)} ms`,
+            ).toBeLessThanOrEqual(allowed);
           }
         }
       }

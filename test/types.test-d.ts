@@ -38,7 +38,9 @@ describe('types', () => {
 
   it('the factory returns the class of the kind asked for', () => {
     expectTypeOf(TokenBucketFilterFactory.create({ capacity: 1 })).toEqualTypeOf<LazyTokenBucketFilter>();
-    expectTypeOf(TokenBucketFilterFactory.create({ capacity: 1, kind: 'timer' })).toEqualTypeOf<TimerTokenBucketFilter>();
+    expectTypeOf(
+      TokenBucketFilterFactory.create({ capacity: 1, kind: 'timer' }),
+    ).toEqualTypeOf<TimerTokenBucketFilter>();
     const kind = 'timer' as 'lazy' | 'timer';
     expectTypeOf(TokenBucketFilterFactory.create({ capacity: 1, kind })).toEqualTypeOf<TokenBucketFilter>();
   });

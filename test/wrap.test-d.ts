@@ -45,7 +45,9 @@ describe('wrap() types', () => {
 describe('keyed, reconfigure and stats types', () => {
   it('lazy and timer buckets are reconfigurable; the base interface is unchanged', () => {
     expectTypeOf<LazyTokenBucketFilter>().toExtend<ReconfigurableTokenBucketFilter>();
-    expectTypeOf(TokenBucketFilterFactory.create({ capacity: 1, kind: 'timer' })).toExtend<ReconfigurableTokenBucketFilter>();
+    expectTypeOf(
+      TokenBucketFilterFactory.create({ capacity: 1, kind: 'timer' }),
+    ).toExtend<ReconfigurableTokenBucketFilter>();
     expectTypeOf<TokenBucketFilter>().not.toHaveProperty('reconfigure');
     expectTypeOf<TokenBucketFilter>().not.toHaveProperty('stats');
     expectTypeOf<ReconfigurableTokenBucketFilter['stats']>().returns.toEqualTypeOf<TokenBucketStats>();

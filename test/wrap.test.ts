@@ -94,7 +94,11 @@ describe('wrap()', () => {
   it.each([
     [() => wrap(null as never, () => 1), TypeError, 'bucket must have a getToken() method, received null'],
     [() => wrap({ getToken: () => Promise.resolve() }, 5 as never), TypeError, 'fn must be a function, received 5'],
-    [() => wrap({ getToken: () => Promise.resolve() }, () => 1, { cost: 0 }), RangeError, 'cost must be a positive integer or a function, received 0'],
+    [
+      () => wrap({ getToken: () => Promise.resolve() }, () => 1, { cost: 0 }),
+      RangeError,
+      'cost must be a positive integer or a function, received 0',
+    ],
     [() => wrap({ getToken: () => Promise.resolve() }, () => 1, { cost: '2' as never }), TypeError, 'received "2"'],
   ])('validates its arguments at once (%#)', (call, errorClass, message) => {
     expect(call).toThrow(errorClass);

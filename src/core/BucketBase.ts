@@ -346,7 +346,12 @@ export abstract class BucketBase implements ReconfigurableTokenBucketFilter {
   }
 
   /** The slow path of `getToken()`: predicts the grant, applies `maxWait`, and queues the caller. */
-  private enqueue(count: number, signal: AbortSignal | undefined, maxWait: number | undefined, now: number): Promise<void> {
+  private enqueue(
+    count: number,
+    signal: AbortSignal | undefined,
+    maxWait: number | undefined,
+    now: number,
+  ): Promise<void> {
     const refusal = this.refuseWait();
     if (refusal !== undefined) return Promise.reject(refusal);
     const tail = this.tailState();

@@ -267,7 +267,11 @@ export class KeyedTokenBucketFilter<K = unknown> implements Disposable {
   /** Drops, oldest first, the idle buckets that are certainly full by `now`. O(1) amortised. */
   private sweep(now: number): void {
     if (now < this.freshFullAt) return;
-    for (let bucket = this.oldest; bucket !== undefined && bucket.lastUse + this.fillTime <= now; bucket = this.oldest) {
+    for (
+      let bucket = this.oldest;
+      bucket !== undefined && bucket.lastUse + this.fillTime <= now;
+      bucket = this.oldest
+    ) {
       this.unlink(bucket);
       if (bucket.isFullAndIdle(now)) {
         this.buckets.delete(bucket.key);

@@ -163,7 +163,9 @@ export class SharedTokenBucketFilter implements TokenBucketFilter {
       }
       const resolved = resolveOptions(options);
       if (typeof SharedArrayBuffer !== 'function') {
-        throw new TypeError('SharedArrayBuffer is not available here (in a browser, the page must be cross-origin isolated)');
+        throw new TypeError(
+          'SharedArrayBuffer is not available here (in a browser, the page must be cross-origin isolated)',
+        );
       }
       const stepsInLifetime = Math.ceil(LIFETIME_MS / resolved.refillInterval) + 1;
       if (resolved.refillTokens * stepsInLifetime > 2 ** 62) {
@@ -326,7 +328,15 @@ export class SharedTokenBucketFilter implements TokenBucketFilter {
       if (reservation.step <= this.step) return GRANTED;
       Atomics.add(this.words, PENDING, 1);
       return new Promise<void>((resolve, reject) => {
-        const waiter = new LocalReservation(count, reservation.step, before, reservation.debit, resolve, reject, signal);
+        const waiter = new LocalReservation(
+          count,
+          reservation.step,
+          before,
+          reservation.debit,
+          resolve,
+          reject,
+          signal,
+        );
         if (signal !== undefined) {
           waiter.onAbort = () => {
             this.abort(waiter);

@@ -143,7 +143,12 @@ export function withdraw(
     after = item.after;
   }
   if (debit !== after) return undefined;
-  const moved = replay(params, first.before, step, chain.slice(1).map((item) => BigInt(item.count)));
+  const moved = replay(
+    params,
+    first.before,
+    step,
+    chain.slice(1).map((item) => BigInt(item.count)),
+  );
   const last = moved[moved.length - 1];
   return { debit: last === undefined ? first.before : last.debit, moved };
 }

@@ -238,7 +238,12 @@ export function tokenBucketFilterSuite(name: string, create: SuiteFactory, hooks
       it('grants in arrival order, several in the same instant when the tokens allow', async () => {
         const { clock, bucket } = setup({ capacity: 10, refillTokens: 10, initialTokens: 0 });
         const order: number[] = [];
-        const outcomes = Array.from({ length: 15 }, (_, i) => track(bucket.getToken().then(() => order.push(i)), clock));
+        const outcomes = Array.from({ length: 15 }, (_, i) =>
+          track(
+            bucket.getToken().then(() => order.push(i)),
+            clock,
+          ),
+        );
         await tick(clock, 1000);
         expect(outcomes.filter((o) => o.state === 'granted').length).toBe(10);
         await tick(clock, 1000);
@@ -324,7 +329,9 @@ export function tokenBucketFilterSuite(name: string, create: SuiteFactory, hooks
       it('options that are not an object, or a signal that is not an AbortSignal, reject with a TypeError', async () => {
         const { bucket } = setup({ capacity: 3 });
         await expect(bucket.getToken(1, 5 as never)).rejects.toThrow(TypeError);
-        await expect(bucket.getToken(1, { signal: {} as AbortSignal })).rejects.toThrow(/signal must be an AbortSignal/);
+        await expect(bucket.getToken(1, { signal: {} as AbortSignal })).rejects.toThrow(
+          /signal must be an AbortSignal/,
+        );
         bucket.close();
       });
 

@@ -28,7 +28,11 @@ let granted = 0;
 let rejected = 0;
 const settledIds = new Set();
 /** Outcomes per kind of call: { get: { granted, rejected }, abort: {...}, maxWait: {...} }. */
-const outcomes = { get: { granted: 0, rejected: 0 }, abort: { granted: 0, rejected: 0 }, maxWait: { granted: 0, rejected: 0 } };
+const outcomes = {
+  get: { granted: 0, rejected: 0 },
+  abort: { granted: 0, rejected: 0 },
+  maxWait: { granted: 0, rejected: 0 },
+};
 const deadline = now() + durationMs;
 
 /** Calls getToken(count) with an optional abort or maxWait, recording the grant time and the outcome. */
@@ -57,7 +61,8 @@ async function callGetToken(count, kind) {
     rejected += 1;
     outcomes[kind].rejected += 1;
     const expected =
-      (kind === 'abort' && error?.message === 'test abort') || (kind === 'maxWait' && error?.name === 'MaxWaitExceededError');
+      (kind === 'abort' && error?.message === 'test abort') ||
+      (kind === 'maxWait' && error?.name === 'MaxWaitExceededError');
     if (!expected) errors.push(`call #${id} (${kind}) rejected with ${error?.name}: ${error?.message}`);
   }
 }
@@ -102,4 +107,12 @@ async function burst() {
 }
 
 await Promise.all([poller(), waiter(), waiter(), burst()]);
-parentPort.postMessage({ grants, started, granted, rejected, outcomes, errors, pendingAtEnd: started - settledIds.size });
+parentPort.postMessage({
+  grants,
+  started,
+  granted,
+  rejected,
+  outcomes,
+  errors,
+  pendingAtEnd: started - settledIds.size,
+});

@@ -4,7 +4,9 @@ import FakeTimers from '@sinonjs/fake-timers';
  * A fake clock from `@sinonjs/fake-timers`, touching no globals; its performance.now() starts at 0.
  * (fake-timers types `performance` as `any`; this names what it is.)
  */
-export type FakeClock = Omit<ReturnType<typeof FakeTimers.createClock>, 'performance'> & { performance: { now(): number } };
+export type FakeClock = Omit<ReturnType<typeof FakeTimers.createClock>, 'performance'> & {
+  performance: { now(): number };
+};
 
 export function createFakeClock(): FakeClock {
   return FakeTimers.createClock() as FakeClock;
