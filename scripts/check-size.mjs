@@ -4,17 +4,33 @@
 import { buildSync } from 'esbuild';
 import { brotliCompressSync, gzipSync } from 'node:zlib';
 
-/** Budgets in bytes of gzip-compressed, minified output. */
+/** Code that must never reach the core: Redis and thread-sharing code live in their own subpaths. */
+const notCore = [/EVALSHA/i, /redis/i, /SharedArrayBuffer/, /Atomics\./, /worker_threads/];
+/**
+ * Budgets in bytes of gzip-compressed, minified output, about 8% above what the build measured on
+ * 2026-11-24 (README, "Bundle size"): a change that grows a bundle past its budget must say why.
+ */
 const checks = [
-  { name: 'LazyTokenBucketFilter', code: "export { LazyTokenBucketFilter } from './dist/index.js';", gzip: 2900 },
   {
-    name: 'TokenBucketFilterFactory (lazy + timer)',
+    name: 'LazyTokenBucketFilter',
+    code: "export { LazyTokenBucketFilter } from './dist/index.js';",
+    gzip: 4600,
+    forbidden: notCore,
+  },
+  {
+    name: 'TokenBucketFilterFactory',
     code: "export { TokenBucketFilterFactory } from './dist/index.js';",
-    gzip: 3200,
+    gzip: 6300,
+    forbidden: notCore,
+  },
+  { name: 'everything in the root entry', code: "export * from './dist/index.js';", gzip: 6600, forbidden: notCore },
+  {
+    name: 'token-bucket-filter/shared',
+    code: "export * from './dist/shared.js';",
+    gzip: 4300,
+    forbidden: [/EVALSHA/i, /redis/i],
   },
 ];
-/** Code that must never reach the core entries above. */
-const forbidden = [/EVALSHA/i, /redis/i, /SharedArrayBuffer/, /Atomics\./, /worker_threads/];
 
 let failed = false;
 console.log('entry                                     min B   gzip B  brotli B  budget (gzip)');
@@ -35,7 +51,7 @@ for (const check of checks) {
     `${check.name.padEnd(40)} ${String(bytes.length).padStart(6)} ${String(gzip).padStart(8)} ${String(brotli).padStart(9)}  ${check.gzip}${over ? '  OVER BUDGET' : ''}`,
   );
   const text = output.text;
-  for (const pattern of forbidden) {
+  for (const pattern of check.forbidden) {
     if (pattern.test(text)) {
       console.error(`${check.name}: the bundle contains ${pattern}, which belongs in a subpath export`);
       failed = true;
