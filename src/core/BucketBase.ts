@@ -108,6 +108,10 @@ export abstract class BucketBase implements ReconfigurableTokenBucketFilter {
    */
   private tail: LimitState | undefined = undefined;
   private closed = false;
+  /** The queued callers of each signal passed to `getToken()`; created on first use. */
+  private watchedSignals: Map<AbortSignal, Set<Waiter>> | undefined = undefined;
+  /** The one abort listener this bucket adds to each watched signal; created on first use. */
+  private onSignalAbort: ((event: Event) => void) | undefined = undefined;
 
   protected constructor(init: BucketInit) {
     this.limit = init.limit;
@@ -365,12 +369,7 @@ export abstract class BucketBase implements ReconfigurableTokenBucketFilter {
     this.tail = projected;
     return new Promise<void>((resolve, reject) => {
       const waiter = new Waiter(count, resolve, reject, signal, now, maxWait ?? Number.POSITIVE_INFINITY);
-      if (signal !== undefined) {
-        waiter.onAbort = () => {
-          this.abort(waiter);
-        };
-        signal.addEventListener('abort', waiter.onAbort, { once: true });
-      }
+      if (signal !== undefined) this.watch(waiter, signal);
       if (this.queue === NO_WAITERS) this.queue = new WaiterQueue();
       this.queue.push(waiter);
       this.counters.queued += 1;
@@ -398,24 +397,54 @@ export abstract class BucketBase implements ReconfigurableTokenBucketFilter {
     return this.tail;
   }
 
-  private abort(waiter: Waiter): void {
-    const wasHead = this.queue.head === waiter;
-    this.queue.remove(waiter);
-    this.counters.queued -= 1;
-    this.counters.aborted += 1;
+  /**
+   * Registers `waiter` for aborts of `signal`. A bucket adds one listener per signal, however many of
+   * its callers share that signal, so a long-lived signal passed to many calls never collects
+   * listeners (nor triggers Node's MaxListenersExceededWarning) and is left with none once they settle.
+   */
+  private watch(waiter: Waiter, signal: AbortSignal): void {
+    const watched = (this.watchedSignals ??= new Map<AbortSignal, Set<Waiter>>());
+    const waiters = watched.get(signal);
+    if (waiters !== undefined) {
+      waiters.add(waiter);
+      return;
+    }
+    watched.set(signal, new Set([waiter]));
+    this.onSignalAbort ??= (event) => {
+      this.abortAll(event.target as AbortSignal);
+    };
+    signal.addEventListener('abort', this.onSignalAbort);
+  }
+
+  /** Rejects every queued caller of this bucket that passed `signal`, with its reason, head first. */
+  private abortAll(signal: AbortSignal): void {
+    const waiters = this.watchedSignals?.get(signal);
+    if (waiters === undefined) return;
+    this.unwatch(signal);
+    const head = this.queue.head;
+    for (const waiter of waiters) {
+      this.queue.remove(waiter);
+      this.counters.queued -= 1;
+      this.counters.aborted += 1;
+      waiter.reject(signal.reason); // untouched, whatever it is
+    }
     this.tail = undefined;
-    waiter.onAbort = undefined;
-    waiter.reject(waiter.signal?.reason);
-    if (!wasHead) return;
+    if (this.queue.head === head) return;
     // The callers behind move up: grant any that the tokens already cover, then re-arm for the new head.
     this.sync(this.clock.performance.now());
     this.headChanged();
   }
 
+  /** Forgets `waiter`'s signal registration when it leaves the queue (granted, refused or closed). */
   private detach(waiter: Waiter): void {
-    if (waiter.onAbort !== undefined) {
-      waiter.signal?.removeEventListener('abort', waiter.onAbort);
-      waiter.onAbort = undefined;
-    }
+    const signal = waiter.signal;
+    if (signal === undefined) return;
+    const waiters = this.watchedSignals?.get(signal);
+    if (waiters?.delete(waiter) === true && waiters.size === 0) this.unwatch(signal);
+  }
+
+  private unwatch(signal: AbortSignal): void {
+    this.watchedSignals?.delete(signal);
+    if (this.onSignalAbort !== undefined) signal.removeEventListener('abort', this.onSignalAbort);
   }
 }

@@ -5,8 +5,6 @@
 export class Waiter {
   prev: Waiter | undefined = undefined;
   next: Waiter | undefined = undefined;
-  /** The abort listener registered on the caller's signal, removed when the waiter leaves the queue. */
-  onAbort: (() => void) | undefined = undefined;
 
   /**
    * @param count tokens asked for
