@@ -34,6 +34,16 @@ describe('examples', () => {
     });
   }, 30_000);
 
+  it('http-429-server.mjs answers 429 with Retry-After and RateLimit headers once a client is over its limit', async () => {
+    const lines = (await runExample('http-429-server.mjs')).trim().split('\n');
+    expect(lines).toEqual([
+      '200 "per-client";r=2;t=1 ',
+      '200 "per-client";r=1;t=2 ',
+      '200 "per-client";r=0;t=3 ',
+      '429 "per-client";r=0;t=3 1',
+    ]);
+  });
+
   it('api-client.mjs stays under the provider limit: no request refused', async () => {
     const output = await runExample('api-client.mjs');
     expect(output).toContain('statuses: 200 200 200 200 200 200 200 200 200 200 200 200');

@@ -39,6 +39,19 @@ describe('README', () => {
     expect(readme).toContain(`// examples/vitest-example.test.ts\n${example}`);
   });
 
+  // A block whose first line names a file in examples/ shows that program as it is there (below the
+  // file's own header comment), so the README and the examples cannot drift apart.
+  const named = jsBlocks.flatMap((code) => {
+    const match = /^\/\/ (examples\/[\w.-]+)\n([\s\S]*)$/.exec(code);
+    return match?.[1] !== undefined && match[2] !== undefined ? [[match[1], match[2]] as const] : [];
+  });
+  it('names the example files it shows', () => {
+    expect(named.map(([file]) => file).sort()).toEqual(['examples/http-429-server.mjs', 'examples/shared-workers.mjs']);
+  });
+  it.each(named)('shows %s as it is', (file, body) => {
+    expect(readFileSync(join(repoRoot, file), 'utf8')).toContain(body);
+  });
+
   it('names the test command that .ci/run calls', () => {
     expect(readme).toContain('npm test');
     expect(readFileSync(join(repoRoot, '.ci/run'), 'utf8')).toMatch(/^(scripts\/ci-redis\.sh )?npm test$/m);
