@@ -39,7 +39,15 @@ Options:
   --help              this text`;
 
 function parseArgs(argv) {
-  const options = { names: [], quick: false, rounds: undefined, libraries: undefined, json: undefined, svg: undefined, install: true };
+  const options = {
+    names: [],
+    quick: false,
+    rounds: undefined,
+    libraries: undefined,
+    json: undefined,
+    svg: undefined,
+    install: true,
+  };
   const scenarioNames = new Set(scenarios.map((s) => s.name));
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -53,12 +61,14 @@ function parseArgs(argv) {
     else if (arg === '--no-install') options.install = false;
     else if (arg === '--rounds') {
       options.rounds = Number(value());
-      if (!Number.isInteger(options.rounds) || options.rounds < 1) throw new Error(`--rounds must be a positive integer, received ${argv[i]}`);
+      if (!Number.isInteger(options.rounds) || options.rounds < 1)
+        throw new Error(`--rounds must be a positive integer, received ${argv[i]}`);
     } else if (arg === '--libraries') options.libraries = value().split(',').filter(Boolean);
     else if (arg === '--json') options.json = resolve(value());
     else if (arg === '--svg') {
       const next = argv[i + 1];
-      options.svg = next !== undefined && !next.startsWith('--') && !scenarioNames.has(next) ? resolve(argv[++i]) : DEFAULT_SVG;
+      options.svg =
+        next !== undefined && !next.startsWith('--') && !scenarioNames.has(next) ? resolve(argv[++i]) : DEFAULT_SVG;
     } else if (arg.startsWith('--')) throw new Error(`Unknown option ${arg}\n\n${USAGE}`);
     else if (scenarioNames.has(arg)) options.names.push(arg);
     else throw new Error(`Unknown scenario ${JSON.stringify(arg)}; known: ${[...scenarioNames].join(', ')}`);
@@ -68,14 +78,17 @@ function parseArgs(argv) {
     const unknown = options.libraries.filter((id) => !known.has(id));
     if (unknown.length > 0) throw new Error(`Unknown libraries ${unknown.join(', ')}; known: ${[...known].join(', ')}`);
   }
-  if (options.svg !== undefined && options.names.length > 0 && !options.names.includes('timing')) options.names.push('timing');
+  if (options.svg !== undefined && options.names.length > 0 && !options.names.includes('timing'))
+    options.names.push('timing');
   return options;
 }
 
 /** Installs bench/'s own dependencies (the peers) from its lock file when any is missing. */
 function ensureDependencies(install) {
   const { dependencies } = JSON.parse(readFileSync(resolve(benchDir, 'package.json'), 'utf8'));
-  const missing = Object.keys(dependencies).filter((name) => !existsSync(resolve(benchDir, 'node_modules', name, 'package.json')));
+  const missing = Object.keys(dependencies).filter(
+    (name) => !existsSync(resolve(benchDir, 'node_modules', name, 'package.json')),
+  );
   if (missing.length === 0) return;
   if (!install) throw new Error(`bench/ dependencies missing (${missing.join(', ')}): run npm ci --prefix bench`);
   log(`Installing the benchmark's own dependencies in bench/ (${missing.join(', ')}) ...`);
@@ -84,7 +97,8 @@ function ensureDependencies(install) {
     stdio: ['ignore', process.stderr, process.stderr],
     shell: process.platform === 'win32',
   });
-  if (result.status !== 0) throw new Error(`npm ci in bench/ failed (${result.error?.message ?? `exit ${result.status}`})`);
+  if (result.status !== 0)
+    throw new Error(`npm ci in bench/ failed (${result.error?.message ?? `exit ${result.status}`})`);
 }
 
 function log(message) {
@@ -140,14 +154,17 @@ async function runScenario(scenario, selected, options) {
       } catch (error) {
         row.error = error.message;
       }
-      log(`  round ${round + 1} ${row.id}: ${row.error ?? 'done'} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+      log(
+        `  round ${round + 1} ${row.id}: ${row.error ?? 'done'} (${((performance.now() - started) / 1000).toFixed(1)} s)`,
+      );
     }
   }
 
   for (const row of rows) {
     if (row.samples.length === 0) continue;
     row.summary = {};
-    for (const column of scenario.columns) row.summary[column.key] = summarize(row.samples.map((sample) => sample[column.key]));
+    for (const column of scenario.columns)
+      row.summary[column.key] = summarize(row.samples.map((sample) => sample[column.key]));
   }
   const reference = rows.find((row) => row.role === 'reference');
   for (const row of rows) {
@@ -162,9 +179,19 @@ async function runScenario(scenario, selected, options) {
   for (const row of rows) {
     // Targets are judged on full sizes only: --quick numbers are dominated by timer granularity.
     if (row.role !== 'ours' || row.summary === undefined || options.quick) continue;
-    row.targets = (scenario.targets ?? []).map((target) => ({ text: target.text, met: Boolean(target.check(row, rows)) }));
+    row.targets = (scenario.targets ?? []).map((target) => ({
+      text: target.text,
+      met: Boolean(target.check(row, rows)),
+    }));
   }
-  return { name: scenario.name, title: scenario.title, description: scenario.description, params, columns: scenario.columns, rows };
+  return {
+    name: scenario.name,
+    title: scenario.title,
+    description: scenario.description,
+    params,
+    columns: scenario.columns,
+    rows,
+  };
 }
 
 function renderTable(result) {
@@ -178,20 +205,25 @@ function renderTable(result) {
     const cells = [row.label, row.api ?? '–'];
     if (row.summary === undefined) {
       const why = row.skipped ?? `failed: ${row.error}`;
-      for (const column of result.columns) cells.push(column === result.columns[0] ? why : '', ...(column.ratio ? [''] : []));
+      for (const column of result.columns)
+        cells.push(column === result.columns[0] ? why : '', ...(column.ratio ? [''] : []));
     } else {
       for (const column of result.columns) {
         cells.push(formatSummary(row.summary[column.key], column.unit));
         if (column.ratio) cells.push(formatRatio(row.ratio[column.key]));
       }
     }
-    cells.push(row.targets === undefined ? '' : row.targets.map((t) => `${t.met ? 'met' : 'MISSED'}: ${t.text}`).join('; '));
+    cells.push(
+      row.targets === undefined ? '' : row.targets.map((t) => `${t.met ? 'met' : 'MISSED'}: ${t.text}`).join('; '),
+    );
     return cells;
   });
   const notes = [
     `Medians of ${result.params.rounds} round(s), (min – max) across rounds; × ref = median ÷ the inline reference's median.`,
   ];
-  for (const row of result.rows) if (row.error !== undefined && row.summary !== undefined) notes.push(`${row.label}: later rounds failed: ${row.error}`);
+  for (const row of result.rows)
+    if (row.error !== undefined && row.summary !== undefined)
+      notes.push(`${row.label}: later rounds failed: ${row.error}`);
   return `### ${result.title}\n\n${result.description}\n\n${markdownTable(header, body)}\n\n${notes.join('\n')}\n`;
 }
 
@@ -215,7 +247,8 @@ function renderSummary(results) {
         if (row === undefined) cells.push('');
         else if (row.summary === undefined) cells.push(row.skipped !== undefined ? 'no equivalent' : 'did not finish');
         else if (!column.ratio) cells.push(formatValue(row.summary[key].median, column.unit));
-        else if (row.role === 'reference') cells.push(`${formatValue(row.summary[key].median, column.unit)} ${column.unit}`);
+        else if (row.role === 'reference')
+          cells.push(`${formatValue(row.summary[key].median, column.unit)} ${column.unit}`);
         else cells.push(formatRatio(row.ratio[key]));
       }
       body.push(cells);
@@ -252,9 +285,12 @@ async function main() {
     return;
   }
   ensureDependencies(options.install);
-  if (typeof globalThis.gc !== 'function') log('Note: node was started without --expose-gc; in-process scenarios cannot force a GC.');
+  if (typeof globalThis.gc !== 'function')
+    log('Note: node was started without --expose-gc; in-process scenarios cannot force a GC.');
   const chosen = options.names.length === 0 ? scenarios : scenarios.filter((s) => options.names.includes(s.name));
-  const selected = libraries.filter((l) => l.role === 'reference' || options.libraries === undefined || options.libraries.includes(l.id));
+  const selected = libraries.filter(
+    (l) => l.role === 'reference' || options.libraries === undefined || options.libraries.includes(l.id),
+  );
   const environment = {
     date: new Date().toISOString(),
     node: process.version,
@@ -264,9 +300,13 @@ async function main() {
     loadAverage: os.loadavg()[0],
     quick: options.quick,
   };
-  console.log(`## Benchmark: ${environment.date.slice(0, 16).replace('T', ' ')} UTC, Node ${environment.node}, ${environment.platform}, ${environment.cores} cores (${environment.cpu}), load average ${environment.loadAverage.toFixed(2)} at start${options.quick ? ', --quick sizes' : ''}\n`);
+  console.log(
+    `## Benchmark: ${environment.date.slice(0, 16).replace('T', ' ')} UTC, Node ${environment.node}, ${environment.platform}, ${environment.cores} cores (${environment.cpu}), load average ${environment.loadAverage.toFixed(2)} at start${options.quick ? ', --quick sizes' : ''}\n`,
+  );
   if (environment.loadAverage > 0.5 * environment.cores) {
-    log(`Note: the load average is ${environment.loadAverage.toFixed(2)} on ${environment.cores} cores: other processes compete, and real-time scenarios (timing, backlog) will show their stalls.`);
+    log(
+      `Note: the load average is ${environment.loadAverage.toFixed(2)} on ${environment.cores} cores: other processes compete, and real-time scenarios (timing, backlog) will show their stalls.`,
+    );
   }
   const results = [];
   for (const scenario of chosen) {

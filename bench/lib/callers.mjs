@@ -18,7 +18,11 @@ export function startCallers(library, bucket, n, deadlineMs = Number.POSITIVE_IN
     finish = resolve;
     if (Number.isFinite(deadlineMs)) {
       deadline = setTimeout(() => {
-        reject(new Error(`granted ${stats.granted.toLocaleString('en-US')} of ${n.toLocaleString('en-US')} callers in ${deadlineMs / 1000} s`));
+        reject(
+          new Error(
+            `granted ${stats.granted.toLocaleString('en-US')} of ${n.toLocaleString('en-US')} callers in ${deadlineMs / 1000} s`,
+          ),
+        );
       }, deadlineMs);
     }
   }).finally(() => clearTimeout(deadline));

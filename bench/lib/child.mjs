@@ -13,11 +13,9 @@ const ERROR_PREFIX = 'ERROR ';
 /** Resolves with the sample the child measured; rejects with the child's stderr when it fails. */
 export function measureInChild(scenarioName, libraryId, params, timeoutMs) {
   return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--expose-gc', entry, scenarioName, libraryId, JSON.stringify(params)],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const child = spawn(process.execPath, ['--expose-gc', entry, scenarioName, libraryId, JSON.stringify(params)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk) => (stdout += chunk));

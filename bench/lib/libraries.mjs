@@ -192,7 +192,7 @@ const rateLimiterFlexible = {
     }
     return granted;
   },
-  tryApi: "await consume(key) (a promise; refusal rejects)",
+  tryApi: 'await consume(key) (a promise; refusal rejects)',
   waitApi: 'RateLimiterQueue removeTokens(1)',
   close() {
     // RateLimiterQueue has no close.

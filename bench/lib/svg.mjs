@@ -18,7 +18,11 @@ const COLORS = {
 const FALLBACK_COLORS = ['#0891b2', '#65a30d', '#9f1239', '#4b5563'];
 
 function escapeXml(text) {
-  return String(text).replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
+  return String(text)
+    .replaceAll('&', '&amp;')
+    .replaceAll('<', '&lt;')
+    .replaceAll('>', '&gt;')
+    .replaceAll('"', '&quot;');
 }
 
 /** Round tick values from at or below `min` to at or above `max`: about `count` of them, at 1, 2 or 5 × a power of ten. */
@@ -89,7 +93,9 @@ export function timingChart({ title, subtitle, series }) {
   }));
   // Peers first, then the reference, then ours on top: flat lines near 0 would otherwise hide ours.
   const drawOrder = { peer: 0, reference: 1, ours: 2 };
-  const drawn = series.map((line, index) => ({ line, index })).sort((a, b) => (drawOrder[a.line.role] ?? 0) - (drawOrder[b.line.role] ?? 0));
+  const drawn = series
+    .map((line, index) => ({ line, index }))
+    .sort((a, b) => (drawOrder[a.line.role] ?? 0) - (drawOrder[b.line.role] ?? 0));
   for (const { line, index } of drawn) {
     const { color, width, dash } = styles[index];
     const points = line.values.map((ms, i) => `${x(i + 1).toFixed(1)},${y(ms).toFixed(1)}`).join(' ');

@@ -27,7 +27,9 @@ export default {
     await backlog(library, Math.ceil(params.n / 10), Math.ceil(params.revealMs / 10), params.deadlineMs); // warm-up
     return backlog(library, params.n, params.revealMs, params.deadlineMs);
   },
-  targets: [{ text: 'last grant within 20 ms of the instant the tokens exist', check: (row) => row.summary.lagMs.median <= 20 }],
+  targets: [
+    { text: 'last grant within 20 ms of the instant the tokens exist', check: (row) => row.summary.lagMs.median <= 20 },
+  ],
 };
 
 async function backlog(library, n, revealMs, deadlineMs) {

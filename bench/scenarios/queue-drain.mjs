@@ -21,7 +21,7 @@ export default {
     '100,000 callers each `await getToken()` at once on an empty bucket that refills 1,000,000 tokens/s ' +
     '(so the ideal drain takes 100 ms): total time from the first call to the last grant, grants per second, ' +
     'heap bytes per queued caller (what the library keeps for one waiting call, the promise it returns and the ' +
-    'caller\'s `.then()` callback, weighed after a full GC with 100,000 callers queued on a bucket whose first ' +
+    "caller's `.then()` callback, weighed after a full GC with 100,000 callers queued on a bucket whose first " +
     'token is a minute away), ' +
     'and FIFO violations (grants whose caller index is lower than one already granted). Lower time and ' +
     'heap are better; any violation is a bug.',

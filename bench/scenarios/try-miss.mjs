@@ -29,7 +29,9 @@ export default {
       text: '≥ 0.9× the inline reference and ahead of every peer',
       check: (row, rows) =>
         row.ratio.opsPerSec >= 0.9 &&
-        rows.every((other) => other.role !== 'peer' || !(other.summary?.opsPerSec.median >= row.summary.opsPerSec.median)),
+        rows.every(
+          (other) => other.role !== 'peer' || !(other.summary?.opsPerSec.median >= row.summary.opsPerSec.median),
+        ),
     },
   ],
 };
