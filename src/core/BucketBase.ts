@@ -20,7 +20,7 @@ import type {
 import { BucketCounters } from './counters.js';
 import { limitStateAt, type LimitState } from './limits.js';
 import type { RefillSchedule } from './refill.js';
-import { Waiter, WaiterQueue } from './WaiterQueue.js';
+import { rejectWaiter, Waiter, WaiterExtras, WaiterQueue } from './WaiterQueue.js';
 
 const GRANTED: Promise<void> = Promise.resolve();
 
@@ -238,7 +238,7 @@ export abstract class BucketBase implements ReconfigurableTokenBucketFilter {
     this.counters.queued -= waiters.length;
     for (const waiter of waiters) {
       this.detach(waiter);
-      waiter.reject(error);
+      rejectWaiter(waiter, error);
     }
     this.tail = undefined;
   }
@@ -301,8 +301,7 @@ export abstract class BucketBase implements ReconfigurableTokenBucketFilter {
   protected replan(limit: LimitState, now: number): void {
     this.limit = limit;
     const projected = limit.clone();
-    for (let waiter = this.queue.head, next: Waiter | undefined; waiter !== undefined; waiter = next) {
-      next = waiter.next;
+    for (const waiter of [...this.queue]) {
       let refusal: Error | undefined;
       if (waiter.count > limit.capacity) {
         refusal = new RangeError(
@@ -311,8 +310,9 @@ export abstract class BucketBase implements ReconfigurableTokenBucketFilter {
         this.counters.overCapacity += 1;
       } else {
         const grantAt = projected.grantTime(waiter.count);
-        if (grantAt - waiter.calledAt > waiter.maxWait) {
-          refusal = new MaxWaitExceededError(grantAt - waiter.calledAt, waiter.maxWait);
+        const extras = waiter.extras;
+        if (extras !== undefined && grantAt - extras.calledAt > extras.maxWait) {
+          refusal = new MaxWaitExceededError(grantAt - extras.calledAt, extras.maxWait);
           this.counters.maxWaitExceeded += 1;
         } else {
           projected.grantNext(waiter.count);
@@ -322,7 +322,7 @@ export abstract class BucketBase implements ReconfigurableTokenBucketFilter {
         this.queue.remove(waiter);
         this.counters.queued -= 1;
         this.detach(waiter);
-        waiter.reject(refusal);
+        rejectWaiter(waiter, refusal);
       }
     }
     this.tail = projected;
@@ -368,7 +368,12 @@ export abstract class BucketBase implements ReconfigurableTokenBucketFilter {
     projected.grantNext(count);
     this.tail = projected;
     return new Promise<void>((resolve, reject) => {
-      const waiter = new Waiter(count, resolve, reject, signal, now, maxWait ?? Number.POSITIVE_INFINITY);
+      // Only a call with a signal or a maxWait keeps `reject` and the rest (WaiterExtras).
+      const extras =
+        signal === undefined && maxWait === undefined
+          ? undefined
+          : new WaiterExtras(reject, signal, now, maxWait ?? Number.POSITIVE_INFINITY);
+      const waiter = new Waiter(count, resolve, extras);
       if (signal !== undefined) this.watch(waiter, signal);
       if (this.queue === NO_WAITERS) this.queue = new WaiterQueue();
       this.queue.push(waiter);
@@ -426,7 +431,7 @@ export abstract class BucketBase implements ReconfigurableTokenBucketFilter {
       this.queue.remove(waiter);
       this.counters.queued -= 1;
       this.counters.aborted += 1;
-      waiter.reject(signal.reason); // untouched, whatever it is
+      rejectWaiter(waiter, signal.reason); // untouched, whatever it is
     }
     this.tail = undefined;
     if (this.queue.head === head) return;
@@ -437,7 +442,7 @@ export abstract class BucketBase implements ReconfigurableTokenBucketFilter {
 
   /** Forgets `waiter`'s signal registration when it leaves the queue (granted, refused or closed). */
   private detach(waiter: Waiter): void {
-    const signal = waiter.signal;
+    const signal = waiter.extras?.signal;
     if (signal === undefined) return;
     const waiters = this.watchedSignals?.get(signal);
     if (waiters?.delete(waiter) === true && waiters.size === 0) this.unwatch(signal);
