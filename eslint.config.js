@@ -58,6 +58,7 @@ export default tseslint.config(
         structuredClone: 'readonly',
         SharedArrayBuffer: 'readonly',
         Atomics: 'readonly',
+        MessageChannel: 'readonly',
         globalThis: 'readonly',
       },
     },

@@ -7,12 +7,7 @@ export default {
   // The core: the refill arithmetic, the limits, the queue, the shared state machine and the two
   // implementations. (Option validation and messages are covered by table tests; add them with
   // `npx stryker run --mutate src/options.ts` when working there.)
-  mutate: [
-    'src/core/**/*.ts',
-    'src/LazyTokenBucketFilter.ts',
-    'src/TimerTokenBucketFilter.ts',
-    'src/clock.ts',
-  ],
+  mutate: ['src/core/**/*.ts', 'src/LazyTokenBucketFilter.ts', 'src/TimerTokenBucketFilter.ts', 'src/clock.ts'],
   ignoreStatic: true,
   reporters: ['clear-text', 'progress', 'html', 'json'],
   coverageAnalysis: 'perTest',

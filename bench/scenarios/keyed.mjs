@@ -54,10 +54,11 @@ const adapters = {
     api: 'RateLimiterMemory({ points: 10, duration: 10 }): await consume(key) (refusal rejects)',
     create: (library) => new library.mod.RateLimiterMemory({ points: spec.capacity, duration: 10 }),
     sync: false,
-    call: (limiter, key) => limiter.consume(key, 1).then(
-      () => true,
-      () => false,
-    ),
+    call: (limiter, key) =>
+      limiter.consume(key, 1).then(
+        () => true,
+        () => false,
+      ),
     size: () => undefined,
   },
 };
@@ -88,9 +89,9 @@ export default {
     'Per-key limiting, 10 tokens per key refilled at 1 per second: calls per second when each call is a key ' +
     'never seen before (the limiter creates its state), calls per second on the same keys again (the state ' +
     'exists), and heap bytes held per key with all 1,000,000 keys held (weighed after a full GC; key strings ' +
-    'excluded). Ours is `KeyedTokenBucketFilter.tryGetToken(key)` (sync); rate-limiter-flexible\'s ' +
+    "excluded). Ours is `KeyedTokenBucketFilter.tryGetToken(key)` (sync); rate-limiter-flexible's " +
     '`RateLimiterMemory` only offers `await consume(key)`, awaited one call at a time as a request handler ' +
-    'would, and sets an (unref\'d) expiry timer per key. Higher rates and lower heap are better.',
+    "would, and sets an (unref'd) expiry timer per key. Higher rates and lower heap are better.",
   isolation: 'child',
   params: {
     full: { rounds: 3, n: 1_000_000, warmup: 50_000, timeoutMs: 240_000 },
@@ -105,7 +106,7 @@ export default {
   skip: (library) =>
     adapters[library.id] === undefined
       ? library.id === 'timer'
-        ? 'a keyed bucket\'s keys are lazy buckets: see the lazy row'
+        ? "a keyed bucket's keys are lazy buckets: see the lazy row"
         : 'no per-key limiter'
       : undefined,
   async measure(library, params) {
@@ -136,7 +137,17 @@ export default {
     };
   },
   targets: [
-    { text: 'heap per key ≤ rate-limiter-flexible\'s', check: (row, rows) => row.summary.bytesPerKey.median <= (rows.find((r) => r.id === 'rate-limiter-flexible')?.summary?.bytesPerKey.median ?? Infinity) },
-    { text: 'new-key rate ≥ rate-limiter-flexible\'s', check: (row, rows) => row.summary.newKeyOps.median >= (rows.find((r) => r.id === 'rate-limiter-flexible')?.summary?.newKeyOps.median ?? 0) },
+    {
+      text: "heap per key ≤ rate-limiter-flexible's",
+      check: (row, rows) =>
+        row.summary.bytesPerKey.median <=
+        (rows.find((r) => r.id === 'rate-limiter-flexible')?.summary?.bytesPerKey.median ?? Infinity),
+    },
+    {
+      text: "new-key rate ≥ rate-limiter-flexible's",
+      check: (row, rows) =>
+        row.summary.newKeyOps.median >=
+        (rows.find((r) => r.id === 'rate-limiter-flexible')?.summary?.newKeyOps.median ?? 0),
+    },
   ],
 };

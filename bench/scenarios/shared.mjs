@@ -38,14 +38,17 @@ function parseArgs(argv) {
     const value = argv[i + 1];
     if (arg === '--rounds' || arg === '--ms') {
       const number = Number(value);
-      if (!Number.isInteger(number) || number < 1) throw new Error(`${arg} must be a positive integer, received ${value}`);
+      if (!Number.isInteger(number) || number < 1)
+        throw new Error(`${arg} must be a positive integer, received ${value}`);
       options[arg.slice(2)] = number;
       i += 1;
     } else if (arg === '--json' && value !== undefined) {
       options.json = value;
       i += 1;
     } else {
-      throw new Error(`Unknown argument ${arg}; usage: node bench/scenarios/shared.mjs [--rounds n] [--ms n] [--json file]`);
+      throw new Error(
+        `Unknown argument ${arg}; usage: node bench/scenarios/shared.mjs [--rounds n] [--ms n] [--json file]`,
+      );
     }
   }
   return options;
@@ -119,17 +122,21 @@ async function measure(mode, threads, ms, spec) {
     }
     const worker = new Worker(WORKER, { eval: true, workerData, transferList });
     const messages = [];
-    ready.push(new Promise((resolve, reject) => {
-      worker.on('message', (message) => {
-        messages.push(message);
-        if (message === 'ready') resolve();
-      });
-      worker.on('error', reject);
-    }));
-    done.push(new Promise((resolve, reject) => {
-      worker.on('exit', () => resolve(messages.find((message) => typeof message === 'object')));
-      worker.on('error', reject);
-    }));
+    ready.push(
+      new Promise((resolve, reject) => {
+        worker.on('message', (message) => {
+          messages.push(message);
+          if (message === 'ready') resolve();
+        });
+        worker.on('error', reject);
+      }),
+    );
+    done.push(
+      new Promise((resolve, reject) => {
+        worker.on('exit', () => resolve(messages.find((message) => typeof message === 'object')));
+        worker.on('error', reject);
+      }),
+    );
     workers.push(worker);
   }
   await Promise.all(ready);
@@ -154,8 +161,18 @@ const options = parseArgs(process.argv.slice(2));
 const layouts = [
   { id: 'lazy-1', label: 'LazyTokenBucketFilter, 1 thread', mode: 'lazy', threads: 1 },
   // Not one limit: each thread has its own bucket. How fast the machine runs N threads that share nothing.
-  { id: 'lazy-2', label: 'LazyTokenBucketFilter, 2 threads, a bucket each (no shared limit)', mode: 'lazy', threads: 2 },
-  { id: 'lazy-4', label: 'LazyTokenBucketFilter, 4 threads, a bucket each (no shared limit)', mode: 'lazy', threads: 4 },
+  {
+    id: 'lazy-2',
+    label: 'LazyTokenBucketFilter, 2 threads, a bucket each (no shared limit)',
+    mode: 'lazy',
+    threads: 2,
+  },
+  {
+    id: 'lazy-4',
+    label: 'LazyTokenBucketFilter, 4 threads, a bucket each (no shared limit)',
+    mode: 'lazy',
+    threads: 4,
+  },
   { id: 'shared-1', label: 'SharedTokenBucketFilter, 1 thread', mode: 'shared', threads: 1 },
   { id: 'shared-2', label: 'SharedTokenBucketFilter, 2 threads, one bucket', mode: 'shared', threads: 2 },
   { id: 'shared-4', label: 'SharedTokenBucketFilter, 4 threads, one bucket', mode: 'shared', threads: 4 },
@@ -164,9 +181,13 @@ const layouts = [
   { id: 'coordinator-4', label: 'coordinator in the main thread, 4 workers asking', mode: 'coordinator', threads: 4 },
 ];
 const loadAtStart = os.loadavg()[0];
-process.stderr.write(`${os.cpus().length} CPUs, Node ${process.version}, load average ${loadAtStart.toFixed(2)}; ${options.rounds} round(s) of ${options.ms} ms\n`);
+process.stderr.write(
+  `${os.cpus().length} CPUs, Node ${process.version}, load average ${loadAtStart.toFixed(2)}; ${options.rounds} round(s) of ${options.ms} ms\n`,
+);
 if (loadAtStart > os.cpus().length / 2) {
-  process.stderr.write('WARNING: other processes are using the CPUs: the numbers, threads above all, will be low and noisy\n');
+  process.stderr.write(
+    'WARNING: other processes are using the CPUs: the numbers, threads above all, will be low and noisy\n',
+  );
 }
 const line = (cells) => `| ${cells.join(' | ')} |`;
 const report = { options, cpus: os.cpus().length, node: process.version, loadAtStart, cases: {} };
@@ -185,7 +206,8 @@ for (const [name, spec] of Object.entries(SPECS)) {
   }
 
   const summary = (id, key) => median(samples.get(id)[key]);
-  const range = (id, key) => `${format(Math.min(...samples.get(id)[key]))} – ${format(Math.max(...samples.get(id)[key]))}`;
+  const range = (id, key) =>
+    `${format(Math.min(...samples.get(id)[key]))} – ${format(Math.max(...samples.get(id)[key]))}`;
   const lazy = summary('lazy-1', 'perThread');
   const rows = layouts.map((layout) => {
     const total = summary(layout.id, 'total');
@@ -210,7 +232,10 @@ for (const [name, spec] of Object.entries(SPECS)) {
     'per thread ÷ lazy, as many threads',
     'all threads ÷ coordinator, as many workers',
   ];
-  const what = name === 'hit' ? 'the bucket always has tokens: every call takes one (a compare-and-exchange on the shared word)' : 'the bucket never has tokens: every call is refused (a read of the shared word)';
+  const what =
+    name === 'hit'
+      ? 'the bucket always has tokens: every call takes one (a compare-and-exchange on the shared word)'
+      : 'the bucket never has tokens: every call is refused (a read of the shared word)';
   console.log(`### shared, ${name}: tryGetToken() on one bucket from several threads; ${what}\n`);
   console.log(line(header));
   console.log(line(header.map(() => '---')));
