@@ -232,3 +232,35 @@ export function checkMaxWait(maxWait: unknown): RangeError | undefined {
   if (typeof maxWait === 'number' && maxWait >= 0) return undefined;
   return new RangeError(`maxWait must be a non-negative number of ms, received ${describe(maxWait)}`);
 }
+
+function isAbortSignal(value: unknown): value is AbortSignal {
+  const signal = value as Partial<AbortSignal> | null;
+  return (
+    typeof signal === 'object' &&
+    signal !== null &&
+    typeof signal.aborted === 'boolean' &&
+    typeof signal.addEventListener === 'function' &&
+    typeof signal.removeEventListener === 'function'
+  );
+}
+
+/**
+ * Checks the options of a `getToken()` call (every implementation's). Returns what the call must
+ * reject with at once, or undefined when it may go on: a `TypeError` when `options` is not an object
+ * or `signal` is not an `AbortSignal`, a `RangeError` for a bad `maxWait`, and the signal's reason,
+ * untouched, when it is already aborted (an aborted signal's reason is never undefined).
+ */
+export function getTokenRefusal(options: unknown): unknown {
+  if (typeof options !== 'object' || options === null) {
+    return new TypeError(`options must be an object, received ${describe(options)}`);
+  }
+  const { signal, maxWait } = options as { signal?: unknown; maxWait?: unknown };
+  if (signal !== undefined && !isAbortSignal(signal)) {
+    return new TypeError(`signal must be an AbortSignal, received ${describe(signal)}`);
+  }
+  if (maxWait !== undefined) {
+    const badMaxWait = checkMaxWait(maxWait);
+    if (badMaxWait !== undefined) return badMaxWait;
+  }
+  return signal?.aborted === true ? (signal.reason as unknown) : undefined;
+}

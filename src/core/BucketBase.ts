@@ -2,8 +2,8 @@ import { globalClock, type Clock } from '../clock.js';
 import { BucketClosedError, MaxWaitExceededError } from '../errors.js';
 import {
   checkCount,
-  checkMaxWait,
   describe,
+  getTokenRefusal,
   resolveBucketOptions,
   resolveReconfigure,
   type ResolvedLimit,
@@ -30,17 +30,6 @@ const GRANTED: Promise<void> = Promise.resolve();
  * when a first caller has to wait.
  */
 const NO_WAITERS = new WaiterQueue();
-
-function isAbortSignal(value: unknown): value is AbortSignal {
-  const signal = value as Partial<AbortSignal> | null;
-  return (
-    typeof signal === 'object' &&
-    signal !== null &&
-    typeof signal.aborted === 'boolean' &&
-    typeof signal.addEventListener === 'function' &&
-    typeof signal.removeEventListener === 'function'
-  );
-}
 
 /** What a bucket starts from: its limits' state, its clock and where it counts. */
 export interface BucketInit {
@@ -177,25 +166,13 @@ export abstract class BucketBase implements ReconfigurableTokenBucketFilter {
     if (this.closed) return Promise.reject(new BucketClosedError());
     const invalid = checkCount(count, this.limit.capacity);
     if (invalid !== undefined) return Promise.reject(invalid);
-    let signal: AbortSignal | undefined;
-    let maxWait: number | undefined;
     if (options !== undefined) {
-      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- validates input from untyped callers
-      if (typeof options !== 'object' || options === null) {
-        return Promise.reject(new TypeError(`options must be an object, received ${describe(options)}`));
-      }
-      signal = options.signal;
-      maxWait = options.maxWait;
-      if (signal !== undefined && !isAbortSignal(signal)) {
-        return Promise.reject(new TypeError(`signal must be an AbortSignal, received ${describe(signal)}`));
-      }
-      if (maxWait !== undefined) {
-        const badMaxWait = checkMaxWait(maxWait);
-        if (badMaxWait !== undefined) return Promise.reject(badMaxWait);
-      }
-      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the contract: reject with signal.reason untouched, whatever it is
-      if (signal?.aborted === true) return Promise.reject(signal.reason);
+      const refusal = getTokenRefusal(options);
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- an abort reason is passed on untouched, whatever it is
+      if (refusal !== undefined) return Promise.reject(refusal);
     }
+    const signal = options?.signal;
+    const maxWait = options?.maxWait;
 
     const now = this.clock.performance.now();
     const limit = this.limit;

@@ -1,6 +1,6 @@
 import { ClockTimer, globalClock, type Clock } from '../clock.js';
 import { BucketClosedError, MaxWaitExceededError } from '../errors.js';
-import { checkCount, checkMaxWait, describe } from '../options.js';
+import { checkCount, describe, getTokenRefusal } from '../options.js';
 import type { GetTokenOptions, TokenBucketFilter } from '../TokenBucketFilter.js';
 import type { AsyncTokenBucketFilter } from './AsyncTokenBucketFilter.js';
 import { RedisUnavailableError } from './errors.js';
@@ -12,17 +12,6 @@ import { OP_CANCEL, OP_PEEK, OP_TAKE, TAKE_GRANTED, TAKE_RESERVED, TAKE_TOO_LATE
 const epochClock = {
   performance: { now: (): number => globalThis.performance.timeOrigin + globalThis.performance.now() },
 };
-
-function isAbortSignal(value: unknown): value is AbortSignal {
-  const signal = value as Partial<AbortSignal> | null;
-  return (
-    typeof signal === 'object' &&
-    signal !== null &&
-    typeof signal.aborted === 'boolean' &&
-    typeof signal.addEventListener === 'function' &&
-    typeof signal.removeEventListener === 'function'
-  );
-}
 
 /** Where a reservation moved the shared tail, so that it can be undone while it is the last one. */
 interface Reservation {
@@ -233,24 +222,13 @@ export class RedisTokenBucketFilter implements AsyncTokenBucketFilter {
     if (this.closed) return Promise.reject(new BucketClosedError());
     const invalid = checkCount(count, this.capacity);
     if (invalid !== undefined) return Promise.reject(invalid);
-    let signal: AbortSignal | undefined;
-    let maxWait: number | undefined;
     if (options !== undefined) {
-      const input: unknown = options;
-      if (typeof input !== 'object' || input === null) {
-        return Promise.reject(new TypeError(`options must be an object, received ${describe(input)}`));
-      }
-      signal = options.signal;
-      maxWait = options.maxWait;
-      if (signal !== undefined && !isAbortSignal(signal)) {
-        return Promise.reject(new TypeError(`signal must be an AbortSignal, received ${describe(signal)}`));
-      }
-      if (maxWait !== undefined) {
-        const badMaxWait = checkMaxWait(maxWait);
-        if (badMaxWait !== undefined) return Promise.reject(badMaxWait);
-      }
-      if (signal?.aborted === true) return Promise.reject(signal.reason as Error);
+      const refusal = getTokenRefusal(options);
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- an abort reason is passed on untouched, whatever it is
+      if (refusal !== undefined) return Promise.reject(refusal);
     }
+    const signal = options?.signal;
+    const maxWait = options?.maxWait;
     return new Promise<void>((resolve, reject) => {
       const call = new Call(count, signal, maxWait, resolve, reject);
       this.calls.add(call);

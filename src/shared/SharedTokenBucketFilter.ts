@@ -1,7 +1,7 @@
 import { ClockTimer, globalClock, type Clock } from '../clock.js';
 import { stepTime, stepsAt, type RefillSchedule } from '../core/refill.js';
 import { BucketClosedError, MaxWaitExceededError } from '../errors.js';
-import { checkCount, checkMaxWait, describe, resolveOptions } from '../options.js';
+import { checkCount, describe, getTokenRefusal, resolveOptions } from '../options.js';
 import type { GetTokenOptions, TokenBucketFilter, TokenBucketOptions } from '../TokenBucketFilter.js';
 import { LocalReservation, ReservationQueue } from './ReservationQueue.js';
 import { initialDebit, reserve, take, tokensAt, withdraw, type DebitParams } from './state.js';
@@ -65,17 +65,6 @@ type WaitAsync = (
   value: number,
   timeout: number,
 ) => { async: false; value: string } | { async: true; value: Promise<string> };
-
-function isAbortSignal(value: unknown): value is AbortSignal {
-  const signal = value as Partial<AbortSignal> | null;
-  return (
-    typeof signal === 'object' &&
-    signal !== null &&
-    typeof signal.aborted === 'boolean' &&
-    typeof signal.addEventListener === 'function' &&
-    typeof signal.removeEventListener === 'function'
-  );
-}
 
 /**
  * SharedTokenBucketFilter is one token bucket shared by every thread (worker) of a process: its whole
@@ -289,25 +278,13 @@ export class SharedTokenBucketFilter implements TokenBucketFilter {
     if (this.isClosed()) return Promise.reject(new BucketClosedError());
     const invalid = checkCount(count, this.capacity);
     if (invalid !== undefined) return Promise.reject(invalid);
-    let signal: AbortSignal | undefined;
-    let maxWait: number | undefined;
     if (options !== undefined) {
-      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- validates input from untyped callers
-      if (typeof options !== 'object' || options === null) {
-        return Promise.reject(new TypeError(`options must be an object, received ${describe(options)}`));
-      }
-      signal = options.signal;
-      maxWait = options.maxWait;
-      if (signal !== undefined && !isAbortSignal(signal)) {
-        return Promise.reject(new TypeError(`signal must be an AbortSignal, received ${describe(signal)}`));
-      }
-      if (maxWait !== undefined) {
-        const badMaxWait = checkMaxWait(maxWait);
-        if (badMaxWait !== undefined) return Promise.reject(badMaxWait);
-      }
-      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the contract: reject with signal.reason untouched, whatever it is
-      if (signal?.aborted === true) return Promise.reject(signal.reason);
+      const refusal = getTokenRefusal(options);
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- an abort reason is passed on untouched, whatever it is
+      if (refusal !== undefined) return Promise.reject(refusal);
     }
+    const signal = options?.signal;
+    const maxWait = options?.maxWait;
 
     const now = this.now();
     this.advance(now);
