@@ -42,3 +42,36 @@ describe.each(['lazy', 'timer'])('a child process using a %s bucket', (kind) => 
     expect(Number(stdout.trim())).toBeGreaterThanOrEqual(600);
   });
 });
+
+// The other in-process kinds, each created and used the way its README section shows.
+const others: Array<[name: string, setup: string, use: string]> = [
+  [
+    'keyed',
+    `import { TokenBucketFilterFactory } from ${JSON.stringify(distEsmUrl)};
+     const bucket = TokenBucketFilterFactory.createKeyed({ capacity: 2, refillInterval: 300 });`,
+    `await bucket.getToken('a'); await bucket.getToken('a'); await bucket.getToken('a');`,
+  ],
+  [
+    'shared',
+    `import { SharedTokenBucketFilter } from ${JSON.stringify(distEsmUrl.replace(/index\.js$/, 'shared.js'))};
+     const bucket = new SharedTokenBucketFilter({ capacity: 2, refillInterval: 300 });`,
+    `await bucket.getToken(); await bucket.getToken(); await bucket.getToken();`,
+  ],
+];
+
+describe.each(others)('a child process using a %s bucket', (_name, setup, use) => {
+  beforeAll(requireBuild);
+
+  it('waits for a token on an empty bucket, then exits by itself without close()', () => {
+    const { status, stdout, stderr, ms } = runNode(`
+      ${setup}
+      const started = performance.now();
+      ${use}
+      console.log(performance.now() - started >= 290 ? 'waited' : 'did not wait');
+    `);
+    expect(stderr).toBe('');
+    expect(stdout.trim()).toBe('waited');
+    expect(status).toBe(0);
+    expect(ms).toBeLessThan(10_000);
+  });
+});
