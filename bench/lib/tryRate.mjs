@@ -29,3 +29,42 @@ export async function measureTryRate(library, spec, params) {
 export function noTry(library) {
   return library.tryLoop === undefined ? library.noTry : undefined;
 }
+
+/**
+ * Builds a try scenario (try-hit, try-miss): non-waiting calls per second on a bucket described by
+ * `spec`, interleaved in rounds, with the target ≥ 0.9× the inline reference and ahead of every peer.
+ */
+export function tryScenario({ name, title, description, spec }) {
+  return {
+    name,
+    title,
+    description,
+    isolation: 'in-process',
+    warmup: true,
+    params: {
+      full: { rounds: 15, sampleMs: 200, batch: 10_000 },
+      quick: { rounds: 2, sampleMs: 20, batch: 1_000 },
+    },
+    spec,
+    columns: [
+      { key: 'opsPerSec', label: 'calls/s', unit: 'ops/s', better: 'higher', ratio: true },
+      { key: 'grantedPct', label: 'took a token', unit: '%' },
+    ],
+    headline: 'opsPerSec',
+    summary: ['opsPerSec'],
+    skip: noTry,
+    measure(library, params) {
+      return measureTryRate(library, this.spec, params);
+    },
+    targets: [
+      {
+        text: '≥ 0.9× the inline reference and ahead of every peer',
+        check: (row, rows) =>
+          row.ratio.opsPerSec >= 0.9 &&
+          rows.every(
+            (other) => other.role !== 'peer' || !(other.summary?.opsPerSec.median >= row.summary.opsPerSec.median),
+          ),
+      },
+    ],
+  };
+}
