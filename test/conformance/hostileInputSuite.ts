@@ -12,9 +12,9 @@ interface BreakableClock {
   /** The fake clock itself, to tick and to read the true time. */
   readonly fake: FakeClock;
   /** From now on, `performance.now()` returns `reading`. */
-  breakWith(reading: unknown): void;
+  readonly breakWith: (reading: unknown) => void;
   /** From now on, `performance.now()` tells the fake clock's time again. */
-  mend(): void;
+  readonly mend: () => void;
 }
 
 function breakableClock(): BreakableClock {
@@ -37,7 +37,7 @@ function delegatingSignal(signal: AbortSignal): AbortSignal {
       return signal.aborted;
     },
     get reason(): unknown {
-      return signal.reason;
+      return signal.reason as unknown;
     },
     addEventListener: (type: string, listener: () => void) => {
       signal.addEventListener(type, listener);

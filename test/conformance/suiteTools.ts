@@ -37,11 +37,11 @@ export interface SuiteTools {
   /** `it`, skipping the titles in `hooks.skip` and using `hooks.timeout`. */
   it: ((title: string, fn: () => unknown) => void) & { each: typeof vitestIt.each };
   /** Advances the fake clock by `ms`, letting real I/O (if any) finish before and after. */
-  tick(clock: FakeClock, ms: number): Promise<void>;
+  tick: (clock: FakeClock, ms: number) => Promise<void>;
   /** Lets every already-settled promise callback run, and real I/O (if any) finish. */
-  flush(): Promise<void>;
+  flush: () => Promise<void>;
   /** Expects `call` to throw `expected` synchronously, or, for an async store, to return a promise rejecting with it. */
-  expectFailure(call: () => unknown, expected: new (...args: never[]) => Error): Promise<void>;
+  expectFailure: (call: () => unknown, expected: new (...args: never[]) => Error) => Promise<void>;
 }
 
 /** Builds the {@link SuiteTools} of a store with `hooks`. */

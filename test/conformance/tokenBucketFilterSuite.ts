@@ -1,8 +1,8 @@
 import { getEventListeners } from 'node:events';
-import { describe, expect, it as vitestIt } from 'vitest';
+import { describe, expect } from 'vitest';
 import type { Clock } from '../../src/clock.js';
-import { BucketClosedError, MaxWaitExceededError, type GetTokenOptions } from '../../src/index.js';
-import { createFakeClock, flushPromises, track, type FakeClock } from '../support/clock.js';
+import { BucketClosedError, MaxWaitExceededError } from '../../src/index.js';
+import { createFakeClock, track, type FakeClock } from '../support/clock.js';
 import type { SuiteOptions } from '../support/implementations.js';
 import { hostileInputSuite } from './hostileInputSuite.js';
 import { suiteTools, type SuiteBucket, type SuiteFactory, type SuiteHooks } from './suiteTools.js';
