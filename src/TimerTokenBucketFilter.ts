@@ -56,14 +56,15 @@ class Ticker {
     } else {
       this.retry.reset();
       const { refillInterval } = this.schedule;
-      const lastStepAt = stepTime(this.schedule, stepsAt(this.schedule, now));
+      const step = stepsAt(this.schedule, now);
+      const lastStepAt = stepTime(this.schedule, step);
       // A fractional interval's steps fall between whole ms: setInterval would tick at a multiple of the
       // rounded interval and drift from the steps, so each tick aims at its own step, as the lazy kind does.
       const onSchedule =
         Number.isInteger(refillInterval) && refillInterval <= MAX_TIMER_DELAY && now - lastStepAt < REALIGN_AFTER_MS;
       this.timer = onSchedule
         ? ClockTimer.interval(clock, this.onInterval, refillInterval)
-        : ClockTimer.timeout(clock, this.onRealign, lastStepAt + refillInterval - now);
+        : ClockTimer.timeout(clock, this.onRealign, stepTime(this.schedule, step + 1) - now);
     }
     this.timer.keepAlive(this.keepAlive);
   }

@@ -32,7 +32,7 @@ export function ownOption(record: object, key: string): unknown {
 }
 
 /** Returns `value`, or `fallback` when it is undefined (null is a value, and is rejected as one). */
-function withDefault<T>(value: T | undefined, fallback: T): T {
+export function withDefault<T>(value: T | undefined, fallback: T): T {
   return value === undefined ? fallback : value;
 }
 
@@ -258,7 +258,8 @@ export function checkMaxWait(maxWait: unknown): RangeError | undefined {
   return new RangeError(`maxWait must be a non-negative number of ms, received ${describe(maxWait)}`);
 }
 
-function isAbortSignal(value: unknown): value is AbortSignal {
+/** Whether `value` looks like an `AbortSignal`: an object with a boolean `aborted` and listener methods. */
+export function isAbortSignal(value: unknown): value is AbortSignal {
   const signal = value as Partial<AbortSignal> | null;
   return (
     typeof signal === 'object' &&
