@@ -1,6 +1,8 @@
-import { ClockRetry, ClockTimer, MAX_TIMER_DELAY, tryReadClock, type Clock } from './clock.js';
+import { ClockRetry, ClockTimer, MAX_TIMER_DELAY } from './clock.js';
 import { BucketBase, bucketInit } from './core/BucketBase.js';
 import { stepTime, stepsAt, type RefillSchedule } from './core/refill.js';
+import type { Timeline } from './core/Timeline.js';
+import type { GetTokenRequest } from './options.js';
 import { BucketClosedError, BucketNotStartedError } from './errors.js';
 import type { MultiLimitOptions, TokenBucketOptions } from './TokenBucketFilter.js';
 
@@ -19,18 +21,18 @@ class Ticker {
   private readonly retry = new ClockRetry();
 
   /**
-   * @param getClock returns the bucket's clock (looked up at each use, like the bucket does)
+   * @param timeline where the bucket reads time and finds its clock (looked up at each use)
    * @param schedule the schedule whose steps to tick on
    * @param onTick called with the clock reading at each tick
    * @param keepAlive whether the timer starts out keeping the process alive
    */
   constructor(
-    private readonly getClock: () => Clock,
+    private readonly timeline: Timeline,
     private readonly schedule: RefillSchedule,
     private readonly onTick: (now: number) => void,
     private keepAlive: boolean,
   ) {
-    this.arm(tryReadClock(getClock()));
+    this.arm(timeline.tryNow());
   }
 
   /** Lets the timer keep the process alive or not. */
@@ -50,7 +52,7 @@ class Ticker {
    * the next step, which then arms again; a retry when `now` is undefined (an invalid reading).
    */
   private arm(now: number | undefined): void {
-    const clock = this.getClock();
+    const clock = this.timeline.clock;
     if (now === undefined) {
       this.timer = ClockTimer.timeout(clock, this.onRealign, this.retry.next());
     } else {
@@ -70,7 +72,7 @@ class Ticker {
   }
 
   private readonly onInterval = (): void => {
-    const now = tryReadClock(this.getClock());
+    const now = this.timeline.tryNow();
     if (now !== undefined) this.onTick(now);
     if (this.timer === undefined) return; // cancelled by the tick (close or reconfigure)
     if (now === undefined || now - stepTime(this.schedule, stepsAt(this.schedule, now)) >= REALIGN_AFTER_MS) {
@@ -80,7 +82,7 @@ class Ticker {
   };
 
   private readonly onRealign = (): void => {
-    const now = tryReadClock(this.getClock());
+    const now = this.timeline.tryNow();
     const timer = this.timer;
     if (now !== undefined) this.onTick(now);
     if (this.timer === timer) this.arm(now);
@@ -99,11 +101,14 @@ class Ticker {
  *
  * Each tick adds the tokens of every step the clock says has passed on the fixed schedule, not one
  * step per tick, and when real timers run late the interval is re-aligned to the schedule, so the rate
- * never drifts. The interval is `unref`'d while nobody waits (it never keeps a process alive by
- * itself) and holds the process only while callers are queued. Grants happen at exactly the same
- * instants as {@link LazyTokenBucketFilter}'s; this kind costs one timer per bucket for as long as the
- * bucket is open, so `close()` it when done. With several limits (`limits: [...]`) it runs one such
- * timer per limit, each on its own schedule; `reconfigure()` re-arms them on the new schedules.
+ * never drifts. Like the lesson's daemon, which adds a token only while the bucket is below its
+ * maximum, the interval stops while the bucket is full and nobody waits, and starts again at the next
+ * take, on the same schedule counted from the creation: an idle full bucket holds no timer and costs
+ * no CPU, and `vi.runAllTimers()`/`jest.runAllTimers()` terminate. While it runs, the interval is
+ * `unref`'d unless callers are queued, so it never keeps a process alive by itself. Grants happen at
+ * exactly the same instants as {@link LazyTokenBucketFilter}'s. With several limits
+ * (`limits: [...]`) it runs one such timer per limit, each on its own schedule; `reconfigure()`
+ * re-arms them on the new schedules.
  *
  * @example
  * const bucket = new TimerTokenBucketFilter({ capacity: 1 });
@@ -114,7 +119,7 @@ class Ticker {
  * @throws TypeError or RangeError from the constructor when an option is invalid.
  */
 export class TimerTokenBucketFilter extends BucketBase {
-  /** One refill timer per limit while started and open. */
+  /** One refill timer per limit while started, open and not idle (full with nobody waiting). */
   private tickers: Ticker[] = [];
   private started = false;
 
@@ -163,14 +168,42 @@ export class TimerTokenBucketFilter extends BucketBase {
     return this.started ? undefined : new BucketNotStartedError();
   }
 
-  private armAll(): void {
-    const keepAlive = this.queue.length > 0;
-    this.tickers = this.limit.schedules().map((schedule) => new Ticker(this.getClock, schedule, this.tick, keepAlive));
+  override takeOrWait(count: number, request: GetTokenRequest, now: number): Promise<void> {
+    const result = super.takeOrWait(count, request, now);
+    if (this.tickers.length === 0) this.resume();
+    return result;
   }
 
-  private readonly getClock = (): Clock => this.clock;
+  override tryTakeAt(count: number, now: number): boolean {
+    const taken = super.tryTakeAt(count, now);
+    if (taken && this.tickers.length === 0) this.resume();
+    return taken;
+  }
+
+  override clockChanged(): void {
+    if (!this.started || this.isClosed) return;
+    this.stopTimers();
+    this.armAll();
+  }
+
+  /** Whether the refill timer has nothing to do: the bucket is full and nobody waits. */
+  private get idle(): boolean {
+    return this.queue.length === 0 && this.limit.full;
+  }
+
+  /** Starts the refill timers again after a take from an idle bucket (started and open only). */
+  private resume(): void {
+    if (this.started && !this.isClosed && !this.idle) this.armAll();
+  }
+
+  private armAll(): void {
+    if (this.idle) return; // nothing to add: the next take starts the timers
+    const keepAlive = this.queue.length > 0;
+    this.tickers = this.limit.schedules().map((schedule) => new Ticker(this.timeline, schedule, this.tick, keepAlive));
+  }
 
   private readonly tick = (now: number): void => {
     this.sync(now);
+    if (this.idle && !this.isClosed) this.stopTimers();
   };
 }

@@ -27,9 +27,22 @@ export interface Clock {
  */
 export const MAX_TIMER_DELAY = 2 ** 31 - 1;
 
-/** The clock used when a bucket was given none: `globalThis`, looked up at each use. */
+/**
+ * The clock used when a bucket was given none, looked up at each use: the `@sinonjs/fake-timers` clock
+ * that the global timers belong to when fake timers are installed (vitest's `vi.useFakeTimers()`,
+ * Jest's modern timers and sinon's `install()` all use it, and it marks the functions it installs with
+ * a `clock` property), and `globalThis` otherwise. Reading the fake clock's own `performance.now()`
+ * makes a bucket follow fake timers that leave the global `performance` alone (vitest 2's defaults,
+ * sinon with `toFake` limited to timers). Without fake timers it is `globalThis`: `performance.now()`,
+ * never the wall clock.
+ */
 export function globalClock(): Clock {
-  return globalThis;
+  const fake = (globalThis.setTimeout as { clock?: Partial<Clock> } | undefined)?.clock;
+  return typeof fake === 'object' &&
+    typeof fake.performance?.now === 'function' &&
+    typeof fake.setTimeout === 'function'
+    ? (fake as Clock)
+    : globalThis;
 }
 
 /**
@@ -123,7 +136,14 @@ export class ClockTimer {
   }
 }
 
+/**
+ * How far above a whole number of ms a wait may be and still round down to it: instants computed from
+ * a fractional origin (a bucket created under real time, then driven by fake timers) differ from the
+ * exact ones by a few ulps, and a timer rounded up for that alone would fire a whole ms late.
+ */
+const ROUNDING_SLACK_MS = 1e-6;
+
 /** Rounds a wait up to whole ms, at least 1 and at most {@link MAX_TIMER_DELAY} (NaN counts as 1). */
 export function timerDelay(ms: number): number {
-  return ms > 1 ? Math.min(Math.ceil(ms), MAX_TIMER_DELAY) : 1;
+  return ms > 1 ? Math.min(Math.ceil(ms - ROUNDING_SLACK_MS), MAX_TIMER_DELAY) : 1;
 }

@@ -31,7 +31,8 @@ describe('TokenBucketFilterFactory.create', () => {
     }
     new Probe({ capacity: 1, clock: watched });
     expect(events).toEqual(['constructed']); // constructed but not created: no timer
-    const bucket = TokenBucketFilterFactory.create({ capacity: 1, kind: 'timer', clock: watched });
+    // Not full: a full bucket with nobody waiting needs no refill timer until its next take.
+    const bucket = TokenBucketFilterFactory.create({ capacity: 1, initialTokens: 0, kind: 'timer', clock: watched });
     expect(bucket).toBeInstanceOf(TimerTokenBucketFilter);
     expect(bucket.running).toBe(true);
     expect(events).toEqual(['constructed', 'setInterval']);

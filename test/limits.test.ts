@@ -100,6 +100,8 @@ describe('several limits: options', () => {
     expect(lazy).toBeInstanceOf(LazyTokenBucketFilter);
     const timer = TokenBucketFilterFactory.create({ kind: 'timer', limits: burstAndSustained, clock });
     expect(timer).toBeInstanceOf(TimerTokenBucketFilter);
+    expect(clock.countTimers()).toBe(0); // full, nobody waiting: nothing to refill yet
+    expect(timer.tryGetToken()).toBe(true);
     expect(clock.countTimers()).toBe(2);
     timer.close();
     lazy.close();

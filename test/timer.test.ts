@@ -5,7 +5,7 @@ import { createFakeClock, flushPromises, recordTimers, track } from './support/c
 describe('TimerTokenBucketFilter', () => {
   it('the constructor starts no timer; start() starts exactly one, however often it is called', () => {
     const clock = createFakeClock();
-    const bucket = new TimerTokenBucketFilter({ capacity: 1, clock });
+    const bucket = new TimerTokenBucketFilter({ capacity: 1, initialTokens: 0, clock });
     expect(clock.countTimers()).toBe(0);
     expect(bucket.running).toBe(false);
     expect(bucket.start()).toBe(bucket);
@@ -88,7 +88,8 @@ describe('TimerTokenBucketFilter', () => {
       setInterval: add('interval'),
       clearInterval: clear,
     };
-    const bucket = new TimerTokenBucketFilter({ capacity: 1, refillInterval: 10, initialTokens: 0, clock }).start();
+    // Capacity 3: the bucket never fills here, so its interval never stops for being idle.
+    const bucket = new TimerTokenBucketFilter({ capacity: 3, refillInterval: 10, initialTokens: 0, clock }).start();
     expect(timers).toMatchObject([{ kind: 'interval', ms: 10 }]);
     const granted = track(bucket.getToken(), clock);
     now = 10.4; // a little late: tolerated
@@ -117,5 +118,32 @@ describe('TimerTokenBucketFilter', () => {
     expect(granted).toMatchObject({ state: 'granted', at: 30 * day });
     bucket.close();
     expect(clock.countTimers()).toBe(0);
+  });
+
+  it('stops its interval while full with nobody waiting, and restarts it at the next take on the same schedule', async () => {
+    const clock = createFakeClock();
+    const bucket = new TimerTokenBucketFilter({ capacity: 2, refillInterval: 100, initialTokens: 0, clock }).start();
+    expect(clock.countTimers()).toBe(1);
+    await clock.tickAsync(200); // full at 200
+    expect(clock.countTimers()).toBe(0); // the lesson's daemon only adds a token below the maximum
+    await clock.tickAsync(1050); // idle: no ticks, and still full
+    expect(bucket.available).toBe(2);
+    expect(bucket.tryGetToken(2)).toBe(true); // at 1250
+    expect(clock.countTimers()).toBe(1);
+    const next = track(bucket.getToken(), clock);
+    await clock.tickAsync(100);
+    expect(next).toMatchObject({ state: 'granted', at: 1300 }); // the step counted from creation, not from the take
+    bucket.close();
+    expect(clock.countTimers()).toBe(0);
+  });
+
+  it('lets runAllTimers() terminate: a full idle timer bucket leaves no timer to run', async () => {
+    const clock = createFakeClock();
+    const bucket = new TimerTokenBucketFilter({ capacity: 1, refillInterval: 10, initialTokens: 0, clock }).start();
+    const calls = Array.from({ length: 5 }, () => track(bucket.getToken(), clock));
+    await clock.runAllAsync(); // throws after 1000 timers if the interval never stopped
+    expect(calls.map((call) => call.at)).toEqual([10, 20, 30, 40, 50]);
+    expect(clock.countTimers()).toBe(0);
+    bucket.close();
   });
 });

@@ -1,4 +1,4 @@
-import { ClockRetry, globalClock, readClock, tryReadClock, type Clock } from '../clock.js';
+import { ClockRetry, type Clock } from '../clock.js';
 import { BucketClosedError, MaxWaitExceededError } from '../errors.js';
 import {
   checkCount,
@@ -21,8 +21,9 @@ import type {
 } from '../TokenBucketFilter.js';
 import { BucketCounters } from './counters.js';
 import { limitStateAt, type LimitState } from './limits.js';
-import type { RefillSchedule } from './refill.js';
+import { msUntil, type RefillSchedule } from './refill.js';
 import { SignalWatch, type AbortOwner } from './SignalWatch.js';
+import { Timeline } from './Timeline.js';
 import { rejectWaiter, Waiter, WaiterExtras, WaiterQueue } from './WaiterQueue.js';
 
 const GRANTED: Promise<void> = Promise.resolve();
@@ -38,8 +39,8 @@ const NO_WAITERS = new WaiterQueue();
 export interface BucketInit {
   /** The limits, positioned at the instant of creation. */
   readonly limit: LimitState;
-  /** The injected clock, or undefined for `globalThis` looked up at each use. */
-  readonly clock: Clock | undefined;
+  /** Where the bucket reads time (shared by the keys of a keyed bucket). */
+  readonly timeline: Timeline;
   /** The counters to bump (shared by the keys of a keyed bucket). */
   readonly counters: BucketCounters;
   /**
@@ -68,7 +69,8 @@ export function bucketInit(options: TokenBucketOptions | MultiLimitOptions, kind
   if (ownOption(options, 'kind') !== undefined && resolved.kind !== kind) {
     throw new TypeError(`kind ${describe(resolved.kind)} does not match this ${kind} bucket's class`);
   }
-  const now = readClock(resolved.clock ?? globalClock());
+  const timeline = new Timeline(resolved.clock);
+  const now = timeline.now();
   const schedules = schedulesFrom(resolved.limits, now);
   return {
     limit: limitStateAt(
@@ -76,7 +78,7 @@ export function bucketInit(options: TokenBucketOptions | MultiLimitOptions, kind
       resolved.limits.map((limit) => limit.initialTokens),
       now,
     ),
-    clock: resolved.clock,
+    timeline,
     counters: new BucketCounters(),
   };
 }
@@ -97,7 +99,8 @@ export abstract class BucketBase implements ReconfigurableTokenBucketFilter, Abo
   protected limit: LimitState;
   /** The counters behind `stats()`. */
   protected readonly counters: BucketCounters;
-  private readonly injectedClock: Clock | undefined;
+  /** Where the bucket reads time: its clock, re-based when that clock changes under it. */
+  protected readonly timeline: Timeline;
   /**
    * Where the limits stand once every queued waiter has been granted, or undefined when that must be
    * recomputed (after an abort). Lets `maxWait` and `waitTime()` see through the queue in O(1). Owned
@@ -107,19 +110,21 @@ export abstract class BucketBase implements ReconfigurableTokenBucketFilter, Abo
   private closed = false;
   /** The abort listeners of the signals passed to `getToken()`; created on first use unless shared. */
   private signals: SignalWatch | undefined;
+  /** The timeline's `sourceChanges` this bucket's timers were set for. */
+  private sourceChangesSeen = 0;
   /** Paces timers while the clock gives invalid readings; created on the first one. */
   private clockRetry: ClockRetry | undefined = undefined;
 
   protected constructor(init: BucketInit) {
     this.limit = init.limit;
-    this.injectedClock = init.clock;
+    this.timeline = init.timeline;
     this.counters = init.counters;
     this.signals = init.signals;
   }
 
-  /** The clock: the injected one, or `globalThis` as it is right now. */
+  /** The clock to set timers on: the injected one, or the default one as it is right now. */
   protected get clock(): Clock {
-    return this.injectedClock ?? globalClock();
+    return this.timeline.clock;
   }
 
   /** Whether `close()` has been called. */
@@ -148,7 +153,7 @@ export abstract class BucketBase implements ReconfigurableTokenBucketFilter, Abo
     if (this.closed) throw new BucketClosedError();
     const invalid = checkCount(count, this.limit.capacity);
     if (invalid !== undefined) throw invalid;
-    return this.tryTakeAt(count, readClock(this.clock));
+    return this.tryTakeAt(count, this.now());
   }
 
   /**
@@ -173,10 +178,10 @@ export abstract class BucketBase implements ReconfigurableTokenBucketFilter, Abo
     if (this.closed) throw new BucketClosedError();
     const invalid = checkCount(count, this.limit.capacity);
     if (invalid !== undefined) throw invalid;
-    const now = readClock(this.clock);
+    const now = this.now();
     this.sync(now);
     if (this.queue.length === 0 && this.limit.tokens >= count) return 0;
-    return Math.max(0, this.tailState().grantTime(count) - now);
+    return msUntil(this.tailState().grantTime(count), now);
   }
 
   getToken(count = 1, options?: GetTokenOptions): Promise<void> {
@@ -186,7 +191,7 @@ export abstract class BucketBase implements ReconfigurableTokenBucketFilter, Abo
       const invalid = checkCount(count, this.limit.capacity);
       if (invalid !== undefined) return Promise.reject(invalid);
       const request = readGetTokenOptions(options);
-      return this.takeOrWait(count, request, readClock(this.clock));
+      return this.takeOrWait(count, request, this.now());
     } catch (refusal) {
       // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- an abort reason is passed on untouched, whatever it is
       return Promise.reject(refusal);
@@ -219,7 +224,7 @@ export abstract class BucketBase implements ReconfigurableTokenBucketFilter, Abo
   reconfigure(options: ReconfigureOptions): void {
     if (this.closed) throw new BucketClosedError();
     const limits = resolveReconfigure(options, this.limit.schedules());
-    const now = readClock(this.clock);
+    const now = this.now();
     this.applySchedules(schedulesFrom(limits, now), now);
   }
 
@@ -301,15 +306,47 @@ export abstract class BucketBase implements ReconfigurableTokenBucketFilter, Abo
    * invalid reading, a timer cannot know how far `at` is: it returns a {@link ClockRetry} delay instead.
    */
   protected delayUntil(at: number): number {
-    const now = tryReadClock(this.clock);
+    const now = this.tryNow();
     if (now === undefined) return (this.clockRetry ??= new ClockRetry()).next();
     this.clockRetry?.reset();
     return at - now;
   }
 
+  /**
+   * Returns the timeline's reading (throwing `InvalidClockReadingError` on an invalid one), and first
+   * re-arms the bucket's timers through {@link clockChanged} when the clock changed under it.
+   */
+  protected now(): number {
+    const timeline = this.timeline;
+    const now = timeline.now();
+    if (timeline.sourceChanges !== this.sourceChangesSeen) {
+      this.sourceChangesSeen = timeline.sourceChanges;
+      this.clockChanged();
+    }
+    return now;
+  }
+
+  /** {@link now}, or undefined when the reading is invalid (for getters and timer callbacks). */
+  protected tryNow(): number | undefined {
+    try {
+      return this.now();
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Called when the default clock changed under the bucket (fake timers installed or removed): timers
+   * set on the previous clock would fire on the wrong timeline, or never. Re-arms the head's timer;
+   * the timer kind re-arms its refill timers. Also called by the keyed bucket for its keys.
+   */
+  clockChanged(): void {
+    if (!this.closed && this.queue.length !== 0) this.headChanged();
+  }
+
   /** Brings the bucket up to the clock's reading, unless that reading is invalid (then changes nothing). */
   protected syncIfValid(): void {
-    const now = tryReadClock(this.clock);
+    const now = this.tryNow();
     if (now !== undefined) this.sync(now);
   }
 
@@ -345,8 +382,9 @@ export abstract class BucketBase implements ReconfigurableTokenBucketFilter, Abo
       } else {
         const grantAt = projected.grantTime(waiter.count);
         const extras = waiter.extras;
-        if (extras !== undefined && grantAt - extras.calledAt > extras.maxWait) {
-          refusal = new MaxWaitExceededError(grantAt - extras.calledAt, extras.maxWait);
+        const wait = extras === undefined ? 0 : msUntil(grantAt, extras.calledAt);
+        if (extras !== undefined && wait > extras.maxWait) {
+          refusal = new MaxWaitExceededError(wait, extras.maxWait);
           this.counters.maxWaitExceeded += 1;
         } else {
           projected.grantNext(waiter.count);
@@ -393,9 +431,10 @@ export abstract class BucketBase implements ReconfigurableTokenBucketFilter, Abo
     const { signal, maxWait } = request;
     const tail = this.tailState();
     const grantAt = tail.grantTime(count);
-    if (maxWait !== undefined && grantAt - now > maxWait) {
+    const wait = msUntil(grantAt, now);
+    if (maxWait !== undefined && wait > maxWait) {
       this.counters.maxWaitExceeded += 1;
-      return Promise.reject(new MaxWaitExceededError(grantAt - now, maxWait));
+      return Promise.reject(new MaxWaitExceededError(wait, maxWait));
     }
     let resolve!: (value: void | PromiseLike<void>) => void;
     let reject!: (reason: unknown) => void;

@@ -1,9 +1,9 @@
-import { globalClock, readClock, tryReadClock, type Clock } from '../clock.js';
 import { schedulesFrom } from '../core/BucketBase.js';
 import { BucketCounters } from '../core/counters.js';
 import { limitStateAt } from '../core/limits.js';
-import { stepTime, stepsUntil, type RefillSchedule } from '../core/refill.js';
+import { msUntil, stepTime, stepsUntil, type RefillSchedule } from '../core/refill.js';
 import { SignalWatch } from '../core/SignalWatch.js';
+import { Timeline } from '../core/Timeline.js';
 import { BucketClosedError } from '../errors.js';
 import {
   checkCount,
@@ -77,7 +77,10 @@ export class KeyedTokenBucketFilter<K = unknown> implements Disposable {
   private readonly counters = new BucketCounters();
   /** One abort listener per signal for every key's callers. */
   private readonly signals = new SignalWatch();
-  private readonly injectedClock: Clock | undefined;
+  /** Where every key reads time: the clock, re-based when it changes under the bucket. */
+  private readonly timeline: Timeline;
+  /** The timeline's `sourceChanges` the keys' timers were set for. */
+  private sourceChangesSeen = 0;
   private readonly maxKeys: number;
   /** The shared schedules (one per limit), all starting at the same origin. */
   private schedules: readonly RefillSchedule[];
@@ -118,14 +121,14 @@ export class KeyedTokenBucketFilter<K = unknown> implements Disposable {
       throw new Class(`maxKeys must be a positive safe integer, received ${describe(maxKeys)}`);
     }
     this.maxKeys = maxKeys ?? Number.POSITIVE_INFINITY;
-    this.injectedClock = resolved.clock;
-    this.schedules = schedulesFrom(resolved.limits, readClock(this.clock));
+    this.timeline = new Timeline(resolved.clock);
+    this.schedules = schedulesFrom(resolved.limits, this.now());
     this.startTokens = resolved.limits.map((limit) => limit.initialTokens);
     this.planDrops();
     this.owner = {
       bucketIdle: (bucket) => {
         // An invalid reading cannot date the last use: count it as the newest, at the latest valid stamp.
-        this.link(bucket, tryReadClock(this.clock) ?? this.newest?.lastUse ?? bucket.lastUse);
+        this.link(bucket, this.tryNow() ?? this.newest?.lastUse ?? bucket.lastUse);
       },
       bucketBusy: (bucket) => {
         this.unlink(bucket);
@@ -150,7 +153,7 @@ export class KeyedTokenBucketFilter<K = unknown> implements Disposable {
    */
   available(key: K): number {
     if (this.closed) return 0;
-    const now = tryReadClock(this.clock);
+    const now = this.tryNow();
     if (now !== undefined) this.sweep(now);
     const bucket = this.buckets.get(key);
     if (bucket !== undefined) return bucket.available;
@@ -179,7 +182,7 @@ export class KeyedTokenBucketFilter<K = unknown> implements Disposable {
       const invalid = checkCount(count, this.capacity);
       if (invalid !== undefined) return Promise.reject(invalid);
       const request = readGetTokenOptions(options);
-      const now = readClock(this.clock);
+      const now = this.now();
       return this.use(key, now).takeOrWait(count, request, now);
     } catch (refusal) {
       // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- an abort reason is passed on untouched, whatever it is
@@ -196,7 +199,7 @@ export class KeyedTokenBucketFilter<K = unknown> implements Disposable {
     if (this.closed) throw new BucketClosedError();
     const invalid = checkCount(count, this.capacity);
     if (invalid !== undefined) throw invalid;
-    const now = readClock(this.clock);
+    const now = this.now();
     return this.use(key, now).tryTakeAt(count, now);
   }
 
@@ -208,12 +211,12 @@ export class KeyedTokenBucketFilter<K = unknown> implements Disposable {
     if (this.closed) throw new BucketClosedError();
     const invalid = checkCount(count, this.capacity);
     if (invalid !== undefined) throw invalid;
-    const now = readClock(this.clock);
+    const now = this.now();
     this.sweep(now);
     const bucket = this.buckets.get(key);
     if (bucket !== undefined) return bucket.waitTime(count);
     const fresh = limitStateAt(this.schedules, this.startTokens, now);
-    return fresh.tokens >= count ? 0 : Math.max(0, fresh.grantTime(count) - now);
+    return fresh.tokens >= count ? 0 : msUntil(fresh.grantTime(count), now);
   }
 
   /**
@@ -225,7 +228,7 @@ export class KeyedTokenBucketFilter<K = unknown> implements Disposable {
   reconfigure(options: ReconfigureOptions): void {
     if (this.closed) throw new BucketClosedError();
     const limits = resolveReconfigure(options, this.schedules);
-    const now = readClock(this.clock);
+    const now = this.now();
     this.sweep(now);
     const schedules = schedulesFrom(limits, now);
     // Keys without a bucket stand where a new bucket would: carry that over too.
@@ -264,9 +267,27 @@ export class KeyedTokenBucketFilter<K = unknown> implements Disposable {
     this.close();
   }
 
-  /** The clock: the injected one, or `globalThis` as it is right now. */
-  private get clock(): Clock {
-    return this.injectedClock ?? globalClock();
+  /**
+   * Returns the timeline's reading (throwing `InvalidClockReadingError` on an invalid one), and first
+   * lets every key with callers waiting re-arm its timer when the clock changed under the bucket.
+   */
+  private now(): number {
+    const timeline = this.timeline;
+    const now = timeline.now();
+    if (timeline.sourceChanges !== this.sourceChangesSeen) {
+      this.sourceChangesSeen = timeline.sourceChanges;
+      for (const bucket of this.buckets.values()) if (!bucket.linked) bucket.clockChanged();
+    }
+    return now;
+  }
+
+  /** {@link now}, or undefined when the reading is invalid. */
+  private tryNow(): number | undefined {
+    try {
+      return this.now();
+    } catch {
+      return undefined;
+    }
   }
 
   /**
@@ -280,7 +301,7 @@ export class KeyedTokenBucketFilter<K = unknown> implements Disposable {
       if (this.buckets.size >= this.maxKeys) this.evictOldest(now);
       bucket = new KeyBucket(this.owner, key, {
         limit: limitStateAt(this.schedules, this.startTokens, now),
-        clock: this.injectedClock,
+        timeline: this.timeline,
         counters: this.counters,
         signals: this.signals,
       });
@@ -317,7 +338,7 @@ export class KeyedTokenBucketFilter<K = unknown> implements Disposable {
 
   /** {@link sweep} at the clock's reading, unless that reading is invalid (then drops nothing). */
   private sweepIfValid(): void {
-    const now = tryReadClock(this.clock);
+    const now = this.tryNow();
     if (now !== undefined) this.sweep(now);
   }
 

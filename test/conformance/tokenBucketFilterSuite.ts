@@ -149,10 +149,10 @@ export function tokenBucketFilterSuite(name: string, create: SuiteFactory, hooks
         expect(await bucket.tryGetToken(3)).toBe(true);
         now = 500;
         expect(await bucket.available).toBe(0);
-        now = 3999;
+        // What comes next depends on the kind (the in-process buckets re-base, the shared and Redis ones
+        // wait for the clock to catch up; see their tests): either way, the step back added nothing.
+        now = 1499;
         expect(await bucket.available).toBe(0);
-        now = 4000;
-        expect(await bucket.available).toBe(1);
         bucket.close();
       });
     });

@@ -1,0 +1,113 @@
+import FakeTimers from '@sinonjs/fake-timers';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { Clock } from '../src/clock.js';
+import {
+  KeyedTokenBucketFilter,
+  LazyTokenBucketFilter,
+  TimerTokenBucketFilter,
+  TokenBucketFilterFactory,
+  type TokenBucketFilterKind,
+} from '../src/index.js';
+import { flushPromises, track } from './support/clock.js';
+
+/** A clock whose reading the test sets by hand; its timers never fire. */
+function handClock(): { clock: Clock; set: (now: number) => void } {
+  let now = 0;
+  return {
+    clock: {
+      performance: { now: () => now },
+      setTimeout: () => ({}),
+      clearTimeout: () => undefined,
+      setInterval: () => ({}),
+      clearInterval: () => undefined,
+    },
+    set: (reading) => (now = reading),
+  };
+}
+
+describe('in-process buckets re-base their schedule when the clock goes back', () => {
+  it.each([
+    ['LazyTokenBucketFilter', (clock: Clock) => new LazyTokenBucketFilter({ capacity: 5, initialTokens: 0, clock })],
+    ['TimerTokenBucketFilter', (clock: Clock) => new TimerTokenBucketFilter({ capacity: 5, initialTokens: 0, clock })],
+  ])('%s keeps its tokens and its phase, and refills on from the new reading', (_name, create) => {
+    const { clock, set } = handClock();
+    const bucket = create(clock);
+    set(3400); // 3 steps, 400 ms into the fourth
+    expect(bucket.tryGetToken(3)).toBe(true);
+    set(500); // back 2900 ms: time stands still across the jump
+    expect(bucket.available).toBe(0);
+    set(1099); // 599 ms later: the fourth step is 1 ms away
+    expect(bucket.available).toBe(0);
+    set(1100);
+    expect(bucket.available).toBe(1);
+    bucket.close();
+  });
+
+  it('a keyed bucket re-bases every key together', () => {
+    const { clock, set } = handClock();
+    const keyed = new KeyedTokenBucketFilter<string>({ capacity: 2, initialTokens: 0, clock });
+    set(1000);
+    expect(keyed.tryGetToken('a')).toBe(true);
+    set(10); // back
+    expect(keyed.available('a')).toBe(0);
+    expect(keyed.available('b')).toBe(1);
+    set(1010);
+    expect(keyed.available('a')).toBe(1);
+    expect(keyed.available('b')).toBe(2);
+    keyed.close();
+  });
+});
+
+describe.each<TokenBucketFilterKind>(['lazy', 'timer'])(
+  'a %s bucket created before fake timers are installed',
+  (kind) => {
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    it('follows vi.useFakeTimers() from the moment they are installed (no wait for the uptime at creation)', async () => {
+      const bucket = TokenBucketFilterFactory.create({ capacity: 1, initialTokens: 0, kind });
+      vi.useFakeTimers();
+      expect(bucket.waitTime()).toBe(1000);
+      const start = performance.now();
+      const grants: number[] = [];
+      for (let i = 0; i < 3; i += 1) void bucket.getToken().then(() => grants.push(performance.now() - start));
+      await vi.advanceTimersByTimeAsync(3000);
+      // Created with no tokens, first read under the fake timers: one step from there, exactly.
+      expect(grants).toEqual([1000, 2000, 3000]);
+      bucket.close();
+    });
+
+    it('follows vi.useFakeTimers() that leave performance alone (vitest 2 defaults)', async () => {
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+      const bucket = TokenBucketFilterFactory.create({ capacity: 1, initialTokens: 0, kind });
+      const granted = track(bucket.getToken(), { performance: { now: () => Date.now() } });
+      const start = Date.now();
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(granted).toMatchObject({ state: 'granted', at: start + 1000 });
+      bucket.close();
+    });
+
+    it('follows sinon install() with timers only, and goes back to real time after uninstall()', async () => {
+      const real = TokenBucketFilterFactory.create({ capacity: 2, initialTokens: 0, kind });
+      const clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
+      let granted = false;
+      try {
+        real.getToken(2).then(
+          () => (granted = true),
+          () => undefined,
+        );
+        await clock.tickAsync(1999);
+        expect(granted).toBe(false);
+        await clock.tickAsync(1);
+        await flushPromises();
+        expect(granted).toBe(true);
+      } finally {
+        clock.uninstall();
+      }
+      expect(real.available).toBe(0); // back on real time: nothing minted by the switch
+      expect(real.tryGetToken()).toBe(false);
+      real.close();
+    });
+  },
+);
