@@ -5,8 +5,10 @@ import {
   TimerTokenBucketFilter,
   TokenBucketFilterFactory,
   type Clock,
+  type GetTokenOptions,
   type TokenBucketFilter,
 } from '../src/index.js';
+import type { AbortSignalShape } from '../src/TokenBucketFilter.js';
 
 describe('types', () => {
   it('accepts globalThis, a fake-timers clock and a hand-written object as the clock', () => {
@@ -34,6 +36,12 @@ describe('types', () => {
     expectTypeOf<TokenBucketFilter['waitTime']>().returns.toEqualTypeOf<number>();
     expectTypeOf<TokenBucketFilter['close']>().returns.toBeVoid();
     expectTypeOf<TokenBucketFilter>().toExtend<Disposable>();
+  });
+
+  it('accepts a real AbortSignal, which also fits the stand-in used where no AbortSignal type exists', () => {
+    expectTypeOf<AbortSignal>().toExtend<NonNullable<GetTokenOptions['signal']>>();
+    expectTypeOf<AbortSignal>().toExtend<AbortSignalShape>();
+    expectTypeOf<NonNullable<GetTokenOptions['signal']>>().toEqualTypeOf<AbortSignal>();
   });
 
   it('the factory returns the class of the kind asked for', () => {

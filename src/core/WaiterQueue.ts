@@ -1,3 +1,5 @@
+import type { AbortSignalLike } from '../TokenBucketFilter.js';
+
 /**
  * What only some waiters need: the promise's `reject` (for an abort, or a `maxWait` that `reconfigure()`
  * breaks), their abort signal, and their `maxWait`. Kept apart so that the common waiter (no signal,
@@ -12,7 +14,7 @@ export class WaiterExtras {
    */
   constructor(
     readonly reject: (reason: unknown) => void,
-    readonly signal: AbortSignal | undefined,
+    readonly signal: AbortSignalLike | undefined,
     readonly calledAt: number,
     readonly maxWait: number,
   ) {}
