@@ -99,6 +99,16 @@ const projects: Array<[name: string, options: Record<string, unknown>, files: st
     { lib: ['esnext', 'dom'], module: 'esnext', moduleResolution: 'bundler' },
     ['entries.ts', 'signal.ts', 'dispose.ts'],
   ],
+  [
+    'lib es2022 only, node10 (typesVersions for the subpaths)',
+    { lib: ['es2022'], module: 'commonjs', moduleResolution: 'node10' },
+    ['entries.ts'],
+  ],
+  [
+    'lib es2022 + dom, node10',
+    { lib: ['es2022', 'dom'], module: 'commonjs', moduleResolution: 'node10' },
+    ['entries.ts', 'signal.ts'],
+  ],
 ];
 
 describe('the declarations, compiled by consumers with skipLibCheck: false', () => {
