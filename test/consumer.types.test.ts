@@ -136,7 +136,14 @@ describe('the declarations, compiled by consumers with skipLibCheck: false', () 
 
   it.concurrent.each(projects)('%s', async (name, options, files) => {
     const config = join(dir, `tsconfig.${name.replace(/\W+/g, '-')}.json`);
-    const compilerOptions = { strict: true, skipLibCheck: false, noEmit: true, types: [], target: 'es2022', ...options };
+    const compilerOptions = {
+      strict: true,
+      skipLibCheck: false,
+      noEmit: true,
+      types: [],
+      target: 'es2022',
+      ...options,
+    };
     writeFileSync(config, JSON.stringify({ compilerOptions, files }));
     const result = await run(process.execPath, [tsc, '-p', config, '--pretty', 'false'], { cwd: dir }).catch(
       (error: unknown) => error as { stdout: string },
