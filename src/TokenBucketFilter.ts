@@ -131,6 +131,8 @@ export interface TokenBucketOptions {
    * bucket: its schedule starts at the clock reading of its creation.
    */
   clock?: Clock | undefined;
+  /** Not with these options: a bucket of several limits takes only `limits` (see {@link MultiLimitOptions}). */
+  limits?: never;
 }
 
 /** Options of `TokenBucketFilterFactory.create()`: the bucket options plus which implementation. */
@@ -176,6 +178,14 @@ export interface MultiLimitOptions {
   limits: readonly RefillLimit[];
   /** Where time and timers come from; see {@link TokenBucketOptions.clock}. */
   clock?: Clock | undefined;
+  /** Not beside `limits`: give it inside each limit. */
+  capacity?: never;
+  /** Not beside `limits`: give it inside each limit. */
+  refillTokens?: never;
+  /** Not beside `limits`: give it inside each limit. */
+  refillInterval?: never;
+  /** Not beside `limits`: give it inside each limit. */
+  initialTokens?: never;
 }
 
 /** Options of `TokenBucketFilterFactory.create()` for a bucket with several limits. */
@@ -197,10 +207,18 @@ export type ReconfigureOptions =
       refillTokens?: number | undefined;
       /** The new ms between refill steps. A positive finite number. */
       refillInterval?: number | undefined;
+      /** Not with these options: give `limits` alone. */
+      limits?: never;
     }
   | {
       /** The new limits; limit `i` carries over the tokens of the old limit `i` (new ones start full). */
       limits: ReadonlyArray<Omit<RefillLimit, 'initialTokens'>>;
+      /** Not beside `limits`: give it inside each limit. */
+      capacity?: never;
+      /** Not beside `limits`: give it inside each limit. */
+      refillTokens?: never;
+      /** Not beside `limits`: give it inside each limit. */
+      refillInterval?: never;
     };
 
 /**

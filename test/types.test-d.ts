@@ -46,11 +46,36 @@ describe('types', () => {
 
   it('the factory returns the class of the kind asked for', () => {
     expectTypeOf(TokenBucketFilterFactory.create({ capacity: 1 })).toEqualTypeOf<LazyTokenBucketFilter>();
+    expectTypeOf(TokenBucketFilterFactory.create({ capacity: 1, kind: 'lazy' })).toEqualTypeOf<LazyTokenBucketFilter>();
     expectTypeOf(
       TokenBucketFilterFactory.create({ capacity: 1, kind: 'timer' }),
     ).toEqualTypeOf<TimerTokenBucketFilter>();
-    const kind = 'timer' as 'lazy' | 'timer';
-    expectTypeOf(TokenBucketFilterFactory.create({ capacity: 1, kind })).toEqualTypeOf<TokenBucketFilter>();
+    expectTypeOf(
+      TokenBucketFilterFactory.create({ limits: [{ capacity: 1 }], kind: 'timer' }),
+    ).toEqualTypeOf<TimerTokenBucketFilter>();
+  });
+
+  // Regression: `limits` beside a single-limit option type-checked, and failed only at run time.
+  it('limits cannot be combined with capacity, refillTokens, refillInterval or initialTokens', () => {
+    const limits = [{ capacity: 10 }];
+    // @ts-expect-error capacity beside limits
+    new LazyTokenBucketFilter({ limits, capacity: 5 });
+    // @ts-expect-error refillTokens beside limits
+    new TimerTokenBucketFilter({ limits, refillTokens: 5 });
+    // @ts-expect-error refillInterval beside limits
+    TokenBucketFilterFactory.create({ limits, refillInterval: 5 });
+    // @ts-expect-error initialTokens beside limits
+    TokenBucketFilterFactory.create({ limits, initialTokens: 5, kind: 'timer' });
+    // @ts-expect-error capacity beside limits, in a keyed bucket
+    TokenBucketFilterFactory.createKeyed({ limits, capacity: 5 });
+    const bucket = new LazyTokenBucketFilter({ limits });
+    // @ts-expect-error capacity beside limits, in reconfigure()
+    bucket.reconfigure({ limits, capacity: 5 });
+    // Either alone is fine.
+    expectTypeOf(TokenBucketFilterFactory.create).toBeCallableWith({ limits, kind: 'timer' });
+    expectTypeOf(TokenBucketFilterFactory.create).toBeCallableWith({ capacity: 5, initialTokens: 0 });
+    expectTypeOf(bucket).toHaveProperty('reconfigure').toBeCallableWith({ limits });
+    expectTypeOf(bucket).toHaveProperty('reconfigure').toBeCallableWith({ refillTokens: 5 });
   });
 
   it('the public state is read-only', () => {
