@@ -6,7 +6,12 @@ import {
   TokenBucketFilterFactory,
   type Clock,
   type GetTokenOptions,
+  type MultiLimitFilterOptions,
+  type ReconfigurableTokenBucketFilter,
   type TokenBucketFilter,
+  type TokenBucketFilterKind,
+  type TokenBucketFilterOptions,
+  type TokenBucketStats,
 } from '../src/index.js';
 import type { AbortSignalShape } from '../src/TokenBucketFilter.js';
 
@@ -53,6 +58,24 @@ describe('types', () => {
     expectTypeOf(
       TokenBucketFilterFactory.create({ limits: [{ capacity: 1 }], kind: 'timer' }),
     ).toEqualTypeOf<TimerTokenBucketFilter>();
+  });
+
+  // Regression: a kind held in a variable gave plain TokenBucketFilter, without reconfigure() and stats().
+  it('a kind known only as lazy | timer gives either class, both with reconfigure() and stats()', () => {
+    const kind = 'timer' as TokenBucketFilterKind;
+    const either = TokenBucketFilterFactory.create({ capacity: 1, kind });
+    expectTypeOf(either).toEqualTypeOf<LazyTokenBucketFilter | TimerTokenBucketFilter>();
+    expectTypeOf(either).toExtend<ReconfigurableTokenBucketFilter>();
+    expectTypeOf(either).toHaveProperty('reconfigure').toBeCallableWith({ capacity: 2 });
+    expectTypeOf(either).toHaveProperty('stats').returns.toEqualTypeOf<TokenBucketStats>();
+    const options: TokenBucketFilterOptions = { capacity: 1 };
+    expectTypeOf(TokenBucketFilterFactory.create(options)).toEqualTypeOf<
+      LazyTokenBucketFilter | TimerTokenBucketFilter
+    >();
+    const multi: MultiLimitFilterOptions = { limits: [{ capacity: 1 }] };
+    expectTypeOf(TokenBucketFilterFactory.create(multi)).toEqualTypeOf<
+      LazyTokenBucketFilter | TimerTokenBucketFilter
+    >();
   });
 
   // Regression: `limits` beside a single-limit option type-checked, and failed only at run time.
