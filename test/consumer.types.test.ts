@@ -95,8 +95,8 @@ const projects: Array<[name: string, options: Record<string, unknown>, files: st
     ['entries.mts', 'entries.cts', 'signal.mts', 'dispose.mts'],
   ],
   [
-    'lib esnext + dom + @types/node, bundler',
-    { lib: ['esnext', 'dom'], types: ['node'], module: 'esnext', moduleResolution: 'bundler' },
+    'lib esnext + dom, bundler',
+    { lib: ['esnext', 'dom'], module: 'esnext', moduleResolution: 'bundler' },
     ['entries.ts', 'signal.ts', 'dispose.ts'],
   ],
   [
