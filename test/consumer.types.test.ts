@@ -76,9 +76,22 @@ export function scoped(): number {
 }
 `;
 
+/** Each subpath alone: its declarations must not lean on what the root's happen to declare. */
+const sharedAlone = `
+import { SharedTokenBucketFilter, type TokenBucketFilter } from 'token-bucket-filter/shared';
+export const bucket: TokenBucketFilter = new SharedTokenBucketFilter({ capacity: 1 });
+`;
+const redisAlone = `
+import { RedisTokenBucketFilter, type AsyncTokenBucketFilter } from 'token-bucket-filter/redis';
+export const make = (client: { evalsha(...args: never[]): Promise<unknown>; eval(...args: never[]): Promise<unknown> }) =>
+  new RedisTokenBucketFilter({ client, key: 'k', capacity: 1 }) satisfies AsyncTokenBucketFilter;
+`;
+
 /** Consumer projects: compiler options, and which of the files above each compiles (by extension). */
 const projects: Array<[name: string, options: Record<string, unknown>, files: string[]]> = [
   ['lib es2022 only, node16, ESM and CJS', { lib: ['es2022'], module: 'node16' }, ['entries.mts', 'entries.cts']],
+  ['lib es2022 only, node16, /shared alone', { lib: ['es2022'], module: 'node16' }, ['shared-alone.mts']],
+  ['lib es2022 only, node16, /redis alone', { lib: ['es2022'], module: 'node16' }, ['redis-alone.mts']],
   [
     'lib es2022 + esnext.disposable, node16',
     { lib: ['es2022', 'esnext.disposable'], module: 'node16' },
@@ -127,6 +140,8 @@ describe('the declarations, compiled by consumers with skipLibCheck: false', () 
       writeFileSync(join(dir, `entries.${extension}`), entries);
       writeFileSync(join(dir, `signal.${extension}`), signal);
       writeFileSync(join(dir, `dispose.${extension}`), dispose);
+      writeFileSync(join(dir, `shared-alone.${extension}`), sharedAlone);
+      writeFileSync(join(dir, `redis-alone.${extension}`), redisAlone);
     }
   });
 
