@@ -117,11 +117,6 @@ const projects: Array<[name: string, options: Record<string, unknown>, files: st
     { lib: ['es2022'], module: 'commonjs', moduleResolution: 'node10' },
     ['entries.ts'],
   ],
-  [
-    'lib es2022 + dom, node10',
-    { lib: ['es2022', 'dom'], module: 'commonjs', moduleResolution: 'node10' },
-    ['entries.ts', 'signal.ts'],
-  ],
 ];
 
 describe('the declarations, compiled by consumers with skipLibCheck: false', () => {
