@@ -1,12 +1,59 @@
 import type { Clock } from './clock.js';
 
+// The declarations this package ships compile with no lib beyond ES2022 and no `@types/node`: what
+// they need of `Disposable` and `AbortSignal` (lib esnext.disposable and lib dom) is declared here.
+
+declare global {
+  interface SymbolConstructor {
+    /**
+     * The method `using` calls at the end of a block, declared as lib esnext.disposable and `@types/node`
+     * declare it (the declarations merge), so that `[Symbol.dispose](): void` compiles with lib ES2022.
+     */
+    readonly dispose: unique symbol;
+  }
+}
+
+/**
+ * DisposableLike is TypeScript's `Disposable` (lib esnext.disposable), which every bucket is: its
+ * `[Symbol.dispose]()` closes it, so `using bucket = …` closes the bucket at the end of the block.
+ */
+export interface DisposableLike {
+  /** Closes the bucket, as `close()` does. */
+  [Symbol.dispose](): void;
+}
+
+/**
+ * AbortSignalLike is the `AbortSignal` of the consumer's types when they declare one (lib dom, lib
+ * webworker or `@types/node`), so every real signal is accepted; with no such types (lib ES2022 alone)
+ * it is {@link AbortSignalShape}, the part of a signal that a bucket uses.
+ */
+export type AbortSignalLike = typeof globalThis extends { AbortSignal: { prototype: infer Signal } }
+  ? Signal
+  : AbortSignalShape;
+
+/**
+ * AbortSignalShape is what a bucket uses of an abort signal: `aborted`, `reason`, and one listener for
+ * the `'abort'` event, called with an event whose `target` is the signal. A DOM or Node `AbortSignal`
+ * has it; it stands in for one where no `AbortSignal` type is declared.
+ */
+export interface AbortSignalShape {
+  /** Whether the signal has aborted. */
+  readonly aborted: boolean;
+  /** Why it aborted: what the aborted calls reject with, untouched. */
+  readonly reason: unknown;
+  /** Registers `listener` for the `'abort'` event. */
+  addEventListener(type: 'abort', listener: (event: { readonly target: unknown }) => void, options?: object): void;
+  /** Removes a listener registered with `addEventListener()`. */
+  removeEventListener(type: 'abort', listener: (event: { readonly target: unknown }) => void): void;
+}
+
 /** Options of one `getToken()` call. */
 export interface GetTokenOptions {
   /**
    * Aborts the wait: the caller leaves the queue, takes no tokens, and the promise rejects with
    * `signal.reason` (untouched). An already aborted signal rejects at once.
    */
-  signal?: AbortSignal | undefined;
+  signal?: AbortSignalLike | undefined;
   /**
    * The longest the caller is willing to wait, in ms (a non-negative number; `Infinity` by default).
    * If the grant would come later, the call rejects at once with `MaxWaitExceededError`.
@@ -24,7 +71,7 @@ export interface GetTokenOptions {
  * Every implementation in this package honours this contract exactly, and one conformance suite
  * checks each of them.
  */
-export interface TokenBucketFilter extends Disposable {
+export interface TokenBucketFilter extends DisposableLike {
   /** Most tokens the bucket holds: its burst size. */
   readonly capacity: number;
   /**
@@ -84,6 +131,8 @@ export interface TokenBucketOptions {
    * bucket: its schedule starts at the clock reading of its creation.
    */
   clock?: Clock | undefined;
+  /** Not with these options: a bucket of several limits takes only `limits` (see {@link MultiLimitOptions}). */
+  limits?: never;
 }
 
 /** Options of `TokenBucketFilterFactory.create()`: the bucket options plus which implementation. */
@@ -129,6 +178,14 @@ export interface MultiLimitOptions {
   limits: readonly RefillLimit[];
   /** Where time and timers come from; see {@link TokenBucketOptions.clock}. */
   clock?: Clock | undefined;
+  /** Not beside `limits`: give it inside each limit. */
+  capacity?: never;
+  /** Not beside `limits`: give it inside each limit. */
+  refillTokens?: never;
+  /** Not beside `limits`: give it inside each limit. */
+  refillInterval?: never;
+  /** Not beside `limits`: give it inside each limit. */
+  initialTokens?: never;
 }
 
 /** Options of `TokenBucketFilterFactory.create()` for a bucket with several limits. */
@@ -150,10 +207,18 @@ export type ReconfigureOptions =
       refillTokens?: number | undefined;
       /** The new ms between refill steps. A positive finite number. */
       refillInterval?: number | undefined;
+      /** Not with these options: give `limits` alone. */
+      limits?: never;
     }
   | {
       /** The new limits; limit `i` carries over the tokens of the old limit `i` (new ones start full). */
       limits: ReadonlyArray<Omit<RefillLimit, 'initialTokens'>>;
+      /** Not beside `limits`: give it inside each limit. */
+      capacity?: never;
+      /** Not beside `limits`: give it inside each limit. */
+      refillTokens?: never;
+      /** Not beside `limits`: give it inside each limit. */
+      refillInterval?: never;
     };
 
 /**

@@ -1,12 +1,7 @@
 import { KeyedTokenBucketFilter, type KeyedTokenBucketOptions } from './keyed/KeyedTokenBucketFilter.js';
 import { LazyTokenBucketFilter } from './LazyTokenBucketFilter.js';
 import { TimerTokenBucketFilter } from './TimerTokenBucketFilter.js';
-import type {
-  MultiLimitFilterOptions,
-  ReconfigurableTokenBucketFilter,
-  TokenBucketFilter,
-  TokenBucketFilterOptions,
-} from './TokenBucketFilter.js';
+import type { MultiLimitFilterOptions, TokenBucketFilterOptions } from './TokenBucketFilter.js';
 
 /**
  * TokenBucketFilterFactory builds ready-to-use buckets. It exists so that a timer-driven bucket's
@@ -15,6 +10,8 @@ import type {
 export const TokenBucketFilterFactory = {
   /**
    * Creates a bucket of the given `kind` (default `'lazy'`) and, for `'timer'`, starts its refill timer.
+   * Returns a `LazyTokenBucketFilter` or a `TimerTokenBucketFilter` (typed by `kind`; either, when
+   * `kind` is a variable), both `ReconfigurableTokenBucketFilter`s.
    *
    * Throws `TypeError` or `RangeError` when an option is invalid; the message names the option and
    * the value.
@@ -40,10 +37,12 @@ export const TokenBucketFilterFactory = {
 /** Options of `create()`: one limit or several, and the kind. */
 type CreateOptions = TokenBucketFilterOptions | MultiLimitFilterOptions;
 
+// The class of the kind asked for; a `kind` known only as `'lazy' | 'timer'` gives either class, which
+// both have `reconfigure()` and `stats()`.
 function createTokenBucketFilter(options: CreateOptions & { kind: 'timer' }): TimerTokenBucketFilter;
 function createTokenBucketFilter(options: CreateOptions & { kind?: 'lazy' | undefined }): LazyTokenBucketFilter;
-function createTokenBucketFilter(options: CreateOptions): TokenBucketFilter;
-function createTokenBucketFilter(options: CreateOptions): TokenBucketFilter & ReconfigurableTokenBucketFilter {
+function createTokenBucketFilter(options: CreateOptions): LazyTokenBucketFilter | TimerTokenBucketFilter;
+function createTokenBucketFilter(options: CreateOptions): LazyTokenBucketFilter | TimerTokenBucketFilter {
   // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- validates input from untyped callers
   if (typeof options === 'object' && options !== null && options.kind === 'timer') {
     return new TimerTokenBucketFilter(options).start();

@@ -1,5 +1,5 @@
 import type { Clock } from './clock.js';
-import type { TokenBucketFilterKind } from './TokenBucketFilter.js';
+import type { AbortSignalLike, TokenBucketFilterKind } from './TokenBucketFilter.js';
 
 /** Bucket options after validation, with defaults filled in. */
 export interface ResolvedOptions {
@@ -259,8 +259,8 @@ export function checkMaxWait(maxWait: unknown): RangeError | undefined {
 }
 
 /** Whether `value` looks like an `AbortSignal`: an object with a boolean `aborted` and listener methods. */
-export function isAbortSignal(value: unknown): value is AbortSignal {
-  const signal = value as Partial<AbortSignal> | null;
+export function isAbortSignal(value: unknown): value is AbortSignalLike {
+  const signal = value as Partial<AbortSignalLike> | null;
   return (
     typeof signal === 'object' &&
     signal !== null &&
@@ -275,14 +275,14 @@ export function isAbortSignal(value: unknown): value is AbortSignal {
  * signal-like object that reports `aborted` with no reason (a real `AbortSignal` always has one), a
  * `DOMException` named `AbortError`, as `AbortController.abort()` with no reason would give.
  */
-export function abortReason(signal: AbortSignal): unknown {
+export function abortReason(signal: AbortSignalLike): unknown {
   const reason: unknown = signal.reason;
   return reason === undefined ? new DOMException('This operation was aborted', 'AbortError') : reason;
 }
 
 /** The options of one `getToken()` call, validated and read once. */
 export interface GetTokenRequest {
-  readonly signal: AbortSignal | undefined;
+  readonly signal: AbortSignalLike | undefined;
   readonly maxWait: number | undefined;
 }
 
@@ -318,7 +318,7 @@ export function readGetTokenOptions(options: unknown): GetTokenRequest {
     const badMaxWait = checkMaxWait(maxWait);
     if (badMaxWait !== undefined) throw badMaxWait;
   }
-  if (aborted) throw abortReason(signal as AbortSignal);
+  if (aborted) throw abortReason(signal as AbortSignalLike);
   return signal === undefined && maxWait === undefined
     ? PLAIN_REQUEST
     : { signal, maxWait: maxWait as number | undefined };

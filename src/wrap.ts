@@ -1,5 +1,5 @@
 import { checkMaxWait, describe, isAbortSignal, ownOption, withDefault } from './options.js';
-import type { GetTokenOptions } from './TokenBucketFilter.js';
+import type { AbortSignalLike, GetTokenOptions } from './TokenBucketFilter.js';
 
 /**
  * TokenSource is what {@link wrap} takes tokens from: any bucket of this package, or an object whose
@@ -22,7 +22,7 @@ export interface WrapOptions<A extends readonly unknown[]> {
   /** `maxWait` (ms) of every `getToken()`: calls that would wait longer reject with `MaxWaitExceededError`. */
   maxWait?: number | undefined;
   /** Aborts every waiting and later call with `signal.reason` (for example on shutdown). */
-  signal?: AbortSignal | undefined;
+  signal?: AbortSignalLike | undefined;
 }
 
 /**

@@ -7,14 +7,63 @@ import { distCjs, distEsmUrl, repoRoot, requireBuild } from './support/dist.js';
 const exported = [
   'BucketClosedError',
   'BucketNotStartedError',
+  'InvalidClockReadingError',
   'KeyedTokenBucketFilter',
   'LazyTokenBucketFilter',
+  'MAX_CLOCK_READING',
   'MAX_TIMER_DELAY',
   'MaxWaitExceededError',
   'TimerTokenBucketFilter',
   'TokenBucketFilterFactory',
   'wrap',
 ];
+
+interface NamesReport {
+  /** Exported functions and classes whose `name` is not their export name, as `entry: key -> name`. */
+  renamed: string[];
+  /** Every exported error class, instantiated without arguments. */
+  errors: Array<{ entry: string; key: string; string: string; inspected: string }>;
+  /** For each subpath, the core error classes it exports that are the very classes of the root. */
+  sameErrorClasses: Record<string, string[]>;
+}
+
+const entries = ['token-bucket-filter', 'token-bucket-filter/shared', 'token-bucket-filter/redis'];
+
+/** A script that loads every entry (by name, through the exports map) and prints a {@link NamesReport}. */
+function namesProbe(type: string): string {
+  const load = type === 'module' ? 'import(entry)' : 'Promise.resolve(require(entry))';
+  return `
+    const { inspect } = ${type === 'module' ? "await import('node:util')" : "require('node:util')"};
+    const load = (entry) => ${load};
+    (async () => {
+      const report = { renamed: [], errors: [], sameErrorClasses: {} };
+      const modules = {};
+      for (const entry of ${JSON.stringify(entries)}) {
+        const module = (modules[entry] = await load(entry));
+        for (const [key, value] of Object.entries(module)) {
+          if (typeof value !== 'function') continue;
+          if (value.name !== key) report.renamed.push(entry + ': ' + key + ' -> ' + value.name);
+          if (value.prototype instanceof Error) {
+            const error = new value();
+            report.errors.push({ entry, key, string: String(error), inspected: inspect(error) });
+          }
+        }
+      }
+      const root = modules['token-bucket-filter'];
+      for (const entry of ${JSON.stringify(entries.slice(1))}) {
+        report.sameErrorClasses[entry] = [
+          'BucketClosedError',
+          'BucketNotStartedError',
+          'InvalidClockReadingError',
+          'MaxWaitExceededError',
+        ].filter(
+          (key) => modules[entry][key] !== undefined && modules[entry][key] === root[key],
+        );
+      }
+      console.log(JSON.stringify(report));
+    })();
+  `;
+}
 
 describe('the built package', () => {
   beforeAll(requireBuild);
@@ -61,7 +110,7 @@ describe('the built package', () => {
         '--input-type=module',
         '-e',
         `import * as sub from '${subpath}'; import * as core from 'token-bucket-filter';` +
-          `console.log(typeof sub.${name}, sub.BucketClosedError === undefined || sub.BucketClosedError === core.BucketClosedError)`,
+          `console.log(typeof sub.${name}, sub.BucketClosedError === core.BucketClosedError)`,
       ],
       { encoding: 'utf8', cwd: repoRoot },
     );
@@ -70,6 +119,42 @@ describe('the built package', () => {
       cwd: repoRoot,
     });
     expect([esm.trim(), cjs.trim()]).toEqual(['function true', 'function']);
+  });
+
+  // Regression: the CommonJS build named its classes `_class`, `_class2`… (`require(…).LazyTokenBucketFilter.name`
+  // was `_class6`, and `util.inspect` of an error printed `_class [BucketClosedError]`), and both builds
+  // named a class that refers to itself `_SharedTokenBucketFilter`.
+  it.each(['commonjs', 'module'])('every exported class and function keeps its name in the %s build', (type) => {
+    const report = JSON.parse(
+      execFileSync(process.execPath, [`--input-type=${type}`, '-e', namesProbe(type)], {
+        encoding: 'utf8',
+        cwd: repoRoot,
+      }),
+    ) as NamesReport;
+    expect(report.renamed).toEqual([]);
+    expect(report.errors.map(({ entry, key }) => `${entry}: ${key}`)).toEqual([
+      'token-bucket-filter: BucketClosedError',
+      'token-bucket-filter: BucketNotStartedError',
+      'token-bucket-filter: InvalidClockReadingError',
+      'token-bucket-filter: MaxWaitExceededError',
+      'token-bucket-filter/shared: BucketClosedError',
+      'token-bucket-filter/shared: InvalidClockReadingError',
+      'token-bucket-filter/shared: MaxWaitExceededError',
+      'token-bucket-filter/redis: BucketClosedError',
+      'token-bucket-filter/redis: InvalidClockReadingError',
+      'token-bucket-filter/redis: MaxWaitExceededError',
+      'token-bucket-filter/redis: RedisTimeoutError',
+      'token-bucket-filter/redis: RedisUnavailableError',
+    ]);
+    for (const { entry, key, string, inspected } of report.errors) {
+      expect(string, `String(new ${key}()) from ${entry}`).toMatch(new RegExp(`^${key}: `));
+      expect(inspected, `util.inspect(new ${key}()) from ${entry}`).toMatch(new RegExp(`^${key}: `));
+    }
+    // The subpaths export the very classes of the package root, so `instanceof` works across them.
+    expect(report.sameErrorClasses).toEqual({
+      'token-bucket-filter/shared': ['BucketClosedError', 'InvalidClockReadingError', 'MaxWaitExceededError'],
+      'token-bucket-filter/redis': ['BucketClosedError', 'InvalidClockReadingError', 'MaxWaitExceededError'],
+    });
   });
 
   it('publishes only dist/, README.md, LICENSE and package.json (npm pack --dry-run)', () => {

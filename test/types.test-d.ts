@@ -5,8 +5,15 @@ import {
   TimerTokenBucketFilter,
   TokenBucketFilterFactory,
   type Clock,
+  type GetTokenOptions,
+  type MultiLimitFilterOptions,
+  type ReconfigurableTokenBucketFilter,
   type TokenBucketFilter,
+  type TokenBucketFilterKind,
+  type TokenBucketFilterOptions,
+  type TokenBucketStats,
 } from '../src/index.js';
+import type { AbortSignalShape } from '../src/TokenBucketFilter.js';
 
 describe('types', () => {
   it('accepts globalThis, a fake-timers clock and a hand-written object as the clock', () => {
@@ -36,13 +43,62 @@ describe('types', () => {
     expectTypeOf<TokenBucketFilter>().toExtend<Disposable>();
   });
 
+  it('accepts a real AbortSignal, which also fits the stand-in used where no AbortSignal type exists', () => {
+    expectTypeOf<AbortSignal>().toExtend<NonNullable<GetTokenOptions['signal']>>();
+    expectTypeOf<AbortSignal>().toExtend<AbortSignalShape>();
+    expectTypeOf<NonNullable<GetTokenOptions['signal']>>().toEqualTypeOf<AbortSignal>();
+  });
+
   it('the factory returns the class of the kind asked for', () => {
     expectTypeOf(TokenBucketFilterFactory.create({ capacity: 1 })).toEqualTypeOf<LazyTokenBucketFilter>();
+    expectTypeOf(TokenBucketFilterFactory.create({ capacity: 1, kind: 'lazy' })).toEqualTypeOf<LazyTokenBucketFilter>();
     expectTypeOf(
       TokenBucketFilterFactory.create({ capacity: 1, kind: 'timer' }),
     ).toEqualTypeOf<TimerTokenBucketFilter>();
-    const kind = 'timer' as 'lazy' | 'timer';
-    expectTypeOf(TokenBucketFilterFactory.create({ capacity: 1, kind })).toEqualTypeOf<TokenBucketFilter>();
+    expectTypeOf(
+      TokenBucketFilterFactory.create({ limits: [{ capacity: 1 }], kind: 'timer' }),
+    ).toEqualTypeOf<TimerTokenBucketFilter>();
+  });
+
+  // Regression: a kind held in a variable gave plain TokenBucketFilter, without reconfigure() and stats().
+  it('a kind known only as lazy | timer gives either class, both with reconfigure() and stats()', () => {
+    const kind = 'timer' as TokenBucketFilterKind;
+    const either = TokenBucketFilterFactory.create({ capacity: 1, kind });
+    expectTypeOf(either).toEqualTypeOf<LazyTokenBucketFilter | TimerTokenBucketFilter>();
+    expectTypeOf(either).toExtend<ReconfigurableTokenBucketFilter>();
+    expectTypeOf(either).toHaveProperty('reconfigure').toBeCallableWith({ capacity: 2 });
+    expectTypeOf(either).toHaveProperty('stats').returns.toEqualTypeOf<TokenBucketStats>();
+    const options: TokenBucketFilterOptions = { capacity: 1 };
+    expectTypeOf(TokenBucketFilterFactory.create(options)).toEqualTypeOf<
+      LazyTokenBucketFilter | TimerTokenBucketFilter
+    >();
+    const multi: MultiLimitFilterOptions = { limits: [{ capacity: 1 }] };
+    expectTypeOf(TokenBucketFilterFactory.create(multi)).toEqualTypeOf<
+      LazyTokenBucketFilter | TimerTokenBucketFilter
+    >();
+  });
+
+  // Regression: `limits` beside a single-limit option type-checked, and failed only at run time.
+  it('limits cannot be combined with capacity, refillTokens, refillInterval or initialTokens', () => {
+    const limits = [{ capacity: 10 }];
+    // @ts-expect-error capacity beside limits
+    new LazyTokenBucketFilter({ limits, capacity: 5 });
+    // @ts-expect-error refillTokens beside limits
+    new TimerTokenBucketFilter({ limits, refillTokens: 5 });
+    // @ts-expect-error refillInterval beside limits
+    TokenBucketFilterFactory.create({ limits, refillInterval: 5 });
+    // @ts-expect-error initialTokens beside limits
+    TokenBucketFilterFactory.create({ limits, initialTokens: 5, kind: 'timer' });
+    // @ts-expect-error capacity beside limits, in a keyed bucket
+    TokenBucketFilterFactory.createKeyed({ limits, capacity: 5 });
+    const bucket = new LazyTokenBucketFilter({ limits });
+    // @ts-expect-error capacity beside limits, in reconfigure()
+    bucket.reconfigure({ limits, capacity: 5 });
+    // Either alone is fine.
+    expectTypeOf(TokenBucketFilterFactory.create).toBeCallableWith({ limits, kind: 'timer' });
+    expectTypeOf(TokenBucketFilterFactory.create).toBeCallableWith({ capacity: 5, initialTokens: 0 });
+    expectTypeOf(bucket).toHaveProperty('reconfigure').toBeCallableWith({ limits });
+    expectTypeOf(bucket).toHaveProperty('reconfigure').toBeCallableWith({ refillTokens: 5 });
   });
 
   it('the public state is read-only', () => {

@@ -1,4 +1,5 @@
 import { abortReason } from '../options.js';
+import type { AbortSignalLike } from '../TokenBucketFilter.js';
 import type { Waiter } from './WaiterQueue.js';
 
 /** What holds a watched waiter in its queue: a bucket, told when the waiter's signal aborts. */
@@ -26,13 +27,13 @@ interface Watched {
  * aborts its callers too.
  */
 export class SignalWatch {
-  private readonly watched = new Map<AbortSignal, Watched>();
+  private readonly watched = new Map<AbortSignalLike, Watched>();
 
   /**
    * Watches `signal` for `waiter`, whose `extras.owner` is told when it aborts. Throws what the
    * signal's `addEventListener` throws, having registered nothing.
    */
-  watch(waiter: Waiter, signal: AbortSignal): void {
+  watch(waiter: Waiter, signal: AbortSignalLike): void {
     const watched = this.watched.get(signal);
     if (watched !== undefined) {
       watched.waiters.add(waiter);
@@ -54,7 +55,7 @@ export class SignalWatch {
   }
 
   /** Rejects every waiter of `signal` with its reason, in queue order per owner, then lets each owner move up. */
-  private abort(signal: AbortSignal): void {
+  private abort(signal: AbortSignalLike): void {
     const watched = this.watched.get(signal);
     if (watched === undefined) return;
     this.unwatch(signal, watched);
@@ -74,7 +75,7 @@ export class SignalWatch {
     for (const owner of owners) owner.afterAborts();
   }
 
-  private unwatch(signal: AbortSignal, watched: Watched): void {
+  private unwatch(signal: AbortSignalLike, watched: Watched): void {
     this.watched.delete(signal);
     try {
       signal.removeEventListener('abort', watched.listener);

@@ -1,4 +1,5 @@
 import type { AbortOwner } from './SignalWatch.js';
+import type { AbortSignalLike } from '../TokenBucketFilter.js';
 
 /**
  * What only some waiters need: the promise's `reject` (for an abort, or a `maxWait` that `reconfigure()`
@@ -15,7 +16,7 @@ export class WaiterExtras {
    */
   constructor(
     readonly reject: (reason: unknown) => void,
-    readonly signal: AbortSignal | undefined,
+    readonly signal: AbortSignalLike | undefined,
     readonly calledAt: number,
     readonly maxWait: number,
     readonly owner: AbortOwner,

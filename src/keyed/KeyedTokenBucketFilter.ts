@@ -14,6 +14,7 @@ import {
   resolveReconfigure,
 } from '../options.js';
 import type {
+  DisposableLike,
   GetTokenOptions,
   MultiLimitOptions,
   ReconfigureOptions,
@@ -71,7 +72,7 @@ export interface KeyedTokenBucketStats extends TokenBucketStats {
  * @throws TypeError or RangeError from the constructor when an option is invalid; the message names
  * the option and the value.
  */
-export class KeyedTokenBucketFilter<K = unknown> implements Disposable {
+export class KeyedTokenBucketFilter<K = unknown> implements DisposableLike {
   private readonly buckets = new Map<K, KeyBucket<K>>();
   private readonly owner: KeyBucketOwner<K>;
   private readonly counters = new BucketCounters();

@@ -1,4 +1,4 @@
-import type { GetTokenOptions } from '../TokenBucketFilter.js';
+import type { DisposableLike, GetTokenOptions } from '../TokenBucketFilter.js';
 
 /**
  * AsyncTokenBucketFilter is the asynchronous counterpart of `TokenBucketFilter`, for buckets whose state
@@ -17,7 +17,7 @@ import type { GetTokenOptions } from '../TokenBucketFilter.js';
  * Everything else is the same contract: discrete refill steps on a fixed schedule, integer tokens,
  * strict FIFO, `maxWait`, `signal`, and `close()` rejecting every waiter of this instance.
  */
-export interface AsyncTokenBucketFilter extends Disposable {
+export interface AsyncTokenBucketFilter extends DisposableLike {
   /** Most tokens the bucket holds: its burst size. */
   readonly capacity: number;
   /** Callers of this instance waiting right now: sent to the store or sleeping on a reservation. */

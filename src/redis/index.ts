@@ -1,4 +1,10 @@
+/**
+ * `token-bucket-filter/redis`: token buckets kept in Redis, shared by every process that uses the same
+ * key. The core error classes the Redis buckets reject with are re-exported; they are the very classes
+ * of the package root, so `instanceof` works whichever entry they were imported from.
+ */
 export type { AsyncTokenBucketFilter } from './AsyncTokenBucketFilter.js';
+export { BucketClosedError, InvalidClockReadingError, MaxWaitExceededError } from '../errors.js';
 export { scriptRunner } from './clients.js';
 export type { IoRedisLike, NodeRedisLike, RedisClientLike, RedisScriptRunner } from './clients.js';
 export { RedisTimeoutError, RedisUnavailableError } from './errors.js';

@@ -8,6 +8,6 @@ export {
   type SharedTokenBucketFromOptions,
   type SharedTokenBucketHandle,
 } from './SharedTokenBucketFilter.js';
-export { BucketClosedError, MaxWaitExceededError } from '../errors.js';
+export { BucketClosedError, InvalidClockReadingError, MaxWaitExceededError } from '../errors.js';
 export type { Clock } from '../clock.js';
 export type { GetTokenOptions, TokenBucketFilter, TokenBucketOptions } from '../TokenBucketFilter.js';
