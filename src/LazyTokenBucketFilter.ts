@@ -41,7 +41,7 @@ export class LazyTokenBucketFilter extends BucketBase {
     if (grantAt === undefined) return;
     // Timers round, cap and sometimes fire early: on waking, sync() re-reads the clock, grants what is
     // due, and a head still early simply gets a new timer here.
-    this.headTimer = ClockTimer.timeout(this.clock, this.wake, grantAt - this.clock.performance.now());
+    this.headTimer = ClockTimer.timeout(this.clock, this.wake, this.delayUntil(grantAt));
   }
 
   protected stopTimers(): void {
@@ -51,7 +51,7 @@ export class LazyTokenBucketFilter extends BucketBase {
 
   private readonly wake = (): void => {
     this.headTimer = undefined;
-    this.sync(this.clock.performance.now());
+    this.syncIfValid();
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- sync() may set headTimer (through headChanged()); TypeScript keeps the narrowing across the call
     if (this.headTimer === undefined) this.headChanged();
   };

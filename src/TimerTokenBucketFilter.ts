@@ -1,4 +1,4 @@
-import { ClockTimer, MAX_TIMER_DELAY, type Clock } from './clock.js';
+import { ClockRetry, ClockTimer, MAX_TIMER_DELAY, tryReadClock, type Clock } from './clock.js';
 import { BucketBase, bucketInit } from './core/BucketBase.js';
 import { stepTime, stepsAt, type RefillSchedule } from './core/refill.js';
 import { BucketClosedError, BucketNotStartedError } from './errors.js';
@@ -8,11 +8,15 @@ import type { MultiLimitOptions, TokenBucketOptions } from './TokenBucketFilter.
 const REALIGN_AFTER_MS = 1;
 
 /**
- * One refill timer on one schedule: a `setInterval` while it keeps to the schedule, re-aligned by a
- * one-shot timer when real timers run late. Each tick calls `onTick` with the clock reading.
+ * One refill timer on one schedule, ticking at the whole-ms instants at which a lazy bucket's head
+ * timer would wake for each step: a `setInterval` while a whole-ms interval keeps to the schedule, and
+ * a one-shot timer to the next step otherwise (a fractional interval, or real timers running late).
+ * Each tick calls `onTick` with the clock reading; a tick on an invalid reading calls nothing and
+ * looks again after a {@link ClockRetry} delay.
  */
 class Ticker {
   private timer: ClockTimer | undefined = undefined;
+  private readonly retry = new ClockRetry();
 
   /**
    * @param getClock returns the bucket's clock (looked up at each use, like the bucket does)
@@ -26,7 +30,7 @@ class Ticker {
     private readonly onTick: (now: number) => void,
     private keepAlive: boolean,
   ) {
-    this.arm(getClock().performance.now());
+    this.arm(tryReadClock(getClock()));
   }
 
   /** Lets the timer keep the process alive or not. */
@@ -41,34 +45,44 @@ class Ticker {
   }
 
   /**
-   * Sets the timer for the next step after `now`: a `setInterval` when `now` is on the schedule (within
-   * {@link REALIGN_AFTER_MS}), otherwise a one-shot timer to the next step, which then arms again.
+   * Sets the timer for the next step after `now`: a `setInterval` when the interval is a whole number
+   * of ms and `now` is on the schedule (within {@link REALIGN_AFTER_MS}), otherwise a one-shot timer to
+   * the next step, which then arms again; a retry when `now` is undefined (an invalid reading).
    */
-  private arm(now: number): void {
-    const { refillInterval } = this.schedule;
-    const lastStepAt = stepTime(this.schedule, stepsAt(this.schedule, now));
-    const onSchedule = now - lastStepAt < REALIGN_AFTER_MS;
-    this.timer =
-      onSchedule && refillInterval <= MAX_TIMER_DELAY
-        ? ClockTimer.interval(this.getClock(), this.onInterval, refillInterval)
-        : ClockTimer.timeout(this.getClock(), this.onRealign, lastStepAt + refillInterval - now);
+  private arm(now: number | undefined): void {
+    const clock = this.getClock();
+    if (now === undefined) {
+      this.timer = ClockTimer.timeout(clock, this.onRealign, this.retry.next());
+    } else {
+      this.retry.reset();
+      const { refillInterval } = this.schedule;
+      const step = stepsAt(this.schedule, now);
+      const lastStepAt = stepTime(this.schedule, step);
+      // A fractional interval's steps fall between whole ms: setInterval would tick at a multiple of the
+      // rounded interval and drift from the steps, so each tick aims at its own step, as the lazy kind does.
+      const onSchedule =
+        Number.isInteger(refillInterval) && refillInterval <= MAX_TIMER_DELAY && now - lastStepAt < REALIGN_AFTER_MS;
+      this.timer = onSchedule
+        ? ClockTimer.interval(clock, this.onInterval, refillInterval)
+        : ClockTimer.timeout(clock, this.onRealign, stepTime(this.schedule, step + 1) - now);
+    }
     this.timer.keepAlive(this.keepAlive);
   }
 
   private readonly onInterval = (): void => {
-    const now = this.getClock().performance.now();
-    this.onTick(now);
+    const now = tryReadClock(this.getClock());
+    if (now !== undefined) this.onTick(now);
     if (this.timer === undefined) return; // cancelled by the tick (close or reconfigure)
-    if (now - stepTime(this.schedule, stepsAt(this.schedule, now)) >= REALIGN_AFTER_MS) {
+    if (now === undefined || now - stepTime(this.schedule, stepsAt(this.schedule, now)) >= REALIGN_AFTER_MS) {
       this.timer.cancel();
       this.arm(now);
     }
   };
 
   private readonly onRealign = (): void => {
-    const now = this.getClock().performance.now();
+    const now = tryReadClock(this.getClock());
     const timer = this.timer;
-    this.onTick(now);
+    if (now !== undefined) this.onTick(now);
     if (this.timer === timer) this.arm(now);
   };
 }

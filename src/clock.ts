@@ -1,3 +1,5 @@
+import { InvalidClockReadingError, MAX_CLOCK_READING } from './errors.js';
+
 /**
  * Clock is where a bucket reads time and sets timers: anything shaped like `globalThis`.
  *
@@ -6,7 +8,8 @@
  * parameter types are accepted.
  *
  * `performance.now()` must be monotonic and in milliseconds; a clock that steps backwards never
- * creates tokens (the bucket ignores time that goes back). Timer handles are opaque: whatever
+ * creates tokens (the bucket ignores time that goes back), and a reading that is not a finite number
+ * within ±2^42 ms is refused with `InvalidClockReadingError` (nothing is granted on it). Timer handles are opaque: whatever
  * `setTimeout`/`setInterval` return is handed back to `clearTimeout`/`clearInterval` of the same clock,
  * and `ref()`/`unref()` are called on it when it has them (Node's `Timeout`, fake-timers' timers).
  */
@@ -29,30 +32,80 @@ export function globalClock(): Clock {
   return globalThis;
 }
 
+/**
+ * Returns `clock.performance.now()`, or throws {@link InvalidClockReadingError} when the reading is not
+ * a finite number within ±{@link MAX_CLOCK_READING} ms (NaN, ±Infinity, a non-number). Every reading a
+ * bucket acts on goes through here, so that no broken reading can grant or mint tokens.
+ */
+export function readClock(clock: Clock): number {
+  const now = clock.performance.now();
+  // NaN and non-numbers fail both comparisons.
+  if (typeof now === 'number' && now <= MAX_CLOCK_READING && now >= -MAX_CLOCK_READING) return now;
+  throw new InvalidClockReadingError(now);
+}
+
+/**
+ * Returns `clock.performance.now()` when it is a valid reading (see {@link readClock}), or undefined
+ * when it is not or the clock throws: for the paths that must not fail (getters, timer callbacks).
+ */
+export function tryReadClock(clock: Clock): number | undefined {
+  try {
+    return readClock(clock);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * ClockRetry paces the timers of a bucket that woke on an invalid clock reading and so cannot tell how
+ * long to sleep: 1 ms at first, doubling up to 1 s while the readings stay invalid. A bucket on a
+ * broken clock neither spins nor sleeps long once the clock is mended.
+ */
+export class ClockRetry {
+  private delay = 0;
+
+  /** Returns the next retry delay (ms). */
+  next(): number {
+    this.delay = Math.min(Math.max(1, this.delay * 2), 1000);
+    return this.delay;
+  }
+
+  /** Called on a valid reading: the next retry starts again from 1 ms. */
+  reset(): void {
+    this.delay = 0;
+  }
+}
+
 interface RefCountedHandle {
   ref?(): unknown;
   unref?(): unknown;
 }
 
 /**
- * A timer set on a specific clock, remembered with that clock so it is always cleared by the clock
- * that set it (even if global fake timers are installed or removed meanwhile).
+ * A timer set on a specific clock, remembered with the clear function of that clock as it was when the
+ * timer was set: it is always cleared by the timer API that set it, even if global fake timers are
+ * installed or removed meanwhile (with the default clock, `globalThis.clearTimeout` may by then be
+ * another function, which would not know the handle).
  */
 export class ClockTimer {
   private constructor(
     private readonly clock: Clock,
+    private readonly clear: (handle: never) => void,
     private readonly handle: unknown,
-    private readonly repeating: boolean,
   ) {}
 
   /** Sets a one-shot timer of `ms` (rounded up to whole ms, capped at {@link MAX_TIMER_DELAY}). */
   static timeout(clock: Clock, callback: () => void, ms: number): ClockTimer {
-    return new ClockTimer(clock, clock.setTimeout(callback, timerDelay(ms)), false);
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- kept to be called on `clock` (cancel() uses .call)
+    const clear = clock.clearTimeout;
+    return new ClockTimer(clock, clear, clock.setTimeout(callback, timerDelay(ms)));
   }
 
   /** Sets a repeating timer every `ms` (rounded up to whole ms, capped at {@link MAX_TIMER_DELAY}). */
   static interval(clock: Clock, callback: () => void, ms: number): ClockTimer {
-    return new ClockTimer(clock, clock.setInterval(callback, timerDelay(ms)), true);
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- kept to be called on `clock` (cancel() uses .call)
+    const clear = clock.clearInterval;
+    return new ClockTimer(clock, clear, clock.setInterval(callback, timerDelay(ms)));
   }
 
   /** Lets the timer keep the process alive (`keepAlive`) or not; a no-op where timers have no ref. */
@@ -65,12 +118,12 @@ export class ClockTimer {
 
   /** Cancels the timer. Cancelling twice is harmless. */
   cancel(): void {
-    if (this.repeating) this.clock.clearInterval(this.handle as never);
-    else this.clock.clearTimeout(this.handle as never);
+    // Called on the clock, as a method: a hand-written clock may use `this`.
+    this.clear.call(this.clock, this.handle as never);
   }
 }
 
-/** Rounds a wait up to whole ms, at least 1 and at most {@link MAX_TIMER_DELAY}. */
+/** Rounds a wait up to whole ms, at least 1 and at most {@link MAX_TIMER_DELAY} (NaN counts as 1). */
 export function timerDelay(ms: number): number {
-  return Math.min(Math.max(Math.ceil(ms), 1), MAX_TIMER_DELAY);
+  return ms > 1 ? Math.min(Math.ceil(ms), MAX_TIMER_DELAY) : 1;
 }

@@ -1,3 +1,5 @@
+import { describe } from './options.js';
+
 /**
  * BucketClosedError is how a bucket refuses work after `close()`: queued and later `getToken()` calls
  * reject with it, and `tryGetToken()` and `start()` throw it. Its `name` is `'BucketClosedError'`.
@@ -43,3 +45,27 @@ export class BucketNotStartedError extends Error {
     super('The timer bucket was never started: call start(), or create it with TokenBucketFilterFactory.create()');
   }
 }
+
+/**
+ * InvalidClockReadingError is how a bucket refuses to act on a clock reading it cannot trust: a
+ * `clock.performance.now()` that returned something other than a finite number of ms within
+ * ±{@link MAX_CLOCK_READING} (NaN, ±Infinity, a non-number, or a reading so large that the schedule's
+ * step count would no longer be exact). Nothing is granted, taken or minted on such a reading:
+ * `getToken()` rejects with this error, `tryGetToken()`, `waitTime()`, `reconfigure()` and the
+ * constructors throw it, and a timer that wakes on such a reading grants nothing and looks again
+ * shortly. The bucket goes on as before once the readings are valid again. It is a `TypeError` (the
+ * clock returned a value of the wrong kind); its `name` is `'InvalidClockReadingError'`.
+ */
+export class InvalidClockReadingError extends TypeError {
+  override readonly name = 'InvalidClockReadingError';
+
+  /** @param reading what `clock.performance.now()` returned */
+  constructor(readonly reading: unknown) {
+    super(
+      `clock.performance.now() returned ${describe(reading)}; a bucket needs a finite number of ms within ±2^42 (about 139 years), so it granted nothing`,
+    );
+  }
+}
+
+/** The largest clock reading (ms, either sign) a bucket acts on: 2^42 ms, about 139 years. */
+export const MAX_CLOCK_READING = 2 ** 42;

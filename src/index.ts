@@ -1,6 +1,12 @@
 export type { Clock } from './clock.js';
 export { MAX_TIMER_DELAY } from './clock.js';
-export { BucketClosedError, BucketNotStartedError, MaxWaitExceededError } from './errors.js';
+export {
+  BucketClosedError,
+  BucketNotStartedError,
+  InvalidClockReadingError,
+  MAX_CLOCK_READING,
+  MaxWaitExceededError,
+} from './errors.js';
 export { KeyedTokenBucketFilter } from './keyed/KeyedTokenBucketFilter.js';
 export type { KeyedOptions, KeyedTokenBucketOptions, KeyedTokenBucketStats } from './keyed/KeyedTokenBucketFilter.js';
 export { LazyTokenBucketFilter } from './LazyTokenBucketFilter.js';

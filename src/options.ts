@@ -23,8 +23,16 @@ export function describe(value: unknown): string {
   return String(value);
 }
 
+/**
+ * Returns the own property `key` of `record`, or undefined when `record` has none: options are never
+ * read through the prototype chain, so a polluted `Object.prototype` changes no bucket.
+ */
+export function ownOption(record: object, key: string): unknown {
+  return Object.hasOwn(record, key) ? (record as Record<string, unknown>)[key] : undefined;
+}
+
 /** Returns `value`, or `fallback` when it is undefined (null is a value, and is rejected as one). */
-function withDefault<T>(value: T | undefined, fallback: T): T {
+export function withDefault<T>(value: T | undefined, fallback: T): T {
   return value === undefined ? fallback : value;
 }
 
@@ -73,9 +81,8 @@ export function resolveOptions(options: unknown): ResolvedOptions {
       throw new TypeError(`Unknown option ${describe(key)}; known options: ${[...KNOWN_OPTIONS].join(', ')}`);
     }
   }
-  const record = options as Record<string, unknown>;
-  const limit = resolveLimit('', record, true);
-  return { ...limit, kind: resolveKind(record['kind']), clock: resolveClock(record['clock']) };
+  const limit = resolveLimit('', options, true);
+  return { ...limit, kind: resolveKind(ownOption(options, 'kind')), clock: resolveClock(ownOption(options, 'clock')) };
 }
 
 /** One limit after validation, with defaults filled in. */
@@ -105,7 +112,7 @@ const MULTI_OPTIONS = new Set(['limits', 'kind', 'clock']);
  */
 export function resolveBucketOptions(options: unknown): ResolvedBucketOptions {
   // `unknown`, not TokenBucketFilterOptions | MultiLimitFilterOptions: the options may come from untyped callers.
-  if (typeof options !== 'object' || options === null || !('limits' in options)) {
+  if (typeof options !== 'object' || options === null || !Object.hasOwn(options, 'limits')) {
     const single = resolveOptions(options);
     return { limits: [single], kind: single.kind, clock: single.clock };
   }
@@ -115,11 +122,10 @@ export function resolveBucketOptions(options: unknown): ResolvedBucketOptions {
       throw new TypeError(`Unknown option ${describe(key)} beside limits${hint}; known options: limits, kind, clock`);
     }
   }
-  const record = options as Record<string, unknown>;
   return {
-    limits: resolveLimitList(record['limits'], true),
-    kind: resolveKind(record['kind']),
-    clock: resolveClock(record['clock']),
+    limits: resolveLimitList(ownOption(options, 'limits'), true),
+    kind: resolveKind(ownOption(options, 'kind')),
+    clock: resolveClock(ownOption(options, 'clock')),
   };
 }
 
@@ -137,11 +143,11 @@ export function resolveReconfigure(
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`options must be an object, received ${describe(options)}`);
   }
-  if ('limits' in options) {
+  if (Object.hasOwn(options, 'limits')) {
     for (const key of Object.keys(options)) {
       if (key !== 'limits') throw new TypeError(`Unknown option ${describe(key)} beside limits; known options: limits`);
     }
-    return resolveLimitList(options.limits, false);
+    return resolveLimitList(ownOption(options, 'limits'), false);
   }
   for (const key of Object.keys(options)) {
     if (!['capacity', 'refillTokens', 'refillInterval'].includes(key)) {
@@ -154,11 +160,10 @@ export function resolveReconfigure(
   if (current.length !== 1 || only === undefined) {
     throw new TypeError(`This bucket has ${current.length} limits: reconfigure it with { limits: [...] }`);
   }
-  const record = options as Record<string, unknown>;
   const merged = {
-    capacity: withDefault(record['capacity'], only.capacity),
-    refillTokens: withDefault(record['refillTokens'], only.refillTokens),
-    refillInterval: withDefault(record['refillInterval'], only.refillInterval),
+    capacity: withDefault(ownOption(options, 'capacity'), only.capacity),
+    refillTokens: withDefault(ownOption(options, 'refillTokens'), only.refillTokens),
+    refillInterval: withDefault(ownOption(options, 'refillInterval'), only.refillInterval),
   };
   return [resolveLimit('', merged, false)];
 }
@@ -178,29 +183,49 @@ function resolveLimitList(limits: unknown, allowInitial: boolean): ResolvedLimit
         throw new TypeError(`Unknown option ${describe(key)} in ${name}; known options: ${known.join(', ')}`);
       }
     }
-    return resolveLimit(`${name}.`, limit as Record<string, unknown>, allowInitial);
+    return resolveLimit(`${name}.`, limit, allowInitial);
   });
 }
 
-function resolveLimit(prefix: string, options: Record<string, unknown>, allowInitial: boolean): ResolvedLimit {
-  const capacity = positiveSafeInteger(`${prefix}capacity`, options['capacity']);
-  const refillTokens = positiveSafeInteger(`${prefix}refillTokens`, withDefault(options['refillTokens'], 1));
-  const refillInterval = requireNumber(`${prefix}refillInterval`, withDefault(options['refillInterval'], 1000));
-  if (!Number.isFinite(refillInterval) || refillInterval <= 0) {
+/** The shortest `refillInterval` (ms) a bucket accepts: 1 µs. */
+export const MIN_REFILL_INTERVAL = 0.001;
+/** The longest `refillInterval` (ms) a bucket accepts: 2^42 ms (about 139 years), the clock's range. */
+export const MAX_REFILL_INTERVAL = 2 ** 42;
+/** The fastest refill a bucket accepts, in tokens per ms: 2^19 (about 5.2 × 10^8 tokens per second). */
+export const MAX_REFILL_RATE = 2 ** 19;
+
+function resolveLimit(prefix: string, options: object, allowInitial: boolean): ResolvedLimit {
+  const capacity = positiveSafeInteger(`${prefix}capacity`, ownOption(options, 'capacity'));
+  const refillTokens = positiveSafeInteger(`${prefix}refillTokens`, withDefault(ownOption(options, 'refillTokens'), 1));
+  const refillInterval = requireNumber(
+    `${prefix}refillInterval`,
+    withDefault(ownOption(options, 'refillInterval'), 1000),
+  );
+  if (!(refillInterval >= MIN_REFILL_INTERVAL && refillInterval <= MAX_REFILL_INTERVAL)) {
+    // Shorter steps are closer together than clock readings can tell apart (readings are doubles, and
+    // an epoch-based clock near 2^41 ms resolves about 0.24 µs); longer ones would never happen.
     throw new RangeError(
-      `${prefix}refillInterval must be a positive finite number of ms, received ${describe(refillInterval)}`,
+      `${prefix}refillInterval must be a number of ms from 0.001 (1 µs) to 2^42 (about 139 years), received ${describe(refillInterval)}`,
+    );
+  }
+  // Tokens beyond the capacity are discarded at every step, so the rate that counts is the effective one.
+  const rate = Math.min(refillTokens, capacity) / refillInterval;
+  if (rate > MAX_REFILL_RATE) {
+    throw new RangeError(
+      `${prefix}refillTokens / refillInterval must be at most 2^19 (524288) tokens per ms, so that every count over the clock's whole range stays exact in 64 bits; received ${Math.min(refillTokens, capacity)} tokens every ${refillInterval} ms`,
     );
   }
   const initialTokens = requireNumber(
     `${prefix}initialTokens`,
-    allowInitial ? withDefault(options['initialTokens'], capacity) : capacity,
+    allowInitial ? withDefault(ownOption(options, 'initialTokens'), capacity) : capacity,
   );
   if (!Number.isInteger(initialTokens) || initialTokens < 0 || initialTokens > capacity) {
     throw new RangeError(
       `${prefix}initialTokens must be an integer from 0 to capacity (${capacity}), received ${describe(initialTokens)}`,
     );
   }
-  return { capacity, refillTokens, refillInterval, initialTokens };
+  // `+ 0` turns -0 into 0, so that `available` never reports -0.
+  return { capacity, refillTokens, refillInterval, initialTokens: initialTokens + 0 };
 }
 
 function resolveKind(value: unknown): TokenBucketFilterKind {
@@ -233,7 +258,8 @@ export function checkMaxWait(maxWait: unknown): RangeError | undefined {
   return new RangeError(`maxWait must be a non-negative number of ms, received ${describe(maxWait)}`);
 }
 
-function isAbortSignal(value: unknown): value is AbortSignal {
+/** Whether `value` looks like an `AbortSignal`: an object with a boolean `aborted` and listener methods. */
+export function isAbortSignal(value: unknown): value is AbortSignal {
   const signal = value as Partial<AbortSignal> | null;
   return (
     typeof signal === 'object' &&
@@ -245,22 +271,55 @@ function isAbortSignal(value: unknown): value is AbortSignal {
 }
 
 /**
- * Checks the options of a `getToken()` call (every implementation's). Returns what the call must
- * reject with at once, or undefined when it may go on: a `TypeError` when `options` is not an object
- * or `signal` is not an `AbortSignal`, a `RangeError` for a bad `maxWait`, and the signal's reason,
- * untouched, when it is already aborted (an aborted signal's reason is never undefined).
+ * Returns what an aborted `signal` rejects its callers with: its `reason`, untouched, or, for a
+ * signal-like object that reports `aborted` with no reason (a real `AbortSignal` always has one), a
+ * `DOMException` named `AbortError`, as `AbortController.abort()` with no reason would give.
  */
-export function getTokenRefusal(options: unknown): unknown {
+export function abortReason(signal: AbortSignal): unknown {
+  const reason: unknown = signal.reason;
+  return reason === undefined ? new DOMException('This operation was aborted', 'AbortError') : reason;
+}
+
+/** The options of one `getToken()` call, validated and read once. */
+export interface GetTokenRequest {
+  readonly signal: AbortSignal | undefined;
+  readonly maxWait: number | undefined;
+}
+
+/** What a `getToken()` with no options asks for. */
+export const PLAIN_REQUEST: GetTokenRequest = Object.freeze({ signal: undefined, maxWait: undefined });
+
+/**
+ * Reads and validates the options of a `getToken()` call (every implementation's), each property once
+ * and only as an own property. Throws what the call must reject with: a `TypeError` when `options` is
+ * not an object, names an unknown option (a misspelt `maxwait` or a `timeout` would otherwise mean an
+ * unbounded wait) or `signal` is not an `AbortSignal`, a `RangeError` for a bad `maxWait`, the
+ * signal's {@link abortReason} when it is already aborted, and whatever a getter or `Proxy` trap of the
+ * options or the signal throws. Callers turn the throw into a rejection.
+ */
+export function readGetTokenOptions(options: unknown): GetTokenRequest {
+  if (options === undefined) return PLAIN_REQUEST;
   if (typeof options !== 'object' || options === null) {
-    return new TypeError(`options must be an object, received ${describe(options)}`);
+    throw new TypeError(`options must be an object, received ${describe(options)}`);
   }
-  const { signal, maxWait } = options as { signal?: unknown; maxWait?: unknown };
-  if (signal !== undefined && !isAbortSignal(signal)) {
-    return new TypeError(`signal must be an AbortSignal, received ${describe(signal)}`);
+  for (const key of Object.keys(options)) {
+    if (key !== 'signal' && key !== 'maxWait') {
+      throw new TypeError(`Unknown getToken() option ${describe(key)}; known options: signal, maxWait`);
+    }
+  }
+  const signal = ownOption(options, 'signal');
+  const maxWait = ownOption(options, 'maxWait');
+  let aborted = false;
+  if (signal !== undefined) {
+    if (!isAbortSignal(signal)) throw new TypeError(`signal must be an AbortSignal, received ${describe(signal)}`);
+    aborted = signal.aborted;
   }
   if (maxWait !== undefined) {
     const badMaxWait = checkMaxWait(maxWait);
-    if (badMaxWait !== undefined) return badMaxWait;
+    if (badMaxWait !== undefined) throw badMaxWait;
   }
-  return signal?.aborted === true ? (signal.reason as unknown) : undefined;
+  if (aborted) throw abortReason(signal as AbortSignal);
+  return signal === undefined && maxWait === undefined
+    ? PLAIN_REQUEST
+    : { signal, maxWait: maxWait as number | undefined };
 }

@@ -1,4 +1,4 @@
-import { describe } from './options.js';
+import { checkMaxWait, describe, isAbortSignal, ownOption, withDefault } from './options.js';
 import type { GetTokenOptions } from './TokenBucketFilter.js';
 
 /**
@@ -34,8 +34,10 @@ export interface WrapOptions<A extends readonly unknown[]> {
  * `BucketClosedError`, an abort reason) or an exception of `fn` becomes a rejection, and `fn` is not
  * called unless the tokens were granted.
  *
- * Throws `TypeError` at once when `fn` is not a function or an option has the wrong type, and
- * `RangeError` when `cost` is a number that is not a positive integer.
+ * Throws at once, before any call: `TypeError` when `fn` is not a function, an option is unknown or has
+ * the wrong type (`signal` not an `AbortSignal`), and `RangeError` when `cost` is a number that is not
+ * a positive integer or `maxWait` is not a non-negative number. Options are read once, as own
+ * properties.
  *
  * @example
  * const bucket = new LazyTokenBucketFilter({ capacity: 10, refillTokens: 10, refillInterval: 1000 });
@@ -56,7 +58,23 @@ export function wrap<A extends unknown[], R, This = unknown>(
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`options must be an object, received ${describe(options)}`);
   }
-  const { cost = 1, maxWait, signal } = options;
+  // Own properties only, each read once, and every one checked now: a wrong option fails here, at
+  // once, rather than in every later call.
+  const cost = withDefault(ownOption(options, 'cost'), 1) as WrapOptions<A>['cost'];
+  const maxWait = ownOption(options, 'maxWait');
+  const signal = ownOption(options, 'signal');
+  for (const key of Object.keys(options)) {
+    if (key !== 'cost' && key !== 'maxWait' && key !== 'signal') {
+      throw new TypeError(`Unknown wrap() option ${describe(key)}; known options: cost, maxWait, signal`);
+    }
+  }
+  if (maxWait !== undefined) {
+    const badMaxWait = checkMaxWait(maxWait);
+    if (badMaxWait !== undefined) throw badMaxWait;
+  }
+  if (signal !== undefined && !isAbortSignal(signal)) {
+    throw new TypeError(`signal must be an AbortSignal, received ${describe(signal)}`);
+  }
   if (typeof cost === 'number') {
     if (!Number.isInteger(cost) || cost <= 0) {
       throw new RangeError(`cost must be a positive integer or a function, received ${describe(cost)}`);
@@ -65,7 +83,7 @@ export function wrap<A extends unknown[], R, This = unknown>(
     throw new TypeError(`cost must be a positive integer or a function, received ${describe(cost)}`);
   }
   const getTokenOptions: GetTokenOptions | undefined =
-    maxWait === undefined && signal === undefined ? undefined : { maxWait, signal };
+    maxWait === undefined && signal === undefined ? undefined : { maxWait: maxWait as number | undefined, signal };
 
   return function wrapped(this: This, ...args: A): Promise<Awaited<R>> {
     let count: number;

@@ -19,7 +19,11 @@ type Op =
 const limit = fc.record({
   capacity: fc.integer({ min: 1, max: 6 }),
   refillTokens: fc.integer({ min: 1, max: 4 }),
-  refillInterval: fc.integer({ min: 1, max: 400 }),
+  // Whole ms, and fractional ones (7.5, 1/3 …), whose steps fall between the whole-ms timer ticks.
+  refillInterval: fc.oneof(
+    fc.integer({ min: 1, max: 400 }),
+    fc.tuple(fc.integer({ min: 1, max: 1200 }), fc.integer({ min: 2, max: 7 })).map(([n, d]) => n / d),
+  ),
 });
 
 const scenario = fc
@@ -99,7 +103,9 @@ async function run(create: (clock: FakeClock) => ReconfigurableTokenBucketFilter
         const predicted = attempt(() => bucket.waitTime(step.count));
         log.push(`${at()} waitTime(${step.count})=${String(predicted)}`);
         if (typeof predicted === 'number')
-          predictions.push({ id: get(step.count, undefined, undefined), at: at() + predicted, index });
+          // The fake clock reads whole ms here, and timers fire at whole ms: a grant instant between
+          // two (a fractional interval's step) is served at the next whole ms.
+          predictions.push({ id: get(step.count, undefined, undefined), at: Math.ceil(at() + predicted), index });
         break;
       }
       case 'abort':
@@ -121,7 +127,7 @@ async function run(create: (clock: FakeClock) => ReconfigurableTokenBucketFilter
   bucket.close();
   await flushPromises();
   log.push(`timers=${clock.countTimers()}`);
-  // Every prediction came true to the millisecond, unless an abort or reconfigure() came after it (an
+  // Every prediction came true to the millisecond (rounded up to one), unless an abort or reconfigure() came after it (an
   // abort ahead moves the caller up; a reconfigure re-plans it).
   for (const { id, at: expected, index } of predictions) {
     if (ops.slice(index + 1).some((o) => o.kind === 'abort' || o.kind === 'reconfigure')) continue;

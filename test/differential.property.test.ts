@@ -28,7 +28,11 @@ const scenario = fc
   .record({
     capacity: fc.integer({ min: 1, max: 6 }),
     refillTokens: fc.integer({ min: 1, max: 4 }),
-    refillInterval: fc.integer({ min: 1, max: 400 }),
+    // Whole ms, and fractional ones (7.5, 1/3 …), whose steps fall between the whole-ms timer ticks.
+    refillInterval: fc.oneof(
+      fc.integer({ min: 1, max: 400 }),
+      fc.tuple(fc.integer({ min: 1, max: 1200 }), fc.integer({ min: 2, max: 7 })).map(([n, d]) => n / d),
+    ),
     initial: fc.double({ min: 0, max: 1, noNaN: true }),
   })
   .chain((options) =>

@@ -81,7 +81,7 @@ describe('several limits: options', () => {
     [
       { limits: [{ capacity: 1, refillInterval: -1 }] },
       RangeError,
-      'limits[0].refillInterval must be a positive finite number of ms, received -1',
+      'limits[0].refillInterval must be a number of ms from 0.001 (1 µs) to 2^42 (about 139 years), received -1',
     ],
     [{ limits: [{ capacity: 1, burst: 2 }] }, TypeError, 'Unknown option "burst" in limits[0]'],
     [
@@ -157,7 +157,7 @@ describe('several limits (properties)', () => {
   });
 
   it('a limit that never binds changes nothing', async () => {
-    const loose: RefillLimit = { capacity: 1_000_000, refillTokens: 1_000_000, refillInterval: 1 };
+    const loose: RefillLimit = { capacity: 1_000_000, refillTokens: 1_000_000, refillInterval: 2 };
     await fc.assert(
       fc.asyncProperty(limit, calls, async (only, plan) => {
         const run = async (limits: RefillLimit[]) => {

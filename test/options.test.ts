@@ -12,7 +12,11 @@ const invalid: Array<[unknown, typeof TypeError | typeof RangeError, string]> = 
   [{ capacity: Number.POSITIVE_INFINITY }, RangeError, 'received Infinity'],
   [{ capacity: 1, refillTokens: 0 }, RangeError, 'refillTokens must be a positive safe integer, received 0'],
   [{ capacity: 1, refillTokens: null }, TypeError, 'refillTokens must be a number, received null'],
-  [{ capacity: 1, refillInterval: 0 }, RangeError, 'refillInterval must be a positive finite number of ms, received 0'],
+  [
+    { capacity: 1, refillInterval: 0 },
+    RangeError,
+    'refillInterval must be a number of ms from 0.001 (1 µs) to 2^42 (about 139 years), received 0',
+  ],
   [{ capacity: 1, refillInterval: Number.NaN }, RangeError, 'received NaN'],
   [{ capacity: 1, refillInterval: Number.POSITIVE_INFINITY }, RangeError, 'received Infinity'],
   [{ capacity: 1, refillInterval: '1s' }, TypeError, 'refillInterval must be a number, received "1s"'],

@@ -38,7 +38,11 @@ describe('Redis store: bad input is refused before any Redis call', () => {
     [{ ...base, key: '' }, TypeError, /key must be a non-empty string, received ""/],
     [{ ...base, key: undefined }, TypeError, /key must be a non-empty string, received undefined/],
     [{ ...base, capacity: 0 }, RangeError, /capacity must be a positive safe integer, received 0/],
-    [{ ...base, refillInterval: 0.0001 }, RangeError, /whole number of microseconds.*0\.0001/],
+    [
+      { ...base, refillInterval: 0.0001 },
+      RangeError,
+      /refillInterval must be a number of ms from 0.001 \(1 µs\).*received 0\.0001/,
+    ],
     [{ ...base, redisTimeout: 0 }, RangeError, /redisTimeout .* received 0/],
     [{ ...base, redisTimeout: Number.POSITIVE_INFINITY }, RangeError, /redisTimeout .* received Infinity/],
     [{ ...base, redisTimeout: '5' }, RangeError, /redisTimeout .* received "5"/],

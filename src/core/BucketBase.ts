@@ -1,11 +1,13 @@
-import { globalClock, type Clock } from '../clock.js';
+import { ClockRetry, globalClock, readClock, tryReadClock, type Clock } from '../clock.js';
 import { BucketClosedError, MaxWaitExceededError } from '../errors.js';
 import {
   checkCount,
   describe,
-  getTokenRefusal,
+  ownOption,
+  readGetTokenOptions,
   resolveBucketOptions,
   resolveReconfigure,
+  type GetTokenRequest,
   type ResolvedLimit,
 } from '../options.js';
 import type {
@@ -20,6 +22,7 @@ import type {
 import { BucketCounters } from './counters.js';
 import { limitStateAt, type LimitState } from './limits.js';
 import type { RefillSchedule } from './refill.js';
+import { SignalWatch, type AbortOwner } from './SignalWatch.js';
 import { rejectWaiter, Waiter, WaiterExtras, WaiterQueue } from './WaiterQueue.js';
 
 const GRANTED: Promise<void> = Promise.resolve();
@@ -39,6 +42,11 @@ export interface BucketInit {
   readonly clock: Clock | undefined;
   /** The counters to bump (shared by the keys of a keyed bucket). */
   readonly counters: BucketCounters;
+  /**
+   * The abort listeners to register waiters with, shared by the keys of a keyed bucket (one listener
+   * per signal for them all); undefined for a bucket of its own, which creates one on first use.
+   */
+  readonly signals?: SignalWatch | undefined;
 }
 
 /** Returns the schedules of `limits`, all starting at clock reading `origin`. */
@@ -57,10 +65,10 @@ export function schedulesFrom(limits: readonly ResolvedLimit[], origin: number):
  */
 export function bucketInit(options: TokenBucketOptions | MultiLimitOptions, kind: TokenBucketFilterKind): BucketInit {
   const resolved = resolveBucketOptions(options);
-  if ((options as { kind?: unknown }).kind !== undefined && resolved.kind !== kind) {
+  if (ownOption(options, 'kind') !== undefined && resolved.kind !== kind) {
     throw new TypeError(`kind ${describe(resolved.kind)} does not match this ${kind} bucket's class`);
   }
-  const now = (resolved.clock ?? globalClock()).performance.now();
+  const now = readClock(resolved.clock ?? globalClock());
   const schedules = schedulesFrom(resolved.limits, now);
   return {
     limit: limitStateAt(
@@ -82,7 +90,7 @@ export function bucketInit(options: TokenBucketOptions | MultiLimitOptions, kind
  * Every public method reads the clock once and passes that instant down to the pure arithmetic of
  * `limits.ts` and `refill.ts`.
  */
-export abstract class BucketBase implements ReconfigurableTokenBucketFilter {
+export abstract class BucketBase implements ReconfigurableTokenBucketFilter, AbortOwner {
   /** The FIFO of waiting callers; {@link NO_WAITERS} until a first caller has to wait. */
   protected queue: WaiterQueue = NO_WAITERS;
   /** Where the limits stand: tokens held and schedule position. Replaced by `reconfigure()`. */
@@ -97,15 +105,16 @@ export abstract class BucketBase implements ReconfigurableTokenBucketFilter {
    */
   private tail: LimitState | undefined = undefined;
   private closed = false;
-  /** The queued callers of each signal passed to `getToken()`; created on first use. */
-  private watchedSignals: Map<AbortSignal, Set<Waiter>> | undefined = undefined;
-  /** The one abort listener this bucket adds to each watched signal; created on first use. */
-  private onSignalAbort: ((event: Event) => void) | undefined = undefined;
+  /** The abort listeners of the signals passed to `getToken()`; created on first use unless shared. */
+  private signals: SignalWatch | undefined;
+  /** Paces timers while the clock gives invalid readings; created on the first one. */
+  private clockRetry: ClockRetry | undefined = undefined;
 
   protected constructor(init: BucketInit) {
     this.limit = init.limit;
     this.injectedClock = init.clock;
     this.counters = init.counters;
+    this.signals = init.signals;
   }
 
   /** The clock: the injected one, or `globalThis` as it is right now. */
@@ -125,22 +134,30 @@ export abstract class BucketBase implements ReconfigurableTokenBucketFilter {
 
   get available(): number {
     if (this.closed) return 0;
-    this.sync(this.clock.performance.now());
+    this.syncIfValid();
     return this.queue.length === 0 ? this.limit.tokens : 0;
   }
 
   get pending(): number {
     if (this.closed) return 0;
-    this.sync(this.clock.performance.now());
+    this.syncIfValid();
     return this.queue.length;
   }
 
   tryGetToken(count = 1): boolean {
     if (this.closed) throw new BucketClosedError();
-    const limit = this.limit;
-    const invalid = checkCount(count, limit.capacity);
+    const invalid = checkCount(count, this.limit.capacity);
     if (invalid !== undefined) throw invalid;
-    this.sync(this.clock.performance.now());
+    return this.tryTakeAt(count, readClock(this.clock));
+  }
+
+  /**
+   * `tryGetToken(count)` at clock reading `now`, once `count` and the reading are known to be valid
+   * and the bucket open (the keyed bucket checks them before it picks a key's bucket).
+   */
+  tryTakeAt(count: number, now: number): boolean {
+    const limit = this.limit;
+    this.sync(now);
     const counters = this.counters;
     if (this.queue.length !== 0 || limit.tokens < count) {
       counters.denied += 1;
@@ -156,25 +173,32 @@ export abstract class BucketBase implements ReconfigurableTokenBucketFilter {
     if (this.closed) throw new BucketClosedError();
     const invalid = checkCount(count, this.limit.capacity);
     if (invalid !== undefined) throw invalid;
-    const now = this.clock.performance.now();
+    const now = readClock(this.clock);
     this.sync(now);
     if (this.queue.length === 0 && this.limit.tokens >= count) return 0;
     return Math.max(0, this.tailState().grantTime(count) - now);
   }
 
   getToken(count = 1, options?: GetTokenOptions): Promise<void> {
-    if (this.closed) return Promise.reject(new BucketClosedError());
-    const invalid = checkCount(count, this.limit.capacity);
-    if (invalid !== undefined) return Promise.reject(invalid);
-    if (options !== undefined) {
-      const refusal = getTokenRefusal(options);
+    // Nothing here may throw: every refusal, a throwing getter or clock included, becomes a rejection.
+    try {
+      if (this.closed) return Promise.reject(new BucketClosedError());
+      const invalid = checkCount(count, this.limit.capacity);
+      if (invalid !== undefined) return Promise.reject(invalid);
+      const request = readGetTokenOptions(options);
+      return this.takeOrWait(count, request, readClock(this.clock));
+    } catch (refusal) {
       // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- an abort reason is passed on untouched, whatever it is
-      if (refusal !== undefined) return Promise.reject(refusal);
+      return Promise.reject(refusal);
     }
-    const signal = options?.signal;
-    const maxWait = options?.maxWait;
+  }
 
-    const now = this.clock.performance.now();
+  /**
+   * `getToken(count, options)` at clock reading `now`, once the bucket is known to be open and `count`,
+   * the options (read into `request`) and the reading valid. May throw what the signal's
+   * `addEventListener` throws, having changed nothing; callers turn that into a rejection.
+   */
+  takeOrWait(count: number, request: GetTokenRequest, now: number): Promise<void> {
     const limit = this.limit;
     // The hot path: before the next step with nobody queued, there is nothing to sync.
     if (now >= limit.nextStepAt || this.queue.length !== 0) this.sync(now);
@@ -185,7 +209,7 @@ export abstract class BucketBase implements ReconfigurableTokenBucketFilter {
       counters.granted += 1;
       return GRANTED;
     }
-    return this.enqueue(count, signal, maxWait, now);
+    return this.enqueue(count, request, now);
   }
 
   /**
@@ -195,13 +219,13 @@ export abstract class BucketBase implements ReconfigurableTokenBucketFilter {
   reconfigure(options: ReconfigureOptions): void {
     if (this.closed) throw new BucketClosedError();
     const limits = resolveReconfigure(options, this.limit.schedules());
-    const now = this.clock.performance.now();
+    const now = readClock(this.clock);
     this.applySchedules(schedulesFrom(limits, now), now);
   }
 
   /** Returns a snapshot of the counters; see {@link TokenBucketStats}. */
   stats(): TokenBucketStats {
-    if (!this.closed) this.sync(this.clock.performance.now());
+    if (!this.closed) this.syncIfValid();
     return this.counters.snapshot();
   }
 
@@ -218,6 +242,22 @@ export abstract class BucketBase implements ReconfigurableTokenBucketFilter {
       rejectWaiter(waiter, error);
     }
     this.tail = undefined;
+  }
+
+  /** Removes `waiter`, whose signal aborted, and rejects it with `reason`; see {@link SignalWatch}. */
+  dropAborted(waiter: Waiter, reason: unknown): void {
+    this.queue.remove(waiter);
+    this.counters.queued -= 1;
+    this.counters.aborted += 1;
+    this.tail = undefined;
+    rejectWaiter(waiter, reason); // untouched, whatever it is
+  }
+
+  /** The callers behind aborted ones move up: grant any the tokens already cover, and re-arm for the head. */
+  afterAborts(): void {
+    if (this.closed) return;
+    this.syncIfValid();
+    this.headChanged();
   }
 
   [Symbol.dispose](): void {
@@ -254,6 +294,23 @@ export abstract class BucketBase implements ReconfigurableTokenBucketFilter {
   protected headGrantTime(): number | undefined {
     const head = this.queue.head;
     return head === undefined ? undefined : this.limit.grantTime(head.count);
+  }
+
+  /**
+   * Returns how long (ms) a timer must sleep to wake at clock reading `at`. When the clock gives an
+   * invalid reading, a timer cannot know how far `at` is: it returns a {@link ClockRetry} delay instead.
+   */
+  protected delayUntil(at: number): number {
+    const now = tryReadClock(this.clock);
+    if (now === undefined) return (this.clockRetry ??= new ClockRetry()).next();
+    this.clockRetry?.reset();
+    return at - now;
+  }
+
+  /** Brings the bucket up to the clock's reading, unless that reading is invalid (then changes nothing). */
+  protected syncIfValid(): void {
+    const now = tryReadClock(this.clock);
+    if (now !== undefined) this.sync(now);
   }
 
   /**
@@ -326,37 +383,42 @@ export abstract class BucketBase implements ReconfigurableTokenBucketFilter {
     return undefined;
   }
 
-  /** The slow path of `getToken()`: predicts the grant, applies `maxWait`, and queues the caller. */
-  private enqueue(
-    count: number,
-    signal: AbortSignal | undefined,
-    maxWait: number | undefined,
-    now: number,
-  ): Promise<void> {
+  /**
+   * The slow path of `getToken()`: predicts the grant, applies `maxWait`, and queues the caller. Throws
+   * what the signal's `addEventListener` throws before anything changes.
+   */
+  private enqueue(count: number, request: GetTokenRequest, now: number): Promise<void> {
     const refusal = this.refuseWait();
     if (refusal !== undefined) return Promise.reject(refusal);
+    const { signal, maxWait } = request;
     const tail = this.tailState();
     const grantAt = tail.grantTime(count);
     if (maxWait !== undefined && grantAt - now > maxWait) {
       this.counters.maxWaitExceeded += 1;
       return Promise.reject(new MaxWaitExceededError(grantAt - now, maxWait));
     }
+    let resolve!: (value: void | PromiseLike<void>) => void;
+    let reject!: (reason: unknown) => void;
+    const promise = new Promise<void>((resolvePromise, rejectPromise) => {
+      resolve = resolvePromise;
+      reject = rejectPromise;
+    });
+    // Only a call with a signal or a maxWait keeps `reject` and the rest (WaiterExtras).
+    const extras =
+      signal === undefined && maxWait === undefined
+        ? undefined
+        : new WaiterExtras(reject, signal, now, maxWait ?? Number.POSITIVE_INFINITY, this);
+    const waiter = new Waiter(count, resolve, extras);
+    // Registered first: a signal whose addEventListener throws leaves the bucket as it was.
+    if (signal !== undefined) (this.signals ??= new SignalWatch()).watch(waiter, signal);
     const projected = tail === this.limit ? tail.clone() : tail;
     projected.grantNext(count);
     this.tail = projected;
-    return new Promise<void>((resolve, reject) => {
-      // Only a call with a signal or a maxWait keeps `reject` and the rest (WaiterExtras).
-      const extras =
-        signal === undefined && maxWait === undefined
-          ? undefined
-          : new WaiterExtras(reject, signal, now, maxWait ?? Number.POSITIVE_INFINITY);
-      const waiter = new Waiter(count, resolve, extras);
-      if (signal !== undefined) this.watch(waiter, signal);
-      if (this.queue === NO_WAITERS) this.queue = new WaiterQueue();
-      this.queue.push(waiter);
-      this.counters.queued += 1;
-      if (this.queue.length === 1) this.headChanged();
-    });
+    if (this.queue === NO_WAITERS) this.queue = new WaiterQueue();
+    this.queue.push(waiter);
+    this.counters.queued += 1;
+    if (this.queue.length === 1) this.headChanged();
+    return promise;
   }
 
   private countGrant(count: number): void {
@@ -379,54 +441,8 @@ export abstract class BucketBase implements ReconfigurableTokenBucketFilter {
     return this.tail;
   }
 
-  /**
-   * Registers `waiter` for aborts of `signal`. A bucket adds one listener per signal, however many of
-   * its callers share that signal, so a long-lived signal passed to many calls never collects
-   * listeners (nor triggers Node's MaxListenersExceededWarning) and is left with none once they settle.
-   */
-  private watch(waiter: Waiter, signal: AbortSignal): void {
-    const watched = (this.watchedSignals ??= new Map<AbortSignal, Set<Waiter>>());
-    const waiters = watched.get(signal);
-    if (waiters !== undefined) {
-      waiters.add(waiter);
-      return;
-    }
-    watched.set(signal, new Set([waiter]));
-    this.onSignalAbort ??= (event) => {
-      this.abortAll(event.target as AbortSignal);
-    };
-    signal.addEventListener('abort', this.onSignalAbort);
-  }
-
-  /** Rejects every queued caller of this bucket that passed `signal`, with its reason, head first. */
-  private abortAll(signal: AbortSignal): void {
-    const waiters = this.watchedSignals?.get(signal);
-    if (waiters === undefined) return;
-    this.unwatch(signal);
-    const head = this.queue.head;
-    for (const waiter of waiters) {
-      this.queue.remove(waiter);
-      this.counters.queued -= 1;
-      this.counters.aborted += 1;
-      rejectWaiter(waiter, signal.reason); // untouched, whatever it is
-    }
-    this.tail = undefined;
-    if (this.queue.head === head) return;
-    // The callers behind move up: grant any that the tokens already cover, then re-arm for the new head.
-    this.sync(this.clock.performance.now());
-    this.headChanged();
-  }
-
   /** Forgets `waiter`'s signal registration when it leaves the queue (granted, refused or closed). */
   private detach(waiter: Waiter): void {
-    const signal = waiter.extras?.signal;
-    if (signal === undefined) return;
-    const waiters = this.watchedSignals?.get(signal);
-    if (waiters?.delete(waiter) === true && waiters.size === 0) this.unwatch(signal);
-  }
-
-  private unwatch(signal: AbortSignal): void {
-    this.watchedSignals?.delete(signal);
-    if (this.onSignalAbort !== undefined) signal.removeEventListener('abort', this.onSignalAbort);
+    if (waiter.extras?.signal !== undefined) this.signals?.forget(waiter);
   }
 }

@@ -1,3 +1,5 @@
+import type { AbortOwner } from './SignalWatch.js';
+
 /**
  * What only some waiters need: the promise's `reject` (for an abort, or a `maxWait` that `reconfigure()`
  * breaks), their abort signal, and their `maxWait`. Kept apart so that the common waiter (no signal,
@@ -9,12 +11,14 @@ export class WaiterExtras {
    * @param signal the caller's abort signal, if any
    * @param calledAt clock reading (ms) of the call, from which `maxWait` counts
    * @param maxWait the caller's `maxWait` in ms (`Infinity` when none), re-checked by `reconfigure()`
+   * @param owner the bucket whose queue holds the waiter, told when its signal aborts
    */
   constructor(
     readonly reject: (reason: unknown) => void,
     readonly signal: AbortSignal | undefined,
     readonly calledAt: number,
     readonly maxWait: number,
+    readonly owner: AbortOwner,
   ) {}
 }
 

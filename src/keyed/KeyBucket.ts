@@ -67,13 +67,13 @@ export class KeyBucket<K> extends BucketBase {
       return;
     }
     if (this.linked) this.owner.bucketBusy(this);
-    const clock = this.clock;
+    // A closure per wait, not a bound method per key: most keys never wait, and each costs memory.
     this.headTimer = ClockTimer.timeout(
-      clock,
+      this.clock,
       () => {
         this.wake();
       },
-      grantAt - clock.performance.now(),
+      this.delayUntil(grantAt),
     );
   }
 
@@ -84,7 +84,7 @@ export class KeyBucket<K> extends BucketBase {
 
   private wake(): void {
     this.headTimer = undefined;
-    this.sync(this.clock.performance.now());
+    this.syncIfValid();
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- sync() may set headTimer (through headChanged()); TypeScript keeps the narrowing across the call
     if (this.headTimer === undefined && !this.isClosed) this.headChanged();
   }

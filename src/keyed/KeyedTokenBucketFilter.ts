@@ -1,10 +1,18 @@
-import { globalClock, type Clock } from '../clock.js';
+import { globalClock, readClock, tryReadClock, type Clock } from '../clock.js';
 import { schedulesFrom } from '../core/BucketBase.js';
 import { BucketCounters } from '../core/counters.js';
 import { limitStateAt } from '../core/limits.js';
 import { stepTime, stepsUntil, type RefillSchedule } from '../core/refill.js';
+import { SignalWatch } from '../core/SignalWatch.js';
 import { BucketClosedError } from '../errors.js';
-import { checkCount, describe, resolveBucketOptions, resolveReconfigure } from '../options.js';
+import {
+  checkCount,
+  describe,
+  ownOption,
+  readGetTokenOptions,
+  resolveBucketOptions,
+  resolveReconfigure,
+} from '../options.js';
 import type {
   GetTokenOptions,
   MultiLimitOptions,
@@ -67,6 +75,8 @@ export class KeyedTokenBucketFilter<K = unknown> implements Disposable {
   private readonly buckets = new Map<K, KeyBucket<K>>();
   private readonly owner: KeyBucketOwner<K>;
   private readonly counters = new BucketCounters();
+  /** One abort listener per signal for every key's callers. */
+  private readonly signals = new SignalWatch();
   private readonly injectedClock: Clock | undefined;
   private readonly maxKeys: number;
   /** The shared schedules (one per limit), all starting at the same origin. */
@@ -95,7 +105,10 @@ export class KeyedTokenBucketFilter<K = unknown> implements Disposable {
     if (typeof options !== 'object' || options === null) {
       throw new TypeError(`options must be an object, received ${describe(options)}`);
     }
-    const { maxKeys, ...bucketOptions } = options;
+    // Own properties only (a polluted prototype changes nothing); the rest are the bucket options.
+    const maxKeys = ownOption(options, 'maxKeys');
+    const bucketOptions: Record<string, unknown> = { ...options };
+    delete bucketOptions['maxKeys'];
     if ((bucketOptions as { kind?: unknown }).kind !== undefined) {
       throw new TypeError(`kind is not an option of a keyed bucket (its keys are lazy buckets)`);
     }
@@ -106,12 +119,13 @@ export class KeyedTokenBucketFilter<K = unknown> implements Disposable {
     }
     this.maxKeys = maxKeys ?? Number.POSITIVE_INFINITY;
     this.injectedClock = resolved.clock;
-    this.schedules = schedulesFrom(resolved.limits, this.clock.performance.now());
+    this.schedules = schedulesFrom(resolved.limits, readClock(this.clock));
     this.startTokens = resolved.limits.map((limit) => limit.initialTokens);
     this.planDrops();
     this.owner = {
       bucketIdle: (bucket) => {
-        this.link(bucket, this.clock.performance.now());
+        // An invalid reading cannot date the last use: count it as the newest, at the latest valid stamp.
+        this.link(bucket, tryReadClock(this.clock) ?? this.newest?.lastUse ?? bucket.lastUse);
       },
       bucketBusy: (bucket) => {
         this.unlink(bucket);
@@ -126,7 +140,7 @@ export class KeyedTokenBucketFilter<K = unknown> implements Disposable {
 
   /** The number of keys whose bucket is held right now (0 after `close()`); drops full idle ones first. */
   get size(): number {
-    if (!this.closed) this.sweep(this.clock.performance.now());
+    if (!this.closed) this.sweepIfValid();
     return this.buckets.size;
   }
 
@@ -136,16 +150,18 @@ export class KeyedTokenBucketFilter<K = unknown> implements Disposable {
    */
   available(key: K): number {
     if (this.closed) return 0;
-    const now = this.clock.performance.now();
-    this.sweep(now);
+    const now = tryReadClock(this.clock);
+    if (now !== undefined) this.sweep(now);
     const bucket = this.buckets.get(key);
-    return bucket === undefined ? limitStateAt(this.schedules, this.startTokens, now).tokens : bucket.available;
+    if (bucket !== undefined) return bucket.available;
+    // A key without a bucket holds what a new bucket would; with no valid reading to tell, report none.
+    return now === undefined ? 0 : limitStateAt(this.schedules, this.startTokens, now).tokens;
   }
 
   /** Callers of `key` waiting right now (0 after `close()`). Creates no bucket. */
   pending(key: K): number {
     if (this.closed) return 0;
-    this.sweep(this.clock.performance.now());
+    this.sweepIfValid();
     return this.buckets.get(key)?.pending ?? 0;
   }
 
@@ -156,10 +172,19 @@ export class KeyedTokenBucketFilter<K = unknown> implements Disposable {
    * `MaxWaitExceededError`, `BucketClosedError`.
    */
   getToken(key: K, count = 1, options?: GetTokenOptions): Promise<void> {
-    if (this.closed) return Promise.reject(new BucketClosedError());
-    const invalid = checkCount(count, this.capacity);
-    if (invalid !== undefined) return Promise.reject(invalid);
-    return this.use(key).getToken(count, options);
+    // Every check comes before the key's bucket is looked up: a refused call creates, touches and
+    // evicts no bucket. Nothing here throws; every refusal becomes a rejection.
+    try {
+      if (this.closed) return Promise.reject(new BucketClosedError());
+      const invalid = checkCount(count, this.capacity);
+      if (invalid !== undefined) return Promise.reject(invalid);
+      const request = readGetTokenOptions(options);
+      const now = readClock(this.clock);
+      return this.use(key, now).takeOrWait(count, request, now);
+    } catch (refusal) {
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- an abort reason is passed on untouched, whatever it is
+      return Promise.reject(refusal);
+    }
   }
 
   /**
@@ -171,7 +196,8 @@ export class KeyedTokenBucketFilter<K = unknown> implements Disposable {
     if (this.closed) throw new BucketClosedError();
     const invalid = checkCount(count, this.capacity);
     if (invalid !== undefined) throw invalid;
-    return this.use(key).tryGetToken(count);
+    const now = readClock(this.clock);
+    return this.use(key, now).tryTakeAt(count, now);
   }
 
   /**
@@ -182,7 +208,7 @@ export class KeyedTokenBucketFilter<K = unknown> implements Disposable {
     if (this.closed) throw new BucketClosedError();
     const invalid = checkCount(count, this.capacity);
     if (invalid !== undefined) throw invalid;
-    const now = this.clock.performance.now();
+    const now = readClock(this.clock);
     this.sweep(now);
     const bucket = this.buckets.get(key);
     if (bucket !== undefined) return bucket.waitTime(count);
@@ -199,7 +225,7 @@ export class KeyedTokenBucketFilter<K = unknown> implements Disposable {
   reconfigure(options: ReconfigureOptions): void {
     if (this.closed) throw new BucketClosedError();
     const limits = resolveReconfigure(options, this.schedules);
-    const now = this.clock.performance.now();
+    const now = readClock(this.clock);
     this.sweep(now);
     const schedules = schedulesFrom(limits, now);
     // Keys without a bucket stand where a new bucket would: carry that over too.
@@ -243,9 +269,11 @@ export class KeyedTokenBucketFilter<K = unknown> implements Disposable {
     return this.injectedClock ?? globalClock();
   }
 
-  /** Returns the bucket of `key` for a call that may take tokens, creating it, and marks it used. */
-  private use(key: K): KeyBucket<K> {
-    const now = this.clock.performance.now();
+  /**
+   * Returns the bucket of `key` for a call at clock reading `now` (valid) that may take tokens,
+   * creating it, and marks it used.
+   */
+  private use(key: K, now: number): KeyBucket<K> {
     this.sweep(now);
     let bucket = this.buckets.get(key);
     if (bucket === undefined) {
@@ -254,6 +282,7 @@ export class KeyedTokenBucketFilter<K = unknown> implements Disposable {
         limit: limitStateAt(this.schedules, this.startTokens, now),
         clock: this.injectedClock,
         counters: this.counters,
+        signals: this.signals,
       });
       this.buckets.set(key, bucket);
       this.link(bucket, now);
@@ -267,9 +296,10 @@ export class KeyedTokenBucketFilter<K = unknown> implements Disposable {
   /** Drops, oldest first, the idle buckets that are certainly full by `now`. O(1) amortised. */
   private sweep(now: number): void {
     if (now < this.freshFullAt) return;
+    let relinked: KeyBucket<K> | undefined;
     for (
       let bucket = this.oldest;
-      bucket !== undefined && bucket.lastUse + this.fillTime <= now;
+      bucket !== undefined && bucket !== relinked && bucket.lastUse + this.fillTime <= now;
       bucket = this.oldest
     ) {
       this.unlink(bucket);
@@ -277,9 +307,18 @@ export class KeyedTokenBucketFilter<K = unknown> implements Disposable {
         this.buckets.delete(bucket.key);
         this.droppedCount += 1;
       } else {
-        this.link(bucket, now); // not full after all (the clock went backwards): look again later
+        // Not full after all (the clock went backwards): look again later. The first one relinked ends
+        // the sweep when it comes round, so that no sweep ever visits a bucket twice.
+        this.link(bucket, now);
+        relinked ??= bucket;
       }
     }
+  }
+
+  /** {@link sweep} at the clock's reading, unless that reading is invalid (then drops nothing). */
+  private sweepIfValid(): void {
+    const now = tryReadClock(this.clock);
+    if (now !== undefined) this.sweep(now);
   }
 
   /** Makes room for one key under `maxKeys` by evicting the least recently used idle bucket. */

@@ -1,6 +1,6 @@
 import { ClockTimer, globalClock, type Clock } from '../clock.js';
 import { BucketClosedError, MaxWaitExceededError } from '../errors.js';
-import { checkCount, describe, getTokenRefusal } from '../options.js';
+import { checkCount, describe, readGetTokenOptions, type GetTokenRequest } from '../options.js';
 import type { GetTokenOptions, TokenBucketFilter } from '../TokenBucketFilter.js';
 import type { AsyncTokenBucketFilter } from './AsyncTokenBucketFilter.js';
 import { RedisUnavailableError } from './errors.js';
@@ -222,13 +222,14 @@ export class RedisTokenBucketFilter implements AsyncTokenBucketFilter {
     if (this.closed) return Promise.reject(new BucketClosedError());
     const invalid = checkCount(count, this.capacity);
     if (invalid !== undefined) return Promise.reject(invalid);
-    if (options !== undefined) {
-      const refusal = getTokenRefusal(options);
+    let request: GetTokenRequest;
+    try {
+      request = readGetTokenOptions(options);
+    } catch (refusal) {
       // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- an abort reason is passed on untouched, whatever it is
-      if (refusal !== undefined) return Promise.reject(refusal);
+      return Promise.reject(refusal);
     }
-    const signal = options?.signal;
-    const maxWait = options?.maxWait;
+    const { signal, maxWait } = request;
     return new Promise<void>((resolve, reject) => {
       const call = new Call(count, signal, maxWait, resolve, reject);
       this.calls.add(call);

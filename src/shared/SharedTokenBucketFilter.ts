@@ -1,7 +1,7 @@
 import { ClockTimer, globalClock, type Clock } from '../clock.js';
 import { stepTime, stepsAt, type RefillSchedule } from '../core/refill.js';
 import { BucketClosedError, MaxWaitExceededError } from '../errors.js';
-import { checkCount, describe, getTokenRefusal, resolveOptions } from '../options.js';
+import { checkCount, describe, readGetTokenOptions, type GetTokenRequest, resolveOptions } from '../options.js';
 import type { GetTokenOptions, TokenBucketFilter, TokenBucketOptions } from '../TokenBucketFilter.js';
 import { LocalReservation, ReservationQueue } from './ReservationQueue.js';
 import { initialDebit, reserve, take, tokensAt, withdraw, type DebitParams } from './state.js';
@@ -278,13 +278,14 @@ export class SharedTokenBucketFilter implements TokenBucketFilter {
     if (this.isClosed()) return Promise.reject(new BucketClosedError());
     const invalid = checkCount(count, this.capacity);
     if (invalid !== undefined) return Promise.reject(invalid);
-    if (options !== undefined) {
-      const refusal = getTokenRefusal(options);
+    let request: GetTokenRequest;
+    try {
+      request = readGetTokenOptions(options);
+    } catch (refusal) {
       // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- an abort reason is passed on untouched, whatever it is
-      if (refusal !== undefined) return Promise.reject(refusal);
+      return Promise.reject(refusal);
     }
-    const signal = options?.signal;
-    const maxWait = options?.maxWait;
+    const { signal, maxWait } = request;
 
     const now = this.now();
     this.advance(now);

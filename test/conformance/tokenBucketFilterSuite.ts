@@ -1,74 +1,22 @@
 import { getEventListeners } from 'node:events';
-import { describe, expect, it as vitestIt } from 'vitest';
+import { describe, expect } from 'vitest';
 import type { Clock } from '../../src/clock.js';
-import { BucketClosedError, MaxWaitExceededError, type GetTokenOptions } from '../../src/index.js';
-import { createFakeClock, flushPromises, track, type FakeClock } from '../support/clock.js';
+import { BucketClosedError, MaxWaitExceededError } from '../../src/index.js';
+import { createFakeClock, track, type FakeClock } from '../support/clock.js';
 import type { SuiteOptions } from '../support/implementations.js';
+import { hostileInputSuite } from './hostileInputSuite.js';
+import { suiteTools, type SuiteBucket, type SuiteFactory, type SuiteHooks } from './suiteTools.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 
-/**
- * What the suite needs of a bucket: a `TokenBucketFilter`, or a view of an async store (such as the
- * Redis one) whose `available`, `tryGetToken()` and `waitTime()` answer with promises.
- */
-export interface SuiteBucket extends Disposable {
-  readonly capacity: number;
-  readonly available: number | Promise<number>;
-  readonly pending: number;
-  getToken(count?: number, options?: GetTokenOptions): Promise<void>;
-  tryGetToken(count?: number): boolean | Promise<boolean>;
-  waitTime(count?: number): number | Promise<number>;
-  close(): void;
-}
-
-/** Builds a ready-to-use bucket for the suite; every `BucketFactory` is one. */
-export type SuiteFactory = (options: SuiteOptions) => SuiteBucket;
-
-/** How the suite adapts to a store whose operations do real I/O. All optional; in-process buckets need none. */
-export interface SuiteHooks {
-  /** `tryGetToken()`/`waitTime()` return promises, so bad input rejects instead of throwing. */
-  async?: boolean;
-  /** Awaited before and after every fake-clock advance and after every flush: lets real I/O finish. */
-  settle?: () => Promise<void>;
-  /** Tests that cannot apply to this store, by exact title, each with the reason. */
-  skip?: ReadonlyMap<string, string>;
-  /** Timeout of each test, in ms (vitest's default when undefined). */
-  timeout?: number;
-}
+export type { SuiteBucket, SuiteFactory, SuiteHooks } from './suiteTools.js';
 
 /**
  * The contract of `TokenBucketFilter`, run against every implementation. Time is a fake clock driven
  * with `tickAsync`, so every expectation is at an exact instant and nothing sleeps.
  */
 export function tokenBucketFilterSuite(name: string, create: SuiteFactory, hooks: SuiteHooks = {}): void {
-  const it = Object.assign(
-    (title: string, fn: () => unknown): void => {
-      if (hooks.skip?.has(title) === true) vitestIt.skip(title, fn);
-      else vitestIt(title, fn, hooks.timeout);
-    },
-    { each: vitestIt.each.bind(vitestIt) },
-  );
-  /** Advances the fake clock by `ms`, letting real I/O (if any) finish before and after. */
-  async function tick(clock: FakeClock, ms: number): Promise<void> {
-    if (hooks.settle !== undefined) await hooks.settle();
-    await clock.tickAsync(ms);
-    if (hooks.settle !== undefined) await hooks.settle();
-  }
-  /** Lets every already-settled promise callback run, and real I/O (if any) finish. */
-  async function flush(): Promise<void> {
-    await flushPromises();
-    if (hooks.settle !== undefined) await hooks.settle();
-  }
-  /** Expects `call` to throw `expected` synchronously, or, for an async store, to return a promise rejecting with it. */
-  async function expectFailure(call: () => unknown, expected: new (...args: never[]) => Error): Promise<void> {
-    if (hooks.async !== true) {
-      expect(call).toThrow(expected);
-      return;
-    }
-    let result: unknown;
-    expect(() => (result = call())).not.toThrow();
-    await expect(result).rejects.toThrow(expected);
-  }
+  const { it, tick, flush, expectFailure } = suiteTools(hooks);
 
   describe(`${name} (conformance)`, () => {
     function setup(options: Omit<SuiteOptions, 'clock'>): { clock: FakeClock; bucket: SuiteBucket } {
@@ -546,4 +494,5 @@ export function tokenBucketFilterSuite(name: string, create: SuiteFactory, hooks
       });
     });
   });
+  hostileInputSuite(name, create, hooks);
 }

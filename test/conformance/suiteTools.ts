@@ -1,0 +1,77 @@
+import { expect, it as vitestIt } from 'vitest';
+import type { GetTokenOptions } from '../../src/index.js';
+import { flushPromises, type FakeClock } from '../support/clock.js';
+import type { SuiteOptions } from '../support/implementations.js';
+
+/**
+ * What the suite needs of a bucket: a `TokenBucketFilter`, or a view of an async store (such as the
+ * Redis one) whose `available`, `tryGetToken()` and `waitTime()` answer with promises.
+ */
+export interface SuiteBucket extends Disposable {
+  readonly capacity: number;
+  readonly available: number | Promise<number>;
+  readonly pending: number;
+  getToken(count?: number, options?: GetTokenOptions): Promise<void>;
+  tryGetToken(count?: number): boolean | Promise<boolean>;
+  waitTime(count?: number): number | Promise<number>;
+  close(): void;
+}
+
+/** Builds a ready-to-use bucket for the suite; every `BucketFactory` is one. */
+export type SuiteFactory = (options: SuiteOptions) => SuiteBucket;
+
+/** How the suite adapts to a store whose operations do real I/O. All optional; in-process buckets need none. */
+export interface SuiteHooks {
+  /** `tryGetToken()`/`waitTime()` return promises, so bad input rejects instead of throwing. */
+  async?: boolean;
+  /** Awaited before and after every fake-clock advance and after every flush: lets real I/O finish. */
+  settle?: () => Promise<void>;
+  /** Tests that cannot apply to this store, by exact title, each with the reason. */
+  skip?: ReadonlyMap<string, string>;
+  /** Timeout of each test, in ms (vitest's default when undefined). */
+  timeout?: number;
+}
+
+/** The helpers every conformance suite uses, adapted to a store by its hooks. */
+export interface SuiteTools {
+  /** `it`, skipping the titles in `hooks.skip` and using `hooks.timeout`. */
+  it: ((title: string, fn: () => unknown) => void) & { each: typeof vitestIt.each };
+  /** Advances the fake clock by `ms`, letting real I/O (if any) finish before and after. */
+  tick: (clock: FakeClock, ms: number) => Promise<void>;
+  /** Lets every already-settled promise callback run, and real I/O (if any) finish. */
+  flush: () => Promise<void>;
+  /** Expects `call` to throw `expected` synchronously, or, for an async store, to return a promise rejecting with it. */
+  expectFailure: (call: () => unknown, expected: new (...args: never[]) => Error) => Promise<void>;
+}
+
+/** Builds the {@link SuiteTools} of a store with `hooks`. */
+export function suiteTools(hooks: SuiteHooks): SuiteTools {
+  const it = Object.assign(
+    (title: string, fn: () => unknown): void => {
+      if (hooks.skip?.has(title) === true) vitestIt.skip(title, fn);
+      else vitestIt(title, fn, hooks.timeout);
+    },
+    { each: vitestIt.each.bind(vitestIt) },
+  );
+  return {
+    it,
+    async tick(clock, ms) {
+      if (hooks.settle !== undefined) await hooks.settle();
+      await clock.tickAsync(ms);
+      if (hooks.settle !== undefined) await hooks.settle();
+    },
+    async flush() {
+      await flushPromises();
+      if (hooks.settle !== undefined) await hooks.settle();
+    },
+    async expectFailure(call, expected) {
+      if (hooks.async !== true) {
+        expect(call).toThrow(expected);
+        return;
+      }
+      let result: unknown;
+      expect(() => (result = call())).not.toThrow();
+      await expect(result).rejects.toThrow(expected);
+    },
+  };
+}
