@@ -53,9 +53,14 @@ function describeValue(value: unknown): string {
   );
 }
 
-/** The longest a bucket may take to retry after its timer woke on an invalid reading: one refill step. */
-function retryWindow(limits: readonly LimitConfig[]): number {
-  return Math.max(1, ...limits.map((limit) => Math.ceil(limit.refillInterval ?? 1000))) + 1;
+/**
+ * The longest a bucket may take to grant, once readings are valid again, what fell due while every
+ * reading was invalid for `length` ms (README: a timer that wakes on an invalid reading looks again
+ * after 1 ms, doubling to 1 s while the readings stay invalid): the retry delay in force by then is at
+ * most 2 × length + 1 ms, and at most 1 s.
+ */
+function retryWindow(length: number): number {
+  return Math.min(1000, 2 * length + 1) + 1;
 }
 
 /**
@@ -471,7 +476,7 @@ class Run {
     } finally {
       this.clock.bad = undefined;
     }
-    const retry = retryWindow(this.limits);
+    const retry = retryWindow(this.fake.now - from);
     this.badWindows.push({ from, until: this.fake.now, retry });
     this.record(`ticked ${ms} reading ${String(reading)}`);
     // The bucket must retry by itself, without being called.
