@@ -30,14 +30,14 @@ const none: Features = {
 
 /** Families of programs, each exercising some features, with the default number of runs of each. */
 const families: readonly (readonly [name: string, features: Features, defaultRuns: number])[] = [
-  ['calls, aborts and maxWait on whole-ms intervals', none, 40],
-  ['fractional intervals and fractional clock advances', { ...none, fractional: true }, 40],
-  ['several limits and reconfigure()', { ...none, fractional: true, limits: true, reconfigure: true }, 40],
-  ['re-entrant calls from grants and abort listeners', { ...none, fractional: true, reentrant: true }, 40],
-  ['invalid clock readings', { ...none, fractional: true, badClock: true }, 40],
-  ['signals through a Proxy and signal-like objects', { ...none, oddSignals: true }, 30],
-  ['initialTokens -0', { ...none, negativeZero: true, maxOps: 10 }, 10],
-  ['long intervals and waits longer than the longest timer', { ...none, long: true, maxOps: 15 }, 15],
+  ['calls, aborts and maxWait on whole-ms intervals', none, 20],
+  ['fractional intervals and fractional clock advances', { ...none, fractional: true }, 20],
+  ['several limits and reconfigure()', { ...none, fractional: true, limits: true, reconfigure: true }, 20],
+  ['re-entrant calls from grants and abort listeners', { ...none, fractional: true, reentrant: true }, 20],
+  ['invalid clock readings', { ...none, fractional: true, badClock: true }, 20],
+  ['signals through a Proxy and signal-like objects', { ...none, oddSignals: true, reentrant: true }, 20],
+  ['initialTokens -0', { ...none, negativeZero: true, maxOps: 10 }, 8],
+  ['long intervals and waits longer than the longest timer', { ...none, long: true, maxOps: 15 }, 10],
   [
     'everything at once',
     {
@@ -51,7 +51,7 @@ const families: readonly (readonly [name: string, features: Features, defaultRun
       negativeZero: false,
       maxOps: 40,
     },
-    30,
+    20,
   ],
 ];
 

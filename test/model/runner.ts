@@ -490,14 +490,18 @@ class Run {
     this.model.close(this.now());
   }
 
-  /** Calls made from a callback (a grant's `.then`, an abort listener). */
-  private reenter(calls: readonly Reentrant[], where: string): void {
+  /**
+   * Calls made from a callback: a grant's `.then` (`grantedKey` is the key just granted, which the
+   * bucket has just brought up to date), or an abort listener (every key is up to date then).
+   */
+  private reenter(calls: readonly Reentrant[], where: string, grantedKey?: number): void {
     if (calls.length === 0) return;
-    // A key the library has not looked at since an instant passed may still hold a caller that is
-    // due; the model cannot know. Looking at every key first makes the state definite.
-    if (!this.model.isClosed) {
+    // Another key the library has not looked at since an instant passed may still hold a caller that
+    // is due, a state the model cannot know; looking at those keys first makes it definite.
+    if (grantedKey !== undefined && !this.model.isClosed) {
       const t = this.now();
       for (let key = 0; key < this.kind.keyCount; key += 1) {
+        if (key === grantedKey) continue;
         const available = this.target.available(key);
         this.record(`${where}: key ${key} available=${available}`);
         this.checkEqual(available, this.model.available(key, t), `available of key ${key} in ${where}`);
@@ -558,7 +562,7 @@ class Run {
       () => {
         this.guard(() => {
           observe(true, undefined);
-          this.reenter(then, `.then of #${id}`);
+          this.reenter(then, `.then of #${id}`, key);
         });
       },
       (error: unknown) => {
