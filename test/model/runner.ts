@@ -661,6 +661,8 @@ class Run {
     };
     this.record(`stats ${describeValue(common)}`);
     this.checkEqual(common, expected, 'stats()');
+    // A keyed bucket without maxKeys never evicts (README: "Without maxKeys, no limit is ever exceeded").
+    if ('evictions' in actual) this.checkEqual(actual.evictions, 0, 'stats().evictions');
   }
 
   private expectRefusal(error: unknown, refusal: Refusal, what: string): void {
