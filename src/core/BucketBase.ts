@@ -22,7 +22,7 @@ import type {
 import { BucketCounters } from './counters.js';
 import { limitStateAt, type LimitState } from './limits.js';
 import { msUntil, type RefillSchedule } from './refill.js';
-import { SignalWatch, type AbortOwner } from './SignalWatch.js';
+import { pendingAbort, SignalWatch, type AbortOwner } from './SignalWatch.js';
 import { Timeline } from './Timeline.js';
 import { rejectWaiter, Waiter, WaiterExtras, WaiterQueue } from './WaiterQueue.js';
 
@@ -281,6 +281,14 @@ export abstract class BucketBase implements ReconfigurableTokenBucketFilter, Abo
     const head = this.queue.head;
     for (let waiter = head; waiter !== undefined; waiter = this.queue.head) {
       if (limit.tokens < waiter.count && limit.grantTime(waiter.count) > now) break;
+      const signal = waiter.extras?.signal;
+      const aborted = signal === undefined ? undefined : pendingAbort(signal);
+      if (aborted !== undefined) {
+        // Aborted, and its own listener has not run yet: it leaves the queue now, taking nothing.
+        this.detach(waiter);
+        this.dropAborted(waiter, aborted.reason);
+        continue;
+      }
       limit.grantNext(waiter.count);
       this.queue.remove(waiter);
       this.counters.queued -= 1;

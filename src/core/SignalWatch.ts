@@ -84,3 +84,17 @@ export class SignalWatch {
     }
   }
 }
+
+/**
+ * Returns `{ reason }` when `signal` reports itself aborted (with {@link abortReason}, or what its
+ * getters threw), else undefined. A bucket asks before it grants a caller that has a signal: two
+ * signal objects for one abort (a signal and a `Proxy` of it) fire their listeners one after the
+ * other, and the first listener's re-plan must not grant a caller whose own listener has not run yet.
+ */
+export function pendingAbort(signal: AbortSignalLike): { reason: unknown } | undefined {
+  try {
+    return signal.aborted ? { reason: abortReason(signal) } : undefined;
+  } catch (error) {
+    return { reason: error };
+  }
+}

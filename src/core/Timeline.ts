@@ -76,6 +76,11 @@ export class Timeline {
     return now;
   }
 
+  /** The last valid reading on the timeline (ms): what getters report as of when the clock breaks. */
+  get lastReading(): number {
+    return this.last;
+  }
+
   /** {@link now}, or undefined when the reading is invalid (for getters and timer callbacks). */
   tryNow(): number | undefined {
     try {

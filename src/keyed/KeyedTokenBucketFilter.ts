@@ -158,8 +158,8 @@ export class KeyedTokenBucketFilter<K = unknown> implements DisposableLike {
     if (now !== undefined) this.sweep(now);
     const bucket = this.buckets.get(key);
     if (bucket !== undefined) return bucket.available;
-    // A key without a bucket holds what a new bucket would; with no valid reading to tell, report none.
-    return now === undefined ? 0 : limitStateAt(this.schedules, this.startTokens, now).tokens;
+    // A key without a bucket holds what a new bucket would, as of the last valid reading.
+    return limitStateAt(this.schedules, this.startTokens, now ?? this.timeline.lastReading).tokens;
   }
 
   /** Callers of `key` waiting right now (0 after `close()`). Creates no bucket. */

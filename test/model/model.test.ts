@@ -67,11 +67,14 @@ describe.each(families)('model check: %s', (_name, features, defaultRuns) => {
     });
   }
 
-  it('lazy, timer and keyed (one key) buckets are observably identical', async () => {
+  // While the clock is broken, each kind retries on its own timers (the lazy head timer, the timer
+  // kind's refill timers), so their grants after recovery may differ within the retry bound that the
+  // model check above holds each of them to: identity is a property of valid readings.
+  it('lazy, timer and keyed (one key) buckets are observably identical (valid clock readings)', async () => {
     const [reference, ...others] = modelKinds.filter((kind) => kind.likeLazy);
     if (reference === undefined) throw new Error('no kind to compare');
     await fc.assert(
-      fc.asyncProperty(programArb(features), async (program) => {
+      fc.asyncProperty(programArb({ ...features, badClock: false }), async (program) => {
         const expected = await runProgram(reference, program, false);
         for (const kind of others) {
           const log = await runProgram(kind, program, false);
