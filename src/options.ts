@@ -191,8 +191,8 @@ function resolveLimitList(limits: unknown, allowInitial: boolean): ResolvedLimit
 export const MIN_REFILL_INTERVAL = 0.001;
 /** The longest `refillInterval` (ms) a bucket accepts: 2^42 ms (about 139 years), the clock's range. */
 export const MAX_REFILL_INTERVAL = 2 ** 42;
-/** The fastest refill a bucket accepts, in tokens per ms: 2^19 (about 5.2 × 10^8 tokens per second). */
-export const MAX_REFILL_RATE = 2 ** 19;
+/** The fastest refill a bucket accepts, in tokens per ms: 2^20 (about 10^9 tokens per second). */
+export const MAX_REFILL_RATE = 2 ** 20;
 
 function resolveLimit(prefix: string, options: object, allowInitial: boolean): ResolvedLimit {
   const capacity = positiveSafeInteger(`${prefix}capacity`, ownOption(options, 'capacity'));
@@ -212,7 +212,7 @@ function resolveLimit(prefix: string, options: object, allowInitial: boolean): R
   const rate = Math.min(refillTokens, capacity) / refillInterval;
   if (rate > MAX_REFILL_RATE) {
     throw new RangeError(
-      `${prefix}refillTokens / refillInterval must be at most 2^19 (524288) tokens per ms, so that every count over the clock's whole range stays exact in 64 bits; received ${Math.min(refillTokens, capacity)} tokens every ${refillInterval} ms`,
+      `${prefix}refillTokens / refillInterval must be at most 2^20 (1048576) tokens per ms, so that the tokens of 2^42 ms (about 139 years) of steps fit a 64-bit integer; received ${Math.min(refillTokens, capacity)} tokens every ${refillInterval} ms`,
     );
   }
   const initialTokens = requireNumber(

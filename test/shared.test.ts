@@ -78,10 +78,10 @@ describe('SharedTokenBucketFilter: creating and attaching', () => {
 
   it('refuses a rate that would overflow the 64-bit shared state, as every bucket does', () => {
     expect(() => new SharedTokenBucketFilter({ capacity: 2 ** 40, refillTokens: 2 ** 40, refillInterval: 1 })).toThrow(
-      /refillTokens \/ refillInterval must be at most 2\^19 \(524288\) tokens per ms.*received 1099511627776 tokens every 1 ms/,
+      /refillTokens \/ refillInterval must be at most 2\^20 \(1048576\) tokens per ms.*received 1099511627776 tokens every 1 ms/,
     );
-    // Half a billion tokens a second is fine.
-    new SharedTokenBucketFilter({ capacity: 5e8, refillTokens: 5e8, refillInterval: 1000 }).close();
+    // A billion tokens a second is fine.
+    new SharedTokenBucketFilter({ capacity: 1e9, refillTokens: 1e9, refillInterval: 1000 }).close();
   });
 
   it('reads time on the base all threads share by default: performance.timeOrigin + performance.now()', () => {

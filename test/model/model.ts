@@ -222,7 +222,7 @@ function positiveSafeInteger(value: unknown): value is number {
 
 /**
  * Whether `limits` are valid options for `reconfigure()` (new semantics included: refillInterval
- * within 0.001..2^42 ms and at most 2^19 tokens per ms).
+ * within 0.001..2^42 ms and at most 2^20 tokens per ms).
  */
 export function validLimits(limits: readonly LimitConfig[]): boolean {
   return (
@@ -236,7 +236,7 @@ export function validLimits(limits: readonly LimitConfig[]): boolean {
         typeof interval === 'number' &&
         interval >= 0.001 &&
         interval <= 2 ** 42 &&
-        refillTokens / interval <= 2 ** 19
+        refillTokens / interval <= 2 ** 20
       );
     })
   );
