@@ -4,6 +4,7 @@ import {
   checkCount,
   describe,
   ownOption,
+  PLAIN_REQUEST,
   readGetTokenOptions,
   resolveBucketOptions,
   resolveReconfigure,
@@ -110,8 +111,6 @@ export abstract class BucketBase implements ReconfigurableTokenBucketFilter, Abo
   private closed = false;
   /** The abort listeners of the signals passed to `getToken()`; created on first use unless shared. */
   private signals: SignalWatch | undefined;
-  /** The timeline's `sourceChanges` this bucket's timers were set for. */
-  private sourceChangesSeen = 0;
   /** Paces timers while the clock gives invalid readings; created on the first one. */
   private clockRetry: ClockRetry | undefined = undefined;
 
@@ -120,6 +119,11 @@ export abstract class BucketBase implements ReconfigurableTokenBucketFilter, Abo
     this.timeline = init.timeline;
     this.counters = init.counters;
     this.signals = init.signals;
+    // A bucket of its own re-arms its timers when the clock changes under it; the keys of a keyed
+    // bucket share its timeline, whose owner (the keyed bucket) tells each of them.
+    this.timeline.onSourceChange ??= () => {
+      this.clockChanged();
+    };
   }
 
   /** The clock to set timers on: the injected one, or the default one as it is right now. */
@@ -190,7 +194,7 @@ export abstract class BucketBase implements ReconfigurableTokenBucketFilter, Abo
       if (this.closed) return Promise.reject(new BucketClosedError());
       const invalid = checkCount(count, this.limit.capacity);
       if (invalid !== undefined) return Promise.reject(invalid);
-      const request = readGetTokenOptions(options);
+      const request = options === undefined ? PLAIN_REQUEST : readGetTokenOptions(options);
       return this.takeOrWait(count, request, this.now());
     } catch (refusal) {
       // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- an abort reason is passed on untouched, whatever it is
@@ -320,18 +324,9 @@ export abstract class BucketBase implements ReconfigurableTokenBucketFilter, Abo
     return at - now;
   }
 
-  /**
-   * Returns the timeline's reading (throwing `InvalidClockReadingError` on an invalid one), and first
-   * re-arms the bucket's timers through {@link clockChanged} when the clock changed under it.
-   */
+  /** Returns the timeline's reading; throws `InvalidClockReadingError` on an invalid one. */
   protected now(): number {
-    const timeline = this.timeline;
-    const now = timeline.now();
-    if (timeline.sourceChanges !== this.sourceChangesSeen) {
-      this.sourceChangesSeen = timeline.sourceChanges;
-      this.clockChanged();
-    }
-    return now;
+    return this.timeline.now();
   }
 
   /** {@link now}, or undefined when the reading is invalid (for getters and timer callbacks). */

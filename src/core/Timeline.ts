@@ -1,4 +1,5 @@
-import { globalClock, readClock, type Clock } from '../clock.js';
+import { globalClock, type Clock } from '../clock.js';
+import { InvalidClockReadingError, MAX_CLOCK_READING } from '../errors.js';
 
 /**
  * Timeline is the time an in-process bucket lives on: the readings of its clock, re-based whenever
@@ -29,14 +30,11 @@ export class Timeline {
   private first = 0;
   /** The last reading on the timeline (ms), or -Infinity before the first. */
   private last = Number.NEGATIVE_INFINITY;
-  /** What produced the last reading: the injected clock, a fake-timers clock, or a `performance` object. */
-  private source: unknown = undefined;
   /**
-   * How many times the source of the readings has changed since the first reading. A bucket that sees
-   * it change re-arms its timers on the clock now in force (timers set on the previous one would fire
-   * on the wrong timeline, or never, under fake timers).
+   * What produced the last reading, for the default clock: the `performance` object read (the global
+   * one, or a fake-timers clock's). An injected clock is one source for good.
    */
-  sourceChanges = 0;
+  private source: unknown = undefined;
 
   /** @param injected the clock given to the bucket, or undefined for the default one ({@link globalClock}) */
   constructor(private readonly injected: Clock | undefined) {}
@@ -48,32 +46,66 @@ export class Timeline {
 
   /**
    * Returns the current reading on the timeline (ms), re-basing first if the source changed or the
-   * reading went back. Throws `InvalidClockReadingError` on an invalid reading (see `readClock`),
-   * changing nothing.
+   * reading went back (and then calling {@link onSourceChange} for a changed source). Throws
+   * `InvalidClockReadingError` on an invalid reading (see `readClock`), changing nothing.
    */
   now(): number {
-    const clock = this.injected ?? globalClock();
-    const reading = readClock(clock);
-    // The default clock's readings come from the fake-timers clock (globalClock returns it) or from
-    // the global `performance`, which a test may also replace on its own.
-    const source = clock === globalThis ? globalThis.performance : clock;
-    let now = reading - this.base + this.anchor;
-    if (source !== this.source || now < this.last) {
-      if (this.last === Number.NEGATIVE_INFINITY) {
-        this.first = now;
-      } else {
-        // Resume from the last reading, moved back to a whole number of ms after the first one (the
-        // schedule's origin): never forward, so nothing is minted, and a bucket driven by fake timers
-        // after the switch sees its steps at whole ms again, as a bucket created under them would.
-        this.base = reading;
-        this.anchor = this.first + Math.floor(this.last - this.first);
-        now = this.anchor;
-        if (source !== this.source) this.sourceChanges += 1;
-      }
-      this.source = source;
+    // On every call of every bucket: kept small, with the rare work (a re-base, a refusal) out of line.
+    let reading: unknown;
+    const injected = this.injected;
+    if (injected === undefined) {
+      // The default clock (see globalClock): the performance of the fake-timers clock that the global
+      // timers belong to, or else the global performance (which a test may also replace on its own).
+      const performance =
+        (globalThis.setTimeout as { clock?: unknown } | undefined)?.clock === undefined
+          ? globalThis.performance
+          : globalClock().performance;
+      if (performance !== this.source) return this.rebase(performance, performance.now());
+      reading = performance.now();
+    } else {
+      reading = injected.performance.now();
+      if (injected !== this.source) return this.rebase(injected, reading); // the first reading
     }
+    // NaN and non-numbers fail both comparisons.
+    if (!(typeof reading === 'number' && reading <= MAX_CLOCK_READING && reading >= -MAX_CLOCK_READING)) {
+      return refuse(reading);
+    }
+    const now = reading - this.base + this.anchor;
+    if (now < this.last) return this.rebase(this.source, reading);
     this.last = now;
     return now;
+  }
+
+  /**
+   * Called once a reading shows that the source of the readings changed (fake timers installed or
+   * removed): the owner re-arms its timers on the clock now in force, since timers set on the previous
+   * one would fire on the wrong timeline, or never. Set by the bucket that owns the timeline.
+   */
+  onSourceChange: (() => void) | undefined = undefined;
+
+  /**
+   * Re-bases the timeline at `reading` of `source` (see the class comment) and returns the timeline's
+   * reading; also takes the first reading. Throws `InvalidClockReadingError` on an invalid reading.
+   */
+  private rebase(source: unknown, reading: unknown): number {
+    if (!(typeof reading === 'number' && reading <= MAX_CLOCK_READING && reading >= -MAX_CLOCK_READING)) {
+      return refuse(reading);
+    }
+    const changed = source !== this.source;
+    this.source = source;
+    if (this.last === Number.NEGATIVE_INFINITY) {
+      this.first = reading;
+      this.last = reading;
+      return reading;
+    }
+    // Resume from the last reading, moved back to a whole number of ms after the first one (the
+    // schedule's origin): never forward, so nothing is minted, and a bucket driven by fake timers after
+    // the switch sees its steps at whole ms again, as a bucket created under them would.
+    this.base = reading;
+    this.anchor = this.first + Math.floor(this.last - this.first);
+    this.last = this.anchor;
+    if (changed) this.onSourceChange?.();
+    return this.anchor;
   }
 
   /** The last valid reading on the timeline (ms): what getters report as of when the clock breaks. */
@@ -89,4 +121,9 @@ export class Timeline {
       return undefined;
     }
   }
+}
+
+/** Throws the refusal of an invalid reading (out of line: the hot path only tests). */
+function refuse(reading: unknown): never {
+  throw new InvalidClockReadingError(reading);
 }

@@ -9,6 +9,7 @@ import {
   checkCount,
   describe,
   ownOption,
+  PLAIN_REQUEST,
   readGetTokenOptions,
   resolveBucketOptions,
   resolveReconfigure,
@@ -80,8 +81,6 @@ export class KeyedTokenBucketFilter<K = unknown> implements DisposableLike {
   private readonly signals = new SignalWatch();
   /** Where every key reads time: the clock, re-based when it changes under the bucket. */
   private readonly timeline: Timeline;
-  /** The timeline's `sourceChanges` the keys' timers were set for. */
-  private sourceChangesSeen = 0;
   private readonly maxKeys: number;
   /** The shared schedules (one per limit), all starting at the same origin. */
   private schedules: readonly RefillSchedule[];
@@ -123,6 +122,10 @@ export class KeyedTokenBucketFilter<K = unknown> implements DisposableLike {
     }
     this.maxKeys = maxKeys ?? Number.POSITIVE_INFINITY;
     this.timeline = new Timeline(resolved.clock);
+    // When the clock changes under the keyed bucket, every key with callers waiting re-arms its timer.
+    this.timeline.onSourceChange = () => {
+      for (const bucket of this.buckets.values()) if (!bucket.linked) bucket.clockChanged();
+    };
     this.schedules = schedulesFrom(resolved.limits, this.now());
     this.startTokens = resolved.limits.map((limit) => limit.initialTokens);
     this.planDrops();
@@ -182,7 +185,7 @@ export class KeyedTokenBucketFilter<K = unknown> implements DisposableLike {
       if (this.closed) return Promise.reject(new BucketClosedError());
       const invalid = checkCount(count, this.capacity);
       if (invalid !== undefined) return Promise.reject(invalid);
-      const request = readGetTokenOptions(options);
+      const request = options === undefined ? PLAIN_REQUEST : readGetTokenOptions(options);
       const now = this.now();
       return this.use(key, now).takeOrWait(count, request, now);
     } catch (refusal) {
@@ -268,18 +271,9 @@ export class KeyedTokenBucketFilter<K = unknown> implements DisposableLike {
     this.close();
   }
 
-  /**
-   * Returns the timeline's reading (throwing `InvalidClockReadingError` on an invalid one), and first
-   * lets every key with callers waiting re-arm its timer when the clock changed under the bucket.
-   */
+  /** Returns the timeline's reading; throws `InvalidClockReadingError` on an invalid one. */
   private now(): number {
-    const timeline = this.timeline;
-    const now = timeline.now();
-    if (timeline.sourceChanges !== this.sourceChangesSeen) {
-      this.sourceChangesSeen = timeline.sourceChanges;
-      for (const bucket of this.buckets.values()) if (!bucket.linked) bucket.clockChanged();
-    }
-    return now;
+    return this.timeline.now();
   }
 
   /** {@link now}, or undefined when the reading is invalid. */
