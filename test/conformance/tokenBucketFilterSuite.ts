@@ -283,15 +283,24 @@ export function tokenBucketFilterSuite(name: string, create: SuiteFactory, hooks
         bucket.close();
       });
 
-      it('never throws synchronously from getToken', () => {
+      it('never throws synchronously from getToken, open or closed', async () => {
         const { bucket } = setup({ capacity: 3 });
+        const calls = [
+          () => bucket.getToken(-1),
+          () => bucket.getToken(4),
+          () => bucket.getToken(1, null as never),
+          () => bucket.getToken(1, { maxWait: -1 }),
+          () => bucket.getToken(1, { signal: 'no' as never }),
+        ];
+        const call = (make: () => Promise<void>): Promise<void> => {
+          let promise: Promise<void> = Promise.resolve();
+          expect(() => (promise = make())).not.toThrow();
+          return promise;
+        };
+        for (const bad of calls) await expect(call(bad)).rejects.toBeInstanceOf(Error);
         bucket.close();
-        const calls = [() => bucket.getToken(-1), () => bucket.getToken(1, null as never), () => bucket.getToken()];
-        for (const call of calls) {
-          let promise: Promise<void> | undefined;
-          expect(() => (promise = call())).not.toThrow();
-          promise?.catch(() => undefined);
-        }
+        for (const bad of calls) await expect(call(bad)).rejects.toBeInstanceOf(Error);
+        await expect(call(() => bucket.getToken())).rejects.toBeInstanceOf(BucketClosedError);
       });
     });
 
