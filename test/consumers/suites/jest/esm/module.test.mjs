@@ -1,0 +1,18 @@
+// Buckets created at module level (when client.mjs is imported), then jest.useFakeTimers() in the test.
+import { afterEach, jest, test } from '@jest/globals';
+import { createClient, moduleBuckets } from '../../common/client.mjs';
+import { lessonThroughClient } from '../../common/lesson.cjs';
+
+afterEach(() => {
+  jest.useRealTimers();
+});
+
+for (const kind of ['lazy', 'timer']) {
+  test(`module/${kind}/modern`, async () => {
+    jest.useFakeTimers();
+    await lessonThroughClient(createClient, moduleBuckets[kind], {
+      advance: (ms) => jest.advanceTimersByTimeAsync(ms),
+      now: () => Date.now(),
+    });
+  });
+}
