@@ -1,6 +1,5 @@
 'use strict';
 // The user's code under test, as a CommonJS module: a client whose every request first awaits a token.
-const { TokenBucketFilterFactory } = require('token-bucket-filter');
 
 /** The provider's limit, as in the lesson: one request a second, bursts of one. */
 const LIMIT = { capacity: 1, refillTokens: 1, refillInterval: 1000 };
@@ -15,13 +14,4 @@ function createClient(bucket, transport) {
   };
 }
 
-/**
- * Buckets created at module level, as most users write them: when this module is first required,
- * before any test installs fake timers.
- */
-const moduleBuckets = {
-  lazy: TokenBucketFilterFactory.create({ ...LIMIT, kind: 'lazy' }),
-  timer: TokenBucketFilterFactory.create({ ...LIMIT, kind: 'timer' }),
-};
-
-module.exports = { LIMIT, createClient, moduleBuckets };
+module.exports = { LIMIT, createClient };

@@ -1,5 +1,4 @@
 // The user's code under test, as an ES module: a client whose every request first awaits a token.
-import { TokenBucketFilterFactory } from 'token-bucket-filter';
 
 /** The provider's limit, as in the lesson: one request a second, bursts of one. */
 export const LIMIT = { capacity: 1, refillTokens: 1, refillInterval: 1000 };
@@ -13,12 +12,3 @@ export function createClient(bucket, transport) {
     },
   };
 }
-
-/**
- * Buckets created at module level, as most users write them: when this module is first imported,
- * before any test installs fake timers.
- */
-export const moduleBuckets = {
-  lazy: TokenBucketFilterFactory.create({ ...LIMIT, kind: 'lazy' }),
-  timer: TokenBucketFilterFactory.create({ ...LIMIT, kind: 'timer' }),
-};

@@ -164,4 +164,7 @@ module.exports = {
   EXPECTED,
   HORIZON,
   runLesson,
-  lessonThroughClient, createManualClock, flushMicrotasks };
+  lessonThroughClient,
+  createManualClock,
+  flushMicrotasks,
+};

@@ -1,6 +1,7 @@
 // Buckets created at module level (when client.mjs is imported), then vi.useFakeTimers() in the test.
 import { afterEach, test, vi } from 'vitest';
-import { createClient, moduleBuckets } from '../common/client.mjs';
+import { createClient } from '../common/client.mjs';
+import { moduleBuckets } from '../common/module-buckets.mjs';
 import { lessonThroughClient } from '../common/lesson.cjs';
 
 afterEach(() => {

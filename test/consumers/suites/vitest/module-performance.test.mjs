@@ -1,7 +1,8 @@
 // Buckets created at module level (when client.mjs is imported), then fake timers that include
 // performance (vitest 2's default list plus 'performance').
 import { afterEach, test, vi } from 'vitest';
-import { createClient, moduleBuckets } from '../common/client.mjs';
+import { createClient } from '../common/client.mjs';
+import { moduleBuckets } from '../common/module-buckets.mjs';
 import { lessonThroughClient } from '../common/lesson.cjs';
 
 const WITH_PERFORMANCE = [

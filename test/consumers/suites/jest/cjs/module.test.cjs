@@ -1,7 +1,8 @@
 'use strict';
 // Buckets created at module level (when client.cjs is required), then jest.useFakeTimers() in the test.
 /* global afterEach, jest, test -- Jest's globals, as CommonJS test files use them */
-const { createClient, moduleBuckets } = require('../../common/client.cjs');
+const { createClient } = require('../../common/client.cjs');
+const { moduleBuckets } = require('../../common/module-buckets.cjs');
 const { lessonThroughClient } = require('../../common/lesson.cjs');
 
 afterEach(() => {

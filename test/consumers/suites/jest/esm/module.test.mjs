@@ -1,6 +1,7 @@
 // Buckets created at module level (when client.mjs is imported), then jest.useFakeTimers() in the test.
 import { afterEach, jest, test } from '@jest/globals';
-import { createClient, moduleBuckets } from '../../common/client.mjs';
+import { createClient } from '../../common/client.mjs';
+import { moduleBuckets } from '../../common/module-buckets.mjs';
 import { lessonThroughClient } from '../../common/lesson.cjs';
 
 afterEach(() => {
