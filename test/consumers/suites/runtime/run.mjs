@@ -7,43 +7,67 @@ import { REAL_INTERVAL, runScenarios, sharedWorkers } from './scenarios.mjs';
 
 const workerUrl = new URL('./shared-worker.mjs', import.meta.url);
 
-/** Starts one Web Worker per entry; each says 'ready', is sent the handle, and answers with its instants. */
+/**
+ * Starts two workers with `start(onMessage, onError)` (which returns `{ post, stop }`) and returns
+ * `{ ready, go, done }` for the `shared/workers` scenario: each worker says 'ready' once it holds the
+ * bucket, is told 'go', and answers with its array of grant instants.
+ */
+function twoWorkers(start, setup) {
+  const ready = [];
+  const done = [];
+  const posts = [];
+  for (let i = 0; i < 2; i += 1) {
+    let isReady;
+    ready.push(new Promise((resolve) => (isReady = resolve)));
+    done.push(
+      new Promise((resolve, reject) => {
+        const worker = start(
+          (data) => {
+            if (data === 'started') worker.post(setup);
+            else if (data === 'ready') isReady();
+            else {
+              resolve(data);
+              worker.stop();
+            }
+          },
+          (error) => {
+            reject(error);
+            worker.stop();
+          },
+        );
+        posts.push(() => worker.post('go'));
+      }),
+    );
+  }
+  return { ready: Promise.all(ready), go: () => posts.forEach((post) => post()), done: Promise.all(done) };
+}
+
+/** The runtime's Web Workers: the handle is posted once the worker has started. */
 function spawnWebWorkers(handle, count) {
-  return Promise.all(
-    [0, 1].map(
-      () =>
-        new Promise((resolve, reject) => {
-          const worker = new Worker(workerUrl, { type: 'module' });
-          worker.onmessage = (event) => {
-            if (event.data === 'ready') return worker.postMessage({ handle, count });
-            resolve(event.data);
-            worker.terminate();
-          };
-          worker.onerror = (event) => {
-            reject(new Error(`worker failed: ${event.message}`));
-            worker.terminate();
-          };
-        }),
-    ),
+  return twoWorkers(
+    (onMessage, onError) => {
+      const worker = new Worker(workerUrl, { type: 'module' });
+      worker.onmessage = (event) => onMessage(event.data);
+      worker.onerror = (event) => onError(new Error(`worker failed: ${event.message}`));
+      return { post: (data) => worker.postMessage(data), stop: () => worker.terminate() };
+    },
+    { handle, count },
   );
 }
 
-/** Starts two node:worker_threads workers with the handle in workerData. */
-async function spawnNodeWorkers(handle, count) {
-  const { Worker: ThreadWorker } = await import('node:worker_threads');
-  return Promise.all(
-    [0, 1].map(
-      () =>
-        new Promise((resolve, reject) => {
-          const worker = new ThreadWorker(workerUrl, { workerData: { handle, count } });
-          worker.once('message', resolve);
-          worker.once('error', reject);
-        }),
-    ),
-  );
+/** node:worker_threads workers: the handle goes in workerData. */
+function spawnNodeWorkers(handle, count) {
+  return twoWorkers((onMessage, onError) => {
+    const worker = new threads.Worker(workerUrl, { workerData: { handle, count } });
+    worker.on('message', onMessage);
+    worker.once('error', onError);
+    return { post: (data) => worker.postMessage(data), stop: () => {} };
+  });
 }
 
-const spawnWorkers = typeof globalThis.Worker === 'function' ? spawnWebWorkers : spawnNodeWorkers;
+const webWorkers = typeof globalThis.Worker === 'function';
+const threads = webWorkers ? null : await import('node:worker_threads');
+const spawnWorkers = webWorkers ? spawnWebWorkers : spawnNodeWorkers;
 
 await runScenarios((...row) => console.log(rowLine(...row)), {
   extra: { [`shared/workers-real-${REAL_INTERVAL}ms`]: () => sharedWorkers(spawnWorkers) },

@@ -70,24 +70,22 @@ async function realTimeLesson(start, request, count = lesson.REQUESTS) {
 }
 
 /**
- * Checks grant instants (ms, any time base) of a bucket of capacity 1 that gains a token every
- * REAL_INTERVAL ms: grants i < j need j − i refill steps in (instant i, instant j], so they are at least
- * (j − i − 1) intervals apart, whenever the requests started. 1 ms of tolerance, for threads whose
- * clocks differ by a fraction of a ms. `origin` only makes the message readable.
+ * Checks that a bucket of capacity 1 that gains a token every REAL_INTERVAL ms granted no faster than
+ * that from `from` on. By time t it can have granted at most 2 + floor((t − from) / REAL_INTERVAL)
+ * tokens after `from` (one it may hold, one from a step just after `from`), so the k-th grant (from 0)
+ * comes at least (k − 1) intervals after `from`. Instants are read after each grant, so they are never
+ * early: the bound holds however late a grant is seen. 1 ms of tolerance, for threads whose clocks
+ * differ by a fraction of a ms.
  */
-function checkSpacing(instants, origin, where) {
+function checkNoFaster(instants, from, where) {
   const sorted = [...instants].sort((a, b) => a - b);
-  for (let i = 0; i < sorted.length; i += 1) {
-    for (let j = i + 1; j < sorted.length; j += 1) {
-      const least = (j - i - 1) * REAL_INTERVAL;
-      if (sorted[j] - sorted[i] < least - 1) {
-        throw new Error(
-          `grants ${i} and ${j} ${where} ${(sorted[j] - sorted[i]).toFixed(2)} ms apart, under ${least} ms: ` +
-            `[${sorted.map((t) => (t - origin).toFixed(1)).join(', ')}] ms`,
-        );
-      }
+  const shown = () => `[${sorted.map((t) => (t - from).toFixed(1)).join(', ')}] ms`;
+  sorted.forEach((at, k) => {
+    const least = (k - 1) * REAL_INTERVAL;
+    if (at - from < least - 1) {
+      throw new Error(`grant ${k} ${where} at ${(at - from).toFixed(2)} ms, before ${least} ms: ${shown()}`);
     }
-  }
+  });
 }
 
 /** The scenarios, by row title. `workers` ones need `spawnWorkers` from the runtime's runner. */
@@ -112,12 +110,12 @@ for (const kind of ['lazy', 'timer']) {
     const { bucket, error } = moduleScope[kind];
     if (error !== undefined) throw error;
     const client = createClient(bucket, identity);
-    const origin = performance.now();
+    const from = performance.now();
     try {
       const instants = await Promise.all(
-        Array.from({ length: 5 }, (_, id) => client.request(id).then(() => performance.now())),
+        Array.from({ length: lesson.REQUESTS }, (_, id) => client.request(id).then(() => performance.now())),
       );
-      checkSpacing(instants, origin, 'of the module-scope bucket');
+      checkNoFaster(instants, from, 'of the module-scope bucket');
     } finally {
       bucket.close();
     }
@@ -158,31 +156,40 @@ const PER_WORKER = 5;
 /**
  * shared/workers: two workers draw PER_WORKER tokens each from one shared bucket (capacity 1, one token
  * every REAL_INTERVAL ms) and report their grant instants on the epoch-ms time base every thread shares.
- * `spawnWorkers(handle, count)` is the runtime's way to start them: it resolves to their arrays of instants.
+ * `spawnWorkers(handle, count)` is the runtime's way to start them: it returns `{ ready, go, done }`:
+ * `ready` resolves once every worker holds the bucket, `go()` lets them draw, and `done` resolves to
+ * their arrays of instants.
  */
 export async function sharedWorkers(spawnWorkers) {
   const epochNow = () => performance.timeOrigin + performance.now();
-  const start = epochNow();
   const bucket = new SharedTokenBucketFilter({ ...LIMIT, refillInterval: REAL_INTERVAL });
   try {
-    const perWorker = await spawnWorkers(bucket.handle, PER_WORKER);
-    const instants = perWorker.flat().sort((a, b) => a - b);
+    const workers = spawnWorkers(bucket.handle, PER_WORKER);
+    await workers.ready;
+    const from = epochNow();
+    workers.go();
+    const instants = (await workers.done).flat();
     if (instants.length !== 2 * PER_WORKER) throw new Error(`${instants.length} grants, expected ${2 * PER_WORKER}`);
-    checkSpacing(instants, start, 'across workers');
+    checkNoFaster(instants, from, 'across workers');
   } finally {
     bucket.close();
   }
 }
 
-/** The worker side of `shared/workers`: draws `count` tokens from the bucket behind `handle`. */
-export async function drawShared(handle, count) {
+/**
+ * The worker side of `shared/workers`: opens the bucket behind `handle` at once, and returns the
+ * function that draws `count` tokens from it and resolves to their grant instants.
+ */
+export function sharedDrawer(handle) {
   const bucket = SharedTokenBucketFilter.from(handle);
-  const instants = [];
-  for (let i = 0; i < count; i += 1) {
-    await bucket.getToken();
-    instants.push(performance.timeOrigin + performance.now());
-  }
-  return instants;
+  return async (count) => {
+    const instants = [];
+    for (let i = 0; i < count; i += 1) {
+      await bucket.getToken();
+      instants.push(performance.timeOrigin + performance.now());
+    }
+    return instants;
+  };
 }
 
 /** How long one scenario may take, in ms of real time, before it counts as hung. */
