@@ -1,0 +1,38 @@
+// Buckets created inside the test, after jest.useFakeTimers(); the ESM build (node --experimental-vm-modules).
+import { afterEach, jest, test } from '@jest/globals';
+import { TokenBucketFilterFactory } from 'token-bucket-filter';
+import { LIMIT, createClient } from '../../common/client.mjs';
+import { lessonThroughClient } from '../../common/lesson.cjs';
+
+const now = () => Date.now();
+
+afterEach(() => {
+  jest.useRealTimers();
+});
+
+for (const kind of ['lazy', 'timer']) {
+  test(`in-test/${kind}/modern`, async () => {
+    jest.useFakeTimers();
+    const bucket = TokenBucketFilterFactory.create({ ...LIMIT, kind });
+    await lessonThroughClient(createClient, bucket, { advance: (ms) => jest.advanceTimersByTimeAsync(ms), now });
+  });
+
+  test(`in-test/${kind}/runAllTimers`, async () => {
+    jest.useFakeTimers();
+    const bucket = TokenBucketFilterFactory.create({ ...LIMIT, kind });
+    await lessonThroughClient(createClient, bucket, { runAll: () => jest.runAllTimers(), now, syncRunAll: true });
+  });
+
+  test(`in-test/${kind}/runAllTimersAsync`, async () => {
+    jest.useFakeTimers();
+    const bucket = TokenBucketFilterFactory.create({ ...LIMIT, kind });
+    await lessonThroughClient(createClient, bucket, { runAll: () => jest.runAllTimersAsync(), now });
+  });
+
+  test(`in-test/${kind}/legacy`, async () => {
+    // Legacy fake timers fake no clock: grant instants are read from the steps the test advanced.
+    jest.useFakeTimers({ legacyFakeTimers: true });
+    const bucket = TokenBucketFilterFactory.create({ ...LIMIT, kind });
+    await lessonThroughClient(createClient, bucket, { advance: (ms) => jest.advanceTimersByTime(ms) });
+  });
+}
