@@ -39,44 +39,9 @@ const EXIT_GRACE = 5_000;
 // "unexpectedly passed": delete its entry.
 // ---------------------------------------------------------------------------------------------------
 
-const LATE = /^(Error: )?request 1 granted at \d+ ms, expected 1000 ms \(\d+ ms late\)/;
 const NO_GRANT = /^(Error: )?no grant: 1 of 10 requests granted/;
-const LOOP_LIMIT = /Aborting after running \d+ timers, assuming an infinite loop!/;
 
 const because = {
-  moduleLazy: {
-    reason:
-      'bucket created at module level, fake timers installed later: the fake performance.now() starts again ' +
-      'near 0, below the bucket’s origin (the real uptime at creation), so every grant after the first is ' +
-      'late by that uptime',
-    match: LATE,
-  },
-  moduleTimer: {
-    reason:
-      'timer bucket created at module level, fake timers installed later: its refill interval is a real ' +
-      'timer, which fake time never fires, so nobody waiting is granted',
-    match: NO_GRANT,
-  },
-  noFakePerformance: {
-    reason: 'these fake timers do not fake performance.now(), so the bucket sees no time pass: no grant',
-    match: NO_GRANT,
-  },
-  noFakePerformanceRunAll: {
-    reason:
-      'these fake timers do not fake performance.now(): the lazy bucket re-arms its timer for ever, and ' +
-      'runAllTimersAsync() gives up',
-    match: LOOP_LIMIT,
-  },
-  runAllTimer: {
-    reason: 'runAllTimers with a timer bucket: its refill interval never ends, so the fake clock gives up',
-    match: LOOP_LIMIT,
-  },
-  bunRunAllTimer: {
-    reason:
-      'bun:test jest.runAllTimers() with a timer bucket: Bun has no loop limit, so it never returns and the ' +
-      'test timeout cannot fire while it loops',
-    match: /^did not report: killed after/,
-  },
   legacy: {
     reason: 'Jest legacy fake timers fake no clock (neither Date nor performance): no grant',
     match: NO_GRANT,
@@ -85,85 +50,11 @@ const because = {
     reason: 'node:test mock.timers does not mock performance.now(): no grant',
     match: NO_GRANT,
   },
-  sinonTimersOnly: {
-    reason: 'sinon install() faking the timers only leaves performance.now() real: no grant',
-    match: NO_GRANT,
-  },
-  moduleTimerExit: {
-    reason:
-      'closing a module-level timer bucket while fake timers are installed hands its real interval to the ' +
-      'fake clearInterval (sinon: “clearInterval was invoked to clear a native timer”), which does not clear ' +
-      'it: the interval stays, ref’d since callers were waiting, and the test process never exits',
-    match: /^did not exit/,
-  },
-  workerdGlobalScope: {
-    reason: 'workerd allows no timer at global scope: creating a timer bucket at module level throws',
-    match: /^Disallowed operation called within global scope/,
-  },
 };
 
 /** Row name → why it fails today: one row a line, grouped by reason. */
 const expectedFailures = Object.fromEntries(
   [
-    [
-      because.moduleLazy,
-      [
-        'vitest2 module/lazy/toFake+performance',
-        'vitest3 module/lazy/toFake+performance',
-        'vitest4 module/lazy/toFake+performance',
-        'vitest5 module/lazy/toFake+performance',
-        'vitest3 module/lazy/default',
-        'vitest4 module/lazy/default',
-        'vitest5 module/lazy/default',
-        'jest29 cjs module/lazy/modern',
-        'jest29 esm module/lazy/modern',
-        'jest30 cjs module/lazy/modern',
-        'jest30 esm module/lazy/modern',
-        'node sinon install()/module/lazy',
-        'bun bun:test module/lazy/useFakeTimers()',
-      ],
-    ],
-    [
-      because.moduleTimer,
-      [
-        'vitest2 module/timer/toFake+performance',
-        'vitest2 module/timer/default',
-        'vitest3 module/timer/toFake+performance',
-        'vitest3 module/timer/default',
-        'vitest4 module/timer/toFake+performance',
-        'vitest4 module/timer/default',
-        'vitest5 module/timer/toFake+performance',
-        'vitest5 module/timer/default',
-        'jest29 cjs module/timer/modern',
-        'jest29 esm module/timer/modern',
-        'jest30 cjs module/timer/modern',
-        'jest30 esm module/timer/modern',
-        'node sinon install()/module/timer',
-        'bun bun:test module/timer/useFakeTimers()',
-      ],
-    ],
-    [
-      because.runAllTimer,
-      [
-        'vitest2 in-test/timer/runAllTimersAsync',
-        'vitest3 in-test/timer/runAllTimersAsync',
-        'vitest4 in-test/timer/runAllTimersAsync',
-        'vitest5 in-test/timer/runAllTimersAsync',
-        'jest29 cjs in-test/timer/runAllTimers',
-        'jest29 cjs in-test/timer/runAllTimersAsync',
-        'jest29 esm in-test/timer/runAllTimers',
-        'jest29 esm in-test/timer/runAllTimersAsync',
-        'jest30 cjs in-test/timer/runAllTimers',
-        'jest30 cjs in-test/timer/runAllTimersAsync',
-        'jest30 esm in-test/timer/runAllTimers',
-        'jest30 esm in-test/timer/runAllTimersAsync',
-      ],
-    ],
-    [
-      because.noFakePerformance,
-      ['vitest2 in-test/lazy/default', 'vitest2 in-test/timer/default', 'vitest2 module/lazy/default'],
-    ],
-    [because.noFakePerformanceRunAll, ['vitest2 in-test/lazy/runAllTimersAsync']],
     [
       because.legacy,
       [
@@ -194,16 +85,6 @@ const expectedFailures = Object.fromEntries(
         'node24 node:test module/timer/mock.timers.enable()',
       ],
     ],
-    [
-      because.sinonTimersOnly,
-      ['node sinon install(timers only)/in-test/lazy', 'node sinon install(timers only)/in-test/timer'],
-    ],
-    [
-      because.moduleTimerExit,
-      ['node sinon (exit)', 'node node:test (exit)', 'node22 node:test (exit)', 'node24 node:test (exit)'],
-    ],
-    [because.bunRunAllTimer, ['bun bun:test runAll in-test/timer/runAllTimers']],
-    [because.workerdGlobalScope, ['workerd runtime module/timer/real-50ms']],
   ].flatMap(([reason, rows]) => rows.map((row) => [row, reason])),
 );
 
