@@ -3,7 +3,17 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'coverage/', 'reports/', '.stryker-tmp/', '.readme-examples/', 'bench/node_modules/'] },
+  {
+    ignores: [
+      'dist/',
+      'coverage/',
+      'reports/',
+      '.stryker-tmp/',
+      '.readme-examples/',
+      'bench/node_modules/',
+      'test/consumers/*/suite/',
+    ],
+  },
   js.configs.recommended,
   {
     files: ['**/*.ts'],

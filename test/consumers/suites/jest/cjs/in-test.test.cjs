@@ -31,9 +31,20 @@ for (const kind of ['lazy', 'timer']) {
   });
 
   test(`in-test/${kind}/legacy`, async () => {
-    // Legacy fake timers fake no clock: grant instants are read from the steps the test advanced.
+    // Legacy fake timers fake no clock the bucket could find: the README's recipe gives it one that
+    // reads jest.now() and calls the (faked) global timers at each use.
     jest.useFakeTimers({ legacyFakeTimers: true });
-    const bucket = TokenBucketFilterFactory.create({ ...LIMIT, kind });
-    await lessonThroughClient(createClient, bucket, { advance: (ms) => jest.advanceTimersByTime(ms) });
+    const clock = {
+      performance: { now: () => jest.now() },
+      setTimeout: (callback, ms) => globalThis.setTimeout(callback, ms),
+      clearTimeout: (handle) => globalThis.clearTimeout(handle),
+      setInterval: (callback, ms) => globalThis.setInterval(callback, ms),
+      clearInterval: (handle) => globalThis.clearInterval(handle),
+    };
+    const bucket = TokenBucketFilterFactory.create({ ...LIMIT, kind, clock });
+    await lessonThroughClient(createClient, bucket, {
+      advance: (ms) => jest.advanceTimersByTime(ms),
+      now: () => jest.now(),
+    });
   });
 }
