@@ -52,6 +52,23 @@ describe('README', () => {
     expect(readFileSync(join(repoRoot, file), 'utf8')).toContain(body);
   });
 
+  it('shows the recipe clocks that the consumer matrix runs (Jest legacy timers, node:test)', () => {
+    const recipe = /```javascript\n([\s\S]*?)```/.exec(readme)?.[1] ?? '';
+    const clockLines = recipe
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line.startsWith('performance:') || /^(set|clear)(Timeout|Interval):/.test(line));
+    expect(clockLines).toHaveLength(5);
+    const suites = ['jest/cjs/in-test.test.cjs', 'jest/esm/in-test.test.mjs', 'node-test/mock-timers.test.mjs'];
+    for (const suite of suites) {
+      const code = readFileSync(join(repoRoot, 'test/consumers/suites', suite), 'utf8');
+      for (const line of clockLines.slice(1)) expect(code, suite).toContain(line);
+    }
+    expect(readFileSync(join(repoRoot, 'test/consumers/suites/jest/cjs/in-test.test.cjs'), 'utf8')).toContain(
+      clockLines[0],
+    );
+  });
+
   it('names the test command that .ci/run calls', () => {
     expect(readme).toContain('npm test');
     expect(readFileSync(join(repoRoot, '.ci/run'), 'utf8')).toMatch(/^(scripts\/ci-redis\.sh )?npm test$/m);
