@@ -157,7 +157,7 @@ export abstract class BucketBase implements ReconfigurableTokenBucketFilter, Abo
     if (this.closed) throw new BucketClosedError();
     const invalid = checkCount(count, this.limit.capacity);
     if (invalid !== undefined) throw invalid;
-    return this.tryTakeAt(count, this.now());
+    return this.tryTakeAt(count, this.timeline.now());
   }
 
   /**
@@ -195,7 +195,7 @@ export abstract class BucketBase implements ReconfigurableTokenBucketFilter, Abo
       const invalid = checkCount(count, this.limit.capacity);
       if (invalid !== undefined) return Promise.reject(invalid);
       const request = options === undefined ? PLAIN_REQUEST : readGetTokenOptions(options);
-      return this.takeOrWait(count, request, this.now());
+      return this.takeOrWait(count, request, this.timeline.now());
     } catch (refusal) {
       // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- an abort reason is passed on untouched, whatever it is
       return Promise.reject(refusal);

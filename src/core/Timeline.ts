@@ -57,7 +57,7 @@ export class Timeline {
       // The default clock (see globalClock): the performance of the fake-timers clock that the global
       // timers belong to, or else the global performance (which a test may also replace on its own).
       const performance =
-        (globalThis.setTimeout as { clock?: unknown } | undefined)?.clock === undefined
+        (globalThis.setTimeout as { clock?: unknown }).clock === undefined
           ? globalThis.performance
           : globalClock().performance;
       if (performance !== this.source) return this.rebase(performance, performance.now());
