@@ -12,7 +12,8 @@ export type RedisFailMode = 'closed' | 'open';
 
 /**
  * Options of the Redis stores, in addition to the bucket options (`capacity`, `refillTokens`,
- * `refillInterval` in ms, `initialTokens`, `clock`). Every process sharing a key must pass the same
+ * `refillInterval` in ms, `initialTokens`, `clock`), which accept exactly what every bucket accepts.
+ * Every option is read once, as an own property. Every process sharing a key must pass the same
  * `capacity`, `refillTokens` and `refillInterval`.
  */
 export interface RedisBucketOptions extends TokenBucketOptions {
@@ -30,7 +31,9 @@ export interface RedisBucketOptions extends TokenBucketOptions {
    * whatever its clock. `'client'`: each decision passes this process's time, read from
    * `clock.performance.now()` when a `clock` is given, else epoch milliseconds
    * (`performance.timeOrigin + performance.now()`); every process sharing a key must then read the same
-   * timeline. For hosts that forbid `TIME` in scripts, and for tests driven by a fake clock.
+   * timeline. For hosts that forbid `TIME` in scripts, and for tests driven by a fake clock. A reading
+   * that is not a finite number within ±2^42 ms (negative ones are fine) is refused with
+   * `InvalidClockReadingError` before anything is sent to Redis.
    */
   timeSource?: RedisTimeSource | undefined;
   /**
