@@ -646,7 +646,7 @@ export class RedisTokenBucketFilter implements AsyncTokenBucketFilter {
         String(bottom.preStep),
         ...kept.map((call) => String(call.count)),
       ],
-      1 + TAKE_REPLY_LENGTH * kept.length,
+      1, // {0} when refused; withdrawn() checks the length of a success
       onReply,
       done, // failed or timed out: nothing is known to have changed
       onReply, // ran after all, after our timeout
