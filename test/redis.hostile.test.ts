@@ -308,6 +308,21 @@ describe.skipIf('skip' in target)('Redis store: hostile input', () => {
         await settle();
         await fake.tickAsync(3000);
         expect([abortedAgain.state, mineAgain.at, theirsAgain.at]).toEqual(['rejected', 4000, 5000]);
+        // b reserved between two of a's callers: a's own are not on top of each other, so nothing moves
+        // (moving a's second caller down would free b's step for a later caller: two grants in one step).
+        const a3 = new AbortController();
+        const third = track(a.getToken(1, { signal: a3.signal }), fake); // at 6000
+        await settle();
+        const between = track(b.getToken(), fake); // at 7000
+        await settle();
+        const above = track(a.getToken(), fake); // at 8000
+        await settle();
+        a3.abort();
+        await settle();
+        const later = track(b.getToken(), fake); // at 9000: neither 7000 (b's) nor 8000 (a's)
+        await settle();
+        await fake.tickAsync(4000);
+        expect([third.state, between.at, above.at, later.at]).toEqual(['rejected', 7000, 8000, 9000]);
         expect(await a.available()).toBe(0);
         a.close();
         b.close();
