@@ -268,6 +268,39 @@ describe.skipIf('skip' in target)('Redis store: hostile input', () => {
         keyed.close();
       });
 
+      it('a getToken() refused by a throwing addEventListener does not hold back the withdraw of a later abort', async () => {
+        // Regression: the refused call was counted as a take in flight whose answer never came, so the
+        // withdraw of the aborted caller below waited for it forever and the caller behind never moved up.
+        const fake = createFakeClock();
+        const bucket = new RedisTokenBucketFilter({
+          client: connection.client,
+          key: key(),
+          prefix,
+          capacity: 1,
+          initialTokens: 0,
+          refillInterval: 1000,
+          timeSource: 'client',
+          clock: fake,
+        });
+        const controller = new AbortController();
+        const aborted = track(bucket.getToken(1, { signal: controller.signal }), fake); // at 1000
+        const behind = track(bucket.getToken(), fake); // at 2000
+        await bucket.idle();
+        const throwing = {
+          aborted: false,
+          addEventListener() {
+            throw new Error('no listeners here');
+          },
+          removeEventListener() {},
+        } as unknown as AbortSignal;
+        await expect(bucket.getToken(1, { signal: throwing })).rejects.toThrow('no listeners here');
+        controller.abort();
+        await bucket.idle();
+        await fake.tickAsync(1000);
+        expect([aborted.state, behind.state, behind.at]).toEqual(['rejected', 'granted', 1000]);
+        bucket.close();
+      });
+
       it("an abort gives the tokens back and moves this instance's callers up only when nobody else reserved since", async () => {
         // Regression: the callers behind an aborted one kept their instants even when all of them were
         // this instance's own. Two instances on one key stand for two processes.

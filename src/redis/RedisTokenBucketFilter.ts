@@ -414,10 +414,10 @@ export class RedisTokenBucketFilter implements AsyncTokenBucketFilter {
       signal === undefined
         ? undefined
         : new WaiterExtras(reject, signal, now, maxWait ?? Number.POSITIVE_INFINITY, this.abortOwner);
-    this.takesSent += 1;
-    const call = new Call(this.takesSent, count, resolve, extras, reject, maxWait);
+    const call = new Call(this.takesSent + 1, count, resolve, extras, reject, maxWait);
     // Watched before anything is sent: a signal whose addEventListener throws reserves nothing.
     if (signal !== undefined) (this.signals ??= new SignalWatch()).watch(call, signal);
+    this.takesSent = call.seq; // counted only once it is sure to be sent
     this.calls.add(call);
     const maxWaitArg = maxWait === undefined || maxWait === Number.POSITIVE_INFINITY ? '' : String(maxWait);
     const args = this.args(OP_TAKE, count, maxWaitArg, this.config.client ? String(now) : '');
