@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { BucketClosedError, MaxWaitExceededError } from '../src/errors.js';
+import { BucketClosedError, InvalidClockReadingError, MaxWaitExceededError } from '../src/errors.js';
 import { SharedTokenBucketFilter } from '../src/shared/SharedTokenBucketFilter.js';
 import { createFakeClock, flushPromises, track, type FakeClock } from './support/clock.js';
 import { defined } from './support/defined.js';
@@ -209,5 +209,116 @@ describe('SharedTokenBucketFilter: two threads on one bucket', () => {
     expect(outcomes.map((o) => o.at)).toEqual(Array.from({ length: 100 }, (_, i) => (i + 1) * 10));
     expect(clock.countTimers()).toBe(0);
     a.close();
+  });
+});
+
+describe('SharedTokenBucketFilter: broken clocks, hostile options, the limits of the shared word', () => {
+  it.each([Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 2 ** 43, '5'])(
+    'on the default clock (timeOrigin + performance.now()), a performance.now() of %s is refused: nothing is taken, getToken() never throws',
+    async (reading) => {
+      // Regression: NaN took a token, +Infinity threw a RangeError from getToken() (BigInt(Infinity)),
+      // and 2^43 (beyond the ±2^42 ms of a valid reading once timeOrigin is added) filled the bucket.
+      const bucket = new SharedTokenBucketFilter({ capacity: 2, initialTokens: 1, refillInterval: 60_000 });
+      const performance = globalThis.performance as { now: () => unknown };
+      let promise: Promise<void> | undefined;
+      try {
+        performance.now = () => reading;
+        expect(() => (promise = bucket.getToken())).not.toThrow();
+        await expect(promise).rejects.toBeInstanceOf(InvalidClockReadingError);
+        expect(() => bucket.tryGetToken()).toThrow(InvalidClockReadingError);
+        expect(() => bucket.waitTime()).toThrow(InvalidClockReadingError);
+        expect(bucket.available).toBe(1);
+      } finally {
+        delete (performance as { now?: unknown }).now; // back to Performance.prototype.now
+      }
+      expect(bucket.available).toBe(1);
+      expect(bucket.tryGetToken()).toBe(true);
+      bucket.close();
+    },
+  );
+
+  it('a thread attached with from() on a broken clock takes nothing, and the other thread goes on on schedule', async () => {
+    const clock = createFakeClock();
+    let broken: unknown;
+    const brokenClock = Object.create(clock) as FakeClock;
+    brokenClock.performance = { now: () => (broken === undefined ? clock.performance.now() : (broken as number)) };
+    const a = new SharedTokenBucketFilter({ capacity: 2, refillInterval: 100, initialTokens: 0, clock });
+    const b = SharedTokenBucketFilter.from(a.handle, { clock: brokenClock });
+    const theirs = track(b.getToken(), clock); // at 100 ms
+    broken = Number.POSITIVE_INFINITY;
+    await expect(b.getToken()).rejects.toBeInstanceOf(InvalidClockReadingError);
+    expect(() => b.tryGetToken()).toThrow(InvalidClockReadingError);
+    const mine = track(a.getToken(), clock); // at 200 ms: b's refused call reserved nothing
+    await clock.tickAsync(300);
+    expect(mine).toMatchObject({ state: 'granted', at: 200 });
+    expect(theirs.state).toBe('pending'); // b's timer woke on invalid readings: it granted nothing
+    broken = undefined;
+    await clock.tickAsync(1000); // b's timer retries within a second
+    expect(theirs).toMatchObject({ state: 'granted' });
+    expect(a.available).toBe(2); // 13 steps by 1300 ms, capped at 2
+    a.close();
+  });
+
+  it('accepts refillTokens far above capacity, as every bucket does (the effective rate is what counts)', async () => {
+    // Regression: the shared bucket refused it with its own "overflow within 100 years" check.
+    const clock = createFakeClock();
+    const bucket = new SharedTokenBucketFilter({
+      capacity: 2,
+      refillTokens: 2 ** 50,
+      refillInterval: 1,
+      initialTokens: 0,
+      clock,
+    });
+    await clock.tickAsync(1);
+    expect(bucket.available).toBe(2);
+    expect(bucket.tryGetToken(2)).toBe(true);
+    await clock.tickAsync(10 ** 6);
+    expect(bucket.available).toBe(2);
+    bucket.close();
+  });
+
+  it('a reservation the 64-bit shared word cannot hold is refused, never wrapped into a full bucket', async () => {
+    // Regression: the 1025th reservation of 2^53 − 1 tokens pushed the debit past 2^63 − 1; the
+    // BigInt64 word wrapped it to a large negative debit, which reads as a full bucket: tryGetToken()
+    // then took tokens 10^15 years early. Such a grant (more than 2^44 ms away) can never happen.
+    const clock = createFakeClock();
+    const capacity = Number.MAX_SAFE_INTEGER;
+    const bucket = new SharedTokenBucketFilter({
+      capacity,
+      refillTokens: 1,
+      refillInterval: 1,
+      initialTokens: 0,
+      clock,
+    });
+    const calls = Array.from({ length: 1025 }, () => track(bucket.getToken(capacity), clock));
+    await flushPromises();
+    expect(calls.filter((call) => call.state === 'pending')).toHaveLength(1024);
+    const refused = defined(calls[1024]);
+    expect(refused.state).toBe('rejected');
+    expect(refused.error).toBeInstanceOf(RangeError);
+    expect((refused.error as Error).message).toMatch(/could never be: nothing was reserved/);
+    expect(bucket.pending).toBe(1024);
+    expect(bucket.tryGetToken()).toBe(false);
+    expect(bucket.available).toBe(0);
+    bucket.close();
+  });
+
+  it('a polluted Object.prototype (kind, clock, buffer) changes neither the constructor nor from()', () => {
+    const prototype = Object.prototype as Record<string, unknown>;
+    const bucket = new SharedTokenBucketFilter({ capacity: 2 });
+    try {
+      prototype['kind'] = 'lazy';
+      prototype['clock'] = createFakeClock();
+      prototype['buffer'] = bucket.handle.buffer;
+      new SharedTokenBucketFilter({ capacity: 1 }).close(); // no own kind: no "Unknown option"
+      const attached = SharedTokenBucketFilter.from({ buffer: bucket.handle.buffer }); // no own clock
+      expect(attached.tryGetToken(2)).toBe(true);
+      expect(() => SharedTokenBucketFilter.from({} as never)).toThrow(/handle must be the handle/);
+    } finally {
+      delete prototype['kind'];
+      delete prototype['clock'];
+      delete prototype['buffer'];
+    }
+    bucket.close();
   });
 });

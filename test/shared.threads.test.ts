@@ -14,6 +14,7 @@ const sharedEsm = `${distDir}/shared.js`;
 const sharedUrl = pathToFileURL(sharedEsm).href;
 const hammerScript = fileURLToPath(new URL('./shared/hammer.mjs', import.meta.url));
 const waiterScript = fileURLToPath(new URL('./shared/waiter.mjs', import.meta.url));
+const brokenClockScript = fileURLToPath(new URL('./shared/brokenClock.mjs', import.meta.url));
 
 /** How many times the 2-second hammer runs; raise it (SHARED_HAMMER_RUNS=20) to hunt for races. */
 const RUNS = Number(process.env.SHARED_HAMMER_RUNS ?? 3);
@@ -189,6 +190,32 @@ describe('SharedTokenBucketFilter across worker threads', () => {
     expect(other.available).toBe(1);
     expect(other.tryGetToken()).toBe(true);
     expect(bucket.available).toBe(0);
+    bucket.close();
+  });
+
+  it('a worker attached with from() whose performance.now() breaks takes nothing and never throws from getToken()', async () => {
+    // Regression: there NaN took a token, +Infinity threw a RangeError from getToken() and tryGetToken(),
+    // and a reading of 2^43 (beyond ±2^42 ms once timeOrigin is added) granted from a full bucket.
+    const bucket = new Shared({ capacity: 3, initialTokens: 2, refillInterval: 60_000 });
+    const readings = [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 2 ** 43, '5'];
+    const [report] = await runWorker<{ outcomes: unknown[]; mendedTake: boolean }>(
+      brokenClockScript,
+      { handle: bucket.handle, sharedUrl, readings },
+      1,
+      15_000,
+    );
+    expect(defined(report, 'the report').outcomes).toEqual(
+      readings.map((reading) => ({
+        reading: String(reading),
+        getToken: 'rejected InvalidClockReadingError',
+        tryGetToken: 'threw InvalidClockReadingError',
+        waitTime: 'threw InvalidClockReadingError',
+        available: 2,
+      })),
+    );
+    expect(report?.mendedTake).toBe(true); // once mended, the worker draws as before
+    expect(bucket.available).toBe(1);
+    expect(bucket.pending).toBe(0);
     bucket.close();
   });
 

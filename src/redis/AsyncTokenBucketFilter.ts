@@ -11,8 +11,9 @@ import type { DisposableLike, GetTokenOptions } from '../TokenBucketFilter.js';
  * - `available()` is a method returning a promise (the in-process getter reads local state);
  * - `pending` counts the callers of *this instance* that wait (other processes' callers are not known),
  *   and stays synchronous;
- * - aborting a waiter gives its tokens back only when no later caller reserved on top of them, so the
- *   callers behind an aborted one keep their (later) grant instants.
+ * - aborting a waiter gives its tokens back only when no caller of another instance (or process) has
+ *   reserved on top of them since; then this instance's callers behind it move up, as in-process
+ *   ones do. Otherwise the callers behind an aborted one keep their (later) grant instants.
  *
  * Everything else is the same contract: discrete refill steps on a fixed schedule, integer tokens,
  * strict FIFO, `maxWait`, `signal`, and `close()` rejecting every waiter of this instance.

@@ -1,3 +1,4 @@
+import { SignalWatch } from '../core/SignalWatch.js';
 import { BucketClosedError } from '../errors.js';
 import type { GetTokenOptions } from '../TokenBucketFilter.js';
 import { checkKey, resolveRedisOptions, type RedisConfig, type RedisKeyedTokenBucketOptions } from './options.js';
@@ -29,6 +30,8 @@ export class RedisKeyedTokenBucketFilter {
   readonly capacity: number;
   private readonly config: RedisConfig;
   private readonly caller: ScriptCaller;
+  /** The abort listeners of every key: one per signal, however many keys' callers share it. */
+  private readonly signals = new SignalWatch();
   /** Buckets of keys with callers waiting in this instance. */
   private readonly active = new Map<string, RedisTokenBucketFilter>();
   private closed = false;
@@ -51,23 +54,31 @@ export class RedisKeyedTokenBucketFilter {
     return pending;
   }
 
-  /** Like `RedisTokenBucketFilter.getToken()` on `key`'s bucket; also rejects `TypeError` for a bad key. */
+  /**
+   * Like `RedisTokenBucketFilter.getToken()` on `key`'s bucket; also rejects `TypeError` for a bad key.
+   * Never throws. A signal shared by callers of many keys holds one abort listener for them all.
+   */
   getToken(key: string, count?: number, options?: GetTokenOptions): Promise<void> {
-    if (this.closed) return Promise.reject(new BucketClosedError());
-    const badKey = checkKey(key);
-    if (badKey !== undefined) return Promise.reject(badKey);
-    let bucket = this.active.get(key);
-    if (bucket === undefined) {
-      bucket = this.bucket(key);
-      this.active.set(key, bucket);
+    try {
+      if (this.closed) return Promise.reject(new BucketClosedError());
+      const badKey = checkKey(key);
+      if (badKey !== undefined) return Promise.reject(badKey);
+      let bucket = this.active.get(key);
+      if (bucket === undefined) {
+        bucket = this.bucket(key);
+        this.active.set(key, bucket);
+      }
+      const promise = bucket.getToken(count, options);
+      const active = bucket;
+      const release = (): void => {
+        if (active.pending === 0 && this.active.get(key) === active) this.active.delete(key);
+      };
+      promise.then(release, release);
+      return promise;
+    } catch (refusal) {
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passed on untouched, whatever it is
+      return Promise.reject(refusal);
     }
-    const promise = bucket.getToken(count, options);
-    const active = bucket;
-    const release = (): void => {
-      if (active.pending === 0 && this.active.get(key) === active) this.active.delete(key);
-    };
-    promise.then(release, release);
-    return promise;
   }
 
   /** Like `RedisTokenBucketFilter.tryGetToken()` on `key`'s bucket; also rejects `TypeError` for a bad key. */
@@ -107,7 +118,12 @@ export class RedisKeyedTokenBucketFilter {
   }
 
   private bucket(key: string): RedisTokenBucketFilter {
-    return bucketOnShared({ config: this.config, caller: this.caller, key: `${this.config.prefix}{${key}}` });
+    return bucketOnShared({
+      config: this.config,
+      caller: this.caller,
+      key: `${this.config.prefix}{${key}}`,
+      signals: this.signals,
+    });
   }
 
   private query<T>(key: string, ask: (bucket: RedisTokenBucketFilter) => Promise<T>): Promise<T> {

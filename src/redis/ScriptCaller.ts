@@ -16,16 +16,26 @@ function isNoScript(error: unknown): boolean {
   return error instanceof Error && error.message.includes('NOSCRIPT');
 }
 
-/** Returns the reply as an array of safe integers, or throws a `TypeError` describing it. */
-function integers(reply: unknown, length: number): number[] {
+/**
+ * Returns the reply as an array of numbers, or throws a `TypeError` describing it. The script replies
+ * with integers (which must be safe integers) and with numbers of ms written as strings (which must
+ * read back as finite numbers: the script writes them with `%.17g`, so they round-trip exactly).
+ */
+function numbers(reply: unknown, length: number): number[] {
   if (Array.isArray(reply) && reply.length >= length) {
     const values = new Array<number>(reply.length);
     let valid = true;
     for (let i = 0; i < reply.length; i += 1) {
       const value: unknown = reply[i];
-      const number = typeof value === 'bigint' ? Number(value) : value;
-      if (!Number.isSafeInteger(number)) valid = false;
-      values[i] = number as number;
+      let number: number;
+      if (typeof value === 'string') {
+        number = value === '' ? Number.NaN : Number(value);
+        if (!Number.isFinite(number)) valid = false;
+      } else {
+        number = typeof value === 'bigint' ? Number(value) : (value as number);
+        if (!Number.isSafeInteger(number)) valid = false;
+      }
+      values[i] = number;
     }
     if (valid) return values;
   }
@@ -80,7 +90,7 @@ export class ScriptCaller {
   ) {}
 
   /**
-   * Runs the script on `key` with `args` and resolves with its reply (at least `length` integers).
+   * Runs the script on `key` with `args` and resolves with its reply (at least `length` numbers).
    * Rejects with `RedisUnavailableError` (never anything else) when Redis fails, answers wrongly, or
    * does not answer within the timeout, or while the breaker is open. When the answer comes after the
    * timeout, `late` receives it (so a reservation nobody will use can be given back).
@@ -179,7 +189,7 @@ export class ScriptCaller {
     let failure = error;
     if (error === undefined) {
       try {
-        values = integers(reply, call.length);
+        values = numbers(reply, call.length);
       } catch (invalid) {
         failure = invalid;
       }

@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.js';
 import { MAX_TIMER_DELAY } from '../clock.js';
-import { describe, resolveOptions } from '../options.js';
+import { describe, ownOption, resolveOptions } from '../options.js';
 import type { TokenBucketFilter, TokenBucketOptions } from '../TokenBucketFilter.js';
 import { scriptRunner, type RedisClientLike, type RedisScriptRunner } from './clients.js';
 
@@ -12,7 +12,8 @@ export type RedisFailMode = 'closed' | 'open';
 
 /**
  * Options of the Redis stores, in addition to the bucket options (`capacity`, `refillTokens`,
- * `refillInterval` in ms, `initialTokens`, `clock`). Every process sharing a key must pass the same
+ * `refillInterval` in ms, `initialTokens`, `clock`), which accept exactly what every bucket accepts.
+ * Every option is read once, as an own property. Every process sharing a key must pass the same
  * `capacity`, `refillTokens` and `refillInterval`.
  */
 export interface RedisBucketOptions extends TokenBucketOptions {
@@ -30,7 +31,9 @@ export interface RedisBucketOptions extends TokenBucketOptions {
    * whatever its clock. `'client'`: each decision passes this process's time, read from
    * `clock.performance.now()` when a `clock` is given, else epoch milliseconds
    * (`performance.timeOrigin + performance.now()`); every process sharing a key must then read the same
-   * timeline. For hosts that forbid `TIME` in scripts, and for tests driven by a fake clock.
+   * timeline. For hosts that forbid `TIME` in scripts, and for tests driven by a fake clock. A reading
+   * that is not a finite number within ±2^42 ms (negative ones are fine) is refused with
+   * `InvalidClockReadingError` before anything is sent to Redis.
    */
   timeSource?: RedisTimeSource | undefined;
   /**
@@ -85,7 +88,7 @@ export interface RedisConfig {
   readonly redisTimeout: number;
   readonly breakerCooldown: number;
   readonly failMode: RedisFailMode;
-  /** The script's configuration arguments: capacity, refillTokens, intervalUs. */
+  /** The script's configuration arguments: capacity, refillTokens, refillInterval (ms, exactly as given). */
   readonly scriptArgs: readonly [string, string, string];
   /** `initialTokens`, as the script's argument. */
   readonly initialTokens: string;
@@ -94,13 +97,10 @@ export interface RedisConfig {
 const CORE_OPTIONS = ['capacity', 'refillTokens', 'refillInterval', 'initialTokens', 'clock'] as const;
 const REDIS_OPTIONS = ['client', 'prefix', 'timeSource', 'redisTimeout', 'breakerCooldown', 'failMode'] as const;
 
-/** Converts ms to whole µs, tolerating the float error of `x * 1000`. */
-export function toMicros(ms: number): number {
-  return Math.floor(ms * 1000 + 1e-6);
-}
-
 /**
- * Validates Redis store options and fills in defaults. `extra` names the options the caller handles
+ * Validates Redis store options and fills in defaults. Every option is read once, as an own property
+ * only (a polluted `Object.prototype` changes nothing); the bucket options are those of every bucket,
+ * validated by the same code with the same messages. `extra` names the options the caller handles
  * itself (`key`, `fallback`). Throws `TypeError` for a wrong type, an unknown option or an unusable
  * client, `RangeError` for a number out of range; every message names the option and the value.
  */
@@ -116,41 +116,30 @@ export function resolveRedisOptions(options: RedisBucketOptions, extra: readonly
       throw new TypeError(`Unknown option ${describe(name)}; known options: ${[...known].join(', ')}`);
     }
   }
-  const core = resolveOptions({
-    capacity: options.capacity,
-    refillTokens: options.refillTokens,
-    refillInterval: options.refillInterval,
-    initialTokens: options.initialTokens,
-    clock: options.clock,
-  });
-  const intervalUs = Math.round(core.refillInterval * 1000);
-  if (intervalUs < 1 || Math.abs(core.refillInterval * 1000 - intervalUs) > 1e-6 * intervalUs) {
-    throw new RangeError(
-      `refillInterval must be a whole number of microseconds for the Redis store, received ${describe(core.refillInterval)}`,
-    );
-  }
-  const raw = input as Record<string, unknown>;
-  if (raw.client === undefined) throw new TypeError('client is required: an ioredis or node-redis client');
-  const runner = scriptRunner(options.client);
-  const prefix = raw.prefix ?? 'tbf:';
+  const own = (name: string): unknown => ownOption(input, name);
+  const core = resolveOptions(Object.fromEntries(CORE_OPTIONS.map((name) => [name, own(name)])));
+  const client = own('client');
+  if (client === undefined) throw new TypeError('client is required: an ioredis or node-redis client');
+  const runner = scriptRunner(client as RedisClientLike);
+  const prefix = own('prefix') ?? 'tbf:';
   if (typeof prefix !== 'string') throw new TypeError(`prefix must be a string, received ${describe(prefix)}`);
-  const timeSource = raw.timeSource ?? 'redis';
+  const timeSource = own('timeSource') ?? 'redis';
   if (timeSource !== 'redis' && timeSource !== 'client') {
     throw new TypeError(`timeSource must be 'redis' or 'client', received ${describe(timeSource)}`);
   }
-  const redisTimeout = raw.redisTimeout ?? 1000;
+  const redisTimeout = own('redisTimeout') ?? 1000;
   if (typeof redisTimeout !== 'number' || !(redisTimeout > 0) || redisTimeout > MAX_TIMER_DELAY) {
     throw new RangeError(
       `redisTimeout must be a positive number of ms up to ${MAX_TIMER_DELAY}, received ${describe(redisTimeout)}`,
     );
   }
-  const breakerCooldown = raw.breakerCooldown ?? 1000;
+  const breakerCooldown = own('breakerCooldown') ?? 1000;
   if (typeof breakerCooldown !== 'number' || !(breakerCooldown >= 0) || !Number.isFinite(breakerCooldown)) {
     throw new RangeError(
       `breakerCooldown must be a non-negative finite number of ms, received ${describe(breakerCooldown)}`,
     );
   }
-  const failMode = raw.failMode ?? 'closed';
+  const failMode = own('failMode') ?? 'closed';
   if (failMode !== 'closed' && failMode !== 'open') {
     throw new TypeError(`failMode must be 'closed' or 'open', received ${describe(failMode)}`);
   }
@@ -163,7 +152,9 @@ export function resolveRedisOptions(options: RedisBucketOptions, extra: readonly
     redisTimeout,
     breakerCooldown,
     failMode,
-    scriptArgs: [String(core.capacity), String(core.refillTokens), String(intervalUs)],
+    // String() round-trips every double and Lua's tonumber() reads it back exactly: the script steps on
+    // the very interval the in-process buckets use (1/3 ms included).
+    scriptArgs: [String(core.capacity), String(core.refillTokens), String(core.refillInterval)],
     initialTokens: String(core.initialTokens),
   };
 }

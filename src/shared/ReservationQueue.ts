@@ -1,27 +1,43 @@
+import { Waiter, type WaiterExtras } from '../core/WaiterQueue.js';
+
 /**
  * One `getToken()` call of this thread that holds a reservation in the shared bucket and waits for
  * its step: what it reserved, where, and how to settle its promise. Fields are plain and fixed so
  * every reservation shares one object shape.
+ *
+ * It is a core `Waiter` (its `count`, `resolve` and, for a call with a signal, `extras` with the
+ * signal and the bucket's abort owner), so that the core's `SignalWatch` holds it as it is: one abort
+ * listener per signal however many reservations share it.
  */
-export class LocalReservation {
+export class LocalReservation extends Waiter {
   prev: LocalReservation | undefined = undefined;
   next: LocalReservation | undefined = undefined;
-  /** The abort listener registered on the caller's signal, removed when the caller leaves the queue. */
-  onAbort: (() => void) | undefined = undefined;
+  /**
+   * Set when its signal aborted, within one abort (every caller of the signal at once): it is
+   * rejected at once, and leaves the queue when the abort is over, its tokens given back if they can be.
+   */
+  aborted = false;
 
+  /**
+   * @param count tokens reserved
+   * @param step the step of the grant; moves earlier only when an abort ahead of it is withdrawn
+   * @param before the shared debit just before this reservation was made
+   * @param after the shared debit this reservation wrote
+   * @param resolve settles the caller's promise, granted
+   * @param reject settles the caller's promise, rejected
+   * @param extras the caller's signal (and the bucket as its abort owner); undefined without a signal
+   */
   constructor(
-    /** Tokens reserved. */
-    readonly count: number,
-    /** The step of the grant; moves earlier only when an abort ahead of it is withdrawn. */
+    count: number,
     public step: number,
-    /** The shared debit just before this reservation was made. */
     public before: bigint,
-    /** The shared debit this reservation wrote. */
     public after: bigint,
-    readonly resolve: () => void,
+    resolve: () => void,
     readonly reject: (reason: unknown) => void,
-    readonly signal: AbortSignal | undefined,
-  ) {}
+    extras: WaiterExtras | undefined,
+  ) {
+    super(count, resolve, extras);
+  }
 }
 
 /**
@@ -66,6 +82,11 @@ export class ReservationQueue {
     reservation.prev = undefined;
     reservation.next = undefined;
     this.count -= 1;
+  }
+
+  /** Whether `reservation` is in this queue (it is not once granted, rejected or removed). */
+  has(reservation: LocalReservation): boolean {
+    return reservation.prev !== undefined || this.first === reservation;
   }
 
   /** Removes and returns every reservation, head first. */

@@ -1,10 +1,19 @@
-import { ClockTimer, globalClock, type Clock } from '../clock.js';
+import { ClockRetry, ClockTimer, globalClock, readClock, tryReadClock, type Clock } from '../clock.js';
 import { stepTime, stepsAt, type RefillSchedule } from '../core/refill.js';
+import { SignalWatch, type AbortOwner } from '../core/SignalWatch.js';
+import { WaiterExtras, type Waiter } from '../core/WaiterQueue.js';
 import { BucketClosedError, MaxWaitExceededError } from '../errors.js';
-import { checkCount, describe, readGetTokenOptions, type GetTokenRequest, resolveOptions } from '../options.js';
+import {
+  checkCount,
+  describe,
+  ownOption,
+  readGetTokenOptions,
+  resolveOptions,
+  type GetTokenRequest,
+} from '../options.js';
 import type { GetTokenOptions, TokenBucketFilter, TokenBucketOptions } from '../TokenBucketFilter.js';
 import { LocalReservation, ReservationQueue } from './ReservationQueue.js';
-import { initialDebit, reserve, take, tokensAt, withdraw, type DebitParams } from './state.js';
+import { initialDebit, MAX_DEBIT, reserve, take, tokensAt, withdraw, type DebitParams } from './state.js';
 
 /**
  * SharedTokenBucketHandle is what a worker needs to draw from a {@link SharedTokenBucketFilter}:
@@ -47,8 +56,6 @@ const CLOSE_POLL_MS = 1000;
  * callers wait): a bucket dropped without `close()` is held by its last wait no longer than this.
  */
 const CLOSE_WATCH_MS = 30_000;
-/** The debit must stay a signed 64-bit integer for this long (ms): about 100 years. */
-const LIFETIME_MS = 100 * 365.25 * 24 * 60 * 60 * 1000;
 
 const GRANTED: Promise<void> = Promise.resolve();
 const ONE = 1n;
@@ -58,6 +65,41 @@ const ONE = 1n;
  * nothing else can observe it); undefined when the constructor is called by a user.
  */
 let attaching: { buffer: SharedArrayBuffer; clock: Clock | undefined } | undefined;
+
+/** The global `performance` last read by {@link epochClock}, and its `timeOrigin`. */
+let performanceSeen: object | undefined;
+let timeOrigin = 0;
+
+/**
+ * The default clock's readings, on the base every thread of the process shares:
+ * `performance.timeOrigin + performance.now()` of the global `performance`, looked up at each reading
+ * (about 1.7 × 10^12 ms today, well inside the ±2^42 ms that `readClock` accepts). A `performance.now()`
+ * that returns something other than a number is passed on untouched, so that `readClock` refuses it as
+ * what it is (NaN and ±Infinity stay what they are in the sum). Only its `performance` is used: timers
+ * are set on `globalThis` itself, so that each is cleared by the function that set it.
+ */
+const epochClock: Clock = {
+  performance: {
+    now(): number {
+      const performance = globalClock().performance as { now(): unknown; timeOrigin?: number };
+      // timeOrigin never changes for a given performance object, and reading it is slow (a getter).
+      if (performance !== performanceSeen) {
+        performanceSeen = performance;
+        timeOrigin = performance.timeOrigin || 0;
+      }
+      const reading = performance.now();
+      return typeof reading === 'number' ? timeOrigin + reading : (reading as number);
+    },
+  },
+  setTimeout: (callback, ms) => globalClock().setTimeout(callback, ms),
+  clearTimeout: (handle) => {
+    globalClock().clearTimeout(handle);
+  },
+  setInterval: (callback, ms) => globalClock().setInterval(callback, ms),
+  clearInterval: (handle) => {
+    globalClock().clearInterval(handle);
+  },
+};
 
 type WaitAsync = (
   array: Int32Array,
@@ -82,7 +124,9 @@ type WaitAsync = (
  * thread; each thread holds one timer at most (for its earliest reservation), whatever its number of
  * waiters. `tryGetToken()` fails while any thread holds a reservation that is not yet due, so nobody
  * barges. Times are read on one base for all threads: `performance.timeOrigin + performance.now()`,
- * or the injected clock's `performance.now()`.
+ * or the injected clock's `performance.now()`. A reading that is not a finite number within ±2^42 ms
+ * is refused as every bucket refuses it (`InvalidClockReadingError`): nothing is reserved or taken on
+ * it, and a thread whose timer wakes on one looks again shortly.
  *
  * Differences from the in-process buckets, all about several threads:
  * - Order across threads is the order in which their reservations reached the shared word; within a
@@ -111,9 +155,8 @@ type WaitAsync = (
  * await bucket.getToken(); // at most 10 per second across all workers
  *
  * @throws TypeError or RangeError from the constructor when an option is invalid (see
- * `TokenBucketOptions`; the message names the option and the value), when `SharedArrayBuffer` is
- * unavailable, or when `refillTokens` is so large for `refillInterval` that the 64-bit state would
- * overflow within 100 years.
+ * `TokenBucketOptions`; the same options and messages as every bucket), when `SharedArrayBuffer` is
+ * unavailable, and `InvalidClockReadingError` when the clock's reading is invalid.
  */
 export class SharedTokenBucketFilter implements TokenBucketFilter {
   readonly capacity: number;
@@ -121,6 +164,7 @@ export class SharedTokenBucketFilter implements TokenBucketFilter {
   readonly handle: SharedTokenBucketHandle;
   private readonly debitWord: BigInt64Array;
   private readonly words: Int32Array;
+  /** The schedule; its `refillTokens` is the step size, `min(refillTokens, capacity)` (see `MAX_DEBIT`). */
   private readonly schedule: RefillSchedule;
   private readonly params: DebitParams;
   private readonly injectedClock: Clock | undefined;
@@ -131,23 +175,37 @@ export class SharedTokenBucketFilter implements TokenBucketFilter {
   /** Clock reading at which the step after `step` begins: until then `step` needs no recomputing. */
   private nextStepAt: number;
   private headTimer: ClockTimer | undefined = undefined;
-  /** The global `performance` last read, and its `timeOrigin`: the base every thread shares. */
-  private performanceSeen: Performance | undefined = undefined;
-  private timeOrigin = 0;
+  /** Paces this thread's timer while the clock gives invalid readings; created on the first one. */
+  private clockRetry: ClockRetry | undefined = undefined;
+  /** The abort listeners of this thread's callers: one per signal; created on first use. */
+  private signals: SignalWatch | undefined = undefined;
+  /** Whether an abort is being delivered (between the first `dropAborted` and `afterAborts`). */
+  private aborting = false;
   private watchingClose = false;
   private closedHere = false;
+  /** Told by {@link SignalWatch} when a signal aborts; kept off the public surface. */
+  private readonly abortOwner: AbortOwner = {
+    dropAborted: (waiter, reason) => {
+      this.dropAborted(waiter, reason);
+    },
+    afterAborts: () => {
+      this.afterAborts();
+    },
+  };
 
   /**
    * Creates a bucket in a new `SharedArrayBuffer`, with a full bucket (or `initialTokens`) at this
-   * instant. Options as for every bucket (`TokenBucketOptions`); with `clock`, every thread that uses
-   * the bucket must pass the same kind of clock to {@link SharedTokenBucketFilter.from}.
+   * instant. Options as for every bucket (`TokenBucketOptions`), read as own properties only; with
+   * `clock`, every thread that uses the bucket must pass the same kind of clock to
+   * {@link SharedTokenBucketFilter.from}.
    */
   constructor(options: TokenBucketOptions) {
     const attach = attaching;
     attaching = undefined;
     let buffer: SharedArrayBuffer;
     if (attach === undefined) {
-      if ((options as { kind?: unknown } | null)?.kind !== undefined) {
+      const input: unknown = options; // from untyped callers too
+      if (typeof input === 'object' && input !== null && ownOption(input, 'kind') !== undefined) {
         throw new TypeError(`Unknown option "kind" for a SharedTokenBucketFilter`);
       }
       const resolved = resolveOptions(options);
@@ -156,16 +214,11 @@ export class SharedTokenBucketFilter implements TokenBucketFilter {
           'SharedArrayBuffer is not available here (in a browser, the page must be cross-origin isolated)',
         );
       }
-      const stepsInLifetime = Math.ceil(LIFETIME_MS / resolved.refillInterval) + 1;
-      if (resolved.refillTokens * stepsInLifetime > 2 ** 62) {
-        throw new RangeError(
-          `refillTokens (${resolved.refillTokens}) every ${resolved.refillInterval} ms would overflow the shared 64-bit state within 100 years`,
-        );
-      }
-      buffer = new SharedArrayBuffer(BYTES);
       this.injectedClock = resolved.clock;
+      const origin = this.now();
+      buffer = new SharedArrayBuffer(BYTES);
       const floats = new Float64Array(buffer);
-      floats[ORIGIN] = this.now();
+      floats[ORIGIN] = origin;
       floats[CAPACITY] = resolved.capacity;
       floats[REFILL_TOKENS] = resolved.refillTokens;
       floats[REFILL_INTERVAL] = resolved.refillInterval;
@@ -181,13 +234,16 @@ export class SharedTokenBucketFilter implements TokenBucketFilter {
     this.debitWord = new BigInt64Array(buffer);
     this.words = new Int32Array(buffer);
     this.capacity = floats[CAPACITY] ?? 0;
+    // Tokens beyond the capacity are discarded at every step, so a step of min(refillTokens, capacity)
+    // is observably the same as one of refillTokens, and keeps the debit within 64 bits (MAX_DEBIT).
+    const stepSize = Math.min(floats[REFILL_TOKENS] ?? 0, this.capacity);
     this.schedule = {
       capacity: this.capacity,
-      refillTokens: floats[REFILL_TOKENS] ?? 0,
+      refillTokens: stepSize,
       refillInterval: floats[REFILL_INTERVAL] ?? 0,
       origin: floats[ORIGIN] ?? 0,
     };
-    this.params = { capacity: BigInt(this.capacity), refillTokens: BigInt(this.schedule.refillTokens) };
+    this.params = { capacity: BigInt(this.capacity), refillTokens: BigInt(stepSize) };
     this.nextStepAt = stepTime(this.schedule, 1);
     this.handle = Object.freeze({ buffer });
   }
@@ -195,12 +251,14 @@ export class SharedTokenBucketFilter implements TokenBucketFilter {
   /**
    * Returns a bucket that draws from the same tokens as the one `handle` came from (`bucket.handle`,
    * possibly created in another thread). Cheap: it allocates no shared memory; call it once per thread.
+   * `handle.buffer` and `options.clock` are read as own properties only.
    *
    * Throws `TypeError` when `handle` is not a handle of a shared bucket, or when `options.clock` does
    * not match how the bucket was created (an injected clock on one side only).
    */
   static from(handle: SharedTokenBucketHandle, options: SharedTokenBucketFromOptions = {}): SharedTokenBucketFilter {
-    const buffer = (handle as Partial<SharedTokenBucketHandle> | null)?.buffer;
+    const input: unknown = handle; // from untyped callers too
+    const buffer = typeof input === 'object' && input !== null ? ownOption(input, 'buffer') : undefined;
     if (
       typeof SharedArrayBuffer !== 'function' ||
       !(buffer instanceof SharedArrayBuffer) ||
@@ -216,7 +274,8 @@ export class SharedTokenBucketFilter implements TokenBucketFilter {
     for (const key of Object.keys(options)) {
       if (key !== 'clock') throw new TypeError(`Unknown option ${describe(key)}; known options: clock`);
     }
-    const clock = options.clock === undefined ? undefined : resolveOptions({ capacity: 1, clock: options.clock }).clock;
+    const given = ownOption(options, 'clock');
+    const clock = given === undefined ? undefined : resolveOptions({ capacity: 1, clock: given }).clock;
     const base = new Int32Array(buffer)[CLOCK_BASE];
     if ((base === INJECTED_BASE) !== (clock !== undefined)) {
       throw new TypeError(
@@ -231,17 +290,14 @@ export class SharedTokenBucketFilter implements TokenBucketFilter {
 
   get available(): number {
     if (this.isClosed()) return 0;
-    const now = this.now();
-    this.advance(now);
-    if (this.queue.length !== 0) this.grantDue();
+    this.catchUp(tryReadClock(this.timeClock));
     const tokens = tokensAt(this.params, Atomics.load(this.debitWord, DEBIT), this.stepTokens);
     return tokens > 0n ? Number(tokens) : 0;
   }
 
   get pending(): number {
     if (this.isClosed()) return 0;
-    this.advance(this.now());
-    if (this.queue.length !== 0) this.grantDue();
+    this.catchUp(tryReadClock(this.timeClock));
     return Atomics.load(this.words, PENDING);
   }
 
@@ -249,8 +305,7 @@ export class SharedTokenBucketFilter implements TokenBucketFilter {
     if (this.isClosed()) throw new BucketClosedError();
     const invalid = checkCount(count, this.capacity);
     if (invalid !== undefined) throw invalid;
-    this.advance(this.now());
-    if (this.queue.length !== 0) this.grantDue();
+    this.catchUp(this.now());
     const wanted = count === 1 ? ONE : BigInt(count);
     let debit = Atomics.load(this.debitWord, DEBIT);
     for (;;) {
@@ -267,66 +322,23 @@ export class SharedTokenBucketFilter implements TokenBucketFilter {
     const invalid = checkCount(count, this.capacity);
     if (invalid !== undefined) throw invalid;
     const now = this.now();
-    this.advance(now);
-    if (this.queue.length !== 0) this.grantDue();
+    this.catchUp(now);
     const reservation = reserve(this.params, Atomics.load(this.debitWord, DEBIT), this.step, BigInt(count));
     if (reservation.step <= this.step) return 0;
     return Math.max(0, stepTime(this.schedule, reservation.step) - now);
   }
 
   getToken(count = 1, options?: GetTokenOptions): Promise<void> {
-    if (this.isClosed()) return Promise.reject(new BucketClosedError());
-    const invalid = checkCount(count, this.capacity);
-    if (invalid !== undefined) return Promise.reject(invalid);
-    let request: GetTokenRequest;
+    // Nothing here may throw: every refusal, a throwing getter or clock included, becomes a rejection.
     try {
-      request = readGetTokenOptions(options);
+      if (this.isClosed()) return Promise.reject(new BucketClosedError());
+      const invalid = checkCount(count, this.capacity);
+      if (invalid !== undefined) return Promise.reject(invalid);
+      const request = readGetTokenOptions(options);
+      return this.takeOrReserve(count, request, this.now());
     } catch (refusal) {
       // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- an abort reason is passed on untouched, whatever it is
       return Promise.reject(refusal);
-    }
-    const { signal, maxWait } = request;
-
-    const now = this.now();
-    this.advance(now);
-    if (this.queue.length !== 0) this.grantDue();
-    const wanted = count === 1 ? ONE : BigInt(count);
-    let before = Atomics.load(this.debitWord, DEBIT);
-    for (;;) {
-      const reservation = reserve(this.params, before, this.step, wanted);
-      const grantAt = reservation.step <= this.step ? now : stepTime(this.schedule, reservation.step);
-      if (maxWait !== undefined && grantAt - now > maxWait) {
-        return Promise.reject(new MaxWaitExceededError(grantAt - now, maxWait));
-      }
-      const seen = Atomics.compareExchange(this.debitWord, DEBIT, before, reservation.debit);
-      if (seen !== before) {
-        before = seen; // another thread got there first: reserve again behind what it wrote
-        continue;
-      }
-      if (reservation.step <= this.step) return GRANTED;
-      Atomics.add(this.words, PENDING, 1);
-      return new Promise<void>((resolve, reject) => {
-        const waiter = new LocalReservation(
-          count,
-          reservation.step,
-          before,
-          reservation.debit,
-          resolve,
-          reject,
-          signal,
-        );
-        if (signal !== undefined) {
-          waiter.onAbort = () => {
-            this.abort(waiter);
-          };
-          signal.addEventListener('abort', waiter.onAbort, { once: true });
-        }
-        this.queue.push(waiter);
-        if (this.queue.length === 1) {
-          this.armTimer();
-          this.watchClose();
-        }
-      });
     }
   }
 
@@ -347,17 +359,88 @@ export class SharedTokenBucketFilter implements TokenBucketFilter {
     this.close();
   }
 
-  /** The current time on the base all threads share, in ms. */
+  /** Where this thread reads time: the injected clock, or the shared epoch base. */
+  private get timeClock(): Clock {
+    return this.injectedClock ?? epochClock;
+  }
+
+  /** The current time on the base all threads share, in ms. Throws `InvalidClockReadingError`. */
   private now(): number {
-    const clock = this.injectedClock;
-    if (clock !== undefined) return clock.performance.now();
-    const performance = (globalClock() as unknown as { performance: Performance }).performance;
-    // timeOrigin never changes for a given performance object, and reading it is slow (a getter).
-    if (performance !== this.performanceSeen) {
-      this.performanceSeen = performance;
-      this.timeOrigin = performance.timeOrigin || 0;
+    return readClock(this.timeClock);
+  }
+
+  /**
+   * `getToken()` at clock reading `now`, once the bucket is open and `count` and the options valid:
+   * takes the tokens now, or reserves them at the step of their grant and waits. Throws (the caller
+   * rejects with it) what the signal's `addEventListener` throws, having reserved nothing.
+   */
+  private takeOrReserve(count: number, request: GetTokenRequest, now: number): Promise<void> {
+    const { signal, maxWait } = request;
+    this.catchUp(now);
+    const wanted = count === 1 ? ONE : BigInt(count);
+    let waiter: LocalReservation | undefined;
+    let promise: Promise<void> | undefined;
+    let before = Atomics.load(this.debitWord, DEBIT);
+    for (;;) {
+      const reservation = reserve(this.params, before, this.step, wanted);
+      const grantedNow = reservation.step <= this.step;
+      const grantAt = grantedNow ? now : stepTime(this.schedule, reservation.step);
+      if (maxWait !== undefined && grantAt - now > maxWait) {
+        this.forget(waiter);
+        return Promise.reject(new MaxWaitExceededError(grantAt - now, maxWait));
+      }
+      if (reservation.debit > MAX_DEBIT) {
+        this.forget(waiter);
+        return Promise.reject(
+          new RangeError(
+            `getToken(${count}) would be granted more than 2^44 ms (about 557 years) after the bucket's creation, beyond every clock reading, so it could never be: nothing was reserved (the shared 64-bit state cannot count that far)`,
+          ),
+        );
+      }
+      if (!grantedNow && waiter === undefined) {
+        let resolve!: () => void;
+        let reject!: (reason: unknown) => void;
+        promise = new Promise<void>((resolvePromise, rejectPromise) => {
+          resolve = resolvePromise;
+          reject = rejectPromise;
+        });
+        const extras =
+          signal === undefined
+            ? undefined
+            : new WaiterExtras(reject, signal, now, maxWait ?? Number.POSITIVE_INFINITY, this.abortOwner);
+        waiter = new LocalReservation(count, reservation.step, before, reservation.debit, resolve, reject, extras);
+        // Watched before anything is reserved: a signal whose addEventListener throws changes nothing.
+        if (signal !== undefined) (this.signals ??= new SignalWatch()).watch(waiter, signal);
+      }
+      const seen = Atomics.compareExchange(this.debitWord, DEBIT, before, reservation.debit);
+      if (seen !== before) {
+        before = seen; // another thread got there first: reserve again behind what it wrote
+        continue;
+      }
+      if (grantedNow || waiter === undefined || promise === undefined) {
+        this.forget(waiter);
+        return GRANTED;
+      }
+      waiter.step = reservation.step;
+      waiter.before = before;
+      waiter.after = reservation.debit;
+      Atomics.add(this.words, PENDING, 1);
+      this.queue.push(waiter);
+      if (this.queue.length === 1) {
+        this.armTimer(now);
+        this.watchClose();
+      }
+      return promise;
     }
-    return this.timeOrigin + performance.now();
+  }
+
+  /**
+   * Brings this thread up to clock reading `now` (undefined: an invalid reading, which changes nothing)
+   * and grants its reservations that are due.
+   */
+  private catchUp(now: number | undefined): void {
+    if (now !== undefined) this.advance(now);
+    if (this.queue.length !== 0) this.grantDue(now);
   }
 
   /** Moves this thread's view of the current step to clock reading `now` (never backwards). */
@@ -386,36 +469,47 @@ export class SharedTokenBucketFilter implements TokenBucketFilter {
     this.headTimer = undefined;
     const error = new BucketClosedError();
     for (const waiter of this.queue.takeAll()) {
-      this.detach(waiter);
-      waiter.reject(error);
+      this.forget(waiter);
+      if (!waiter.aborted) waiter.reject(error);
     }
   }
 
   /**
-   * Grants, in order, this thread's reservations whose step has come (call after {@link advance}).
-   * Re-arms the timer when the head changed. Returns whether anyone was granted.
+   * Grants, in order, this thread's reservations whose step has come (call after {@link advance});
+   * `now` is the reading it was brought to (undefined: invalid). Re-arms the timer when the head
+   * changed. Returns whether anyone was granted.
    */
-  private grantDue(): boolean {
+  private grantDue(now: number | undefined): boolean {
     let granted = 0;
     for (let head = this.queue.head; head !== undefined && head.step <= this.step; head = this.queue.head) {
       this.queue.remove(head);
-      this.detach(head);
+      this.forget(head);
       granted += 1;
       head.resolve();
     }
     if (granted === 0) return false;
     Atomics.sub(this.words, PENDING, granted);
-    this.armTimer();
+    this.armTimer(now);
     return true;
   }
 
-  /** Sets the one timer of this thread for its earliest reservation, or none when nobody waits. */
-  private armTimer(): void {
+  /**
+   * Sets the one timer of this thread for its earliest reservation, or none when nobody waits. `now` is
+   * the clock reading the bucket was just brought to; when it is undefined (invalid), the timer cannot
+   * tell how long to sleep and looks again after a {@link ClockRetry} delay.
+   */
+  private armTimer(now: number | undefined): void {
     this.headTimer?.cancel();
     this.headTimer = undefined;
     const head = this.queue.head;
     if (head === undefined) return;
-    let delay = stepTime(this.schedule, head.step) - this.now();
+    let delay: number;
+    if (now === undefined) {
+      delay = (this.clockRetry ??= new ClockRetry()).next();
+    } else {
+      this.clockRetry?.reset();
+      delay = stepTime(this.schedule, head.step) - now;
+    }
     if (!this.canWatchClose()) delay = Math.min(delay, CLOSE_POLL_MS);
     // Timers round, cap and may fire early: wake() re-reads the clock and re-arms a head still early.
     this.headTimer = ClockTimer.timeout(this.injectedClock ?? globalClock(), this.wake, delay);
@@ -424,8 +518,9 @@ export class SharedTokenBucketFilter implements TokenBucketFilter {
   private readonly wake = (): void => {
     this.headTimer = undefined;
     if (this.isClosed()) return;
-    this.advance(this.now());
-    if (!this.grantDue()) this.armTimer();
+    const now = tryReadClock(this.timeClock);
+    if (now !== undefined) this.advance(now);
+    if (!this.grantDue(now)) this.armTimer(now);
   };
 
   private canWatchClose(): boolean {
@@ -453,42 +548,61 @@ export class SharedTokenBucketFilter implements TokenBucketFilter {
   }
 
   /**
-   * A queued caller's signal aborted: reject it, and give its tokens back if that cannot let anyone
-   * exceed the schedule, that is when no other thread has drawn from the bucket since it reserved
-   * (see `withdraw()`). Then the callers of this thread behind it are re-reserved from where it stood
-   * and move up. Otherwise its step passes unused.
+   * A queued caller's signal aborted (one of possibly many callers of that signal, all told in queue
+   * order before {@link afterAborts}): reject it with `reason` at once, and mark it so that
+   * `afterAborts()` takes it out of the queue. The first of an abort first grants what is due, so that
+   * an abort that comes after its caller's grant instant is late and changes nothing.
    */
-  private abort(waiter: LocalReservation): void {
-    waiter.onAbort = undefined;
-    if (this.isClosed()) return; // closeHere() rejected it
-    this.advance(this.now());
-    this.grantDue();
-    if (waiter.prev === undefined && this.queue.head !== waiter) return; // granted just now: the abort is late
-    const chain: LocalReservation[] = [];
-    for (let item: LocalReservation | undefined = waiter; item !== undefined; item = item.next) chain.push(item);
-    this.queue.remove(waiter);
-    Atomics.sub(this.words, PENDING, 1);
-    waiter.reject(waiter.signal?.reason);
-    const debit = Atomics.load(this.debitWord, DEBIT);
-    const withdrawal = withdraw(this.params, debit, this.step, chain);
-    if (withdrawal !== undefined && Atomics.compareExchange(this.debitWord, DEBIT, debit, withdrawal.debit) === debit) {
-      let before = waiter.before;
-      withdrawal.moved.forEach((reservation, index) => {
-        const item = chain[index + 1];
-        if (item === undefined) return;
-        item.step = reservation.step;
-        item.before = before;
-        item.after = reservation.debit;
-        before = reservation.debit;
-      });
+  private dropAborted(waiter: Waiter, reason: unknown): void {
+    if (!(waiter instanceof LocalReservation) || this.isClosed()) return; // closeHere() rejected it
+    if (!this.aborting) {
+      this.aborting = true;
+      this.catchUp(tryReadClock(this.timeClock));
     }
-    if (!this.grantDue()) this.armTimer();
+    if (!this.queue.has(waiter) || waiter.aborted) return; // granted just now: the abort is late
+    waiter.aborted = true;
+    Atomics.sub(this.words, PENDING, 1);
+    waiter.reject(reason); // untouched, whatever it is
   }
 
-  private detach(waiter: LocalReservation): void {
-    if (waiter.onAbort !== undefined) {
-      waiter.signal?.removeEventListener('abort', waiter.onAbort);
-      waiter.onAbort = undefined;
+  /**
+   * After an abort: takes the aborted callers out of the queue, and gives their tokens back if that
+   * cannot let anyone exceed the schedule, that is when no other thread has drawn from the bucket since
+   * the first of them reserved (see `withdraw()`): then the callers of this thread behind them are
+   * re-reserved from where it stood and move up. Otherwise their steps pass unused.
+   */
+  private afterAborts(): void {
+    this.aborting = false;
+    if (this.isClosed()) return;
+    let first = this.queue.head;
+    while (first !== undefined && !first.aborted) first = first.next;
+    if (first === undefined) return;
+    const chain: LocalReservation[] = [];
+    for (let item: LocalReservation | undefined = first; item !== undefined; item = item.next) chain.push(item);
+    const debit = Atomics.load(this.debitWord, DEBIT);
+    const withdrawal = withdraw(this.params, debit, this.step, chain, (item) => item.aborted);
+    if (withdrawal !== undefined && Atomics.compareExchange(this.debitWord, DEBIT, debit, withdrawal.debit) === debit) {
+      let before = first.before;
+      let index = 0;
+      for (const item of chain) {
+        if (item.aborted) continue;
+        const moved = withdrawal.moved[index];
+        index += 1;
+        if (moved === undefined) break;
+        item.step = moved.step;
+        item.before = before;
+        item.after = moved.debit;
+        before = moved.debit;
+      }
     }
+    for (const item of chain) if (item.aborted) this.queue.remove(item);
+    const now = tryReadClock(this.timeClock);
+    if (now !== undefined) this.advance(now);
+    if (!this.grantDue(now)) this.armTimer(now);
+  }
+
+  /** Forgets `waiter`'s signal, if it has one, when it leaves the queue (or never joins it). */
+  private forget(waiter: LocalReservation | undefined): void {
+    if (waiter?.extras !== undefined) this.signals?.forget(waiter);
   }
 }

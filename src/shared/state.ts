@@ -21,8 +21,31 @@
  * queue), so a sequence of operations gives the same grants, at the same steps, as the core.
  *
  * Everything here is pure: no clock, no shared memory. Steps are safe integers (`number`); token
- * amounts and D are `bigint`, so nothing rounds however large `step × refillTokens` grows.
+ * amounts and D are `bigint`, so nothing rounds however large `step × refillTokens` grows. Only the
+ * shared word itself is bounded: see {@link MAX_DEBIT}.
  */
+
+/**
+ * The largest debit the shared `BigInt64` word can hold, 2^63 − 1: `BigInt64Array` stores any other
+ * value modulo 2^64 (a wrapped debit would read as a full bucket), so nothing larger may be written.
+ *
+ * Why every accepted bucket stays below it. Let r be the step size, `min(refillTokens, capacity)`
+ * (tokens beyond the capacity are discarded at every step, so the shared bucket counts in steps of r,
+ * observably the same), I the `refillInterval` and c the capacity. The options check guarantees
+ * r / I ≤ 2^19 tokens per ms; clock readings, the origin included, lie within ±2^42 ms, so a valid
+ * reading is at most 2^43 ms after the origin and the current step k satisfies k × I ≤ 2^43, hence
+ *
+ *     k × r ≤ 2^43 × (r / I) ≤ 2^43 × 2^19 = 2^62.
+ *
+ * (k ≤ 2^43 / 0.001 < 2^53 is also a safe integer.) The debit D = step × r − tokens then stays in
+ * [−c, k × r] ⊂ [−2^53, 2^62] through every take, cap and withdrawal at the current step. Only a
+ * reservation reaches past the current step: it lands at a step g with D ≤ g × r (it keeps at least
+ * `count` of the g × r − D tokens), so a debit above 2^63 − 1 means g × r ≥ 2^63, g × I ≥ 2^63 / 2^19
+ * = 2^44: a grant more than 2^44 ms after the origin, which no valid reading ever reaches. The shared
+ * bucket refuses such a reservation (its caller could never be granted) and writes nothing; every
+ * other debit fits, with 2^63 − 2^62 to spare.
+ */
+export const MAX_DEBIT = 2n ** 63n - 1n;
 
 /** The constants of a schedule in the units of the debit: whole tokens, as `bigint`. */
 export interface DebitParams {
@@ -113,42 +136,42 @@ export interface HeldReservation {
 export interface Withdrawal {
   /** The debit once the reservation and those behind it are re-reserved without it. */
   readonly debit: bigint;
-  /** The new reservation of each one behind, in order. */
+  /** The new reservation of each one kept, in order. */
   readonly moved: Reservation[];
 }
 
 /**
- * Decides whether a thread can give back the tokens of a reservation it withdraws (an aborted
- * caller), at step `step`, when the shared debit reads `debit`. `chain` is the withdrawn reservation
- * followed by every later reservation of the same thread, in order.
+ * Decides whether a thread can give back the tokens of reservations it withdraws (aborted callers), at
+ * step `step`, when the shared debit reads `debit`. `chain` is the thread's reservations in order, from
+ * the first withdrawn one to its latest; `withdrawn(item, index)` tells which are withdrawn (by default
+ * only the first, `index === 0`).
  *
  * It can only when nobody else has drawn from the bucket since: each reservation of the chain was made
  * right on top of the one before (`before` equals the previous `after`) and the debit still reads the
- * last `after`. Then the ones behind are re-reserved from where the withdrawn one stood (they move up)
- * and the result is the debit to compare-and-exchange in place of `debit`. Otherwise it returns
+ * last `after`. Then the ones kept are re-reserved, in order, from where the first stood (they move
+ * up) and the result is the debit to compare-and-exchange in place of `debit`. Otherwise it returns
  * undefined: later reservations of other threads are counted on the withdrawn tokens, so they must stay
- * taken (the withdrawn step passes unused).
+ * taken (the withdrawn steps pass unused).
  */
-export function withdraw(
+export function withdraw<T extends HeldReservation>(
   params: DebitParams,
   debit: bigint,
   step: number,
-  chain: readonly HeldReservation[],
+  chain: readonly T[],
+  withdrawn: (item: T, index: number) => boolean = (_item, index) => index === 0,
 ): Withdrawal | undefined {
   const first = chain[0];
   if (first === undefined) return undefined;
   let after = first.before;
-  for (const item of chain) {
+  const kept: bigint[] = [];
+  for (let index = 0; index < chain.length; index += 1) {
+    const item = chain[index] as T;
     if (item.before !== after) return undefined; // trivially equal for the first one
     after = item.after;
+    if (!withdrawn(item, index)) kept.push(BigInt(item.count));
   }
   if (debit !== after) return undefined;
-  const moved = replay(
-    params,
-    first.before,
-    step,
-    chain.slice(1).map((item) => BigInt(item.count)),
-  );
+  const moved = replay(params, first.before, step, kept);
   const last = moved[moved.length - 1];
   return { debit: last === undefined ? first.before : last.debit, moved };
 }
