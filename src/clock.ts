@@ -136,14 +136,7 @@ export class ClockTimer {
   }
 }
 
-/**
- * How far above a whole number of ms a wait may be and still round down to it: instants computed from
- * a fractional origin (a bucket created under real time, then driven by fake timers) differ from the
- * exact ones by a few ulps, and a timer rounded up for that alone would fire a whole ms late.
- */
-const ROUNDING_SLACK_MS = 1e-6;
-
 /** Rounds a wait up to whole ms, at least 1 and at most {@link MAX_TIMER_DELAY} (NaN counts as 1). */
 export function timerDelay(ms: number): number {
-  return ms > 1 ? Math.min(Math.ceil(ms - ROUNDING_SLACK_MS), MAX_TIMER_DELAY) : 1;
+  return ms > 1 ? Math.min(Math.ceil(ms), MAX_TIMER_DELAY) : 1;
 }

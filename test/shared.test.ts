@@ -280,7 +280,7 @@ describe('SharedTokenBucketFilter: broken clocks, hostile options, the limits of
   it('a reservation the 64-bit shared word cannot hold is refused, never wrapped into a full bucket', async () => {
     // Regression: the 1025th reservation of 2^53 − 1 tokens pushed the debit past 2^63 − 1; the
     // BigInt64 word wrapped it to a large negative debit, which reads as a full bucket: tryGetToken()
-    // then took tokens 10^15 years early. Such a grant (more than 2^44 ms away) can never happen.
+    // then took tokens 10^15 years early. Such a grant (2^43 ms or more away) can never happen.
     const clock = createFakeClock();
     const capacity = Number.MAX_SAFE_INTEGER;
     const bucket = new SharedTokenBucketFilter({
@@ -296,7 +296,7 @@ describe('SharedTokenBucketFilter: broken clocks, hostile options, the limits of
     const refused = defined(calls[1024]);
     expect(refused.state).toBe('rejected');
     expect(refused.error).toBeInstanceOf(RangeError);
-    expect((refused.error as Error).message).toMatch(/could never be: nothing was reserved/);
+    expect((refused.error as Error).message).toMatch(/beyond the shared 64-bit state: nothing was taken or reserved/);
     expect(bucket.pending).toBe(1024);
     expect(bucket.tryGetToken()).toBe(false);
     expect(bucket.available).toBe(0);

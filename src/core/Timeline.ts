@@ -11,8 +11,8 @@ import { InvalidClockReadingError, MAX_CLOCK_READING } from '../errors.js';
  * otherwise see the fake clock start at 0 and wait 1,200 ms for its first step. So when the source of
  * the readings changes (a fake-timers clock installed or removed, another global `performance`), or a
  * reading goes back in time, the timeline re-bases: time goes on from its last reading (moved back to a
- * whole number of ms after the first one, never forward), as if no time had passed across the change. Tokens held and the phase within the
- * current step are kept; nothing is minted.
+ * whole number of ms since the bucket's creation, never forward), as if no time had passed across the
+ * change. Tokens held and the phase within the current step are kept; nothing is minted.
  *
  * One timeline is shared by every key of a keyed bucket. It never sets timers: delays are differences
  * of readings, which a re-base does not change.
@@ -20,14 +20,13 @@ import { InvalidClockReadingError, MAX_CLOCK_READING } from '../errors.js';
 export class Timeline {
   /**
    * The timeline reads `(reading - base) + anchor`: `anchor` is where the timeline stood (ms) when the
-   * clock read `base`. Computed in that order, a whole number of ms after the base lands exactly on
-   * `anchor + n`, which is how a schedule whose origin is the anchor computes its steps: no rounding
-   * difference can make a step look a hair early or late after a re-base.
+   * clock read `base`. It starts at 0 at the first reading (the bucket's creation, its schedule's
+   * origin), so step instants are small multiples of the interval, and after a re-base the anchor is a
+   * whole number of ms: on a clock that reads whole ms (fake timers), every reading, and every step of a
+   * whole-ms interval, is an exact integer, with no rounding to make a step look a hair late.
    */
   private base = 0;
   private anchor = 0;
-  /** The first reading on the timeline (ms): the schedule's origin for a new bucket. */
-  private first = 0;
   /** The last reading on the timeline (ms), or -Infinity before the first. */
   private last = Number.NEGATIVE_INFINITY;
   /**
@@ -93,16 +92,15 @@ export class Timeline {
     }
     const changed = source !== this.source;
     this.source = source;
+    this.base = reading;
     if (this.last === Number.NEGATIVE_INFINITY) {
-      this.first = reading;
-      this.last = reading;
-      return reading;
+      this.last = 0; // the first reading: the timeline starts at 0
+      return 0;
     }
-    // Resume from the last reading, moved back to a whole number of ms after the first one (the
+    // Resume from the last reading, moved back to a whole number of ms since the first one (the
     // schedule's origin): never forward, so nothing is minted, and a bucket driven by fake timers after
     // the switch sees its steps at whole ms again, as a bucket created under them would.
-    this.base = reading;
-    this.anchor = this.first + Math.floor(this.last - this.first);
+    this.anchor = Math.floor(this.last);
     this.last = this.anchor;
     if (changed) this.onSourceChange?.();
     return this.anchor;

@@ -71,15 +71,8 @@ export function grantNext(schedule: RefillSchedule, position: BucketPosition, co
   return position.step;
 }
 
-/**
- * Returns the ms from clock reading `now` until clock reading `at` (0 if it has come), with a
- * difference within a nanosecond of a whole ms snapped to it: instants computed from a fractional
- * origin differ from the exact ones by a few ulps, and a wait of 1000.0000000000001 ms must neither
- * show in `waitTime()` nor break a `maxWait` of 1000.
- */
+/** Returns the ms from clock reading `now` until clock reading `at`, or 0 if it has come. */
 export function msUntil(at: number, now: number): number {
   const wait = at - now;
-  if (!(wait > 0)) return 0;
-  const whole = Math.round(wait);
-  return Math.abs(wait - whole) <= 1e-6 ? whole : wait;
+  return wait > 0 ? wait : 0;
 }

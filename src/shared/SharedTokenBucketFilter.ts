@@ -311,6 +311,7 @@ export class SharedTokenBucketFilter implements TokenBucketFilter {
     for (;;) {
       const next = take(this.params, debit, this.stepTokens, wanted);
       if (next === undefined) return false;
+      if (next > MAX_DEBIT) throw beyondTheWord(count);
       const seen = Atomics.compareExchange(this.debitWord, DEBIT, debit, next);
       if (seen === debit) return true;
       debit = seen; // another thread got there first: retry from what it wrote
@@ -391,11 +392,7 @@ export class SharedTokenBucketFilter implements TokenBucketFilter {
       }
       if (reservation.debit > MAX_DEBIT) {
         this.forget(waiter);
-        return Promise.reject(
-          new RangeError(
-            `getToken(${count}) would be granted more than 2^44 ms (about 557 years) after the bucket's creation, beyond every clock reading, so it could never be: nothing was reserved (the shared 64-bit state cannot count that far)`,
-          ),
-        );
+        return Promise.reject(beyondTheWord(count));
       }
       if (!grantedNow && waiter === undefined) {
         let resolve!: () => void;
@@ -605,4 +602,11 @@ export class SharedTokenBucketFilter implements TokenBucketFilter {
   private forget(waiter: LocalReservation | undefined): void {
     if (waiter?.extras !== undefined) this.signals?.forget(waiter);
   }
+}
+
+/** The refusal of a take or reservation whose debit the shared 64-bit word cannot hold (see `MAX_DEBIT`). */
+function beyondTheWord(count: number): RangeError {
+  return new RangeError(
+    `${count} token(s) would be granted more than 2^63 tokens after the bucket's creation (2^43 ms or more after it, at the fastest rate), beyond the shared 64-bit state: nothing was taken or reserved`,
+  );
 }

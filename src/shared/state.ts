@@ -29,21 +29,22 @@
  * The largest debit the shared `BigInt64` word can hold, 2^63 − 1: `BigInt64Array` stores any other
  * value modulo 2^64 (a wrapped debit would read as a full bucket), so nothing larger may be written.
  *
- * Why every accepted bucket stays below it. Let r be the step size, `min(refillTokens, capacity)`
+ * Why every accepted bucket stays within it. Let r be the step size, `min(refillTokens, capacity)`
  * (tokens beyond the capacity are discarded at every step, so the shared bucket counts in steps of r,
  * observably the same), I the `refillInterval` and c the capacity. The options check guarantees
- * r / I ≤ 2^19 tokens per ms; clock readings, the origin included, lie within ±2^42 ms, so a valid
+ * r / I ≤ 2^20 tokens per ms; clock readings, the origin included, lie within ±2^42 ms, so a valid
  * reading is at most 2^43 ms after the origin and the current step k satisfies k × I ≤ 2^43, hence
  *
- *     k × r ≤ 2^43 × (r / I) ≤ 2^43 × 2^19 = 2^62.
+ *     k × r ≤ 2^43 × (r / I) ≤ 2^43 × 2^20 = 2^63.
  *
  * (k ≤ 2^43 / 0.001 < 2^53 is also a safe integer.) The debit D = step × r − tokens then stays in
- * [−c, k × r] ⊂ [−2^53, 2^62] through every take, cap and withdrawal at the current step. Only a
- * reservation reaches past the current step: it lands at a step g with D ≤ g × r (it keeps at least
- * `count` of the g × r − D tokens), so a debit above 2^63 − 1 means g × r ≥ 2^63, g × I ≥ 2^63 / 2^19
- * = 2^44: a grant more than 2^44 ms after the origin, which no valid reading ever reaches. The shared
- * bucket refuses such a reservation (its caller could never be granted) and writes nothing; every
- * other debit fits, with 2^63 − 2^62 to spare.
+ * [−c, k × r] ⊂ [−2^53, 2^63] through every take, cap and withdrawal at the current step: it reaches
+ * 2^63, one above the word, only at the very edge (a reading 2^43 ms after the origin, at the fastest
+ * rate), and every write checks. A reservation reaches past the current step: it lands at a step g with
+ * D ≤ g × r, so a debit above 2^63 − 1 means g × r ≥ 2^63, g × I ≥ 2^63 / 2^20 = 2^43: a grant at
+ * least 2^43 ms after the origin, beyond every valid reading of a bucket created at a reading ≥ 0. The
+ * shared bucket refuses such a take or reservation with a `RangeError` (its caller could never be
+ * served) and writes nothing.
  */
 export const MAX_DEBIT = 2n ** 63n - 1n;
 
