@@ -142,7 +142,9 @@ async function benchClient(kind, url) {
   // its key lives on (it would be full again only after as many seconds as tokens were taken).
   const spec = { capacity: 1_000_000_000_000, refillTokens: 1, refillInterval: 1000 };
   const bucket = new RedisTokenBucketFilter({ client, key: `bench-${kind}-${Date.now()}`, ...spec });
-  const bucketArgs = ['1', String(spec.capacity), '1', '1000000', String(spec.capacity), '-1', '-1', '1', '0'];
+  // op take, capacity, refillTokens, refillInterval (ms), initialTokens, now and origin ('' = Redis
+  // TIME, and a new key's origin is now), count, maxWait.
+  const bucketArgs = ['1', String(spec.capacity), '1', '1000', String(spec.capacity), '', '', '1', '0'];
   const bareKey = `bench:{bare-${kind}-${Date.now()}}`;
   await runner.eval(BUCKET_SCRIPT, [bareKey], bucketArgs);
   const variants = {
