@@ -7,27 +7,30 @@ import { brotliCompressSync, gzipSync } from 'node:zlib';
 /** Code that must never reach the core: Redis and thread-sharing code live in their own subpaths. */
 const notCore = [/EVALSHA/i, /redis/i, /SharedArrayBuffer/, /Atomics\./, /worker_threads/];
 /**
- * Budgets in bytes of gzip-compressed, minified output, about 8% above what the build measured on
- * 2026-11-24 (README, "Bundle size"): a change that grows a bundle past its budget must say why.
+ * Budgets in bytes of gzip-compressed, minified output, about 5% above what the build measured on
+ * 2026-12-02 (README, "Bundle size"): a change that grows a bundle past its budget must say why. That
+ * day's growth (+1.0 kB on the lazy bucket) is the hostile-input and clock work: checked clock
+ * readings, the timeline that re-bases on a clock change, one abort listener per signal, own-property
+ * option reading, and error messages that say why a value is refused.
  */
 const checks = [
   {
     name: 'LazyTokenBucketFilter',
     code: "export { LazyTokenBucketFilter } from './dist/index.js';",
-    gzip: 4950,
+    gzip: 5900,
     forbidden: notCore,
   },
   {
     name: 'TokenBucketFilterFactory',
     code: "export { TokenBucketFilterFactory } from './dist/index.js';",
-    gzip: 6650,
+    gzip: 7800,
     forbidden: notCore,
   },
-  { name: 'everything in the root entry', code: "export * from './dist/index.js';", gzip: 6950, forbidden: notCore },
+  { name: 'everything in the root entry', code: "export * from './dist/index.js';", gzip: 8200, forbidden: notCore },
   {
     name: 'token-bucket-filter/shared',
     code: "export * from './dist/shared.js';",
-    gzip: 4350,
+    gzip: 5500,
     forbidden: [/EVALSHA/i, /redis/i],
   },
 ];
