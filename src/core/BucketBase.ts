@@ -182,7 +182,7 @@ export abstract class BucketBase implements ReconfigurableTokenBucketFilter, Abo
     if (this.closed) throw new BucketClosedError();
     const invalid = checkCount(count, this.limit.capacity);
     if (invalid !== undefined) throw invalid;
-    const now = this.now();
+    const now = this.timeline.now();
     this.sync(now);
     if (this.queue.length === 0 && this.limit.tokens >= count) return 0;
     return msUntil(this.tailState().grantTime(count), now);
@@ -228,7 +228,7 @@ export abstract class BucketBase implements ReconfigurableTokenBucketFilter, Abo
   reconfigure(options: ReconfigureOptions): void {
     if (this.closed) throw new BucketClosedError();
     const limits = resolveReconfigure(options, this.limit.schedules());
-    const now = this.now();
+    const now = this.timeline.now();
     this.applySchedules(schedulesFrom(limits, now), now);
   }
 
@@ -318,24 +318,10 @@ export abstract class BucketBase implements ReconfigurableTokenBucketFilter, Abo
    * invalid reading, a timer cannot know how far `at` is: it returns a {@link ClockRetry} delay instead.
    */
   protected delayUntil(at: number): number {
-    const now = this.tryNow();
+    const now = this.timeline.tryNow();
     if (now === undefined) return (this.clockRetry ??= new ClockRetry()).next();
     this.clockRetry?.reset();
     return at - now;
-  }
-
-  /** Returns the timeline's reading; throws `InvalidClockReadingError` on an invalid one. */
-  protected now(): number {
-    return this.timeline.now();
-  }
-
-  /** {@link now}, or undefined when the reading is invalid (for getters and timer callbacks). */
-  protected tryNow(): number | undefined {
-    try {
-      return this.now();
-    } catch {
-      return undefined;
-    }
   }
 
   /**
@@ -349,7 +335,7 @@ export abstract class BucketBase implements ReconfigurableTokenBucketFilter, Abo
 
   /** Brings the bucket up to the clock's reading, unless that reading is invalid (then changes nothing). */
   protected syncIfValid(): void {
-    const now = this.tryNow();
+    const now = this.timeline.tryNow();
     if (now !== undefined) this.sync(now);
   }
 
@@ -385,9 +371,8 @@ export abstract class BucketBase implements ReconfigurableTokenBucketFilter, Abo
       } else {
         const grantAt = projected.grantTime(waiter.count);
         const extras = waiter.extras;
-        const wait = extras === undefined ? 0 : msUntil(grantAt, extras.calledAt);
-        if (extras !== undefined && wait > extras.maxWait) {
-          refusal = new MaxWaitExceededError(wait, extras.maxWait);
+        if (extras !== undefined && grantAt - extras.calledAt > extras.maxWait) {
+          refusal = new MaxWaitExceededError(grantAt - extras.calledAt, extras.maxWait);
           this.counters.maxWaitExceeded += 1;
         } else {
           projected.grantNext(waiter.count);

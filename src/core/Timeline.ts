@@ -49,9 +49,10 @@ export class Timeline {
    * `InvalidClockReadingError` on an invalid reading (see `readClock`), changing nothing.
    */
   now(): number {
-    // On every call of every bucket: kept small, with the rare work (a re-base, a refusal) out of line.
-    let reading: unknown;
+    // On every call of every bucket: one test for the common case, everything rare out of line.
     const injected = this.injected;
+    let source: { now(): number } | Clock;
+    let reading: unknown;
     if (injected === undefined) {
       // The default clock (see globalClock): the performance of the fake-timers clock that the global
       // timers belong to, or else the global performance (which a test may also replace on its own).
@@ -59,20 +60,19 @@ export class Timeline {
         (globalThis.setTimeout as { clock?: unknown }).clock === undefined
           ? globalThis.performance
           : globalClock().performance;
-      if (performance !== this.source) return this.rebase(performance, performance.now());
+      source = performance;
       reading = performance.now();
     } else {
+      source = injected;
       reading = injected.performance.now();
-      if (injected !== this.source) return this.rebase(injected, reading); // the first reading
     }
-    // NaN and non-numbers fail both comparisons.
-    if (!(typeof reading === 'number' && reading <= MAX_CLOCK_READING && reading >= -MAX_CLOCK_READING)) {
-      return refuse(reading);
+    const now = (reading as number) - this.base + this.anchor;
+    // `now >= last` also refuses NaN, -Infinity and any reading below the base (itself ≥ -2^42).
+    if (typeof reading === 'number' && source === this.source && now >= this.last && reading <= MAX_CLOCK_READING) {
+      this.last = now;
+      return now;
     }
-    const now = reading - this.base + this.anchor;
-    if (now < this.last) return this.rebase(this.source, reading);
-    this.last = now;
-    return now;
+    return this.rebase(source, reading);
   }
 
   /**
@@ -83,12 +83,18 @@ export class Timeline {
   onSourceChange: (() => void) | undefined = undefined;
 
   /**
-   * Re-bases the timeline at `reading` of `source` (see the class comment) and returns the timeline's
-   * reading; also takes the first reading. Throws `InvalidClockReadingError` on an invalid reading.
+   * The slow path of {@link now}: throws `InvalidClockReadingError` on an invalid reading, takes the
+   * first reading, and re-bases the timeline at `reading` of `source` when the source changed or the
+   * reading went back (see the class comment). Returns the timeline's reading.
    */
   private rebase(source: unknown, reading: unknown): number {
     if (!(typeof reading === 'number' && reading <= MAX_CLOCK_READING && reading >= -MAX_CLOCK_READING)) {
       return refuse(reading);
+    }
+    const now = reading - this.base + this.anchor;
+    if (source === this.source && now >= this.last) {
+      this.last = now; // not a re-base after all (only reached through an odd reading)
+      return now;
     }
     const changed = source !== this.source;
     this.source = source;

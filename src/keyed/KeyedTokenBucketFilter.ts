@@ -126,13 +126,13 @@ export class KeyedTokenBucketFilter<K = unknown> implements DisposableLike {
     this.timeline.onSourceChange = () => {
       for (const bucket of this.buckets.values()) if (!bucket.linked) bucket.clockChanged();
     };
-    this.schedules = schedulesFrom(resolved.limits, this.now());
+    this.schedules = schedulesFrom(resolved.limits, this.timeline.now());
     this.startTokens = resolved.limits.map((limit) => limit.initialTokens);
     this.planDrops();
     this.owner = {
       bucketIdle: (bucket) => {
         // An invalid reading cannot date the last use: count it as the newest, at the latest valid stamp.
-        this.link(bucket, this.tryNow() ?? this.newest?.lastUse ?? bucket.lastUse);
+        this.link(bucket, this.timeline.tryNow() ?? this.newest?.lastUse ?? bucket.lastUse);
       },
       bucketBusy: (bucket) => {
         this.unlink(bucket);
@@ -157,7 +157,7 @@ export class KeyedTokenBucketFilter<K = unknown> implements DisposableLike {
    */
   available(key: K): number {
     if (this.closed) return 0;
-    const now = this.tryNow();
+    const now = this.timeline.tryNow();
     if (now !== undefined) this.sweep(now);
     const bucket = this.buckets.get(key);
     if (bucket !== undefined) return bucket.available;
@@ -186,7 +186,7 @@ export class KeyedTokenBucketFilter<K = unknown> implements DisposableLike {
       const invalid = checkCount(count, this.capacity);
       if (invalid !== undefined) return Promise.reject(invalid);
       const request = options === undefined ? PLAIN_REQUEST : readGetTokenOptions(options);
-      const now = this.now();
+      const now = this.timeline.now();
       return this.use(key, now).takeOrWait(count, request, now);
     } catch (refusal) {
       // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- an abort reason is passed on untouched, whatever it is
@@ -203,7 +203,7 @@ export class KeyedTokenBucketFilter<K = unknown> implements DisposableLike {
     if (this.closed) throw new BucketClosedError();
     const invalid = checkCount(count, this.capacity);
     if (invalid !== undefined) throw invalid;
-    const now = this.now();
+    const now = this.timeline.now();
     return this.use(key, now).tryTakeAt(count, now);
   }
 
@@ -215,7 +215,7 @@ export class KeyedTokenBucketFilter<K = unknown> implements DisposableLike {
     if (this.closed) throw new BucketClosedError();
     const invalid = checkCount(count, this.capacity);
     if (invalid !== undefined) throw invalid;
-    const now = this.now();
+    const now = this.timeline.now();
     this.sweep(now);
     const bucket = this.buckets.get(key);
     if (bucket !== undefined) return bucket.waitTime(count);
@@ -232,7 +232,7 @@ export class KeyedTokenBucketFilter<K = unknown> implements DisposableLike {
   reconfigure(options: ReconfigureOptions): void {
     if (this.closed) throw new BucketClosedError();
     const limits = resolveReconfigure(options, this.schedules);
-    const now = this.now();
+    const now = this.timeline.now();
     this.sweep(now);
     const schedules = schedulesFrom(limits, now);
     // Keys without a bucket stand where a new bucket would: carry that over too.
@@ -269,20 +269,6 @@ export class KeyedTokenBucketFilter<K = unknown> implements DisposableLike {
   /** Same as `close()`, so `using` closes the keyed bucket. */
   [Symbol.dispose](): void {
     this.close();
-  }
-
-  /** Returns the timeline's reading; throws `InvalidClockReadingError` on an invalid one. */
-  private now(): number {
-    return this.timeline.now();
-  }
-
-  /** {@link now}, or undefined when the reading is invalid. */
-  private tryNow(): number | undefined {
-    try {
-      return this.now();
-    } catch {
-      return undefined;
-    }
   }
 
   /**
@@ -333,7 +319,7 @@ export class KeyedTokenBucketFilter<K = unknown> implements DisposableLike {
 
   /** {@link sweep} at the clock's reading, unless that reading is invalid (then drops nothing). */
   private sweepIfValid(): void {
-    const now = this.tryNow();
+    const now = this.timeline.tryNow();
     if (now !== undefined) this.sweep(now);
   }
 
