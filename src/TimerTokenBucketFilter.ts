@@ -2,7 +2,6 @@ import { ClockRetry, ClockTimer, MAX_TIMER_DELAY } from './clock.js';
 import { BucketBase, bucketInit } from './core/BucketBase.js';
 import { stepTime, stepsAt, type RefillSchedule } from './core/refill.js';
 import type { Timeline } from './core/Timeline.js';
-import type { GetTokenRequest } from './options.js';
 import { BucketClosedError, BucketNotStartedError } from './errors.js';
 import type { MultiLimitOptions, TokenBucketOptions } from './TokenBucketFilter.js';
 
@@ -156,6 +155,7 @@ export class TimerTokenBucketFilter extends BucketBase {
   protected stopTimers(): void {
     for (const ticker of this.tickers) ticker.cancel();
     this.tickers = [];
+    this.takeWakes = true;
   }
 
   protected override limitChanged(): void {
@@ -168,16 +168,9 @@ export class TimerTokenBucketFilter extends BucketBase {
     return this.started ? undefined : new BucketNotStartedError();
   }
 
-  override takeOrWait(count: number, request: GetTokenRequest, now: number): Promise<void> {
-    const result = super.takeOrWait(count, request, now);
-    if (this.tickers.length === 0) this.resume();
-    return result;
-  }
-
-  override tryTakeAt(count: number, now: number): boolean {
-    const taken = super.tryTakeAt(count, now);
-    if (taken && this.tickers.length === 0) this.resume();
-    return taken;
+  /** After a take from an idle bucket: its refill timers start again (see {@link armAll}). */
+  protected override tokensTaken(): void {
+    this.resume();
   }
 
   override clockChanged(): void {
@@ -196,8 +189,10 @@ export class TimerTokenBucketFilter extends BucketBase {
     if (this.started && !this.isClosed && !this.idle) this.armAll();
   }
 
+  /** Starts one refill timer per limit, unless the bucket is idle: then the next take starts them. */
   private armAll(): void {
-    if (this.idle) return; // nothing to add: the next take starts the timers
+    this.takeWakes = this.idle;
+    if (this.takeWakes) return;
     const keepAlive = this.queue.length > 0;
     this.tickers = this.limit.schedules().map((schedule) => new Ticker(this.timeline, schedule, this.tick, keepAlive));
   }
