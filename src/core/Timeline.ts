@@ -5,8 +5,8 @@ import { InvalidClockReadingError, MAX_CLOCK_READING } from '../errors.js';
  * Timeline is the time an in-process bucket lives on: the readings of its clock, re-based whenever
  * that clock changes under the bucket, so that the change neither mints tokens nor holds them back.
  *
- * A bucket's schedule is counted in its timeline's ms. Normally that is the clock's own reading. But
- * the default clock is `globalThis` as it is at each use, and tests install and remove fake timers
+ * A bucket's schedule is counted in its timeline's ms: the ms since its creation, as its clock measures
+ * them (the timeline reads 0 at the first reading). But the default clock is `globalThis` as it is at each use, and tests install and remove fake timers
  * under buckets that already exist: a bucket created at module level, 1,200 ms into the test run, would
  * otherwise see the fake clock start at 0 and wait 1,200 ms for its first step. So when the source of
  * the readings changes (a fake-timers clock installed or removed, another global `performance`), or a
