@@ -1,8 +1,8 @@
 import { getEventListeners } from 'node:events';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { InvalidClockReadingError, LazyTokenBucketFilter } from '../src/index.js';
 import { RedisKeyedTokenBucketFilter, RedisTokenBucketFilter } from '../src/redis/index.js';
-import { clientKinds, connect, type TestClient } from './redis/clients.js';
+import { describeEachClient } from './redis/clients.js';
 import { countingRunner, type CountingRunner } from './redis/counting.js';
 import { announceSkip, redisTarget } from './redis/server.js';
 import { createFakeClock, flushPromises, track, type FakeClock } from './support/clock.js';
@@ -45,19 +45,10 @@ describe.skipIf('skip' in target)('Redis store: hostile input', () => {
     if (!('skip' in target)) await target.stop();
   });
 
-  for (const kind of clientKinds) {
-    describe(kind, () => {
-      let connection: TestClient;
-      const prefix = `tbf-hostile:${process.pid}:${Date.now()}:${kind}:`;
-      let run = 0;
-      const key = (): string => `bucket-${(run += 1)}`;
-      beforeAll(async () => {
-        if (!('skip' in target)) connection = await connect(kind, target.url);
-      });
-      afterAll(async () => {
-        await connection.close();
-      });
-
+  describeEachClient(
+    () => ('skip' in target ? undefined : target.url),
+    'tbf-hostile',
+    ({ connection, prefix, key }) => {
       it.each(READINGS)(
         "with timeSource 'client', a reading of %s sends no script call: every call rejects with InvalidClockReadingError, whatever failMode and fallback say",
         async (reading) => {
@@ -360,6 +351,6 @@ describe.skipIf('skip' in target)('Redis store: hostile input', () => {
         a.close();
         b.close();
       });
-    });
-  }
+    },
+  );
 });

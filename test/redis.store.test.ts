@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { RedisKeyedTokenBucketFilter, RedisTokenBucketFilter } from '../src/redis/index.js';
-import { clientKinds, connect, type TestClient } from './redis/clients.js';
+import { describeEachClient } from './redis/clients.js';
 import { countingRunner } from './redis/counting.js';
 import { announceSkip, redisTarget } from './redis/server.js';
 
@@ -15,19 +15,10 @@ describe.skipIf('skip' in target)('RedisTokenBucketFilter with Redis time', () =
     if (!('skip' in target)) await target.stop();
   });
 
-  for (const kind of clientKinds) {
-    describe(kind, () => {
-      let connection: TestClient;
-      const prefix = `tbf-store:${process.pid}:${Date.now()}:${kind}:`;
-      let run = 0;
-      const key = (): string => `bucket-${(run += 1)}`;
-      beforeAll(async () => {
-        if (!('skip' in target)) connection = await connect(kind, target.url);
-      });
-      afterAll(async () => {
-        await connection.close();
-      });
-
+  describeEachClient(
+    () => ('skip' in target ? undefined : target.url),
+    'tbf-store',
+    ({ connection, prefix, key }) => {
       it('keeps its state under a hash-tagged key and serves the burst, then the schedule', async () => {
         const bucket = new RedisTokenBucketFilter({
           client: connection.client,
@@ -219,6 +210,6 @@ describe.skipIf('skip' in target)('RedisTokenBucketFilter with Redis time', () =
         limiter.close();
         await expect(limiter.getToken('alice')).rejects.toThrow('closed');
       });
-    });
-  }
+    },
+  );
 });

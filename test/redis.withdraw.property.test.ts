@@ -1,7 +1,7 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { RedisTokenBucketFilter } from '../src/redis/index.js';
-import { clientKinds, connect, type TestClient } from './redis/clients.js';
+import { describeEachClient } from './redis/clients.js';
 import { announceSkip, redisTarget } from './redis/server.js';
 import { createFakeClock } from './support/clock.js';
 
@@ -55,23 +55,15 @@ describe.skipIf('skip' in target)('RedisTokenBucketFilter: aborts across instanc
     if (!('skip' in target)) await target.stop();
   });
 
-  for (const kind of clientKinds) {
-    describe(kind, () => {
-      let connection: TestClient;
-      const prefix = `tbf-withdraw:${process.pid}:${Date.now()}:${kind}:`;
-      let run = 0;
-      beforeAll(async () => {
-        if (!('skip' in target)) connection = await connect(kind, target.url);
-      });
-      afterAll(async () => {
-        await connection.close();
-      });
-
+  describeEachClient(
+    () => ('skip' in target ? undefined : target.url),
+    'tbf-withdraw',
+    ({ connection, prefix, key: newKey }) => {
       it('never grants more than the schedule allows, in any window, and settles every call', async () => {
         await fc.assert(
           fc.asyncProperty(ops, async (sequence: Op[]) => {
             const clock = createFakeClock();
-            const key = `k${(run += 1)}`;
+            const key = newKey();
             const buckets = [0, 1].map(
               () =>
                 new RedisTokenBucketFilter({
@@ -155,6 +147,6 @@ describe.skipIf('skip' in target)('RedisTokenBucketFilter: aborts across instanc
           { numRuns: 400 },
         );
       }, 120_000);
-    });
-  }
+    },
+  );
 });
