@@ -38,7 +38,16 @@ describe.skipIf('skip' in target)('RedisTokenBucketFilter with Redis time', () =
         const started = performance.now();
         await bucket.getToken();
         expect(performance.now() - started).toBeGreaterThanOrEqual(wait - 5);
-        expect(await connection.command('HGETALL', bucket.redisKey)).toBeTruthy();
+        // The state is one hash at the key: origin (ms), tokens and step (both whole numbers).
+        const fields = (await connection.command('HGETALL', bucket.redisKey)) as unknown;
+        const record = Array.isArray(fields)
+          ? Object.fromEntries(
+              Array.from({ length: fields.length / 2 }, (_, i) => [String(fields[2 * i]), String(fields[2 * i + 1])]),
+            )
+          : (fields as Record<string, string>);
+        expect(Object.keys(record).sort()).toEqual(['o', 's', 't']);
+        expect(record['t']).toMatch(/^-?\d+$/);
+        expect(record['s']).toMatch(/^\d+$/);
         bucket.close();
       });
 
