@@ -21,6 +21,7 @@ import type {
   TokenBucketStats,
 } from '../TokenBucketFilter.js';
 import { BucketCounters } from './counters.js';
+import { deferred } from './deferred.js';
 import { limitStateAt, type LimitState } from './limits.js';
 import { msUntil, type RefillSchedule } from './refill.js';
 import { pendingAbort, SignalWatch, type AbortOwner } from './SignalWatch.js';
@@ -434,12 +435,7 @@ export abstract class BucketBase implements ReconfigurableTokenBucketFilter, Abo
       this.counters.maxWaitExceeded += 1;
       return Promise.reject(new MaxWaitExceededError(wait, maxWait));
     }
-    let resolve!: (value: void | PromiseLike<void>) => void;
-    let reject!: (reason: unknown) => void;
-    const promise = new Promise<void>((resolvePromise, rejectPromise) => {
-      resolve = resolvePromise;
-      reject = rejectPromise;
-    });
+    const { promise, resolve, reject } = deferred();
     // Only a call with a signal or a maxWait keeps `reject` and the rest (WaiterExtras).
     const extras =
       signal === undefined && maxWait === undefined

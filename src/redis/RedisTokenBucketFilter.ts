@@ -1,4 +1,5 @@
 import { ClockRetry, ClockTimer, globalClock, readClock, tryReadClock, type Clock } from '../clock.js';
+import { deferred } from '../core/deferred.js';
 import { SignalWatch, type AbortOwner } from '../core/SignalWatch.js';
 import { Waiter, WaiterExtras } from '../core/WaiterQueue.js';
 import { BucketClosedError, MaxWaitExceededError } from '../errors.js';
@@ -404,12 +405,7 @@ export class RedisTokenBucketFilter implements AsyncTokenBucketFilter {
     const { signal, maxWait } = request;
     // The decision's time (client time), or the clock the caller may have to sleep on (Redis time).
     const now = readClock(this.timeClock);
-    let resolve!: () => void;
-    let reject!: (reason: unknown) => void;
-    const promise = new Promise<void>((resolvePromise, rejectPromise) => {
-      resolve = resolvePromise;
-      reject = rejectPromise;
-    });
+    const { promise, resolve, reject } = deferred();
     const extras =
       signal === undefined
         ? undefined

@@ -1,4 +1,5 @@
 import { ClockRetry, ClockTimer, globalClock, readClock, tryReadClock, type Clock } from '../clock.js';
+import { deferred } from '../core/deferred.js';
 import { stepTime, stepsAt, type RefillSchedule } from '../core/refill.js';
 import { SignalWatch, type AbortOwner } from '../core/SignalWatch.js';
 import { WaiterExtras, type Waiter } from '../core/WaiterQueue.js';
@@ -395,12 +396,9 @@ export class SharedTokenBucketFilter implements TokenBucketFilter {
         return Promise.reject(beyondTheWord(count));
       }
       if (!grantedNow && waiter === undefined) {
-        let resolve!: () => void;
-        let reject!: (reason: unknown) => void;
-        promise = new Promise<void>((resolvePromise, rejectPromise) => {
-          resolve = resolvePromise;
-          reject = rejectPromise;
-        });
+        const settle = deferred();
+        promise = settle.promise;
+        const { resolve, reject } = settle;
         const extras =
           signal === undefined
             ? undefined
