@@ -5,29 +5,13 @@ import { RedisKeyedTokenBucketFilter, RedisTokenBucketFilter } from '../src/redi
 import { describeEachClient } from './redis/clients.js';
 import { countingRunner, type CountingRunner } from './redis/counting.js';
 import { announceSkip, redisTarget } from './redis/server.js';
-import { createFakeClock, flushPromises, track, type FakeClock } from './support/clock.js';
+import { breakableClock, createFakeClock, flushPromises, track } from './support/clock.js';
 
 // Hostile input specific to the Redis store, against a real Redis: broken clocks must send nothing,
 // options are read as own properties, and the script must accept (and compute exactly) every bucket
 // the core accepts. Fake clocks with timeSource 'client'; idle() waits for the real I/O.
 const target = await redisTarget();
 if ('skip' in target) announceSkip('test/redis.hostile.test.ts', target.skip);
-
-/** A fake clock whose performance.now() reads `offset` ms off the fake time, or any value once broken. */
-function breakableClock(offset = 0): {
-  clock: FakeClock;
-  fake: FakeClock;
-  breakWith: (reading: unknown) => void;
-  mend: () => void;
-} {
-  const fake = createFakeClock();
-  let broken: { reading: unknown } | undefined;
-  const clock = Object.create(fake) as FakeClock;
-  clock.performance = {
-    now: () => (broken === undefined ? fake.performance.now() + offset : (broken.reading as number)),
-  };
-  return { clock, fake, breakWith: (reading) => (broken = { reading }), mend: () => (broken = undefined) };
-}
 
 const scriptCalls = (runner: CountingRunner): number => runner.evalshaCalls + runner.evalCalls;
 

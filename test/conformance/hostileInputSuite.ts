@@ -1,34 +1,9 @@
 import { getEventListeners } from 'node:events';
 import { describe, expect } from 'vitest';
 import { InvalidClockReadingError, MaxWaitExceededError } from '../../src/index.js';
-import { createFakeClock, track, type FakeClock } from '../support/clock.js';
+import { breakableClock, createFakeClock, track, type FakeClock } from '../support/clock.js';
 import type { SuiteOptions } from '../support/implementations.js';
 import { suiteTools, type SuiteBucket, type SuiteFactory, type SuiteHooks } from './suiteTools.js';
-
-/** A fake clock whose `performance.now()` can be made to return any value, then mended. */
-interface BreakableClock {
-  /** The clock to give the bucket (its timers are the fake clock's). */
-  readonly clock: FakeClock;
-  /** The fake clock itself, to tick and to read the true time. */
-  readonly fake: FakeClock;
-  /** From now on, `performance.now()` returns `reading`. */
-  readonly breakWith: (reading: unknown) => void;
-  /** From now on, `performance.now()` tells the fake clock's time again. */
-  readonly mend: () => void;
-}
-
-function breakableClock(): BreakableClock {
-  const fake = createFakeClock();
-  let broken: { reading: unknown } | undefined;
-  const clock = Object.create(fake) as FakeClock;
-  clock.performance = { now: () => (broken === undefined ? fake.performance.now() : (broken.reading as number)) };
-  return {
-    clock,
-    fake,
-    breakWith: (reading) => (broken = { reading }),
-    mend: () => (broken = undefined),
-  };
-}
 
 /** A signal-like object that forwards to a real signal: what a wrapper library might hand over. */
 function delegatingSignal(signal: AbortSignal): AbortSignal {

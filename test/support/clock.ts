@@ -58,3 +58,26 @@ export function recordTimers(clock: FakeClock): { clock: FakeClock; handles: Ref
   wrapped.setInterval = ((callback: () => void, ms: number) => record(clock.setInterval(callback, ms))) as never;
   return { clock: wrapped, handles };
 }
+
+/** A fake clock whose `performance.now()` can be made to return any value, then mended. */
+export interface BreakableClock {
+  /** The clock to give the bucket (its timers are the fake clock's). */
+  readonly clock: FakeClock;
+  /** The fake clock itself, to tick and to read the true time. */
+  readonly fake: FakeClock;
+  /** From now on, `performance.now()` returns `reading`. */
+  readonly breakWith: (reading: unknown) => void;
+  /** From now on, `performance.now()` tells the fake clock's time again. */
+  readonly mend: () => void;
+}
+
+/** Returns a {@link BreakableClock} whose valid readings are `offset` ms off the fake time. */
+export function breakableClock(offset = 0): BreakableClock {
+  const fake = createFakeClock();
+  let broken: { reading: unknown } | undefined;
+  const clock = Object.create(fake) as FakeClock;
+  clock.performance = {
+    now: () => (broken === undefined ? fake.performance.now() + offset : (broken.reading as number)),
+  };
+  return { clock, fake, breakWith: (reading) => (broken = { reading }), mend: () => (broken = undefined) };
+}
