@@ -6,7 +6,7 @@ export default {
   vitest: { configFile: 'vitest.stryker.config.ts' },
   // The core: the refill arithmetic, the limits, the queue, the shared state machine and the two
   // implementations. (Option validation and messages are covered by table tests; add them with
-  // `npx stryker run --mutate src/options.ts` when working there.)
+  // `npx stryker run --mutate "src/options/**/*.ts"` when working there.)
   mutate: ['src/core/**/*.ts', 'src/LazyTokenBucketFilter.ts', 'src/TimerTokenBucketFilter.ts', 'src/clock.ts'],
   ignoreStatic: true,
   reporters: ['clear-text', 'progress', 'html', 'json'],

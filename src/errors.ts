@@ -1,4 +1,4 @@
-import { describe } from './options.js';
+import { formatValue } from './options/format.js';
 
 /**
  * BucketClosedError is how a bucket refuses work after `close()`: queued and later `getToken()` calls
@@ -62,7 +62,7 @@ export class InvalidClockReadingError extends TypeError {
   /** @param reading what `clock.performance.now()` returned */
   constructor(readonly reading: unknown) {
     super(
-      `clock.performance.now() returned ${describe(reading)}; a bucket needs a finite number of ms within ±2^42 (about 139 years), so it granted nothing`,
+      `clock.performance.now() returned ${formatValue(reading)}; a bucket needs a finite number of ms within ±2^42 (about 139 years), so it granted nothing`,
     );
   }
 }

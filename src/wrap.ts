@@ -1,4 +1,5 @@
-import { checkMaxWait, describe, isAbortSignal, ownOption, withDefault } from './options.js';
+import { formatValue, ownOption, withDefault } from './options/format.js';
+import { checkMaxWait, isAbortSignal } from './options/requestOptions.js';
 import type { AbortSignalLike, GetTokenOptions } from './TokenBucketFilter.js';
 
 /**
@@ -51,12 +52,12 @@ export function wrap<A extends unknown[], R, This = unknown>(
 ): (this: This, ...args: A) => Promise<Awaited<R>> {
   // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- validates input from untyped callers
   if (typeof bucket !== 'object' || bucket === null || typeof bucket.getToken !== 'function') {
-    throw new TypeError(`bucket must have a getToken() method, received ${describe(bucket)}`);
+    throw new TypeError(`bucket must have a getToken() method, received ${formatValue(bucket)}`);
   }
-  if (typeof fn !== 'function') throw new TypeError(`fn must be a function, received ${describe(fn)}`);
+  if (typeof fn !== 'function') throw new TypeError(`fn must be a function, received ${formatValue(fn)}`);
   // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- validates input from untyped callers
   if (typeof options !== 'object' || options === null) {
-    throw new TypeError(`options must be an object, received ${describe(options)}`);
+    throw new TypeError(`options must be an object, received ${formatValue(options)}`);
   }
   // Own properties only, each read once, and every one checked now: a wrong option fails here, at
   // once, rather than in every later call.
@@ -65,7 +66,7 @@ export function wrap<A extends unknown[], R, This = unknown>(
   const signal = ownOption(options, 'signal');
   for (const key of Object.keys(options)) {
     if (key !== 'cost' && key !== 'maxWait' && key !== 'signal') {
-      throw new TypeError(`Unknown wrap() option ${describe(key)}; known options: cost, maxWait, signal`);
+      throw new TypeError(`Unknown wrap() option ${formatValue(key)}; known options: cost, maxWait, signal`);
     }
   }
   if (maxWait !== undefined) {
@@ -73,14 +74,14 @@ export function wrap<A extends unknown[], R, This = unknown>(
     if (badMaxWait !== undefined) throw badMaxWait;
   }
   if (signal !== undefined && !isAbortSignal(signal)) {
-    throw new TypeError(`signal must be an AbortSignal, received ${describe(signal)}`);
+    throw new TypeError(`signal must be an AbortSignal, received ${formatValue(signal)}`);
   }
   if (typeof cost === 'number') {
     if (!Number.isInteger(cost) || cost <= 0) {
-      throw new RangeError(`cost must be a positive integer or a function, received ${describe(cost)}`);
+      throw new RangeError(`cost must be a positive integer or a function, received ${formatValue(cost)}`);
     }
   } else if (typeof cost !== 'function') {
-    throw new TypeError(`cost must be a positive integer or a function, received ${describe(cost)}`);
+    throw new TypeError(`cost must be a positive integer or a function, received ${formatValue(cost)}`);
   }
   const getTokenOptions: GetTokenOptions | undefined =
     maxWait === undefined && signal === undefined ? undefined : { maxWait: maxWait as number | undefined, signal };

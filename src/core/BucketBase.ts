@@ -1,16 +1,8 @@
 import { ClockRetry, type Clock } from '../clock.js';
 import { BucketClosedError, MaxWaitExceededError } from '../errors.js';
-import {
-  checkCount,
-  describe,
-  ownOption,
-  PLAIN_REQUEST,
-  readGetTokenOptions,
-  resolveBucketOptions,
-  resolveReconfigure,
-  type GetTokenRequest,
-  type ResolvedLimit,
-} from '../options.js';
+import { resolveBucketOptions, resolveReconfigure, type ResolvedLimit } from '../options/bucketOptions.js';
+import { formatValue, ownOption } from '../options/format.js';
+import { checkCount, PLAIN_REQUEST, readGetTokenOptions, type GetTokenRequest } from '../options/requestOptions.js';
 import type {
   GetTokenOptions,
   MultiLimitOptions,
@@ -69,7 +61,7 @@ export function schedulesFrom(limits: readonly ResolvedLimit[], origin: number):
 export function bucketInit(options: TokenBucketOptions | MultiLimitOptions, kind: TokenBucketFilterKind): BucketInit {
   const resolved = resolveBucketOptions(options);
   if (ownOption(options, 'kind') !== undefined && resolved.kind !== kind) {
-    throw new TypeError(`kind ${describe(resolved.kind)} does not match this ${kind} bucket's class`);
+    throw new TypeError(`kind ${formatValue(resolved.kind)} does not match this ${kind} bucket's class`);
   }
   const timeline = new Timeline(resolved.clock);
   const now = timeline.now();

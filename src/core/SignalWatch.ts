@@ -1,4 +1,4 @@
-import { abortReason } from '../options.js';
+import { abortReason } from '../options/requestOptions.js';
 import type { AbortSignalLike } from '../TokenBucketFilter.js';
 import type { Waiter } from './WaiterQueue.js';
 

@@ -5,15 +5,9 @@ import { msUntil, stepTime, stepsUntil, type RefillSchedule } from '../core/refi
 import { SignalWatch } from '../core/SignalWatch.js';
 import { Timeline } from '../core/Timeline.js';
 import { BucketClosedError } from '../errors.js';
-import {
-  checkCount,
-  describe,
-  ownOption,
-  PLAIN_REQUEST,
-  readGetTokenOptions,
-  resolveBucketOptions,
-  resolveReconfigure,
-} from '../options.js';
+import { resolveBucketOptions, resolveReconfigure } from '../options/bucketOptions.js';
+import { formatValue, ownOption } from '../options/format.js';
+import { checkCount, PLAIN_REQUEST, readGetTokenOptions } from '../options/requestOptions.js';
 import type {
   DisposableLike,
   GetTokenOptions,
@@ -106,7 +100,7 @@ export class KeyedTokenBucketFilter<K = unknown> implements DisposableLike {
   constructor(options: KeyedTokenBucketOptions) {
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- validates input from untyped callers
     if (typeof options !== 'object' || options === null) {
-      throw new TypeError(`options must be an object, received ${describe(options)}`);
+      throw new TypeError(`options must be an object, received ${formatValue(options)}`);
     }
     // Own properties only (a polluted prototype changes nothing); the rest are the bucket options.
     const maxKeys = ownOption(options, 'maxKeys');
@@ -118,7 +112,7 @@ export class KeyedTokenBucketFilter<K = unknown> implements DisposableLike {
     const resolved = resolveBucketOptions(bucketOptions);
     if (maxKeys !== undefined && (typeof maxKeys !== 'number' || !Number.isSafeInteger(maxKeys) || maxKeys <= 0)) {
       const Class = typeof maxKeys === 'number' ? RangeError : TypeError;
-      throw new Class(`maxKeys must be a positive safe integer, received ${describe(maxKeys)}`);
+      throw new Class(`maxKeys must be a positive safe integer, received ${formatValue(maxKeys)}`);
     }
     this.maxKeys = maxKeys ?? Number.POSITIVE_INFINITY;
     this.timeline = new Timeline(resolved.clock);

@@ -3,7 +3,8 @@ import { deferred } from '../core/deferred.js';
 import { SignalWatch, type AbortOwner } from '../core/SignalWatch.js';
 import { Waiter, WaiterExtras } from '../core/WaiterQueue.js';
 import { BucketClosedError, MaxWaitExceededError } from '../errors.js';
-import { checkCount, describe, ownOption, readGetTokenOptions, type GetTokenRequest } from '../options.js';
+import { formatValue, ownOption } from '../options/format.js';
+import { checkCount, readGetTokenOptions, type GetTokenRequest } from '../options/requestOptions.js';
 import type { GetTokenOptions, TokenBucketFilter } from '../TokenBucketFilter.js';
 import type { AsyncTokenBucketFilter } from './AsyncTokenBucketFilter.js';
 import { RedisUnavailableError } from './errors.js';
@@ -241,7 +242,7 @@ export class RedisTokenBucketFilter implements AsyncTokenBucketFilter {
           ['getToken', 'tryGetToken', 'waitTime'].every(
             (method) => typeof (fallback as Record<string, unknown>)[method] === 'function',
           );
-        if (!valid) throw new TypeError(`fallback must be a TokenBucketFilter, received ${describe(fallback)}`);
+        if (!valid) throw new TypeError(`fallback must be a TokenBucketFilter, received ${formatValue(fallback)}`);
       }
       this.fallback = fallback as TokenBucketFilter | undefined;
       this.signals = undefined;

@@ -1,4 +1,4 @@
-import { describe } from '../options.js';
+import { formatValue } from '../options/format.js';
 
 /**
  * RedisScriptRunner is all the Redis store needs of a client: run a Lua script by its SHA1, or by its
@@ -77,6 +77,6 @@ export function scriptRunner(client: RedisClientLike): RedisScriptRunner {
   }
   if (hasFunctions(client, ['evalsha', 'eval'])) return client as RedisScriptRunner;
   throw new TypeError(
-    `client must be an ioredis or node-redis client, or an object with evalsha(sha, keys, args) and eval(script, keys, args), received ${describe(client)}`,
+    `client must be an ioredis or node-redis client, or an object with evalsha(sha, keys, args) and eval(script, keys, args), received ${formatValue(client)}`,
   );
 }

@@ -1,6 +1,7 @@
 import type { Clock } from '../clock.js';
 import { MAX_TIMER_DELAY } from '../clock.js';
-import { describe, ownOption, resolveOptions } from '../options.js';
+import { resolveOptions } from '../options/bucketOptions.js';
+import { formatValue, ownOption } from '../options/format.js';
 import type { TokenBucketFilter, TokenBucketOptions } from '../TokenBucketFilter.js';
 import { scriptRunner, type RedisClientLike, type RedisScriptRunner } from './clients.js';
 
@@ -108,12 +109,12 @@ export function resolveRedisOptions(options: RedisBucketOptions, extra: readonly
   // Read as unknown: the options come from JavaScript callers too, whatever the types say.
   const input: unknown = options;
   if (typeof input !== 'object' || input === null) {
-    throw new TypeError(`options must be an object, received ${describe(input)}`);
+    throw new TypeError(`options must be an object, received ${formatValue(input)}`);
   }
   const known = new Set<string>([...CORE_OPTIONS, ...REDIS_OPTIONS, ...extra]);
   for (const name of Object.keys(input)) {
     if (!known.has(name)) {
-      throw new TypeError(`Unknown option ${describe(name)}; known options: ${[...known].join(', ')}`);
+      throw new TypeError(`Unknown option ${formatValue(name)}; known options: ${[...known].join(', ')}`);
     }
   }
   const own = (name: string): unknown => ownOption(input, name);
@@ -122,26 +123,26 @@ export function resolveRedisOptions(options: RedisBucketOptions, extra: readonly
   if (client === undefined) throw new TypeError('client is required: an ioredis or node-redis client');
   const runner = scriptRunner(client as RedisClientLike);
   const prefix = own('prefix') ?? 'tbf:';
-  if (typeof prefix !== 'string') throw new TypeError(`prefix must be a string, received ${describe(prefix)}`);
+  if (typeof prefix !== 'string') throw new TypeError(`prefix must be a string, received ${formatValue(prefix)}`);
   const timeSource = own('timeSource') ?? 'redis';
   if (timeSource !== 'redis' && timeSource !== 'client') {
-    throw new TypeError(`timeSource must be 'redis' or 'client', received ${describe(timeSource)}`);
+    throw new TypeError(`timeSource must be 'redis' or 'client', received ${formatValue(timeSource)}`);
   }
   const redisTimeout = own('redisTimeout') ?? 1000;
   if (typeof redisTimeout !== 'number' || !(redisTimeout > 0) || redisTimeout > MAX_TIMER_DELAY) {
     throw new RangeError(
-      `redisTimeout must be a positive number of ms up to ${MAX_TIMER_DELAY}, received ${describe(redisTimeout)}`,
+      `redisTimeout must be a positive number of ms up to ${MAX_TIMER_DELAY}, received ${formatValue(redisTimeout)}`,
     );
   }
   const breakerCooldown = own('breakerCooldown') ?? 1000;
   if (typeof breakerCooldown !== 'number' || !(breakerCooldown >= 0) || !Number.isFinite(breakerCooldown)) {
     throw new RangeError(
-      `breakerCooldown must be a non-negative finite number of ms, received ${describe(breakerCooldown)}`,
+      `breakerCooldown must be a non-negative finite number of ms, received ${formatValue(breakerCooldown)}`,
     );
   }
   const failMode = own('failMode') ?? 'closed';
   if (failMode !== 'closed' && failMode !== 'open') {
-    throw new TypeError(`failMode must be 'closed' or 'open', received ${describe(failMode)}`);
+    throw new TypeError(`failMode must be 'closed' or 'open', received ${formatValue(failMode)}`);
   }
   return {
     capacity: core.capacity,
@@ -162,5 +163,5 @@ export function resolveRedisOptions(options: RedisBucketOptions, extra: readonly
 /** Validates a bucket name: a non-empty string (`TypeError` otherwise, naming the value). */
 export function checkKey(key: unknown): TypeError | undefined {
   if (typeof key === 'string' && key.length > 0) return undefined;
-  return new TypeError(`key must be a non-empty string, received ${describe(key)}`);
+  return new TypeError(`key must be a non-empty string, received ${formatValue(key)}`);
 }

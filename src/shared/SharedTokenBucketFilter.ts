@@ -4,14 +4,9 @@ import { stepTime, stepsAt, type RefillSchedule } from '../core/refill.js';
 import { SignalWatch, type AbortOwner } from '../core/SignalWatch.js';
 import { WaiterExtras, type Waiter } from '../core/WaiterQueue.js';
 import { BucketClosedError, MaxWaitExceededError } from '../errors.js';
-import {
-  checkCount,
-  describe,
-  ownOption,
-  readGetTokenOptions,
-  resolveOptions,
-  type GetTokenRequest,
-} from '../options.js';
+import { resolveOptions } from '../options/bucketOptions.js';
+import { formatValue, ownOption } from '../options/format.js';
+import { checkCount, readGetTokenOptions, type GetTokenRequest } from '../options/requestOptions.js';
 import type { GetTokenOptions, TokenBucketFilter, TokenBucketOptions } from '../TokenBucketFilter.js';
 import { LocalReservation, ReservationQueue } from './ReservationQueue.js';
 import { initialDebit, MAX_DEBIT, reserve, take, tokensAt, withdraw, type DebitParams } from './state.js';
@@ -266,14 +261,14 @@ export class SharedTokenBucketFilter implements TokenBucketFilter {
       buffer.byteLength !== BYTES ||
       Atomics.load(new Int32Array(buffer), MAGIC) !== MAGIC_VALUE
     ) {
-      throw new TypeError(`handle must be the handle of a SharedTokenBucketFilter, received ${describe(handle)}`);
+      throw new TypeError(`handle must be the handle of a SharedTokenBucketFilter, received ${formatValue(handle)}`);
     }
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- validates input from untyped callers
     if (typeof options !== 'object' || options === null) {
-      throw new TypeError(`options must be an object, received ${describe(options)}`);
+      throw new TypeError(`options must be an object, received ${formatValue(options)}`);
     }
     for (const key of Object.keys(options)) {
-      if (key !== 'clock') throw new TypeError(`Unknown option ${describe(key)}; known options: clock`);
+      if (key !== 'clock') throw new TypeError(`Unknown option ${formatValue(key)}; known options: clock`);
     }
     const given = ownOption(options, 'clock');
     const clock = given === undefined ? undefined : resolveOptions({ capacity: 1, clock: given }).clock;

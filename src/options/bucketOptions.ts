@@ -1,5 +1,10 @@
-import type { Clock } from './clock.js';
-import type { AbortSignalLike, TokenBucketFilterKind } from './TokenBucketFilter.js';
+/**
+ * Reading and validating the options of a bucket: one limit or several, `kind`, `clock`, and the
+ * options of `reconfigure()`. Every message names the option and the value received.
+ */
+import type { Clock } from '../clock.js';
+import type { TokenBucketFilterKind } from '../TokenBucketFilter.js';
+import { formatValue, ownOption, positiveSafeInteger, requireNumber, withDefault } from './format.js';
 
 /** Bucket options after validation, with defaults filled in. */
 export interface ResolvedOptions {
@@ -15,42 +20,6 @@ export interface ResolvedOptions {
 const KNOWN_OPTIONS = new Set(['capacity', 'refillTokens', 'refillInterval', 'initialTokens', 'kind', 'clock']);
 const CLOCK_METHODS = ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] as const;
 
-/** Quotes a value for an error message: strings in quotes, everything else as `String()` would. */
-export function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'bigint') return `${value}n`;
-  if (typeof value === 'object' && value !== null) return Array.isArray(value) ? 'an array' : 'an object';
-  return String(value);
-}
-
-/**
- * Returns the own property `key` of `record`, or undefined when `record` has none: options are never
- * read through the prototype chain, so a polluted `Object.prototype` changes no bucket.
- */
-export function ownOption(record: object, key: string): unknown {
-  return Object.hasOwn(record, key) ? (record as Record<string, unknown>)[key] : undefined;
-}
-
-/** Returns `value`, or `fallback` when it is undefined (null is a value, and is rejected as one). */
-export function withDefault<T>(value: T | undefined, fallback: T): T {
-  return value === undefined ? fallback : value;
-}
-
-function requireNumber(name: string, value: unknown): number {
-  if (typeof value !== 'number') {
-    throw new TypeError(`${name} must be a number, received ${describe(value)}`);
-  }
-  return value;
-}
-
-function positiveSafeInteger(name: string, value: unknown): number {
-  const number = requireNumber(name, value);
-  if (!Number.isSafeInteger(number) || number <= 0) {
-    throw new RangeError(`${name} must be a positive safe integer, received ${describe(value)}`);
-  }
-  return number;
-}
-
 function validClock(value: unknown): Clock {
   const clock = value as Partial<Clock> | null;
   const valid =
@@ -59,7 +28,9 @@ function validClock(value: unknown): Clock {
     typeof clock.performance?.now === 'function' &&
     CLOCK_METHODS.every((method) => typeof clock[method] === 'function');
   if (!valid) {
-    throw new TypeError(`clock must have performance.now(), ${CLOCK_METHODS.join(', ')}, received ${describe(value)}`);
+    throw new TypeError(
+      `clock must have performance.now(), ${CLOCK_METHODS.join(', ')}, received ${formatValue(value)}`,
+    );
   }
   return value as Clock;
 }
@@ -74,11 +45,11 @@ function validClock(value: unknown): Clock {
 export function resolveOptions(options: unknown): ResolvedOptions {
   // `unknown`, not TokenBucketFilterOptions: the options may come from untyped JavaScript callers.
   if (typeof options !== 'object' || options === null) {
-    throw new TypeError(`options must be an object, received ${describe(options)}`);
+    throw new TypeError(`options must be an object, received ${formatValue(options)}`);
   }
   for (const key of Object.keys(options)) {
     if (!KNOWN_OPTIONS.has(key)) {
-      throw new TypeError(`Unknown option ${describe(key)}; known options: ${[...KNOWN_OPTIONS].join(', ')}`);
+      throw new TypeError(`Unknown option ${formatValue(key)}; known options: ${[...KNOWN_OPTIONS].join(', ')}`);
     }
   }
   const limit = resolveLimit('', options, true);
@@ -119,7 +90,9 @@ export function resolveBucketOptions(options: unknown): ResolvedBucketOptions {
   for (const key of Object.keys(options)) {
     if (!MULTI_OPTIONS.has(key)) {
       const hint = LIMIT_OPTIONS.includes(key) ? ` (with limits, give ${key} inside each limit)` : '';
-      throw new TypeError(`Unknown option ${describe(key)} beside limits${hint}; known options: limits, kind, clock`);
+      throw new TypeError(
+        `Unknown option ${formatValue(key)} beside limits${hint}; known options: limits, kind, clock`,
+      );
     }
   }
   return {
@@ -141,18 +114,19 @@ export function resolveReconfigure(
 ): ResolvedLimit[] {
   // `unknown`, not ReconfigureOptions: the options may come from untyped JavaScript callers.
   if (typeof options !== 'object' || options === null) {
-    throw new TypeError(`options must be an object, received ${describe(options)}`);
+    throw new TypeError(`options must be an object, received ${formatValue(options)}`);
   }
   if (Object.hasOwn(options, 'limits')) {
     for (const key of Object.keys(options)) {
-      if (key !== 'limits') throw new TypeError(`Unknown option ${describe(key)} beside limits; known options: limits`);
+      if (key !== 'limits')
+        throw new TypeError(`Unknown option ${formatValue(key)} beside limits; known options: limits`);
     }
     return resolveLimitList(ownOption(options, 'limits'), false);
   }
   for (const key of Object.keys(options)) {
     if (!['capacity', 'refillTokens', 'refillInterval'].includes(key)) {
       throw new TypeError(
-        `Unknown option ${describe(key)}; known options: capacity, refillTokens, refillInterval, limits`,
+        `Unknown option ${formatValue(key)}; known options: capacity, refillTokens, refillInterval, limits`,
       );
     }
   }
@@ -170,17 +144,17 @@ export function resolveReconfigure(
 
 function resolveLimitList(limits: unknown, allowInitial: boolean): ResolvedLimit[] {
   if (!Array.isArray(limits) || limits.length === 0) {
-    throw new TypeError(`limits must be a non-empty array of limits, received ${describe(limits)}`);
+    throw new TypeError(`limits must be a non-empty array of limits, received ${formatValue(limits)}`);
   }
   return limits.map((limit: unknown, i) => {
     const name = `limits[${i}]`;
     if (typeof limit !== 'object' || limit === null) {
-      throw new TypeError(`${name} must be an object, received ${describe(limit)}`);
+      throw new TypeError(`${name} must be an object, received ${formatValue(limit)}`);
     }
     const known = allowInitial ? LIMIT_OPTIONS : LIMIT_OPTIONS.slice(0, 3);
     for (const key of Object.keys(limit)) {
       if (!known.includes(key)) {
-        throw new TypeError(`Unknown option ${describe(key)} in ${name}; known options: ${known.join(', ')}`);
+        throw new TypeError(`Unknown option ${formatValue(key)} in ${name}; known options: ${known.join(', ')}`);
       }
     }
     return resolveLimit(`${name}.`, limit, allowInitial);
@@ -205,7 +179,7 @@ function resolveLimit(prefix: string, options: object, allowInitial: boolean): R
     // Shorter steps are closer together than clock readings can tell apart (readings are doubles, and
     // an epoch-based clock near 2^41 ms resolves about 0.24 µs); longer ones would never happen.
     throw new RangeError(
-      `${prefix}refillInterval must be a number of ms from 0.001 (1 µs) to 2^42 (about 139 years), received ${describe(refillInterval)}`,
+      `${prefix}refillInterval must be a number of ms from 0.001 (1 µs) to 2^42 (about 139 years), received ${formatValue(refillInterval)}`,
     );
   }
   // Tokens beyond the capacity are discarded at every step, so the rate that counts is the effective one.
@@ -221,7 +195,7 @@ function resolveLimit(prefix: string, options: object, allowInitial: boolean): R
   );
   if (!Number.isInteger(initialTokens) || initialTokens < 0 || initialTokens > capacity) {
     throw new RangeError(
-      `${prefix}initialTokens must be an integer from 0 to capacity (${capacity}), received ${describe(initialTokens)}`,
+      `${prefix}initialTokens must be an integer from 0 to capacity (${capacity}), received ${formatValue(initialTokens)}`,
     );
   }
   // `+ 0` turns -0 into 0, so that `available` never reports -0.
@@ -231,95 +205,11 @@ function resolveLimit(prefix: string, options: object, allowInitial: boolean): R
 function resolveKind(value: unknown): TokenBucketFilterKind {
   const kind = withDefault(value, 'lazy');
   if (kind !== 'lazy' && kind !== 'timer') {
-    throw new TypeError(`kind must be 'lazy' or 'timer', received ${describe(kind)}`);
+    throw new TypeError(`kind must be 'lazy' or 'timer', received ${formatValue(kind)}`);
   }
   return kind;
 }
 
 function resolveClock(value: unknown): Clock | undefined {
   return value === undefined ? undefined : validClock(value);
-}
-
-/**
- * Validates a token count argument. Returns an error to reject or throw with, or undefined if valid:
- * a `RangeError` naming the value when it is not a positive integer or is above `capacity`.
- */
-export function checkCount(count: unknown, capacity: number): RangeError | undefined {
-  if (typeof count === 'number' && Number.isInteger(count) && count > 0 && count <= capacity) return undefined;
-  if (typeof count === 'number' && Number.isInteger(count) && count > capacity) {
-    return new RangeError(`count must not exceed the capacity (${capacity}), received ${count}`);
-  }
-  return new RangeError(`count must be a positive integer, received ${describe(count)}`);
-}
-
-/** Validates `maxWait`: returns a `RangeError` naming the value unless it is a number ≥ 0 (or Infinity). */
-export function checkMaxWait(maxWait: unknown): RangeError | undefined {
-  if (typeof maxWait === 'number' && maxWait >= 0) return undefined;
-  return new RangeError(`maxWait must be a non-negative number of ms, received ${describe(maxWait)}`);
-}
-
-/** Whether `value` looks like an `AbortSignal`: an object with a boolean `aborted` and listener methods. */
-export function isAbortSignal(value: unknown): value is AbortSignalLike {
-  const signal = value as Partial<AbortSignalLike> | null;
-  return (
-    typeof signal === 'object' &&
-    signal !== null &&
-    typeof signal.aborted === 'boolean' &&
-    typeof signal.addEventListener === 'function' &&
-    typeof signal.removeEventListener === 'function'
-  );
-}
-
-/**
- * Returns what an aborted `signal` rejects its callers with: its `reason`, untouched, or, for a
- * signal-like object that reports `aborted` with no reason (a real `AbortSignal` always has one), a
- * `DOMException` named `AbortError`, as `AbortController.abort()` with no reason would give.
- */
-export function abortReason(signal: AbortSignalLike): unknown {
-  const reason: unknown = signal.reason;
-  return reason === undefined ? new DOMException('This operation was aborted', 'AbortError') : reason;
-}
-
-/** The options of one `getToken()` call, validated and read once. */
-export interface GetTokenRequest {
-  readonly signal: AbortSignalLike | undefined;
-  readonly maxWait: number | undefined;
-}
-
-/** What a `getToken()` with no options asks for. */
-export const PLAIN_REQUEST: GetTokenRequest = Object.freeze({ signal: undefined, maxWait: undefined });
-
-/**
- * Reads and validates the options of a `getToken()` call (every implementation's), each property once
- * and only as an own property. Throws what the call must reject with: a `TypeError` when `options` is
- * not an object, names an unknown option (a misspelt `maxwait` or a `timeout` would otherwise mean an
- * unbounded wait) or `signal` is not an `AbortSignal`, a `RangeError` for a bad `maxWait`, the
- * signal's {@link abortReason} when it is already aborted, and whatever a getter or `Proxy` trap of the
- * options or the signal throws. Callers turn the throw into a rejection.
- */
-export function readGetTokenOptions(options: unknown): GetTokenRequest {
-  if (options === undefined) return PLAIN_REQUEST;
-  if (typeof options !== 'object' || options === null) {
-    throw new TypeError(`options must be an object, received ${describe(options)}`);
-  }
-  for (const key of Object.keys(options)) {
-    if (key !== 'signal' && key !== 'maxWait') {
-      throw new TypeError(`Unknown getToken() option ${describe(key)}; known options: signal, maxWait`);
-    }
-  }
-  const signal = ownOption(options, 'signal');
-  const maxWait = ownOption(options, 'maxWait');
-  let aborted = false;
-  if (signal !== undefined) {
-    if (!isAbortSignal(signal)) throw new TypeError(`signal must be an AbortSignal, received ${describe(signal)}`);
-    aborted = signal.aborted;
-  }
-  if (maxWait !== undefined) {
-    const badMaxWait = checkMaxWait(maxWait);
-    if (badMaxWait !== undefined) throw badMaxWait;
-  }
-  if (aborted) throw abortReason(signal as AbortSignalLike);
-  return signal === undefined && maxWait === undefined
-    ? PLAIN_REQUEST
-    : { signal, maxWait: maxWait as number | undefined };
 }
