@@ -1,0 +1,82 @@
+import type { LimitState } from './limits.js';
+import { msUntil } from './refill.js';
+
+/**
+ * The one decision under every bucket, as pure arithmetic: no clock, no I/O, no timer.
+ *
+ * A bucket's decision state is its *tail*: where its limits stand once every reservation made so far
+ * (every caller queued, in any thread or process) has been granted. A request of `count` tokens
+ * arriving at clock reading `now` lines up behind all of them, so its grant instant is the first
+ * instant, not before `now`, at which the tail holds `count` tokens of every limit. Three outcomes:
+ *
+ * - **granted now**: that instant has come (the tail holds the tokens now, and no reservation is
+ *   outstanding, since an outstanding one always leaves the tail at an instant still to come);
+ * - **reserved until an instant**: the tokens are taken at that instant, which lies ahead;
+ * - **refused**: that instant is more than `maxWait` ms away; nothing is taken.
+ *
+ * `tryGetToken()` is this decision with `maxWait` 0; `getToken()` is it with the caller's `maxWait`
+ * (Infinity when none); `waitTime()` and `available` are {@link peekWait} and {@link peekAvailable};
+ * giving back a reservation is {@link replay} from where the tail stood before it. The in-process
+ * buckets run it on their queue's projection, the shared bucket on the state it holds in shared
+ * memory, and the Redis script is a declared port of it, operation for operation
+ * (`src/redis/script.ts`); one table of exact instants (`test/decision.table.test.ts`) runs against
+ * all three.
+ */
+
+/** What {@link decide} returns for a refused request: not a number, so no comparison with an instant holds. */
+export const REFUSED = Number.NaN;
+
+/**
+ * Decides a request of `count` tokens (1 ≤ count ≤ `tail.capacity`) arriving at clock reading `now`
+ * (ms) behind every reservation in `tail`, with at most `maxWait` ms of waiting (0: only a grant now;
+ * Infinity: no limit). Returns the grant instant, a clock reading in ms:
+ *
+ * - at or before `now`: granted now, and the tokens are taken from `tail`;
+ * - after `now`: reserved, and `tail` has moved to that instant with the tokens taken there;
+ * - {@link REFUSED} (test with `Number.isNaN`) when the grant would come more than `maxWait` ms after
+ *   `now`: `tail` has only been brought up to `now`, which changes nothing observable.
+ *
+ * Mutates `tail` in place (no allocation: this is the hot path of every bucket).
+ */
+export function decide(tail: LimitState, now: number, count: number, maxWait: number): number {
+  tail.advance(now);
+  const at = tail.grantTime(count);
+  if (at <= now) {
+    tail.take(count);
+    return at;
+  }
+  if (at - now > maxWait) return REFUSED;
+  tail.grantNext(count);
+  return at;
+}
+
+/**
+ * Returns the ms from clock reading `now` until a request of `count` tokens arriving now behind every
+ * reservation in `tail` would be granted (0: at once). Brings `tail` up to `now` and takes nothing.
+ */
+export function peekWait(tail: LimitState, now: number, count: number): number {
+  tail.advance(now);
+  return msUntil(tail.grantTime(count), now);
+}
+
+/**
+ * Returns the tokens a request arriving at clock reading `now` could take at once: what `tail` holds,
+ * or 0 while a reservation is outstanding (the tail then lies after `now`). Brings `tail` up to `now`.
+ */
+export function peekAvailable(tail: LimitState, now: number): number {
+  tail.advance(now);
+  return tail.grantTime(1) <= now ? tail.tokens : 0;
+}
+
+/**
+ * Gives back reservations: `from` is where the tail stood just before the first one given back
+ * (nobody may have reserved on top of the ones given back but the requests of `counts`), and `counts`
+ * are the requests still wanted that had reserved behind them, in order. Re-decides each of them at
+ * `now` with no `maxWait` (each lands no later than it did) and writes its new grant instant to
+ * `instants[i]`. Leaves `from` at the new tail.
+ */
+export function replay(from: LimitState, now: number, counts: readonly number[], instants: number[]): void {
+  for (let i = 0; i < counts.length; i += 1) {
+    instants[i] = decide(from, now, counts[i] as number, Number.POSITIVE_INFINITY);
+  }
+}
