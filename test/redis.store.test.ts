@@ -38,16 +38,19 @@ describe.skipIf('skip' in target)('RedisTokenBucketFilter with Redis time', () =
         const started = performance.now();
         await bucket.getToken();
         expect(performance.now() - started).toBeGreaterThanOrEqual(wait - 5);
-        // The state is one hash at the key: origin (ms), tokens and step (both whole numbers).
+        // The configuration and the state are one hash at the key: the configuration as stored (stamp 0:
+        // construction options), origin (ms), generation, and each limit's tokens and step (whole numbers).
         const fields = (await connection.command('HGETALL', bucket.redisKey)) as unknown;
         const record = Array.isArray(fields)
           ? Object.fromEntries(
               Array.from({ length: fields.length / 2 }, (_, i) => [String(fields[2 * i]), String(fields[2 * i + 1])]),
             )
           : (fields as Record<string, string>);
-        expect(Object.keys(record).sort()).toEqual(['o', 's', 't']);
-        expect(record['t']).toMatch(/^-?\d+$/);
-        expect(record['s']).toMatch(/^\d+$/);
+        expect(Object.keys(record).sort()).toEqual(['c', 'g', 'o', 's1', 't1']);
+        expect(record['c']).toBe('0|2:1:100');
+        expect(record['t1']).toMatch(/^\d+$/);
+        expect(record['s1']).toMatch(/^\d+$/);
+        expect(record['g']).toMatch(/^\d+$/);
         bucket.close();
       });
 

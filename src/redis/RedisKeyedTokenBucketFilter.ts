@@ -1,8 +1,11 @@
+import { BucketCounters } from '../core/counters.js';
 import { SignalWatch } from '../core/SignalWatch.js';
 import { BucketClosedError } from '../errors.js';
-import type { GetTokenOptions } from '../TokenBucketFilter.js';
+import { resolveReconfigure } from '../options/bucketOptions.js';
+import type { GetTokenOptions, ReconfigureOptions, TokenBucketStats } from '../TokenBucketFilter.js';
 import { checkKey, resolveRedisOptions, type RedisConfig, type RedisKeyedTokenBucketOptions } from './options.js';
-import { bucketOnShared, type RedisTokenBucketFilter } from './RedisTokenBucketFilter.js';
+import { ScriptConfig } from './protocol.js';
+import { RedisBucket, type SentConfig } from './RedisBucket.js';
 import { ScriptCaller } from './ScriptCaller.js';
 
 /**
@@ -12,6 +15,12 @@ import { ScriptCaller } from './ScriptCaller.js';
  * use, full, with its refill schedule starting then, and its key expires by
  * itself once the bucket would be full again, so Redis holds only the keys in use. Locally, the store
  * keeps state only for keys with callers waiting in this process.
+ *
+ * Every key's configuration is stored in its key, as for a `RedisTokenBucketFilter`: the stored one is
+ * in force until a reconfiguration replaces it or the key expires. `reconfigure()` changes the limits
+ * this store sends, stamped with this process's wall clock: each key takes them at this store's next
+ * use of it (at once for the keys with callers waiting here), and a key stored by a later
+ * reconfiguration keeps that one. `stats()` counts this instance's calls over all keys.
  *
  * All keys share one circuit breaker and `redisTimeout`; when Redis is unavailable the store fails per
  * `failMode` (there is no local fallback for keyed buckets).
@@ -26,25 +35,33 @@ import { ScriptCaller } from './ScriptCaller.js';
  * @throws TypeError or RangeError from the constructor when an option is invalid.
  */
 export class RedisKeyedTokenBucketFilter {
-  /** Most tokens each key's bucket holds. */
-  readonly capacity: number;
   private readonly config: RedisConfig;
   private readonly caller: ScriptCaller;
   /** The abort listeners of every key: one per signal, however many keys' callers share it. */
   private readonly signals = new SignalWatch();
   /** Buckets of keys with callers waiting in this instance. */
-  private readonly active = new Map<string, RedisTokenBucketFilter>();
+  private readonly active = new Map<string, RedisBucket>();
+  /** The configuration every key's bucket sends. */
+  private readonly sent: SentConfig;
+  private readonly counters = new BucketCounters();
   private closed = false;
 
   constructor(options: RedisKeyedTokenBucketOptions) {
     this.config = resolveRedisOptions(options, []);
-    if (this.config.initialTokens !== String(this.config.capacity)) {
+    for (const [i, limit] of this.config.limits.entries()) {
+      if (limit.initialTokens === limit.capacity) continue;
+      const name = this.config.limits.length === 1 ? 'initialTokens' : `limits[${i}].initialTokens`;
       throw new RangeError(
-        `initialTokens must equal capacity (${this.config.capacity}) for the keyed Redis store, where a missing key is a full bucket; received ${this.config.initialTokens}`,
+        `${name} must equal capacity (${limit.capacity}) for the keyed Redis store, where a missing key is a full bucket; received ${limit.initialTokens}`,
       );
     }
-    this.capacity = this.config.capacity;
+    this.sent = { current: new ScriptConfig(this.config.limits, 0) };
     this.caller = new ScriptCaller(this.config.runner, this.config.redisTimeout, this.config.breakerCooldown);
+  }
+
+  /** Most tokens one call may ask for on a key: the smallest capacity of the limits this store sends. */
+  get capacity(): number {
+    return this.sent.current.capacity;
   }
 
   /** Callers of this instance waiting right now, over all keys. */
@@ -79,6 +96,33 @@ export class RedisKeyedTokenBucketFilter {
       // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passed on untouched, whatever it is
       return Promise.reject(refusal);
     }
+  }
+
+  /**
+   * Changes the limits this store sends, for every key (see the class): the keys with callers waiting in
+   * this instance are reconfigured in Redis at once, as `RedisTokenBucketFilter.reconfigure()` does
+   * (their queued callers re-planned), and every other key at this store's next use of it. Resolves once
+   * the waiting keys hold the new limits; rejects (changing nothing) on invalid options and after
+   * `close()`, and with `RedisUnavailableError` when a waiting key could not be reconfigured (the others
+   * are).
+   */
+  reconfigure(options: ReconfigureOptions): Promise<void> {
+    try {
+      if (this.closed) return Promise.reject(new BucketClosedError());
+      const limits = resolveReconfigure(options, this.sent.current.limits);
+      const next = new ScriptConfig(limits, Math.max(Date.now(), this.sent.current.stamp + 1));
+      const waiting = [...this.active.values()].map((bucket) => bucket.reconfigureTo(next));
+      this.sent.current = next;
+      return Promise.all(waiting).then(() => undefined);
+    } catch (refusal) {
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passed on untouched, whatever it is
+      return Promise.reject(refusal);
+    }
+  }
+
+  /** Returns a snapshot of this instance's counters over all keys (`pending`: callers waiting now); never throws. */
+  stats(): TokenBucketStats {
+    return this.counters.snapshot();
   }
 
   /** Like `RedisTokenBucketFilter.tryGetToken()` on `key`'s bucket; also rejects `TypeError` for a bad key. */
@@ -117,16 +161,21 @@ export class RedisKeyedTokenBucketFilter {
     return this.caller.idle();
   }
 
-  private bucket(key: string): RedisTokenBucketFilter {
-    return bucketOnShared({
+  private bucket(key: string): RedisBucket {
+    return new RedisBucket({
       config: this.config,
       caller: this.caller,
-      key: `${this.config.prefix}{${key}}`,
+      redisKey: `${this.config.prefix}{${key}}`,
+      sent: this.sent,
+      counters: this.counters,
       signals: this.signals,
+      fallback: undefined,
+      origin: '',
+      started: true,
     });
   }
 
-  private query<T>(key: string, ask: (bucket: RedisTokenBucketFilter) => Promise<T>): Promise<T> {
+  private query<T>(key: string, ask: (bucket: RedisBucket) => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new BucketClosedError());
     const badKey = checkKey(key);
     if (badKey !== undefined) return Promise.reject(badKey);

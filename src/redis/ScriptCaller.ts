@@ -16,16 +16,26 @@ function isNoScript(error: unknown): boolean {
   return error instanceof Error && error.message.includes('NOSCRIPT');
 }
 
+/** A reply of the bucket script: the configuration in force when it is not the one sent, and the numbers after it. */
+export interface ScriptReply {
+  /** The stored configuration's text, when it differs from the one sent (it is the one in force). */
+  readonly stored: string | undefined;
+  readonly values: number[];
+}
+
 /**
- * Returns the reply as an array of numbers, or throws a `TypeError` describing it. The script replies
- * with integers (which must be safe integers) and with numbers of ms written as strings (which must
- * read back as finite numbers: the script writes them with `%.17g`, so they round-trip exactly).
+ * Reads the reply, or throws a `TypeError` describing it. The script replies with 0 or the stored
+ * configuration (a string), then integers (which must be safe integers) and numbers of ms written as
+ * strings (which must read back as finite numbers: the script writes them with `%.17g`, so they
+ * round-trip exactly); at least `length` of them.
  */
-function numbers(reply: unknown, length: number): number[] {
-  if (Array.isArray(reply) && reply.length >= length) {
-    const values = new Array<number>(reply.length);
-    let valid = true;
-    for (let i = 0; i < reply.length; i += 1) {
+function parseReply(reply: unknown, length: number): ScriptReply {
+  if (Array.isArray(reply) && reply.length >= length + 1) {
+    const first: unknown = reply[0];
+    const stored = typeof first === 'string' && first !== '0' ? first : undefined;
+    let valid = stored !== undefined || first === 0 || first === '0' || first === 0n;
+    const values = new Array<number>(reply.length - 1);
+    for (let i = 1; i < reply.length; i += 1) {
       const value: unknown = reply[i];
       let number: number;
       if (typeof value === 'string') {
@@ -35,9 +45,9 @@ function numbers(reply: unknown, length: number): number[] {
         number = typeof value === 'bigint' ? Number(value) : (value as number);
         if (!Number.isSafeInteger(number)) valid = false;
       }
-      values[i] = number;
+      values[i - 1] = number;
     }
-    if (valid) return values;
+    if (valid) return { stored, values };
   }
   const text = JSON.stringify(reply, (_, value: unknown) => (typeof value === 'bigint' ? String(value) : value));
   throw new TypeError(`unexpected reply from the bucket script: ${text}`);
@@ -53,9 +63,9 @@ class PendingCall {
     readonly deadline: number,
     readonly length: number,
     readonly probe: boolean,
-    readonly resolve: (reply: number[]) => void,
+    readonly resolve: (reply: ScriptReply) => void,
     readonly reject: (error: RedisUnavailableError) => void,
-    readonly late: ((reply: number[]) => void) | undefined,
+    readonly late: ((reply: ScriptReply) => void) | undefined,
   ) {}
 }
 
@@ -90,12 +100,12 @@ export class ScriptCaller {
   ) {}
 
   /**
-   * Runs the script on `key` with `args` and resolves with its reply (at least `length` numbers).
+   * Runs the script on `key` with `args` and resolves with its reply (at least `length` numbers after the configuration).
    * Rejects with `RedisUnavailableError` (never anything else) when Redis fails, answers wrongly, or
    * does not answer within the timeout, or while the breaker is open. When the answer comes after the
    * timeout, `late` receives it (so a reservation nobody will use can be given back).
    */
-  run(key: string, args: readonly string[], length: number, late?: (reply: number[]) => void): Promise<number[]> {
+  run(key: string, args: readonly string[], length: number, late?: (reply: ScriptReply) => void): Promise<ScriptReply> {
     return new Promise((resolve, reject) => {
       this.call(key, args, length, resolve, reject, late);
     });
@@ -110,9 +120,9 @@ export class ScriptCaller {
     key: string,
     args: readonly string[],
     length: number,
-    resolve: (reply: number[]) => void,
+    resolve: (reply: ScriptReply) => void,
     reject: (error: RedisUnavailableError) => void,
-    late?: (reply: number[]) => void,
+    late?: (reply: ScriptReply) => void,
   ): void {
     const now = realNow();
     if (this.cooldown > 0 && this.lastFailure !== undefined && (now < this.openUntil || this.probing)) {
@@ -185,11 +195,11 @@ export class ScriptCaller {
   }
 
   private answered(call: PendingCall, reply: unknown, error?: unknown): void {
-    let values: number[] | undefined;
+    let values: ScriptReply | undefined;
     let failure = error;
     if (error === undefined) {
       try {
-        values = numbers(reply, call.length);
+        values = parseReply(reply, call.length);
       } catch (invalid) {
         failure = invalid;
       }

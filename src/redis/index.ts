@@ -9,9 +9,11 @@ export { scriptRunner } from './clients.js';
 export type { IoRedisLike, NodeRedisLike, RedisClientLike, RedisScriptRunner } from './clients.js';
 export { RedisTimeoutError, RedisUnavailableError } from './errors.js';
 export type {
+  RedisBucketName,
   RedisBucketOptions,
   RedisFailMode,
   RedisKeyedTokenBucketOptions,
+  RedisStoreOptions,
   RedisTimeSource,
   RedisTokenBucketOptions,
 } from './options.js';

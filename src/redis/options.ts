@@ -1,8 +1,8 @@
 import type { Clock } from '../clock.js';
 import { MAX_TIMER_DELAY } from '../clock.js';
-import { resolveOptions } from '../options/bucketOptions.js';
+import { resolveBucketOptions, type ResolvedLimit } from '../options/bucketOptions.js';
 import { formatValue, ownOption } from '../options/format.js';
-import type { TokenBucketFilter, TokenBucketOptions } from '../TokenBucketFilter.js';
+import type { MultiLimitOptions, TokenBucketFilter, TokenBucketOptions } from '../TokenBucketFilter.js';
 import { scriptRunner, type RedisClientLike, type RedisScriptRunner } from './clients.js';
 
 /** Where the Redis store reads the time of each decision. */
@@ -12,12 +12,9 @@ export type RedisTimeSource = 'redis' | 'client';
 export type RedisFailMode = 'closed' | 'open';
 
 /**
- * Options of the Redis stores, in addition to the bucket options (`capacity`, `refillTokens`,
- * `refillInterval` in ms, `initialTokens`, `clock`), which accept exactly what every bucket accepts.
- * Every option is read once, as an own property. Every process sharing a key must pass the same
- * `capacity`, `refillTokens` and `refillInterval`.
+ * Options of the Redis stores besides the bucket options; see {@link RedisBucketOptions}.
  */
-export interface RedisBucketOptions extends TokenBucketOptions {
+export interface RedisStoreOptions {
   /**
    * The Redis connection: an ioredis or iovalkey client or cluster, a node-redis client or cluster, or
    * a `RedisScriptRunner` of your own. Required. Configure it not to queue commands while disconnected
@@ -55,13 +52,20 @@ export interface RedisBucketOptions extends TokenBucketOptions {
 }
 
 /**
- * Options of `new RedisTokenBucketFilter()`: the Redis options plus the bucket's name and a fallback.
+ * Options of the Redis stores: the Redis options plus the bucket options, one limit (`capacity`,
+ * `refillTokens`, `refillInterval` in ms, `initialTokens`) or several (`limits: [...]`), and `clock`,
+ * which accept exactly what every bucket accepts, with the same messages. Every option is read once, as
+ * an own property.
  *
- * `initialTokens` (default `capacity`) is what the bucket holds when this instance's first call finds
- * no key in Redis (the bucket is new). A key found missing later has expired, which happens only once
- * the bucket would have been full again, so it is a full bucket.
+ * The configuration (the limits) is stored in the key with the state, so one key never enforces two
+ * configurations: a process created with other limits than the stored ones is decided on the stored
+ * ones (its `capacity` follows them from its first reply) until a `reconfigure()` replaces them or the
+ * key expires (then the first process to use it stores its own).
  */
-export interface RedisTokenBucketOptions extends RedisBucketOptions {
+export type RedisBucketOptions = RedisStoreOptions & (TokenBucketOptions | MultiLimitOptions);
+
+/** What `new RedisTokenBucketFilter()` takes besides {@link RedisBucketOptions}. */
+export interface RedisBucketName {
   /** The bucket's name, a non-empty string shared by every process using this bucket. Required. */
   key: string;
   /**
@@ -72,6 +76,15 @@ export interface RedisTokenBucketOptions extends RedisBucketOptions {
 }
 
 /**
+ * Options of `new RedisTokenBucketFilter()`: the Redis options plus the bucket's name and a fallback.
+ *
+ * `initialTokens` (default `capacity`) is what the bucket holds when this instance's first call finds
+ * no key in Redis (the bucket is new). A key found missing later has expired, which happens only once
+ * the bucket would have been full again, so it is a full bucket.
+ */
+export type RedisTokenBucketOptions = RedisBucketOptions & RedisBucketName;
+
+/**
  * Options of `new RedisKeyedTokenBucketFilter()`: the Redis options, one bucket per key. A missing key
  * is always a full bucket (a new user, or one whose key expired once full), so `initialTokens`, if
  * given, must equal `capacity`.
@@ -80,22 +93,20 @@ export type RedisKeyedTokenBucketOptions = RedisBucketOptions;
 
 /** The validated configuration shared by the buckets of one store. */
 export interface RedisConfig {
-  readonly capacity: number;
   readonly runner: RedisScriptRunner;
   readonly prefix: string;
-  readonly client: boolean;
+  /** Whether decisions use this process's time (`timeSource: 'client'`) rather than Redis `TIME`. */
+  readonly clientTime: boolean;
   /** The clock for local timers (and, in client mode, time); undefined: `globalThis` at each use. */
   readonly clock: Clock | undefined;
   readonly redisTimeout: number;
   readonly breakerCooldown: number;
   readonly failMode: RedisFailMode;
-  /** The script's configuration arguments: capacity, refillTokens, refillInterval (ms, exactly as given). */
-  readonly scriptArgs: readonly [string, string, string];
-  /** `initialTokens`, as the script's argument. */
-  readonly initialTokens: string;
+  /** The limits given, each with its `initialTokens`. */
+  readonly limits: readonly ResolvedLimit[];
 }
 
-const CORE_OPTIONS = ['capacity', 'refillTokens', 'refillInterval', 'initialTokens', 'clock'] as const;
+const CORE_OPTIONS = ['capacity', 'refillTokens', 'refillInterval', 'initialTokens', 'clock', 'limits'] as const;
 const REDIS_OPTIONS = ['client', 'prefix', 'timeSource', 'redisTimeout', 'breakerCooldown', 'failMode'] as const;
 
 /**
@@ -118,7 +129,9 @@ export function resolveRedisOptions(options: RedisBucketOptions, extra: readonly
     }
   }
   const own = (name: string): unknown => ownOption(input, name);
-  const core = resolveOptions(Object.fromEntries(CORE_OPTIONS.map((name) => [name, own(name)])));
+  const core = resolveBucketOptions(
+    Object.fromEntries(CORE_OPTIONS.filter((name) => Object.hasOwn(input, name)).map((name) => [name, own(name)])),
+  );
   const client = own('client');
   if (client === undefined) throw new TypeError('client is required: an ioredis or node-redis client');
   const runner = scriptRunner(client as RedisClientLike);
@@ -145,18 +158,14 @@ export function resolveRedisOptions(options: RedisBucketOptions, extra: readonly
     throw new TypeError(`failMode must be 'closed' or 'open', received ${formatValue(failMode)}`);
   }
   return {
-    capacity: core.capacity,
     runner,
     prefix,
-    client: timeSource === 'client',
+    clientTime: timeSource === 'client',
     clock: core.clock,
     redisTimeout,
     breakerCooldown,
     failMode,
-    // String() round-trips every double and Lua's tonumber() reads it back exactly: the script steps on
-    // the very interval the in-process buckets use (1/3 ms included).
-    scriptArgs: [String(core.capacity), String(core.refillTokens), String(core.refillInterval)],
-    initialTokens: String(core.initialTokens),
+    limits: core.limits,
   };
 }
 

@@ -149,7 +149,9 @@ export const decisionTable: readonly TableCase[] = [
     limits: [one(1, 1, 0.1, 0)],
     steps: [
       { op: 'take', at: 4.2, count: 1, maxWait: 0, outcome: 'granted', grantAt: 4.2 },
-      // Step 43 is at exactly 4.3.
+      // Step 43 is at exactly 4.3: its token is there (a step count one low would report none held,
+      // though the grant below would still be decided right: only `available` shows the count).
+      { op: 'peek', at: 4.3, count: 1, available: 1, wait: 0 },
       { op: 'take', at: 4.3, count: 1, maxWait: 0, outcome: 'granted', grantAt: 4.3 },
       { op: 'take', at: 4.3, count: 1, maxWait: 0, outcome: 'refused' },
     ],

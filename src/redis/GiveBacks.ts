@@ -1,0 +1,338 @@
+import { readClock } from '../clock.js';
+import type { Call } from './calls.js';
+import {
+  OP_RECONFIGURE,
+  OP_REPLAY,
+  onTop,
+  replayArgs,
+  TAKE_GRANTED,
+  TAKE_RESERVED,
+  TAKE_TOO_LATE,
+  ScriptConfig,
+  type ReplayPair,
+  type Reservation,
+  type TakeReply,
+} from './protocol.js';
+import type { RedisBucket } from './RedisBucket.js';
+import type { ScriptReply } from './ScriptCaller.js';
+
+/**
+ * GiveBacks holds a Redis bucket's reservations, in the order Redis made them (sleeping callers, and
+ * aborted ones whose tokens may still go back), and rewrites the tail in Redis when that is safe: the
+ * core's `replay()` (`src/core/decide.ts`), run by the script on the state the first reservation given
+ * back started from. Only this bucket's reservations that are the last ones in Redis, each right on top
+ * of the one before, can go back: the script checks that the tail's generation is still the one the
+ * last of them left, so a reservation of anyone else since changes nothing. Reservations below someone
+ * else's keep their tokens, and their steps pass unused: no two waiters can ever share a slot.
+ */
+export class GiveBacks {
+  /** Calls holding a reservation, in the order Redis made them. May hold calls granted already (skipped). */
+  private sleepers: Call[] = [];
+  private head = 0;
+  /** The rewrite (replay or reconfigure) in flight, if any: one at a time, each computed on what the one before left. */
+  private rewriting: object | undefined = undefined;
+  /** The highest take of the bucket answered (or failed). */
+  private takesAnswered = 0;
+  /** A withdraw waits for the answer of this take (the latest sent when it was due), if set. */
+  private withdrawAfter: number | undefined = undefined;
+
+  constructor(private readonly bucket: RedisBucket) {}
+
+  /** `call` reserved (`reservation`) until local clock reading `deadline`: it sleeps until then, in reply order. */
+  sleep(call: Call, reservation: Reservation, deadline: number): void {
+    call.reservation = reservation;
+    call.state = 'sleeping';
+    // Keep local grants in reply order even if the replies' delays differed.
+    call.deadline = Math.max(deadline, this.lastDeadline());
+    this.sleepers.push(call);
+    if (!this.bucket.sleeping) this.bucket.drain();
+  }
+
+  /**
+   * Grants, in order, every sleeper due at clock reading `now` (none when undefined: an invalid
+   * reading) and returns the first one still sleeping, if any.
+   */
+  grantDue(now: number | undefined): Call | undefined {
+    const sleepers = this.sleepers;
+    for (; this.head < sleepers.length; this.head += 1) {
+      const call = sleepers[this.head] as Call;
+      if (call.state !== 'sleeping') continue;
+      if (now === undefined || call.deadline > now) break;
+      this.bucket.settle(call);
+      this.bucket.granted(call.count);
+      call.resolve();
+    }
+    if (this.head >= sleepers.length) {
+      this.sleepers = [];
+      this.head = 0;
+      return undefined;
+    }
+    if (this.head > 1024 && this.head * 2 > sleepers.length) {
+      this.sleepers = sleepers.slice(this.head);
+      this.head = 0;
+    }
+    return this.sleepers[this.head];
+  }
+
+  /**
+   * The reply of a call that no longer waits for it (aborted, failed or closed meanwhile): its tokens
+   * go back, through the next withdraw (which also moves this bucket's callers behind it up).
+   */
+  unwantedReply(call: Call, take: TakeReply): void {
+    if (take.status !== TAKE_GRANTED && take.status !== TAKE_RESERVED) return;
+    if (this.bucket.isClosed) {
+      this.cancel(take.reservation);
+      return;
+    }
+    call.unwanted = true;
+    call.reservation = take.reservation;
+    this.sleepers.push(call);
+    this.withdrawAborted();
+  }
+
+  /**
+   * Notes that the take numbered `seq` has its answer: a withdraw that waited for it can now see every
+   * reservation this bucket made before it (none of them can land on top of it any more).
+   */
+  takeAnswered(seq: number): void {
+    if (seq > this.takesAnswered) this.takesAnswered = seq;
+    const after = this.withdrawAfter;
+    if (after === undefined || this.takesAnswered < after) return;
+    this.withdrawAfter = undefined;
+    if (this.bucket.isClosed) return;
+    this.withdrawAborted();
+    this.bucket.drain();
+  }
+
+  /** Gives `reservation` back in the background if it is still the last one (nothing written otherwise). */
+  cancel(reservation: Reservation): void {
+    this.replayInBackground(reservation, reservation);
+  }
+
+  /** After `close()`: gives back, in one background call, the reservations still held that are the last ones. */
+  closed(): void {
+    const held = this.sleepers
+      .slice(this.head)
+      .filter((call) => call.reservation !== undefined && (call.state === 'sleeping' || call.dead));
+    this.sleepers = [];
+    this.head = 0;
+    let first = held.length - 1;
+    if (first < 0) return;
+    while (first > 0 && onTop(held[first - 1]?.reservation, held[first]?.reservation)) first -= 1;
+    this.replayInBackground(held[held.length - 1]?.reservation, held[first]?.reservation);
+  }
+
+  /**
+   * Gives back the tokens of aborted reservations, in one script call, where that cannot let anyone
+   * exceed the schedule; the live callers among them and above them are re-reserved in the same call,
+   * in order, from where the first aborted one stood (they move up). Then re-arms for the head.
+   */
+  withdrawAborted(): void {
+    if (this.rewriting !== undefined || this.bucket.isClosed) return;
+    if (this.takesAnswered < this.bucket.takesSent) {
+      // A take still in flight may have reserved on top already: wait for its reply, so that its
+      // reservation, if any, is known and re-reserved too (otherwise the withdraw would just fail).
+      this.withdrawAfter = this.bucket.takesSent;
+      return;
+    }
+    const first = this.runStart();
+    // Aborted ones below that run hold tokens that others reserved on top of: they stay taken.
+    for (let i = this.head; i < first; i += 1) {
+      const call = this.sleepers[i] as Call;
+      if (call.dead) call.reservation = undefined;
+    }
+    let start = first;
+    while (start < this.sleepers.length && !(this.sleepers[start] as Call).dead) start += 1;
+    const now = this.bucket.backgroundNow();
+    // Nothing to give back, or an invalid reading (the next abort tries again).
+    if (start >= this.sleepers.length || now === undefined) return;
+    const chain = this.sleepers.slice(start);
+    const kept = chain.filter((call) => call.state === 'sleeping');
+    const pairs = kept.map((call): ReplayPair => [call.count, undefined]);
+    const top = (chain[chain.length - 1] as Call).reservation;
+    const args = replayArgs(top, (chain[0] as Call).reservation, pairs);
+    this.rewrite(this.bucket.args(OP_REPLAY, now, args), (values) => {
+      if (values[0] === 1) {
+        this.replayed(start, chain, kept, values);
+        return;
+      }
+      // Someone else reserved on top: the tail never comes back to that generation, so these stay taken.
+      for (const call of chain) if (call.dead) call.reservation = undefined;
+    });
+  }
+
+  /**
+   * Puts `next` in force in Redis: this bucket's last reservations (the longest run on top of each other
+   * ending with its latest) are given back and their live callers re-planned under the new limits in
+   * the same call (a count above the new capacity rejects with `RangeError`, a broken `maxWait` with
+   * `MaxWaitExceededError`); callers below that run, and every other process's, keep their
+   * reservations, and the new limits start at the tail. Calls `resolve` on success, `reject` with
+   * `RedisUnavailableError` otherwise (nothing changed then).
+   */
+  reconfigure(next: ScriptConfig, resolve: () => void, reject: (error: unknown) => void): void {
+    const bucket = this.bucket;
+    const now = bucket.backgroundNow() ?? String(readClock(bucket.timeClock)); // throws on an invalid reading
+    const local = readClock(bucket.timeClock);
+    const start = this.takesAnswered < bucket.takesSent ? this.sleepers.length : this.runStart();
+    const chain = this.sleepers.slice(start);
+    const kept = chain.filter((call) => call.state === 'sleeping' && call.count <= next.capacity);
+    const elapsed = kept.map((call) => local - call.calledAt);
+    const pairs = kept.map((call, i): ReplayPair => {
+      const maxWait = call.maxWait === undefined ? undefined : Math.max(0, call.maxWait - (elapsed[i] ?? 0));
+      return [call.count, maxWait];
+    });
+    const top = chain[chain.length - 1]?.reservation;
+    const args = replayArgs(top, chain[0]?.reservation, pairs);
+    const initial = (config: ScriptConfig): string[] => bucket.args(OP_RECONFIGURE, now, args, config);
+    this.rewrite(
+      initial(next),
+      (values, stored) => {
+        bucket.adopt(stored === undefined ? next : ScriptConfig.parse(stored));
+        if (values[0] === 1) this.replanned(start, chain, kept, elapsed, values);
+        else for (const call of chain) call.reservation = undefined; // below the new tail for good
+        for (const call of [...bucket.calls]) {
+          if (call.count <= next.capacity || call.state === 'done') continue;
+          bucket.overCapacity(call, next.capacity);
+        }
+        resolve();
+      },
+      reject,
+    );
+  }
+
+  /** The index of the first of the longest run of reservations, each on top of the one before, ending with the latest. */
+  private runStart(): number {
+    let first = this.sleepers.length - 1;
+    if (first < this.head) return this.sleepers.length;
+    while (first > this.head && onTop(this.sleepers[first - 1]?.reservation, this.sleepers[first]?.reservation)) {
+      first -= 1;
+    }
+    return first;
+  }
+
+  /** Sends one tail rewrite; `done` gets the reply's values after the configuration, unless it failed. */
+  private rewrite(
+    args: string[],
+    done: (values: number[], stored: string | undefined) => void,
+    failed?: (error: unknown) => void,
+  ): void {
+    const request = {};
+    this.rewriting = request;
+    const finish = (): void => {
+      if (this.rewriting === request) this.rewriting = undefined;
+    };
+    const onReply = (reply: ScriptReply): void => {
+      finish();
+      try {
+        done(this.bucket.observe(reply), reply.stored);
+      } catch (error) {
+        failed?.(error);
+      }
+      if (this.bucket.isClosed) return;
+      this.withdrawAborted(); // the calls aborted while this one was in flight
+    };
+    this.bucket.caller.call(
+      this.bucket.redisKey,
+      args,
+      1, // {cfg, 0} when refused; the readers check the length of a success
+      onReply,
+      (error) => {
+        finish(); // failed or timed out: nothing is known to have changed
+        failed?.(error);
+      },
+      onReply, // ran after all, after our timeout
+    );
+  }
+
+  /**
+   * A replay succeeded: the withdrawn in `chain` (from index `start`) hold nothing any more, the one
+   * below it (if right under it) now tops the tail, and each kept call holds its new reservation and,
+   * if still sleeping, wakes at its new (earlier) instant. Kept calls aborted meanwhile hold their new
+   * reservation as dead ones, for the next withdraw.
+   */
+  private replayed(start: number, chain: readonly Call[], kept: readonly Call[], values: readonly number[]): void {
+    const below = this.sleepers[start - 1];
+    if (below?.reservation !== undefined && onTop(below.reservation, chain[0]?.reservation)) {
+      below.reservation = { ...below.reservation, gen: values[1] ?? 0 };
+    }
+    for (const call of chain) call.reservation = undefined;
+    kept.forEach((call, index) => {
+      const take = this.bucket.readTake(values, 2 + (5 + 2 * this.bucket.inForce.limits.length) * index);
+      call.reservation = take.reservation;
+      if (call.state !== 'sleeping') return;
+      try {
+        call.deadline = this.bucket.deadline(take.wait, take.grantAt);
+      } catch {
+        // An invalid local reading: keep the old instant, later than the new one (never early).
+      }
+    });
+    if (this.bucket.isClosed) {
+      this.closed();
+      return;
+    }
+    this.reorder();
+  }
+
+  /** Like {@link replayed}, for a reconfigure: a kept call the new limits would grant too late rejects. */
+  private replanned(
+    start: number,
+    chain: readonly Call[],
+    kept: readonly Call[],
+    elapsed: readonly number[],
+    values: readonly number[],
+  ): void {
+    const below = this.sleepers[start - 1];
+    if (below?.reservation !== undefined && onTop(below.reservation, chain[0]?.reservation)) {
+      below.reservation = { ...below.reservation, gen: values[1] ?? 0 };
+    }
+    for (const call of chain) call.reservation = undefined;
+    const length = 5 + 2 * this.bucket.inForce.limits.length;
+    kept.forEach((call, index) => {
+      const take = this.bucket.readTake(values, 2 + length * index);
+      if (take.status === TAKE_TOO_LATE) {
+        if (call.state === 'sleeping') this.bucket.maxWaitBroken(call, take.wait + (elapsed[index] ?? 0));
+        return;
+      }
+      call.reservation = take.reservation;
+      if (call.state !== 'sleeping') return; // aborted meanwhile (a dead one now), or granted
+      try {
+        call.deadline = this.bucket.deadline(take.wait, take.grantAt);
+      } catch {
+        // An invalid local reading: keep the old instant.
+      }
+    });
+    this.reorder();
+  }
+
+  /** Keeps local grants in order (nobody wakes before a call ahead of it), then re-arms. */
+  private reorder(): void {
+    let last = Number.NEGATIVE_INFINITY;
+    for (let i = this.head; i < this.sleepers.length; i += 1) {
+      const call = this.sleepers[i] as Call;
+      if (call.state !== 'sleeping') continue;
+      call.deadline = Math.max(call.deadline, last);
+      last = call.deadline;
+    }
+    this.bucket.drain();
+  }
+
+  /** The grant instant of the last call still sleeping (aborted ones no longer hold anyone back). */
+  private lastDeadline(): number {
+    for (let i = this.sleepers.length - 1; i >= this.head; i -= 1) {
+      const call = this.sleepers[i] as Call;
+      if (call.state === 'sleeping') return call.deadline;
+    }
+    return Number.NEGATIVE_INFINITY;
+  }
+
+  /** Gives back the run from `bottom` to `top` in the background, re-making nothing. */
+  private replayInBackground(top: Reservation | undefined, bottom: Reservation | undefined): void {
+    const now = this.bucket.backgroundNow();
+    // On an invalid reading nothing is sent, and the tokens stay taken: that never grants too much.
+    if (now === undefined || top === undefined || bottom === undefined) return;
+    this.bucket.caller.runInBackground(
+      this.bucket.redisKey,
+      this.bucket.args(OP_REPLAY, now, replayArgs(top, bottom, [])),
+    );
+  }
+}

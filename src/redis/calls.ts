@@ -1,0 +1,62 @@
+import type { Clock } from '../clock.js';
+import { Waiter, type WaiterExtras } from '../core/WaiterQueue.js';
+import type { Reservation } from './protocol.js';
+
+/**
+ * Epoch milliseconds, monotonic within the process: the default time of `timeSource: 'client'`
+ * (`performance.timeOrigin + performance.now()`, about 1.7 × 10^12 ms, inside the ±2^42 ms a reading
+ * must lie within). A `performance.now()` that is not a number is passed on untouched, so that
+ * `readClock` refuses it as what it is. Only its readings are used: timers are set on `globalThis`.
+ */
+export const epochClock: Clock = {
+  performance: {
+    now(): number {
+      const performance = globalThis.performance as { now(): unknown; timeOrigin?: number };
+      const reading = performance.now();
+      return typeof reading === 'number' ? (performance.timeOrigin || 0) + reading : (reading as number);
+    },
+  },
+  setTimeout: (callback, ms) => globalThis.setTimeout(callback, ms),
+  clearTimeout: (handle) => {
+    globalThis.clearTimeout(handle);
+  },
+  setInterval: (callback, ms) => globalThis.setInterval(callback, ms),
+  clearInterval: (handle) => {
+    globalThis.clearInterval(handle);
+  },
+};
+
+/**
+ * One `getToken()` call of a Redis bucket, from the call until it settles, and after that while its
+ * tokens may still be given back. A core `Waiter`, so that the core's `SignalWatch` holds it as it is.
+ */
+export class Call extends Waiter {
+  /** `'sending'`: the script has not answered; `'sleeping'`: reserved, waiting locally; `'done'`: settled. */
+  state: 'sending' | 'sleeping' | 'done' = 'sending';
+  /** Whether it was aborted (or failed, or refused) before its grant, so that its tokens, if any, should go back. */
+  unwanted = false;
+  /** What it holds in Redis, while that is known and not given back. */
+  reservation: Reservation | undefined = undefined;
+  /** Reading (ms) of the bucket's time clock at which a sleeping call is granted. */
+  deadline = 0;
+
+  constructor(
+    /** The bucket's takes are numbered in the order they are sent, from 1. */
+    readonly seq: number,
+    count: number,
+    resolve: () => void,
+    extras: WaiterExtras | undefined,
+    readonly reject: (reason: unknown) => void,
+    /** The caller's `maxWait` (ms), if any. */
+    readonly maxWait: number | undefined,
+    /** Reading (ms) of the bucket's time clock at the call, from which `maxWait` counts. */
+    readonly calledAt: number,
+  ) {
+    super(count, resolve, extras);
+  }
+
+  /** Whether it holds tokens in Redis that nobody will use. */
+  get dead(): boolean {
+    return this.state === 'done' && this.unwanted && this.reservation !== undefined;
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * The bucket script's arguments and replies (see `script.ts` for the layout), as typed values: what the
+ * Redis buckets send and what they read back. No I/O here.
+ */
+import type { ResolvedLimit } from '../options/bucketOptions.js';
+
+/** Script operations, the first argument. */
+export const OP_PEEK = 0;
+export const OP_TAKE = 1;
+export const OP_REPLAY = 2;
+export const OP_RECONFIGURE = 3;
+
+/** Statuses of a take. */
+export const TAKE_GRANTED = 1;
+export const TAKE_TOO_LATE = 2;
+export const TAKE_RESERVED = 3;
+export const TAKE_OVER_CAPACITY = 4;
+
+/** One limit as the script stores it: no `initialTokens` (that only matters for a missing key). */
+export type StoredLimit = Omit<ResolvedLimit, 'initialTokens'>;
+
+/**
+ * A bucket configuration as the script stores and compares it: the limits, and the stamp of the
+ * `reconfigure()` that made it (0: options given at construction). Text: `stamp|cap:refill:interval,...`.
+ */
+export class ScriptConfig {
+  /** The text stored in the key's `c` field and sent with every call. */
+  readonly text: string;
+  /** The largest count one grant can take: the smallest capacity. */
+  readonly capacity: number;
+  /** The configuration's part of every call's arguments: text, number of limits, then each limit's numbers. */
+  readonly head: readonly string[];
+
+  constructor(
+    readonly limits: readonly StoredLimit[],
+    readonly stamp: number,
+  ) {
+    // String() round-trips every double and Lua's tonumber() reads it back exactly: the script steps on
+    // the very interval the in-process buckets use (1/3 ms included).
+    const parts = limits.map((l) => `${l.capacity}:${l.refillTokens}:${l.refillInterval}`);
+    this.text = `${stamp}|${parts.join(',')}`;
+    this.capacity = Math.min(...limits.map((l) => l.capacity));
+    this.head = [
+      this.text,
+      String(limits.length),
+      ...limits.flatMap((l) => [String(l.capacity), String(l.refillTokens), String(l.refillInterval)]),
+    ];
+  }
+
+  /** Reads a configuration the script replied with; throws `TypeError` describing a malformed one. */
+  static parse(text: string): ScriptConfig {
+    const match = /^(\d+)\|(.+)$/.exec(text);
+    const limits = match?.[2]?.split(',').map((part) => {
+      const [capacity, refillTokens, refillInterval] = part.split(':').map(Number);
+      return { capacity, refillTokens, refillInterval } as StoredLimit;
+    });
+    const valid = limits?.every(
+      (l) =>
+        Number.isSafeInteger(l.capacity) &&
+        l.capacity > 0 &&
+        Number.isSafeInteger(l.refillTokens) &&
+        l.refillTokens > 0 &&
+        l.refillInterval > 0,
+    );
+    if (match === null || limits === undefined || valid !== true) {
+      throw new TypeError(`unexpected configuration from the bucket script: ${JSON.stringify(text)}`);
+    }
+    return new ScriptConfig(limits, Number(match[1]));
+  }
+}
+
+/**
+ * What a take holds in Redis, so that it can be given back while it is the last one: the tail's origin
+ * and generation right after it (every write that moves the tail bumps the generation) and the state
+ * (tokens and step of each limit) just before it.
+ */
+export interface Reservation {
+  readonly origin: number;
+  readonly gen: number;
+  readonly before: readonly number[];
+}
+
+/** One take's outcome, as the script replied it. */
+export interface TakeReply {
+  readonly status: number;
+  /** Ms from the decision until the grant (0 when granted now). */
+  readonly wait: number;
+  /** The grant instant, in the decision's time (ms). */
+  readonly grantAt: number;
+  readonly reservation: Reservation;
+}
+
+/** The number of values of one take for a configuration of `limits` limits. */
+export function takeLength(limits: number): number {
+  return 5 + 2 * limits;
+}
+
+/** Reads the take whose values start at `offset` of `values`; throws `TypeError` if they are missing. */
+export function takeAt(values: readonly number[], offset: number, limits: number): TakeReply {
+  const end = offset + takeLength(limits);
+  if (values.length < end) {
+    throw new TypeError(`unexpected reply from the bucket script: ${values.length} values, expected ${end}`);
+  }
+  const [status = 0, wait = 0, grantAt = 0, origin = 0, gen = 0] = values.slice(offset, offset + 5);
+  return { status, wait, grantAt, reservation: { origin, gen, before: values.slice(offset + 5, end) } };
+}
+
+/** Whether `upper` was reserved right on top of `lower`: nobody else wrote to the tail between them. */
+export function onTop(lower: Reservation | undefined, upper: Reservation | undefined): boolean {
+  return lower !== undefined && upper !== undefined && upper.origin === lower.origin && upper.gen === lower.gen + 1;
+}
+
+/** A count and its remaining `maxWait` ('' for none), as a replay re-decides them. */
+export type ReplayPair = readonly [count: number, maxWait: number | undefined];
+
+/**
+ * The arguments after the common part for a replay or a reconfigure: where the tail must still be
+ * (`top`, or nothing for a reconfigure that gives nothing back), the state to restore (`bottom.before`),
+ * and the requests to re-decide.
+ */
+export function replayArgs(
+  top: Reservation | undefined,
+  bottom: Reservation | undefined,
+  pairs: readonly ReplayPair[],
+): string[] {
+  const before = bottom?.before ?? [];
+  return [
+    top === undefined ? '' : String(top.origin),
+    top === undefined ? '' : String(top.gen),
+    String(before.length / 2),
+    ...before.map(String),
+    ...pairs.flatMap(([count, maxWait]) => [String(count), maxWait === undefined ? '' : String(maxWait)]),
+  ];
+}

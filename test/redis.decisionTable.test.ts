@@ -1,0 +1,123 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BUCKET_SCRIPT } from '../src/redis/index.js';
+import { announceSkip, redisTarget } from './redis/server.js';
+import { decisionTable, type TableCase } from './support/decisionTable.js';
+
+// The Lua script is a declared port of the core's decide(): every case of the one table of exact
+// instants, run through EVAL of the script with an explicit `now` (client time) against a real Redis,
+// must reach exactly the outcomes and instants the core reaches (test/decision.table.test.ts). The
+// arguments are written out here, as the script's doc comment defines them, not built by the store.
+const target = await redisTarget();
+if ('skip' in target) announceSkip('test/redis.decisionTable.test.ts', target.skip);
+
+const OUTCOMES = { 1: 'granted', 2: 'refused', 3: 'reserved' } as const;
+
+/** What one take left: the tail's origin and generation after it, and the state before it. */
+interface Made {
+  origin: string;
+  gen: string;
+  before: string[];
+}
+
+describe.skipIf('skip' in target)('the decision table, on the Lua script through EVAL', () => {
+  let redis: Redis | undefined;
+  const prefix = `tbf-table:${process.pid}:${Date.now()}:`;
+  beforeAll(() => {
+    if ('skip' in target) return;
+    redis = new Redis(target.url, { lazyConnect: false, maxRetriesPerRequest: 0 });
+  });
+  afterAll(async () => {
+    redis?.disconnect();
+    if (!('skip' in target)) await target.stop();
+  });
+
+  const run = async (tableCase: TableCase, index: number): Promise<void> => {
+    const key = `${prefix}{${index}}`;
+    const limits = tableCase.limits;
+    const config = `0|${limits.map((l) => `${l.capacity}:${l.refillTokens}:${l.refillInterval}`).join(',')}`;
+    const prefixArgs = (op: number, now: number): string[] => [
+      String(op),
+      config,
+      String(limits.length),
+      ...limits.flatMap((l) => [String(l.capacity), String(l.refillTokens), String(l.refillInterval)]),
+      String(now),
+      String(tableCase.origin),
+      ...limits.map((l) => String(l.initialTokens)),
+    ];
+    const evaluate = async (args: string[]): Promise<unknown[]> => {
+      if (redis === undefined) throw new Error('no Redis connection');
+      return (await redis.eval(BUCKET_SCRIPT, 1, key, ...args)) as unknown[];
+    };
+    const takeLength = 5 + 2 * limits.length;
+    const made = new Map<number, Made>();
+    let last: { origin: string; gen: string } | undefined;
+    const instantOf = (value: unknown): number => Number(value);
+    for (const [stepIndex, step] of tableCase.steps.entries()) {
+      const label = `step ${stepIndex} (${step.op} at ${step.at})`;
+      if (step.op === 'take') {
+        const maxWait = step.maxWait === Number.POSITIVE_INFINITY ? '' : String(step.maxWait);
+        const reply = await evaluate([...prefixArgs(1, step.at), String(step.count), maxWait]);
+        expect(reply[0], `${label}: the configuration sent is the stored one`).toBe(0);
+        const [status, , grantAt, origin, gen, ...before] = reply.slice(1, 1 + takeLength);
+        const outcome = OUTCOMES[status as 1 | 2 | 3];
+        expect({ outcome, grantAt: outcome === 'refused' ? undefined : instantOf(grantAt) }, label).toEqual({
+          outcome: step.outcome,
+          grantAt: step.grantAt,
+        });
+        if (outcome !== 'refused') {
+          last = { origin: String(origin), gen: String(gen) };
+          made.set(stepIndex, { ...last, before: before.map(String) });
+        }
+      } else if (step.op === 'peek') {
+        const reply = await evaluate([...prefixArgs(0, step.at), String(step.count)]);
+        expect({ available: reply[2], wait: instantOf(reply[3]) }, label).toEqual({
+          available: step.available,
+          wait: step.wait,
+        });
+      } else {
+        const given = made.get(step.of);
+        if (given === undefined || last === undefined) throw new Error(`${label}: step ${step.of} reserved nothing`);
+        const pairs = step.keep.flatMap((kept) => {
+          const keptStep = tableCase.steps[kept];
+          if (keptStep?.op !== 'take') throw new Error(`${label}: step ${kept} is not a take`);
+          return [String(keptStep.count), ''];
+        });
+        const reply = await evaluate([
+          ...prefixArgs(2, step.at),
+          last.origin,
+          last.gen,
+          String(limits.length),
+          ...given.before,
+          ...pairs,
+        ]);
+        expect(reply[1], `${label}: the tail is still where the last reservation left it`).toBe(1);
+        const instants = step.keep.map((_, i) => instantOf(reply[3 + i * takeLength + 2]));
+        expect(instants, label).toEqual(step.instants);
+        step.keep.forEach((kept, i) => {
+          const at = 3 + i * takeLength;
+          made.set(kept, {
+            origin: String(reply[at + 3]),
+            gen: String(reply[at + 4]),
+            before: reply.slice(at + 5, at + takeLength).map(String),
+          });
+        });
+        const lastTake = step.keep.length - 1;
+        last =
+          lastTake < 0
+            ? { origin: last.origin, gen: String(reply[2]) }
+            : {
+                origin: String(reply[3 + lastTake * takeLength + 3]),
+                gen: String(reply[3 + lastTake * takeLength + 4]),
+              };
+      }
+    }
+  };
+
+  it.each(decisionTable.map((tableCase, index) => [tableCase.name, tableCase, index] as const))(
+    '%s',
+    async (_name, tableCase, index) => {
+      await run(tableCase, index);
+    },
+  );
+});
