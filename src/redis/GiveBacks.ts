@@ -188,12 +188,10 @@ export class GiveBacks {
       initial(next),
       (values, stored) => {
         bucket.adopt(stored === undefined ? next : ScriptConfig.parse(stored));
+        // In call order, as in-process: first the counts above the new capacity, then broken maxWaits.
+        for (const call of [...bucket.calls]) if (call.count > next.capacity) bucket.overCapacity(call, next.capacity);
         if (values[0] === 1) this.replanned(start, chain, kept, elapsed, values);
         else for (const call of chain) call.reservation = undefined; // below the new tail for good
-        for (const call of [...bucket.calls]) {
-          if (call.count <= next.capacity || call.state === 'done') continue;
-          bucket.overCapacity(call, next.capacity);
-        }
         resolve();
       },
       reject,

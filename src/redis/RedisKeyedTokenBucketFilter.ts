@@ -50,7 +50,7 @@ export class RedisKeyedTokenBucketFilter {
     this.config = resolveRedisOptions(options, []);
     for (const [i, limit] of this.config.limits.entries()) {
       if (limit.initialTokens === limit.capacity) continue;
-      const name = this.config.limits.length === 1 ? 'initialTokens' : `limits[${i}].initialTokens`;
+      const name = Object.hasOwn(options, 'limits') ? `limits[${i}].initialTokens` : 'initialTokens';
       throw new RangeError(
         `${name} must equal capacity (${limit.capacity}) for the keyed Redis store, where a missing key is a full bucket; received ${limit.initialTokens}`,
       );
