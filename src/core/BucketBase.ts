@@ -171,10 +171,12 @@ export abstract class BucketBase implements ReconfigurableTokenBucketFilter {
    * and the bucket open (the keyed bucket checks them before it picks a key's bucket).
    */
   tryTakeAt(count: number, now: number): boolean {
-    this.sync(now);
+    const room = this.room;
+    // Waiters due by now are granted first; decide() itself brings the tokens up to `now`.
+    if (room.length !== 0) this.sync(now);
     const counters = this.counters;
     // The one decision with no wait: granted now, or refused (a queue means nobody may barge).
-    if (this.room.length !== 0 || Number.isNaN(decide(this.limit, now, count, 0))) {
+    if (room.length !== 0 || Number.isNaN(decide(this.limit, now, count, 0))) {
       counters.denied += 1;
       return false;
     }
@@ -215,8 +217,8 @@ export abstract class BucketBase implements ReconfigurableTokenBucketFilter {
   takeOrWait(count: number, request: GetTokenRequest, now: number): Promise<void> {
     const limit = this.limit;
     const room = this.room;
-    // The hot path: before the next step with nobody queued, there is nothing to sync.
-    if (now >= limit.nextStepAt || room.length !== 0) this.sync(now);
+    // Waiters due by now are granted first; decide() itself brings the tokens up to `now`.
+    if (room.length !== 0) this.sync(now);
     // Granted now (the one decision, with no wait on the live state), or on to the queue's tail.
     if (room.length === 0 && !Number.isNaN(decide(limit, now, count, 0))) {
       const counters = this.counters;

@@ -60,6 +60,8 @@ export interface WaitingRoomOptions {
 export class WaitingRoom<W extends Waiter> implements AbortOwner {
   private readonly queue = new WaiterQueue();
   private held: Set<W> | undefined = undefined;
+  /** Waiters queued and held: read on every bucket's hot path, so kept in a field of its own. */
+  private count = 0;
   private signals: SignalWatch | undefined;
   private readonly counters: BucketCounters | undefined;
   private readonly useTimer: boolean;
@@ -82,7 +84,7 @@ export class WaitingRoom<W extends Waiter> implements AbortOwner {
 
   /** Callers waiting: queued and held. */
   get length(): number {
-    return this.queue.length + (this.held?.size ?? 0);
+    return this.count;
   }
 
   /** Callers in the queue (held ones not counted). */
@@ -118,6 +120,7 @@ export class WaitingRoom<W extends Waiter> implements AbortOwner {
   /** Appends `waiter` (whose instant the plan knows) to the queue; arms the timer if it is the new head. */
   push(waiter: W): void {
     this.queue.push(waiter);
+    this.count += 1;
     if (this.counters !== undefined) this.counters.queued += 1;
     if (this.queue.length === 1) this.headChanged();
   }
@@ -125,6 +128,7 @@ export class WaitingRoom<W extends Waiter> implements AbortOwner {
   /** Holds `waiter` as pending but not queued (its instant is not known yet). */
   hold(waiter: W): void {
     (this.held ??= new Set()).add(waiter);
+    this.count += 1;
     if (this.counters !== undefined) this.counters.queued += 1;
   }
 
@@ -134,6 +138,7 @@ export class WaitingRoom<W extends Waiter> implements AbortOwner {
    */
   release(waiter: W): boolean {
     if (this.held?.delete(waiter) !== true) return false;
+    this.count -= 1;
     if (this.counters !== undefined) this.counters.queued -= 1;
     return true;
   }
@@ -161,6 +166,7 @@ export class WaitingRoom<W extends Waiter> implements AbortOwner {
         const signal = head.extras?.signal;
         const aborted = signal === undefined ? undefined : pendingAbort(signal);
         queue.remove(head);
+        this.count -= 1;
         if (this.counters !== undefined) this.counters.queued -= 1;
         this.forget(head);
         if (aborted === undefined) {
@@ -191,6 +197,7 @@ export class WaitingRoom<W extends Waiter> implements AbortOwner {
   refuse(waiter: W, reason: unknown): void {
     const head = this.queue.head;
     this.queue.remove(waiter);
+    this.count -= 1;
     if (this.counters !== undefined) this.counters.queued -= 1;
     this.forget(waiter);
     rejectWaiter(waiter, reason);
@@ -210,6 +217,7 @@ export class WaitingRoom<W extends Waiter> implements AbortOwner {
       waiters.push(...this.held);
       this.held = undefined;
     }
+    this.count = 0;
     if (this.counters !== undefined) {
       this.counters.closed += waiters.length;
       this.counters.queued -= waiters.length;
@@ -225,6 +233,7 @@ export class WaitingRoom<W extends Waiter> implements AbortOwner {
   dropAborted(waiter: Waiter, reason: unknown): void {
     const mine = waiter as W;
     if (this.held?.delete(mine) !== true) this.queue.remove(mine);
+    this.count -= 1;
     if (this.counters !== undefined) {
       this.counters.queued -= 1;
       this.counters.aborted += 1;
