@@ -1,24 +1,22 @@
 import type { Clock } from '../clock.js';
 import { BucketClosedError, MaxWaitExceededError } from '../errors.js';
-import { resolveBucketOptions, resolveReconfigure, type ResolvedLimit } from '../options/bucketOptions.js';
-import { formatValue, ownOption } from '../options/format.js';
+import { resolveReconfigure } from '../options/bucketOptions.js';
 import { checkCount, PLAIN_REQUEST, readGetTokenOptions, type GetTokenRequest } from '../options/requestOptions.js';
 import type {
   GetTokenOptions,
-  MultiLimitOptions,
   ReconfigurableTokenBucketFilter,
   ReconfigureOptions,
-  TokenBucketFilterKind,
-  TokenBucketOptions,
   TokenBucketStats,
 } from '../TokenBucketFilter.js';
-import { BucketCounters } from './counters.js';
+import type { BucketCounters } from './counters.js';
 import { decide, peekWait } from './decide.js';
 import { deferred } from './deferred.js';
+import { schedulesFrom, type BucketInit } from './bucketInit.js';
 import { limitStateAt, type LimitState } from './limits.js';
 import { msUntil, type RefillSchedule } from './refill.js';
+import { replanWaiters } from './replan.js';
 import type { SignalWatch } from './SignalWatch.js';
-import { Timeline } from './Timeline.js';
+import type { Timeline } from './Timeline.js';
 import { WaitingRoom } from './WaitingRoom.js';
 import { Waiter, WaiterExtras } from './WaiterQueue.js';
 
@@ -37,54 +35,6 @@ const NO_ROOM = new WaitingRoom<Waiter>(
   },
   { tryNow: () => undefined, clock: globalThis },
 );
-
-/** What a bucket starts from: its limits' state, its clock and where it counts. */
-export interface BucketInit {
-  /** The limits, positioned at the instant of creation. */
-  readonly limit: LimitState;
-  /** Where the bucket reads time (shared by the keys of a keyed bucket). */
-  readonly timeline: Timeline;
-  /** The counters to bump (shared by the keys of a keyed bucket). */
-  readonly counters: BucketCounters;
-  /**
-   * The abort listeners to register waiters with, shared by the keys of a keyed bucket (one listener
-   * per signal for them all); undefined for a bucket of its own, which creates one on first use.
-   */
-  readonly signals?: SignalWatch | undefined;
-}
-
-/** Returns the schedules of `limits`, all starting at clock reading `origin`. */
-export function schedulesFrom(limits: readonly ResolvedLimit[], origin: number): RefillSchedule[] {
-  return limits.map(({ capacity, refillTokens, refillInterval }) => ({
-    capacity,
-    refillTokens,
-    refillInterval,
-    origin,
-  }));
-}
-
-/**
- * Validates bucket options (one limit or several) for a bucket class of `kind`, reads the clock once
- * and returns the bucket's starting state. Throws `TypeError`/`RangeError` naming the bad option.
- */
-export function bucketInit(options: TokenBucketOptions | MultiLimitOptions, kind: TokenBucketFilterKind): BucketInit {
-  const resolved = resolveBucketOptions(options);
-  if (ownOption(options, 'kind') !== undefined && resolved.kind !== kind) {
-    throw new TypeError(`kind ${formatValue(resolved.kind)} does not match this ${kind} bucket's class`);
-  }
-  const timeline = new Timeline(resolved.clock);
-  const now = timeline.now();
-  const schedules = schedulesFrom(resolved.limits, now);
-  return {
-    limit: limitStateAt(
-      schedules,
-      resolved.limits.map((limit) => limit.initialTokens),
-      now,
-    ),
-    timeline,
-    counters: new BucketCounters(),
-  };
-}
 
 /**
  * BucketBase is the state machine every in-process bucket shares: the tokens of its limits on their
@@ -309,25 +259,7 @@ export abstract class BucketBase implements ReconfigurableTokenBucketFilter {
   protected replan(limit: LimitState, now: number): void {
     this.limit = limit;
     const projected = limit.clone();
-    for (const waiter of [...this.room]) {
-      let refusal: Error | undefined;
-      if (waiter.count > limit.capacity) {
-        refusal = new RangeError(
-          `count must not exceed the new capacity (${limit.capacity}), received ${waiter.count}`,
-        );
-        this.counters.overCapacity += 1;
-      } else {
-        const grantAt = projected.grantTime(waiter.count);
-        const extras = waiter.extras;
-        if (extras !== undefined && grantAt - extras.calledAt > extras.maxWait) {
-          refusal = new MaxWaitExceededError(grantAt - extras.calledAt, extras.maxWait);
-          this.counters.maxWaitExceeded += 1;
-        } else {
-          projected.grantNext(waiter.count);
-        }
-      }
-      if (refusal !== undefined) this.room.refuse(waiter, refusal);
-    }
+    replanWaiters(this.room, projected, this.counters);
     this.tail = projected;
     this.limitChanged();
     this.sync(now);

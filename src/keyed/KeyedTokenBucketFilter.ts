@@ -1,4 +1,4 @@
-import { schedulesFrom } from '../core/BucketBase.js';
+import { schedulesFrom } from '../core/bucketInit.js';
 import { BucketCounters } from '../core/counters.js';
 import { limitStateAt } from '../core/limits.js';
 import { msUntil, stepTime, stepsUntil, type RefillSchedule } from '../core/refill.js';
