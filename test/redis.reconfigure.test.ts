@@ -3,7 +3,7 @@ import { MaxWaitExceededError } from '../src/errors.js';
 import { RedisKeyedTokenBucketFilter, RedisTokenBucketFilter } from '../src/redis/index.js';
 import { describeEachClient } from './redis/clients.js';
 import { announceSkip, redisTarget } from './redis/server.js';
-import { createFakeClock, type FakeClock } from './support/clock.js';
+import { createFakeClock, flushPromises, type FakeClock } from './support/clock.js';
 
 // Several limits, the configuration stored in the key, reconfigure() for every process sharing the key,
 // and stats(), on a real Redis with client time driven by a fake clock (instances stand for processes).
@@ -127,7 +127,7 @@ describe.skipIf('skip' in target)('Redis buckets: limits, stored configuration, 
         // 8 is over the capacity; 5a comes at 3000; 5b would come at 6000, past its maxWait of 3500;
         // 1 comes at the next step, 4000.
         await bucket.reconfigure({ capacity: 5, refillTokens: 2 });
-        await Promise.resolve();
+        await flushPromises();
         expect(outcomes).toEqual(['8 RangeError', '5b MaxWaitExceededError']);
         await clock.tickAsync(10_000);
         await Promise.all(calls);

@@ -1,4 +1,4 @@
-import { readClock } from '../clock.js';
+import { readClock, tryReadClock } from '../clock.js';
 import type { Call } from './calls.js';
 import {
   OP_RECONFIGURE,
@@ -38,40 +38,28 @@ export class GiveBacks {
 
   constructor(private readonly bucket: RedisBucket) {}
 
-  /** `call` reserved (`reservation`) until local clock reading `deadline`: it sleeps until then, in reply order. */
+  /** `call` reserved (`reservation`) until local clock reading `deadline`: it waits in the room until then, in reply order. */
   sleep(call: Call, reservation: Reservation, deadline: number): void {
     call.reservation = reservation;
     call.state = 'sleeping';
     // Keep local grants in reply order even if the replies' delays differed.
     call.deadline = Math.max(deadline, this.lastDeadline());
     this.sleepers.push(call);
-    if (!this.bucket.sleeping) this.bucket.drain();
+    this.bucket.room.push(call);
   }
 
-  /**
-   * Grants, in order, every sleeper due at clock reading `now` (none when undefined: an invalid
-   * reading) and returns the first one still sleeping, if any.
-   */
-  grantDue(now: number | undefined): Call | undefined {
+  /** The room grants `call`: the reservations before it are all settled, and leave this list. */
+  granting(call: Call): void {
     const sleepers = this.sleepers;
-    for (; this.head < sleepers.length; this.head += 1) {
-      const call = sleepers[this.head] as Call;
-      if (call.state !== 'sleeping') continue;
-      if (now === undefined || call.deadline > now) break;
-      this.bucket.settle(call);
-      this.bucket.granted(call.count);
-      call.resolve();
-    }
+    while (this.head < sleepers.length && sleepers[this.head] !== call) this.head += 1;
+    this.head += 1;
     if (this.head >= sleepers.length) {
       this.sleepers = [];
       this.head = 0;
-      return undefined;
-    }
-    if (this.head > 1024 && this.head * 2 > sleepers.length) {
+    } else if (this.head > 1024 && this.head * 2 > sleepers.length) {
       this.sleepers = sleepers.slice(this.head);
       this.head = 0;
     }
-    return this.sleepers[this.head];
   }
 
   /**
@@ -101,7 +89,6 @@ export class GiveBacks {
     this.withdrawAfter = undefined;
     if (this.bucket.isClosed) return;
     this.withdrawAborted();
-    this.bucket.drain();
   }
 
   /** Gives `reservation` back in the background if it is still the last one (nothing written otherwise). */
@@ -189,7 +176,7 @@ export class GiveBacks {
       (values, stored) => {
         bucket.adopt(stored === undefined ? next : ScriptConfig.parse(stored));
         // In call order, as in-process: first the counts above the new capacity, then broken maxWaits.
-        for (const call of [...bucket.calls]) if (call.count > next.capacity) bucket.overCapacity(call, next.capacity);
+        for (const call of [...bucket.room]) if (call.count > next.capacity) bucket.overCapacity(call, next.capacity);
         if (values[0] === 1) this.replanned(start, chain, kept, elapsed, values);
         else for (const call of chain) call.reservation = undefined; // below the new tail for good
         resolve();
@@ -302,16 +289,16 @@ export class GiveBacks {
     this.reorder();
   }
 
-  /** Keeps local grants in order (nobody wakes before a call ahead of it), then re-arms. */
+  /** Keeps local grants in order (nobody wakes before a call ahead of it), then re-arms the room. */
   private reorder(): void {
     let last = Number.NEGATIVE_INFINITY;
-    for (let i = this.head; i < this.sleepers.length; i += 1) {
-      const call = this.sleepers[i] as Call;
-      if (call.state !== 'sleeping') continue;
+    for (const call of this.bucket.room) {
       call.deadline = Math.max(call.deadline, last);
       last = call.deadline;
     }
-    this.bucket.drain();
+    // The ones the tokens already cover are granted now; the timer is set for the new head's instant.
+    this.bucket.room.drain(tryReadClock(this.bucket.timeClock));
+    this.bucket.room.rearm();
   }
 
   /** The grant instant of the last call still sleeping (aborted ones no longer hold anyone back). */

@@ -1,7 +1,8 @@
-import { ClockRetry, ClockTimer, globalClock, readClock, tryReadClock, type Clock } from '../clock.js';
+import { globalClock, readClock, tryReadClock, type Clock } from '../clock.js';
 import type { BucketCounters } from '../core/counters.js';
 import { deferred } from '../core/deferred.js';
-import { SignalWatch, type AbortOwner } from '../core/SignalWatch.js';
+import type { SignalWatch } from '../core/SignalWatch.js';
+import { WaitingRoom, type WaitPlan } from '../core/WaitingRoom.js';
 import { WaiterExtras } from '../core/WaiterQueue.js';
 import { BucketClosedError, MaxWaitExceededError } from '../errors.js';
 import { resolveReconfigure } from '../options/bucketOptions.js';
@@ -66,14 +67,13 @@ export class RedisBucket implements AsyncTokenBucketFilter {
   private view: ScriptConfig;
   private readonly fallback: TokenBucketFilter | undefined;
   private readonly origin: string;
-  /** Every unsettled `getToken()` call, in call order. */
-  readonly calls = new Set<Call>();
-  /** Reservations: their sleeping callers, and give-backs. */
+  /**
+   * This instance's waiting callers: a call whose take is in flight is held, a reserved one is queued
+   * (FIFO, in reply order) until its instant; one head timer, one abort listener per signal, close.
+   */
+  readonly room: WaitingRoom<Call>;
+  /** Reservations in Redis order, and give-backs. */
   private readonly giveBacks: GiveBacks;
-  private headTimer: ClockTimer | undefined = undefined;
-  /** Paces the timer while the clock gives invalid readings; created on the first one. */
-  private clockRetry: ClockRetry | undefined = undefined;
-  private signals: SignalWatch | undefined;
   /** The takes sent so far. */
   takesSent = 0;
   private closed = false;
@@ -82,17 +82,6 @@ export class RedisBucket implements AsyncTokenBucketFilter {
    * key has expired once full, and is passed to the script as a full bucket.
    */
   private started: boolean;
-  /** Told by {@link SignalWatch} when a signal aborts; kept off the public surface. */
-  private readonly abortOwner: AbortOwner = {
-    dropAborted: (waiter, reason) => {
-      if (waiter instanceof Call) this.dropAborted(waiter, reason);
-    },
-    afterAborts: () => {
-      if (this.closed) return;
-      this.giveBacks.withdrawAborted();
-      this.drain();
-    },
-  };
 
   constructor(parts: RedisBucketParts) {
     this.config = parts.config;
@@ -101,11 +90,37 @@ export class RedisBucket implements AsyncTokenBucketFilter {
     this.sent = parts.sent;
     this.view = parts.sent.current;
     this.counters = parts.counters;
-    this.signals = parts.signals;
     this.fallback = parts.fallback;
     this.origin = parts.origin;
     this.started = parts.started;
     this.giveBacks = new GiveBacks(this);
+    const plan: WaitPlan<Call> = {
+      dueAt: (head) => head.deadline,
+      granting: (head) => {
+        head.state = 'done';
+        this.granted(head.count);
+        this.giveBacks.granting(head);
+      },
+      dropped: (dropped) => {
+        for (const call of dropped) call.unwanted = true;
+        if (this.closed) return;
+        // A call still sending has no reservation yet: its reply gives it back (unwantedReply).
+        for (const call of dropped) if (call.state === 'sleeping') call.state = 'done';
+        this.giveBacks.withdrawAborted();
+      },
+    };
+    const timeClock = (): Clock => this.timeClock;
+    this.room = new WaitingRoom(
+      plan,
+      {
+        tryNow: () => tryReadClock(timeClock()),
+        // Looked up at each use: the default clock is the global one as it is then.
+        get clock() {
+          return timeClock();
+        },
+      },
+      { signals: parts.signals, counters: parts.counters },
+    );
   }
 
   /** The largest count one call may ask for: the smallest capacity of the limits in force in Redis as last seen. */
@@ -115,7 +130,7 @@ export class RedisBucket implements AsyncTokenBucketFilter {
 
   /** Callers of this instance waiting right now: sent to Redis, or sleeping on a reservation. */
   get pending(): number {
-    return this.calls.size;
+    return this.room.length;
   }
 
   /** Whether `close()` has been called. */
@@ -224,14 +239,9 @@ export class RedisBucket implements AsyncTokenBucketFilter {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.headTimer?.cancel();
-    this.headTimer = undefined;
-    const error = new BucketClosedError();
-    this.counters.closed += this.calls.size;
-    for (const call of this.calls) {
-      this.settle(call);
+    for (const call of this.room.close(new BucketClosedError())) {
+      call.state = 'done';
       call.unwanted = true;
-      call.reject(error);
     }
     this.giveBacks.closed();
   }
@@ -311,27 +321,30 @@ export class RedisBucket implements AsyncTokenBucketFilter {
     return this.config.clientTime ? grantAt : readClock(this.timeClock) + wait;
   }
 
-  /** Marks `call` settled and forgets its abort listener; the caller settles its promise. */
-  settle(call: Call): void {
+  /** Settles `call`, released from the room (or never queued), as rejected with `reason`. */
+  refuseReleased(call: Call, reason: unknown): void {
     call.state = 'done';
-    if (this.calls.delete(call)) this.counters.queued -= 1;
-    if (call.extras !== undefined) this.signals?.forget(call);
+    this.room.unwatch(call);
+    call.reject(reason);
   }
 
   /** Rejects `call`, which asks for more than `capacity`, the new one (`reconfigure()`). */
   overCapacity(call: Call, capacity: number): void {
-    this.settle(call);
+    call.state = 'done';
     call.unwanted = true;
     this.counters.overCapacity += 1;
-    call.reject(new RangeError(`count must not exceed the new capacity (${capacity}), received ${call.count}`));
+    this.room.refuse(
+      call,
+      new RangeError(`count must not exceed the new capacity (${capacity}), received ${call.count}`),
+    );
   }
 
   /** Rejects `call`, which the new limits (`reconfigure()`) would grant `waitTime` ms after its call, past its `maxWait`. */
   maxWaitBroken(call: Call, waitTime: number): void {
-    this.settle(call);
+    call.state = 'done';
     call.unwanted = true;
     this.counters.maxWaitExceeded += 1;
-    call.reject(new MaxWaitExceededError(waitTime, call.maxWait ?? 0));
+    this.room.refuse(call, new MaxWaitExceededError(waitTime, call.maxWait ?? 0));
   }
 
   /** Counts a grant of `count` tokens. */
@@ -339,33 +352,6 @@ export class RedisBucket implements AsyncTokenBucketFilter {
     this.counters.granted += 1;
     this.counters.tokensGranted += count;
   }
-
-  /**
-   * Grants, in order, every sleeper whose instant has come at one clock reading, then sets the timer
-   * for the next one. On an invalid reading it grants nothing and looks again after a
-   * {@link ClockRetry} delay.
-   */
-  drain(): void {
-    this.headTimer?.cancel();
-    this.headTimer = undefined;
-    if (this.closed) return;
-    const now = tryReadClock(this.timeClock);
-    if (now !== undefined) this.clockRetry?.reset();
-    const head = this.giveBacks.grantDue(now);
-    if (head === undefined) return;
-    const delay = now === undefined ? (this.clockRetry ??= new ClockRetry()).next() : head.deadline - now;
-    this.headTimer = ClockTimer.timeout(this.config.clock ?? globalClock(), this.wake, delay);
-  }
-
-  /** Whether the head timer is set. */
-  get sleeping(): boolean {
-    return this.headTimer !== undefined;
-  }
-
-  private readonly wake = (): void => {
-    this.headTimer = undefined;
-    this.drain();
-  };
 
   /** Runs the script and notes its reply; rejects with `RedisUnavailableError`. */
   private async ask(args: string[], length: number, late?: (reply: ScriptReply) => void): Promise<number[]> {
@@ -390,13 +376,12 @@ export class RedisBucket implements AsyncTokenBucketFilter {
     const extras =
       signal === undefined
         ? undefined
-        : new WaiterExtras(reject, signal, now, maxWait ?? Number.POSITIVE_INFINITY, this.abortOwner);
+        : new WaiterExtras(reject, signal, now, maxWait ?? Number.POSITIVE_INFINITY, this.room);
     const call = new Call(this.takesSent + 1, count, resolve, extras, reject, maxWait, now);
     // Watched before anything is sent: a signal whose addEventListener throws reserves nothing.
-    if (signal !== undefined) (this.signals ??= new SignalWatch()).watch(call, signal);
+    this.room.watch(call);
     this.takesSent = call.seq; // counted only once it is sure to be sent
-    this.calls.add(call);
-    this.counters.queued += 1;
+    this.room.hold(call);
     const maxWaitArg = maxWait === undefined || maxWait === Number.POSITIVE_INFINITY ? '' : String(maxWait);
     const args = this.args(OP_TAKE, this.config.clientTime ? String(now) : '', [String(count), maxWaitArg]);
     const onReply = (reply: ScriptReply): void => {
@@ -432,34 +417,37 @@ export class RedisBucket implements AsyncTokenBucketFilter {
   /** What the reply of `call`'s take means for it. */
   private settleTake(call: Call, take: TakeReply): void {
     const { status, wait, grantAt } = take;
-    if (call.state !== 'sending') {
+    if (call.state !== 'sending' || !this.room.release(call)) {
       // Aborted, failed or closed while the script ran: give back what it took, when that is safe.
+      call.state = 'done';
       this.giveBacks.unwantedReply(call, take);
       return;
     }
     if (status === TAKE_GRANTED) {
-      this.settle(call);
+      call.state = 'done';
       this.granted(call.count);
-      call.resolve();
+      this.room.grantHeld(call);
     } else if (status === TAKE_TOO_LATE) {
-      this.settle(call);
       this.counters.maxWaitExceeded += 1;
-      call.reject(new MaxWaitExceededError(wait, call.maxWait ?? 0));
+      this.refuseReleased(call, new MaxWaitExceededError(wait, call.maxWait ?? 0));
     } else if (status === TAKE_RESERVED) {
       let deadline: number;
       try {
+        // Reserved under limits a reconfiguration has replaced since, beyond the new capacity: refused.
+        const overCapacity = call.count > this.capacity ? checkCount(call.count, this.capacity) : undefined;
+        if (overCapacity !== undefined) throw overCapacity;
         deadline = this.deadline(wait, grantAt);
-      } catch (invalid) {
-        // Redis time, and the local clock cannot say when to wake: refuse, and give the tokens back.
-        this.settle(call);
-        call.reject(invalid);
+      } catch (refusal) {
+        // Or Redis time, and the local clock cannot say when to wake: refuse, and give the tokens back.
+        this.refuseReleased(call, refusal);
+        call.unwanted = true;
         this.giveBacks.unwantedReply(call, take);
         return;
       }
       this.giveBacks.sleep(call, take.reservation, deadline);
     } else {
-      this.settle(call);
-      call.reject(
+      this.refuseReleased(
+        call,
         status === TAKE_OVER_CAPACITY
           ? checkCount(call.count, this.capacity)
           : new RedisUnavailableError(new TypeError(`unexpected status ${String(status)} from the bucket script`)),
@@ -469,21 +457,23 @@ export class RedisBucket implements AsyncTokenBucketFilter {
 
   private unavailable(call: Call, error: unknown): void {
     if (call.state !== 'sending') return;
-    this.settle(call);
+    call.state = 'done';
     call.unwanted = true;
+    if (!this.room.release(call)) return; // aborted or closed meanwhile: settled already
     if (this.fallback !== undefined) {
       const options: GetTokenOptions = {};
       if (call.extras?.signal !== undefined) options.signal = call.extras.signal;
       if (call.maxWait !== undefined) options.maxWait = call.maxWait;
+      this.room.unwatch(call);
       this.fallback.getToken(call.count, options).then(() => {
         this.granted(call.count);
         call.resolve();
       }, call.reject);
     } else if (this.config.failMode === 'open') {
       this.granted(call.count);
-      call.resolve();
+      this.room.grantHeld(call);
     } else {
-      call.reject(error);
+      this.refuseReleased(call, error);
     }
   }
 
@@ -496,14 +486,4 @@ export class RedisBucket implements AsyncTokenBucketFilter {
       // A malformed late reply: nothing is known to give back.
     }
   };
-
-  /** A caller's signal aborted (one of possibly many of that signal, all before the owner's afterAborts). */
-  private dropAborted(call: Call, reason: unknown): void {
-    if (call.state === 'done') return;
-    this.settle(call);
-    this.counters.aborted += 1;
-    call.unwanted = true;
-    call.reject(reason); // untouched, whatever it is
-    // One still sending has no reservation yet: its reply gives it back (unwantedReply).
-  }
 }
