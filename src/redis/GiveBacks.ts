@@ -45,7 +45,7 @@ export class GiveBacks {
     // Keep local grants in reply order even if the replies' delays differed.
     call.deadline = Math.max(deadline, this.lastDeadline());
     this.sleepers.push(call);
-    this.bucket.room.push(call);
+    this.bucket.waits.room.push(call);
   }
 
   /** The room grants `call`: the reservations before it are all settled, and leave this list. */
@@ -116,10 +116,10 @@ export class GiveBacks {
    */
   withdrawAborted(): void {
     if (this.rewriting !== undefined || this.bucket.isClosed) return;
-    if (this.takesAnswered < this.bucket.takesSent) {
+    if (this.takesAnswered < this.bucket.waits.takesSent) {
       // A take still in flight may have reserved on top already: wait for its reply, so that its
       // reservation, if any, is known and re-reserved too (otherwise the withdraw would just fail).
-      this.withdrawAfter = this.bucket.takesSent;
+      this.withdrawAfter = this.bucket.waits.takesSent;
       return;
     }
     const first = this.runStart();
@@ -130,7 +130,7 @@ export class GiveBacks {
     }
     let start = first;
     while (start < this.sleepers.length && !(this.sleepers[start] as Call).dead) start += 1;
-    const now = this.bucket.backgroundNow();
+    const now = this.bucket.key.backgroundNow();
     // Nothing to give back, or an invalid reading (the next abort tries again).
     if (start >= this.sleepers.length || now === undefined) return;
     const chain = this.sleepers.slice(start);
@@ -138,7 +138,7 @@ export class GiveBacks {
     const pairs = kept.map((call): ReplayPair => [call.count, undefined]);
     const top = (chain[chain.length - 1] as Call).reservation;
     const args = replayArgs(top, (chain[0] as Call).reservation, pairs);
-    this.rewrite(this.bucket.args(OP_REPLAY, now, args), (values) => {
+    this.rewrite(this.bucket.key.args(OP_REPLAY, now, args), (values) => {
       if (values[0] === 1) {
         this.replayed(start, chain, kept, values);
         return;
@@ -158,9 +158,9 @@ export class GiveBacks {
    */
   reconfigure(next: ScriptConfig, resolve: () => void, reject: (error: unknown) => void): void {
     const bucket = this.bucket;
-    const now = bucket.backgroundNow() ?? String(readClock(bucket.timeClock)); // throws on an invalid reading
-    const local = readClock(bucket.timeClock);
-    const start = this.takesAnswered < bucket.takesSent ? this.sleepers.length : this.runStart();
+    const now = bucket.key.backgroundNow() ?? String(readClock(bucket.key.timeClock)); // throws on an invalid reading
+    const local = readClock(bucket.key.timeClock);
+    const start = this.takesAnswered < bucket.waits.takesSent ? this.sleepers.length : this.runStart();
     const chain = this.sleepers.slice(start);
     const kept = chain.filter((call) => call.state === 'sleeping' && call.count <= next.capacity);
     const elapsed = kept.map((call) => local - call.calledAt);
@@ -170,13 +170,14 @@ export class GiveBacks {
     });
     const top = chain[chain.length - 1]?.reservation;
     const args = replayArgs(top, chain[0]?.reservation, pairs);
-    const initial = (config: ScriptConfig): string[] => bucket.args(OP_RECONFIGURE, now, args, config);
+    const initial = (config: ScriptConfig): string[] => bucket.key.args(OP_RECONFIGURE, now, args, config);
     this.rewrite(
       initial(next),
       (values, stored) => {
-        bucket.adopt(stored === undefined ? next : ScriptConfig.parse(stored));
+        bucket.key.adopt(stored === undefined ? next : ScriptConfig.parse(stored));
         // In call order, as in-process: first the counts above the new capacity, then broken maxWaits.
-        for (const call of [...bucket.room]) if (call.count > next.capacity) bucket.overCapacity(call, next.capacity);
+        for (const call of [...bucket.waits.room])
+          if (call.count > next.capacity) bucket.waits.overCapacity(call, next.capacity);
         if (values[0] === 1) this.replanned(start, chain, kept, elapsed, values);
         else for (const call of chain) call.reservation = undefined; // below the new tail for good
         resolve();
@@ -209,15 +210,15 @@ export class GiveBacks {
     const onReply = (reply: ScriptReply): void => {
       finish();
       try {
-        done(this.bucket.observe(reply), reply.stored);
+        done(this.bucket.key.observe(reply), reply.stored);
       } catch (error) {
         failed?.(error);
       }
       if (this.bucket.isClosed) return;
       this.withdrawAborted(); // the calls aborted while this one was in flight
     };
-    this.bucket.caller.call(
-      this.bucket.redisKey,
+    this.bucket.key.caller.call(
+      this.bucket.key.redisKey,
       args,
       1, // {cfg, 0} when refused; the readers check the length of a success
       onReply,
@@ -242,11 +243,11 @@ export class GiveBacks {
     }
     for (const call of chain) call.reservation = undefined;
     kept.forEach((call, index) => {
-      const take = this.bucket.readTake(values, 2 + (5 + 2 * this.bucket.inForce.limits.length) * index);
+      const take = this.bucket.key.readTake(values, 2 + (5 + 2 * this.bucket.key.inForce.limits.length) * index);
       call.reservation = take.reservation;
       if (call.state !== 'sleeping') return;
       try {
-        call.deadline = this.bucket.deadline(take.wait, take.grantAt);
+        call.deadline = this.bucket.key.deadline(take.wait, take.grantAt);
       } catch {
         // An invalid local reading: keep the old instant, later than the new one (never early).
       }
@@ -271,17 +272,17 @@ export class GiveBacks {
       below.reservation = { ...below.reservation, gen: values[1] ?? 0 };
     }
     for (const call of chain) call.reservation = undefined;
-    const length = 5 + 2 * this.bucket.inForce.limits.length;
+    const length = 5 + 2 * this.bucket.key.inForce.limits.length;
     kept.forEach((call, index) => {
-      const take = this.bucket.readTake(values, 2 + length * index);
+      const take = this.bucket.key.readTake(values, 2 + length * index);
       if (take.status === TAKE_TOO_LATE) {
-        if (call.state === 'sleeping') this.bucket.maxWaitBroken(call, take.wait + (elapsed[index] ?? 0));
+        if (call.state === 'sleeping') this.bucket.waits.maxWaitBroken(call, take.wait + (elapsed[index] ?? 0));
         return;
       }
       call.reservation = take.reservation;
       if (call.state !== 'sleeping') return; // aborted meanwhile (a dead one now), or granted
       try {
-        call.deadline = this.bucket.deadline(take.wait, take.grantAt);
+        call.deadline = this.bucket.key.deadline(take.wait, take.grantAt);
       } catch {
         // An invalid local reading: keep the old instant.
       }
@@ -292,13 +293,13 @@ export class GiveBacks {
   /** Keeps local grants in order (nobody wakes before a call ahead of it), then re-arms the room. */
   private reorder(): void {
     let last = Number.NEGATIVE_INFINITY;
-    for (const call of this.bucket.room) {
+    for (const call of this.bucket.waits.room) {
       call.deadline = Math.max(call.deadline, last);
       last = call.deadline;
     }
     // The ones the tokens already cover are granted now; the timer is set for the new head's instant.
-    this.bucket.room.drain(tryReadClock(this.bucket.timeClock));
-    this.bucket.room.rearm();
+    this.bucket.waits.room.drain(tryReadClock(this.bucket.key.timeClock));
+    this.bucket.waits.room.rearm();
   }
 
   /** The grant instant of the last call still sleeping (aborted ones no longer hold anyone back). */
@@ -312,12 +313,12 @@ export class GiveBacks {
 
   /** Gives back the run from `bottom` to `top` in the background, re-making nothing. */
   private replayInBackground(top: Reservation | undefined, bottom: Reservation | undefined): void {
-    const now = this.bucket.backgroundNow();
+    const now = this.bucket.key.backgroundNow();
     // On an invalid reading nothing is sent, and the tokens stay taken: that never grants too much.
     if (now === undefined || top === undefined || bottom === undefined) return;
-    this.bucket.caller.runInBackground(
-      this.bucket.redisKey,
-      this.bucket.args(OP_REPLAY, now, replayArgs(top, bottom, [])),
+    this.bucket.key.caller.runInBackground(
+      this.bucket.key.redisKey,
+      this.bucket.key.args(OP_REPLAY, now, replayArgs(top, bottom, [])),
     );
   }
 }

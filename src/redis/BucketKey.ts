@@ -1,0 +1,114 @@
+import { globalClock, readClock, tryReadClock, type Clock } from '../clock.js';
+import { epochClock } from './calls.js';
+import { RedisUnavailableError } from './errors.js';
+import type { RedisConfig } from './options.js';
+import { ScriptConfig, takeAt, type TakeReply } from './protocol.js';
+import type { RedisBucketParts, SentConfig } from './RedisBucket.js';
+import type { ScriptCaller, ScriptReply } from './ScriptCaller.js';
+
+/**
+ * BucketKey is one Redis bucket's link to its key: the script's arguments it sends (its configuration,
+ * its time, its origin and what a missing key holds), and what it reads back (the configuration in
+ * force as last seen, and the takes of a reply). No decision and no waiting here.
+ */
+export class BucketKey {
+  readonly config: RedisConfig;
+  readonly caller: ScriptCaller;
+  /** The Redis key holding the bucket's configuration and state. */
+  readonly redisKey: string;
+  readonly sent: SentConfig;
+  /** The configuration in force in Redis as last seen (the one sent, until a reply says otherwise). */
+  private view: ScriptConfig;
+  private readonly origin: string;
+  /**
+   * Whether a call has had a reply, so the key exists or existed: from then on a missing key has
+   * expired once full, and is passed to the script as a full bucket.
+   */
+  private started: boolean;
+
+  constructor(parts: RedisBucketParts) {
+    this.config = parts.config;
+    this.caller = parts.caller;
+    this.redisKey = parts.redisKey;
+    this.sent = parts.sent;
+    this.view = parts.sent.current;
+    this.origin = parts.origin;
+    this.started = parts.started;
+  }
+
+  /** Where decisions read time (client time), or where local sleeps are measured (Redis time). */
+  get timeClock(): Clock {
+    return this.config.clock ?? (this.config.clientTime ? epochClock : globalClock());
+  }
+
+  /** The configuration in force in Redis as last seen. */
+  get inForce(): ScriptConfig {
+    return this.view;
+  }
+
+  /** Makes `next` the configuration this key's bucket sends, and the one it sees in force. */
+  adopt(next: ScriptConfig): void {
+    this.sent.current = next;
+    this.view = next;
+  }
+
+  /** The script's `now` for a background call, or undefined on an invalid client-time reading. */
+  backgroundNow(): string | undefined {
+    if (!this.config.clientTime) return '';
+    const now = tryReadClock(this.timeClock);
+    return now === undefined ? undefined : String(now);
+  }
+
+  /**
+   * The script's arguments for `op` at `now` ('' for Redis TIME), sending `config` (by default the
+   * bucket's), followed by `tail`.
+   */
+  args(op: number, now: string, tail: readonly string[], config = this.sent.current): string[] {
+    const initial = config.limits.map(({ capacity }, i) =>
+      String(this.started ? capacity : Math.min(capacity, this.config.limits[i]?.initialTokens ?? capacity)),
+    );
+    return [String(op), ...config.head, now, this.origin, ...initial, ...tail];
+  }
+
+  /** Notes a reply: the key exists, and the configuration in force is the stored one it names, if any. */
+  observe(reply: ScriptReply): number[] {
+    this.started = true;
+    if (reply.stored === undefined) this.view = this.sent.current;
+    else if (reply.stored !== this.view.text) {
+      try {
+        this.view = ScriptConfig.parse(reply.stored);
+      } catch (invalid) {
+        throw new RedisUnavailableError(invalid);
+      }
+    }
+    return reply.values;
+  }
+
+  /** Reads the take at `offset`, throwing `RedisUnavailableError` when the reply is malformed. */
+  readTake(values: readonly number[], offset: number): TakeReply {
+    try {
+      return takeAt(values, offset, this.view.limits.length);
+    } catch (invalid) {
+      throw new RedisUnavailableError(invalid);
+    }
+  }
+
+  /**
+   * The local clock reading at which a take granted `grantAt` (the decision's time), `wait` ms after
+   * the decision, is due: `grantAt` itself with client time, the local reading now plus `wait` with
+   * Redis time. Throws `InvalidClockReadingError` when that local reading is invalid.
+   */
+  deadline(wait: number, grantAt: number): number {
+    return this.config.clientTime ? grantAt : readClock(this.timeClock) + wait;
+  }
+
+  /** Runs the script and notes its reply; rejects with `RedisUnavailableError`. */
+  async ask(args: string[], length: number, late?: (reply: ScriptReply) => void): Promise<number[]> {
+    return this.observe(await this.caller.run(this.redisKey, args, length, late));
+  }
+
+  /** The script's `now`: this process's reading with client time, '' (Redis TIME) otherwise. Throws on an invalid reading. */
+  decisionNow(): string {
+    return this.config.clientTime ? String(readClock(this.timeClock)) : '';
+  }
+}

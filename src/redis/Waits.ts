@@ -1,0 +1,222 @@
+import { readClock, tryReadClock, type Clock } from '../clock.js';
+import type { BucketCounters } from '../core/counters.js';
+import { deferred } from '../core/deferred.js';
+import { WaitingRoom, type WaitPlan } from '../core/WaitingRoom.js';
+import { WaiterExtras } from '../core/WaiterQueue.js';
+import { MaxWaitExceededError } from '../errors.js';
+import { checkCount, type GetTokenRequest } from '../options/requestOptions.js';
+import type { GetTokenOptions, TokenBucketFilter } from '../TokenBucketFilter.js';
+import type { BucketKey } from './BucketKey.js';
+import { Call } from './calls.js';
+import { RedisUnavailableError } from './errors.js';
+import type { GiveBacks } from './GiveBacks.js';
+import {
+  OP_TAKE,
+  TAKE_GRANTED,
+  TAKE_OVER_CAPACITY,
+  TAKE_RESERVED,
+  TAKE_TOO_LATE,
+  takeLength,
+  type TakeReply,
+} from './protocol.js';
+import type { RedisBucketParts } from './RedisBucket.js';
+import type { ScriptReply } from './ScriptCaller.js';
+
+/**
+ * Waits carries one Redis bucket's `getToken()` calls from the take sent to their settlement, through
+ * the core's {@link WaitingRoom}: a call whose take is in flight is held there; a reserved one is
+ * queued, FIFO in reply order, until its instant (the room's one head timer); the room delivers aborts
+ * (one listener per signal) and rejects everyone on close. No queue, timer or listener of its own.
+ */
+export class Waits {
+  /** This instance's waiting callers. */
+  readonly room: WaitingRoom<Call>;
+  /** The takes sent so far. */
+  takesSent = 0;
+  private readonly counters: BucketCounters;
+  private readonly fallback: TokenBucketFilter | undefined;
+
+  constructor(
+    private readonly key: BucketKey,
+    parts: RedisBucketParts,
+    private readonly giveBacks: GiveBacks,
+    isClosed: () => boolean,
+  ) {
+    this.counters = parts.counters;
+    this.fallback = parts.fallback;
+    const plan: WaitPlan<Call> = {
+      dueAt: (head) => head.deadline,
+      granting: (head) => {
+        head.state = 'done';
+        this.granted(head.count);
+        this.giveBacks.granting(head);
+      },
+      dropped: (dropped) => {
+        for (const call of dropped) call.unwanted = true;
+        if (isClosed()) return;
+        // A call still sending has no reservation yet: its reply gives it back (unwantedReply).
+        for (const call of dropped) if (call.state === 'sleeping') call.state = 'done';
+        this.giveBacks.withdrawAborted();
+      },
+    };
+    const timeClock = (): Clock => key.timeClock;
+    this.room = new WaitingRoom(
+      plan,
+      {
+        tryNow: () => tryReadClock(timeClock()),
+        // Looked up at each use: the default clock is the global one as it is then.
+        get clock() {
+          return timeClock();
+        },
+      },
+      { signals: parts.signals, counters: parts.counters },
+    );
+  }
+
+  /** Settles `call`, released from the room (or never queued), as rejected with `reason`. */
+  refuseReleased(call: Call, reason: unknown): void {
+    call.state = 'done';
+    this.room.unwatch(call);
+    call.reject(reason);
+  }
+
+  /** Rejects `call`, which asks for more than `capacity`, the new one (`reconfigure()`). */
+  overCapacity(call: Call, capacity: number): void {
+    call.state = 'done';
+    call.unwanted = true;
+    this.counters.overCapacity += 1;
+    this.room.refuse(
+      call,
+      new RangeError(`count must not exceed the new capacity (${capacity}), received ${call.count}`),
+    );
+  }
+
+  /** Rejects `call`, which the new limits (`reconfigure()`) would grant `waitTime` ms after its call, past its `maxWait`. */
+  maxWaitBroken(call: Call, waitTime: number): void {
+    call.state = 'done';
+    call.unwanted = true;
+    this.counters.maxWaitExceeded += 1;
+    this.room.refuse(call, new MaxWaitExceededError(waitTime, call.maxWait ?? 0));
+  }
+
+  /** Counts a grant of `count` tokens. */
+  granted(count: number): void {
+    this.counters.granted += 1;
+    this.counters.tokensGranted += count;
+  }
+
+  /**
+   * `getToken()` once the bucket is open and `count` and the options are valid: sends the take. Throws
+   * (the caller rejects with it) `InvalidClockReadingError` and what the signal's `addEventListener`
+   * throws, in both cases having sent nothing.
+   */
+  send(count: number, request: GetTokenRequest): Promise<void> {
+    const { signal, maxWait } = request;
+    // The decision's time (client time), or the clock the caller may have to sleep on (Redis time).
+    const now = readClock(this.key.timeClock);
+    const { promise, resolve, reject } = deferred();
+    const extras =
+      signal === undefined
+        ? undefined
+        : new WaiterExtras(reject, signal, now, maxWait ?? Number.POSITIVE_INFINITY, this.room);
+    const call = new Call(this.takesSent + 1, count, resolve, extras, reject, maxWait, now);
+    // Watched before anything is sent: a signal whose addEventListener throws reserves nothing.
+    this.room.watch(call);
+    this.takesSent = call.seq; // counted only once it is sure to be sent
+    this.room.hold(call);
+    const maxWaitArg = maxWait === undefined || maxWait === Number.POSITIVE_INFINITY ? '' : String(maxWait);
+    const args = this.key.args(OP_TAKE, this.key.config.clientTime ? String(now) : '', [String(count), maxWaitArg]);
+    const onReply = (reply: ScriptReply): void => {
+      this.answered(call, reply);
+    };
+    this.key.caller.call(
+      this.key.redisKey,
+      args,
+      takeLength(1),
+      onReply,
+      (error) => {
+        this.unavailable(call, error);
+        this.giveBacks.takeAnswered(call.seq); // or failed: its script may run later, and then a withdraw just fails
+      },
+      onReply, // a reply after our timeout: the call failed meanwhile, and what it took goes back
+    );
+    return promise;
+  }
+
+  private answered(call: Call, reply: ScriptReply): void {
+    let take: TakeReply;
+    try {
+      take = this.key.readTake(this.key.observe(reply), 0);
+    } catch (invalid) {
+      this.unavailable(call, invalid);
+      this.giveBacks.takeAnswered(call.seq);
+      return;
+    }
+    this.settleTake(call, take);
+    this.giveBacks.takeAnswered(call.seq);
+  }
+
+  /** What the reply of `call`'s take means for it. */
+  private settleTake(call: Call, take: TakeReply): void {
+    const { status, wait, grantAt } = take;
+    if (call.state !== 'sending' || !this.room.release(call)) {
+      // Aborted, failed or closed while the script ran: give back what it took, when that is safe.
+      call.state = 'done';
+      this.giveBacks.unwantedReply(call, take);
+      return;
+    }
+    if (status === TAKE_GRANTED) {
+      call.state = 'done';
+      this.granted(call.count);
+      this.room.grantHeld(call);
+    } else if (status === TAKE_TOO_LATE) {
+      this.counters.maxWaitExceeded += 1;
+      this.refuseReleased(call, new MaxWaitExceededError(wait, call.maxWait ?? 0));
+    } else if (status === TAKE_RESERVED) {
+      let deadline: number;
+      try {
+        // Reserved under limits a reconfiguration has replaced since, beyond the new capacity: refused.
+        const overCapacity =
+          call.count > this.key.inForce.capacity ? checkCount(call.count, this.key.inForce.capacity) : undefined;
+        if (overCapacity !== undefined) throw overCapacity;
+        deadline = this.key.deadline(wait, grantAt);
+      } catch (refusal) {
+        // Or Redis time, and the local clock cannot say when to wake: refuse, and give the tokens back.
+        this.refuseReleased(call, refusal);
+        call.unwanted = true;
+        this.giveBacks.unwantedReply(call, take);
+        return;
+      }
+      this.giveBacks.sleep(call, take.reservation, deadline);
+    } else {
+      this.refuseReleased(
+        call,
+        status === TAKE_OVER_CAPACITY
+          ? checkCount(call.count, this.key.inForce.capacity)
+          : new RedisUnavailableError(new TypeError(`unexpected status ${String(status)} from the bucket script`)),
+      );
+    }
+  }
+
+  private unavailable(call: Call, error: unknown): void {
+    if (call.state !== 'sending') return;
+    call.state = 'done';
+    call.unwanted = true;
+    if (!this.room.release(call)) return; // aborted or closed meanwhile: settled already
+    if (this.fallback !== undefined) {
+      const options: GetTokenOptions = {};
+      if (call.extras?.signal !== undefined) options.signal = call.extras.signal;
+      if (call.maxWait !== undefined) options.maxWait = call.maxWait;
+      this.room.unwatch(call);
+      this.fallback.getToken(call.count, options).then(() => {
+        this.granted(call.count);
+        call.resolve();
+      }, call.reject);
+    } else if (this.key.config.failMode === 'open') {
+      this.granted(call.count);
+      this.room.grantHeld(call);
+    } else {
+      this.refuseReleased(call, error);
+    }
+  }
+}
