@@ -11,7 +11,7 @@
  * | `refill.ts` `stepTime`, `stepsAt`, `refill`, `stepsUntil` | `stepTime`, `stepsAt`, `refill`, `stepsUntil` (limit `i`) |
  * | `LimitState.advance`, `grantTime`, `take`, `grantNext` (`SingleLimit` with one limit, `MultiLimit` with several) | `advance`, `grantTime`, `take`, `grantNext` |
  * | `decide.ts` `decide(tail, now, count, maxWait)` | `decide(count, maxWait)` (also returns whether it refused) |
- * | `peekAvailable`, `peekWait`                | `peekAvailable`, `peekWait` (op 0)  |
+ * | `peekAvailable`, `peekWait`                | op 0, written out where it runs     |
  * | `replay(from, now, counts, instants)`      | `replay` (op 2; op 3 reconfigures between the restore and the replay) |
  *
  * The key is a hash holding the configuration with the state, so that one key never enforces two
@@ -60,16 +60,14 @@ export const BUCKET_SCRIPT = `
 local key = KEYS[1]
 local op = tonumber(ARGV[1])
 local sent = ARGV[2]
-local n, capacity, refillTokens, interval
--- The limits of the configuration sent (ARGV 3..): op 3 puts them in force, a missing key takes them.
-local function loadSent()
-  n = tonumber(ARGV[3]); capacity, refillTokens, interval = {}, {}, {}
-  for i = 1, n do
-    local a = 3 * i + 1
-    capacity[i] = tonumber(ARGV[a]); refillTokens[i] = tonumber(ARGV[a + 1]); interval[i] = tonumber(ARGV[a + 2])
-  end
+local format = string.format
+-- The limits of the configuration sent (ARGV 3..): a missing key takes them, op 3 puts them in force.
+local n = tonumber(ARGV[3])
+local capacity, refillTokens, interval = {}, {}, {}
+for i = 1, n do
+  local a = 3 * i + 1
+  capacity[i] = tonumber(ARGV[a]); refillTokens[i] = tonumber(ARGV[a + 1]); interval[i] = tonumber(ARGV[a + 2])
 end
-loadSent()
 local b = 3 * n + 4
 local now = tonumber(ARGV[b])
 -- A client clock may run slower than Redis' own: keep its keys a second longer.
@@ -80,11 +78,15 @@ if now == nil then
   now = tonumber(time[1]) * 1000 + tonumber(time[2]) / 1000
 end
 local p = b + 2 + n
-local function stampOf(text) return tonumber(string.match(text, '^(%d+)|')) or 0 end
 
-local fields = {'c', 'o', 'g'}
-for i = 1, n do fields[2 * i + 2] = 't' .. i; fields[2 * i + 3] = 's' .. i end
-local state = redis.call('HMGET', key, unpack(fields))
+local state
+if n == 1 then
+  state = redis.call('HMGET', key, 'c', 'o', 'g', 't1', 's1')
+else
+  local fields = {'c', 'o', 'g', 't1', 's1'}
+  for i = 2, n do fields[2 * i + 2] = 't' .. i; fields[2 * i + 3] = 's' .. i end
+  state = redis.call('HMGET', key, unpack(fields))
+end
 local stored = state[1]
 local exists = stored and true or false
 -- The reply's first value: 0 while the configuration in force is the one sent, else the one in force.
@@ -117,6 +119,9 @@ else
   for i = 1, n do tokens[i] = tonumber(ARGV[b + 1 + i]); step[i] = 0 end
 end
 local writeConfig = not exists
+-- The largest count a grant may take: the smallest capacity (LimitState.capacity).
+local least = capacity[1]
+for i = 2, n do if capacity[i] < least then least = capacity[i] end end
 
 -- refill.ts, for limit i.
 local function stepTime(i, k) return origin + k * interval[i] end
@@ -152,9 +157,6 @@ local function grantTime(count)
   end
   return at
 end
-local function take(count)
-  for i = 1, n do tokens[i] = tokens[i] - count end
-end
 local function grantNext(count)
   if n == 1 then
     local wait = stepsUntil(1, tokens[1], count)
@@ -169,73 +171,66 @@ local function grantNext(count)
     tokens[i] = tokens[i] - count
   end
 end
-local function smallest(values)
-  local least = values[1]
-  for i = 2, n do if values[i] < least then least = values[i] end end
-  return least
-end
 
 -- decide.ts. decide() also says whether it refused (the core returns REFUSED, NaN, instead).
 local function decide(count, maxWait)
   advance(now)
   local at = grantTime(count)
-  if at <= now then take(count); return at, false end
+  if at <= now then
+    for i = 1, n do tokens[i] = tokens[i] - count end -- LimitState.take
+    return at, false
+  end
   if maxWait and at - now > maxWait then return at, true end
   grantNext(count)
   return at, false
-end
-local function peekWait(count)
-  advance(now)
-  local wait = grantTime(count) - now
-  if wait > 0 then return wait end
-  return 0
-end
-local function peekAvailable()
-  advance(now)
-  if grantTime(1) <= now then return smallest(tokens) end
-  return 0
 end
 
 -- BucketBase.applySchedules: the sent limits replace the ones in force, at now, or at the tail's instant
 -- while reservations are outstanding (so that none made under the old limits is granted twice); limit i
 -- carries the tokens of old limit i, capped at its new capacity (a new limit starts full).
-local function reconfigure()
+local reconfigure
+if op == 3 or cfg ~= 0 then reconfigure = function()
   if exists then
     advance(now)
     local tail = now
     for i = 1, n do local at = stepTime(i, step[i]); if at > tail then tail = at end end
     local held, oldN = tokens, n
-    loadSent()
+    n = tonumber(ARGV[3]); capacity, refillTokens, interval = {}, {}, {}
+    for i = 1, n do
+      local a = 3 * i + 1
+      capacity[i] = tonumber(ARGV[a]); refillTokens[i] = tonumber(ARGV[a + 1]); interval[i] = tonumber(ARGV[a + 2])
+    end
     origin = now; tokens = {}; step = {}
     for i = 1, n do tokens[i] = math.min(capacity[i], held[i] or capacity[i]); step[i] = stepsAt(i, tail) end
     for i = n + 1, oldN do redis.call('HDEL', key, 't' .. i, 's' .. i) end
   end
+  least = capacity[1]
+  for i = 2, n do if capacity[i] < least then least = capacity[i] end end
   gen = gen + 1
   writeConfig = true
   cfg = 0
-end
+end end
 
--- Integers digit by digit (Lua would use exponent notation), other numbers so that they round-trip.
-local function int(x) return string.format('%.0f', x) end
-local function num(x) return string.format('%.17g', x) end
+-- Writes the tail, and the configuration when it changed. Integers are written digit by digit ('%.0f':
+-- Lua would use exponent notation), other numbers with '%.17g', so that they round-trip.
 local function save()
-  local write = {'g', int(gen)}
+  local write = {'g', format('%.0f', gen), 't1', format('%.0f', tokens[1]), 's1', format('%.0f', step[1])}
+  local full = stepTime(1, step[1] + stepsUntil(1, tokens[1], capacity[1]))
+  for i = 2, n do
+    write[4 * i - 1] = 't' .. i; write[4 * i] = format('%.0f', tokens[i])
+    write[4 * i + 1] = 's' .. i; write[4 * i + 2] = format('%.0f', step[i])
+    local at = stepTime(i, step[i] + stepsUntil(i, tokens[i], capacity[i]))
+    if at > full then full = at end
+  end
   if writeConfig then
     local text = sent
     if cfg ~= 0 then text = cfg end
-    write[3] = 'c'; write[4] = text; write[5] = 'o'; write[6] = num(origin)
-  end
-  local full = now
-  for i = 1, n do
-    write[#write + 1] = 't' .. i; write[#write + 1] = int(tokens[i])
-    write[#write + 1] = 's' .. i; write[#write + 1] = int(step[i])
-    local at = stepTime(i, step[i] + stepsUntil(i, tokens[i], capacity[i]))
-    if at > full then full = at end
+    write[#write + 1] = 'c'; write[#write + 1] = text; write[#write + 1] = 'o'; write[#write + 1] = format('%.17g', origin)
   end
   redis.call('HSET', key, unpack(write))
   local ttl = math.ceil(full - now) + slack
   if ttl < 1 then ttl = 1 elseif ttl > 17592186044416 then ttl = 17592186044416 end
-  redis.call('PEXPIRE', key, int(ttl))
+  redis.call('PEXPIRE', key, format('%.0f', ttl))
 end
 
 -- Decides count for a caller arriving now behind every reservation (maxWait nil: no limit) and appends
@@ -243,22 +238,21 @@ end
 local function decideInto(reply, count, maxWait)
   local r = #reply
   local status, at, wait = 4, 0, 0
-  local before = {}
-  for i = 1, n do before[2 * i - 1] = tokens[i]; before[2 * i] = step[i] end
-  if count <= smallest(capacity) then
+  for i = 1, n do reply[r + 4 + 2 * i] = tokens[i]; reply[r + 5 + 2 * i] = step[i] end
+  if count <= least then
     local refused
     at, refused = decide(count, maxWait)
     if refused then status = 2 elseif at <= now then status = 1 else status = 3 end
     if status ~= 1 then wait = at - now end
     if status ~= 2 then gen = gen + 1 end
   end
-  reply[r + 1] = status; reply[r + 2] = num(wait); reply[r + 3] = num(at)
-  reply[r + 4] = num(origin); reply[r + 5] = gen
-  for j = 1, 2 * n do reply[r + 5 + j] = before[j] end
+  reply[r + 1] = status; reply[r + 2] = format('%.17g', wait); reply[r + 3] = format('%.17g', at)
+  reply[r + 4] = format('%.17g', origin); reply[r + 5] = gen
   return status
 end
 
 -- A configuration sent by a reconfiguration later than the stored one's replaces it at its first use.
+local stampOf = function(text) return tonumber(string.match(text, '^(%d+)|')) or 0 end
 if op < 2 and cfg ~= 0 and stampOf(sent) > stampOf(cfg) then reconfigure() end
 -- A bucket created less than full must start its schedule at its first use, even a read or a refusal:
 -- otherwise every read would find it missing and fresh again, and it would never fill.
@@ -269,11 +263,18 @@ end
 
 if op == 0 then
   local count = tonumber(ARGV[p])
-  if count > smallest(capacity) then return {cfg, 4, 0, '0'} end
-  local available = peekAvailable()
-  local wait = peekWait(count)
+  if count > least then return {cfg, 4, 0, '0'} end
+  -- peekAvailable, then peekWait: both bring the tail up to now and take nothing.
+  advance(now)
+  local available = 0
+  if grantTime(1) <= now then
+    available = tokens[1]
+    for i = 2, n do if tokens[i] < available then available = tokens[i] end end
+  end
+  local wait = grantTime(count) - now
+  if wait < 0 then wait = 0 end
   if fresh or writeConfig then save() end
-  return {cfg, 0, available, num(wait)}
+  return {cfg, 0, available, format('%.17g', wait)}
 end
 
 if op == 1 then
@@ -297,7 +298,7 @@ if op == 3 then
   local stamp = stampOf(sent)
   local replaced = exists and stampOf(stored) or -1
   reconfigure()
-  if stamp <= replaced then cfg = int(replaced + 1) .. string.sub(sent, string.find(sent, '|', 1, true)) end
+  if stamp <= replaced then cfg = format('%.0f', replaced + 1) .. string.sub(sent, string.find(sent, '|', 1, true)) end
 end
 local reply = {cfg, chained and 1 or 0, gen}
 if chained then
@@ -311,4 +312,4 @@ return reply
  * The SHA1 of {@link BUCKET_SCRIPT}, as `EVALSHA` expects it (40 lowercase hex digits). Written out
  * rather than computed so the store needs no crypto module; a test checks it against the script.
  */
-export const BUCKET_SCRIPT_SHA = '5a39f334a1830511d32ad1bbdcd43de60903ad15';
+export const BUCKET_SCRIPT_SHA = 'f3b6055e5cf09e6f057ce98125a551cc737ae202';
