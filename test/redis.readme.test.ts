@@ -43,6 +43,39 @@ describe.skipIf('skip' in target)('README: the Redis store', () => {
     expect(ms).toBe(0);
   });
 
+  it('several limits, reconfigure() and stats() (node-redis)', async () => {
+    const client = await createClient({
+      url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+      disableOfflineQueue: true,
+    }).connect();
+    // The README's key, under a prefix of this run so that reruns start from a missing key.
+    const prefix = `readme:${process.pid}:${Date.now()}:`;
+
+    // 10 per second and 10,000 per day, shared by every process using the key 'partner-api'.
+    const api = new RedisTokenBucketFilter({
+      client,
+      prefix,
+      key: 'partner-api',
+      limits: [
+        { capacity: 10, refillTokens: 10, refillInterval: 1000 },
+        { capacity: 10_000, refillTokens: 10_000, refillInterval: 86_400_000 },
+      ],
+    });
+    await api.getToken();
+
+    // The partner asked every client to slow down: one call, and every process follows.
+    await api.reconfigure({ limits: [{ capacity: 5, refillTokens: 5, refillInterval: 1000 }] });
+    expect(api.capacity).toBe(5);
+    expect(api.stats()).toMatchObject({ tokensGranted: 1, granted: 1, denied: 0 });
+    const other = new RedisTokenBucketFilter({ client, prefix, key: 'partner-api', capacity: 10, refillTokens: 10 });
+    expect(await other.available()).toBe(5); // 9 held, capped at the stored capacity
+    expect(other.capacity).toBe(5);
+
+    other.close();
+    api.close();
+    await client.quit();
+  });
+
   it('one bucket per user (node-redis)', async () => {
     const client = await createClient({
       url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
