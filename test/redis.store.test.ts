@@ -19,6 +19,17 @@ describe.skipIf('skip' in target)('RedisTokenBucketFilter with Redis time', () =
     () => ('skip' in target ? undefined : target.url),
     'tbf-store',
     ({ connection, prefix, key }) => {
+      it('reads a key of the format before the configuration was stored as missing (a full bucket), and rewrites it', async () => {
+        const bucket = new RedisTokenBucketFilter({ client: connection.client, key: key(), prefix, capacity: 3 });
+        // 0.1.0's layout: origin (µs), tokens and step, no configuration; an empty bucket.
+        await connection.command('HSET', bucket.redisKey, 'o', '1000', 't', '0', 's', '0');
+        await connection.command('PEXPIRE', bucket.redisKey, '60000');
+        expect(await bucket.tryGetToken(3)).toBe(true);
+        const fields = (await connection.command('HKEYS', bucket.redisKey)) as string[];
+        expect([...fields].sort()).toEqual(['c', 'g', 'o', 's1', 't1']);
+        bucket.close();
+      });
+
       it('keeps its state under a hash-tagged key and serves the burst, then the schedule', async () => {
         const bucket = new RedisTokenBucketFilter({
           client: connection.client,
