@@ -93,6 +93,12 @@ describe.skipIf('skip' in target)('Redis buckets: limits, stored configuration, 
         // The schedule restarted at the reconfiguration: one token per 1000 ms from then.
         expect(await b.waitTime()).toBe(1000);
         await expect(b.tryGetToken(4)).rejects.toThrow(RangeError);
+        // The key expires once full; a process that has seen the reconfiguration creates it again with
+        // the new limits, not with the options it was created with.
+        await connection.command('DEL', b.redisKey);
+        expect(await b.tryGetToken()).toBe(true);
+        expect(String(await connection.command('HGET', b.redisKey, 'c'))).toMatch(/^[1-9]\d*\|3:1:1000$/);
+        expect(b.capacity).toBe(3);
         await expect(a.reconfigure({ capacity: 0 })).rejects.toThrow(
           /capacity must be a positive safe integer, received 0/,
         );

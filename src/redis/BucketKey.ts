@@ -81,6 +81,9 @@ export class BucketKey {
         throw new RedisUnavailableError(invalid);
       }
     }
+    // A reconfiguration later than the one this bucket sends becomes its own: the key expires once
+    // full, and is then created again with the latest limits this process has seen, not older ones.
+    if (this.view.stamp > this.sent.current.stamp) this.sent.current = this.view;
     return reply.values;
   }
 

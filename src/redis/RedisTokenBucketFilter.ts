@@ -39,8 +39,9 @@ function checkFallback(fallback: unknown): TokenBucketFilter | undefined {
  * The key stores the configuration with the state, so one key never enforces two configurations. A
  * process created with other limits than the stored ones is decided on the stored ones (its `capacity`
  * follows them from its first reply; a count above the stored capacity rejects with the core's
- * `RangeError`) until a {@link reconfigure} replaces them, or the key expires (then the first process to
- * use it stores its own).
+ * `RangeError`) until a `reconfigure()` replaces them, or the key expires once the bucket is full again
+ * (then the first process to use it stores the latest reconfiguration it has seen, else its own
+ * options).
  *
  * A `getToken()` that must wait reserves its tokens in the same call and learns its exact grant
  * instant, then sleeps locally: one Redis call per granted call, no polling. Aborting a waiter gives

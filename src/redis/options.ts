@@ -60,7 +60,8 @@ export interface RedisStoreOptions {
  * The configuration (the limits) is stored in the key with the state, so one key never enforces two
  * configurations: a process created with other limits than the stored ones is decided on the stored
  * ones (its `capacity` follows them from its first reply) until a `reconfigure()` replaces them or the
- * key expires (then the first process to use it stores its own).
+ * key expires (then the first process to use it stores the latest reconfiguration it has seen, else its
+ * own options).
  */
 export type RedisBucketOptions = RedisStoreOptions & (TokenBucketOptions | MultiLimitOptions);
 
