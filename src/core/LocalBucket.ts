@@ -2,7 +2,7 @@ import type { Clock } from '../clock.js';
 import { BucketClosedError, MaxWaitExceededError } from '../errors.js';
 import type { GetTokenRequest } from '../options/requestOptions.js';
 import type { BucketInit } from './bucketInit.js';
-import type { BucketCounters } from './counters.js';
+import { BucketCounters } from './counters.js';
 import { decide, peekWait } from './decide.js';
 import { deferred } from './deferred.js';
 import { limitStateAt, type LimitState } from './limits.js';
@@ -25,6 +25,7 @@ const NO_ROOM = new WaitingRoom<Waiter>(
     dropped: () => undefined,
   },
   { tryNow: () => undefined, clock: globalThis },
+  new BucketCounters(),
 );
 
 /**
@@ -218,7 +219,8 @@ export abstract class LocalBucket {
         },
       },
       this.timeline,
-      { signals: this.signals, counters: this.counters, headTimer: this.setsHeadTimer },
+      this.counters,
+      { signals: this.signals, headTimer: this.setsHeadTimer },
     );
   }
 
