@@ -1,5 +1,6 @@
 import type { Clock } from './clock.js';
 import { formatValue, ownOption, withDefault } from './options/format.js';
+import { isKeyedSource } from './options/keyedSource.js';
 import { checkMaxWait, isAbortSignal } from './options/requestOptions.js';
 import type { AbortSignalLike, GetTokenOptions } from './TokenBucketFilter.js';
 import { concurrentWrapper } from './wrap/concurrent.js';
@@ -172,7 +173,7 @@ export function wrap<A extends unknown[], R, This = unknown>(
   const getTokenOptions: GetTokenOptions | undefined =
     maxWait === undefined && signal === undefined ? undefined : { maxWait: maxWait as number | undefined, signal };
 
-  if (isKeyed(bucket)) {
+  if (isKeyedSource(bucket)) {
     const keyed = bucket as KeyedTokenSource<unknown>;
     if (typeof key !== 'function') {
       throw new TypeError(
@@ -226,12 +227,6 @@ export function wrap<A extends unknown[], R, This = unknown>(
     }
     return source.getToken(count, getTokenOptions).then(() => fn.apply(this, args) as Awaited<R>);
   };
-}
-
-/** Whether `bucket` is keyed: its `available` is a method that declares a parameter (the key). */
-function isKeyed(bucket: object): boolean {
-  const available = (bucket as { available?: unknown }).available;
-  return typeof available === 'function' && available.length > 0;
 }
 
 /** Throws unless `concurrency` is a positive safe integer or `Infinity`. */
