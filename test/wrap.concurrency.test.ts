@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BucketClosedError, MaxWaitExceededError } from '../src/errors.js';
 import { LazyTokenBucketFilter } from '../src/LazyTokenBucketFilter.js';
 import { wrap } from '../src/wrap.js';
-import { createFakeClock, type FakeClock, flushPromises, track } from './support/clock.js';
+import { breakableClock, createFakeClock, type FakeClock, flushPromises, track } from './support/clock.js';
 
 /** A function whose calls run until the fake clock reaches `ms` after their start; records each start. */
 function slowTask(clock: FakeClock, ms: number) {
@@ -309,5 +309,87 @@ describe('wrap() with concurrency', () => {
     await all;
     expect(mostRunning()).toBe(3);
     bucket.close();
+  });
+
+  describe('hostile inputs', () => {
+    it('a token source whose getToken() throws rejects the call with it and frees the slot', async () => {
+      let calls = 0;
+      const source = {
+        getToken: () => {
+          calls += 1;
+          if (calls === 1) throw new Error('source broke');
+          return Promise.resolve();
+        },
+      };
+      const limited = wrap(source, () => 'ran', { concurrency: 1 });
+      const outcomes = await Promise.allSettled([limited(), limited()]);
+      expect(outcomes.map((o) => (o.status === 'fulfilled' ? o.value : (o.reason as Error).message))).toEqual([
+        'source broke',
+        'ran',
+      ]);
+    });
+
+    it('a signal whose addEventListener throws rejects the queued call with it, registering nothing', async () => {
+      const clock = createFakeClock();
+      const bucket = new LazyTokenBucketFilter({ capacity: 10, clock });
+      const signal = {
+        aborted: false,
+        reason: undefined,
+        addEventListener: () => {
+          throw new Error('no listeners here');
+        },
+        removeEventListener: () => undefined,
+      };
+      const { task } = slowTask(clock, 100);
+      const limited = wrap(bucket, task, { concurrency: 1, maxWait: 1000, signal: signal as never, clock });
+      const running = limited('a');
+      await expect(limited('b')).rejects.toThrow('no listeners here');
+      await clock.tickAsync(100);
+      await expect(running).resolves.toBe('a');
+      expect(clock.countTimers()).toBe(0); // the maxWait timer set for b was cancelled
+      bucket.close();
+    });
+
+    it('a clock that gives invalid readings: the queued call rejects with InvalidClockReadingError, the slot timer retries', async () => {
+      const { clock, fake, breakWith, mend } = breakableClock();
+      const bucket = new LazyTokenBucketFilter({ capacity: 10, clock: fake });
+      const { task } = slowTask(fake, 5000);
+      const limited = wrap(bucket, task, { concurrency: 1, maxWait: 1000, clock });
+      void limited('a');
+      breakWith(Number.NaN);
+      await expect(limited('refused')).rejects.toMatchObject({ name: 'InvalidClockReadingError' });
+      mend();
+      const waiting = track(limited('b'), fake);
+      breakWith(Number.NaN);
+      await fake.tickAsync(1003); // the timer wakes at 1000 on a NaN, and retries after 1, then 2 ms
+      expect(waiting.state).toBe('pending');
+      mend();
+      await fake.tickAsync(4);
+      expect(waiting).toMatchObject({ state: 'rejected', at: 1007 });
+      expect(waiting.error).toBeInstanceOf(MaxWaitExceededError);
+      await fake.tickAsync(5000);
+      bucket.close();
+    });
+
+    it('a slot freed while the clock reads NaN rejects its call with InvalidClockReadingError and moves on', async () => {
+      const { clock, fake, breakWith, mend } = breakableClock();
+      const bucket = new LazyTokenBucketFilter({ capacity: 10, clock: fake });
+      const { task } = slowTask(fake, 100);
+      const limited = wrap(bucket, task, { concurrency: 1, maxWait: 1000, clock });
+      void limited('a');
+      const b = track(limited('b'), fake);
+      const c = track(limited('c'), fake);
+      breakWith(Number.NaN);
+      await fake.tickAsync(100);
+      expect(b).toMatchObject({ state: 'rejected' });
+      expect(b.error).toMatchObject({ name: 'InvalidClockReadingError' });
+      // c gets the slot b freed, in the same instant, on the same broken clock.
+      expect(c.error).toMatchObject({ name: 'InvalidClockReadingError' });
+      mend();
+      const d = track(limited('d'), fake);
+      await fake.tickAsync(100);
+      expect(d).toMatchObject({ state: 'granted', at: 200 });
+      bucket.close();
+    });
   });
 });
