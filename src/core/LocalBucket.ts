@@ -18,14 +18,14 @@ import { Waiter, WaiterExtras } from './WaiterQueue.js';
  * it, and it is never closed), so one object serves them all and a bucket (every key of a keyed
  * bucket) allocates its own room only when a first caller has to wait.
  */
-const NO_ROOM = new WaitingRoom<Waiter>(
+const NO_ROOM = /* @__PURE__ */ new WaitingRoom<Waiter>(
   {
     dueAt: () => Number.POSITIVE_INFINITY,
     granting: () => undefined,
     dropped: () => undefined,
   },
   { tryNow: () => undefined, clock: globalThis },
-  new BucketCounters(),
+  /* @__PURE__ */ new BucketCounters(),
 );
 
 /**
