@@ -1,0 +1,281 @@
+import { MultiLimit, SingleLimit, type LimitState } from '../core/limits.js';
+import { stepTime, type RefillSchedule } from '../core/refill.js';
+import type { ResolvedLimit } from '../options/bucketOptions.js';
+import type { TokenBucketStats } from '../TokenBucketFilter.js';
+import {
+  BORN,
+  CAPACITY,
+  CHAIN_RESERVED,
+  CLOSED,
+  COUNTER_NAMES,
+  COUNTERS,
+  GENERATION,
+  LIMIT_COUNT,
+  limitBase,
+  LOCK,
+  ORIGIN,
+  RECONFIGURED_AT,
+  RECONFIGURED_SLOTS,
+  PENDING,
+  REFILL_INTERVAL,
+  REFILL_TOKENS,
+  SEQUENCE,
+  STEP,
+  TOKENS,
+  writeLimits,
+  type CounterName,
+} from './layout.js';
+import { lock, unlock } from './lock.js';
+
+/** Where a state stood: each limit's tokens and step, in order (`[tokens0, step0, tokens1, step1, …]`). */
+export type Snapshot = readonly number[];
+
+/**
+ * SharedState is one thread's access to a shared bucket's state in its `SharedArrayBuffer` (see
+ * `layout.ts`): the configuration (every limit's schedule) and the state (every limit's tokens and
+ * step, the positions of the core's `SingleLimit`s), guarded by the lock of `lock.ts`.
+ *
+ * The state it holds is the bucket's *tail*, the core's decision state: where the limits stand once
+ * every caller queued in any thread has been granted. So a thread decides exactly as an in-process
+ * bucket does, through `decide()`, `peekWait()` and `peekAvailable()` of `src/core/decide.ts`: it takes
+ * the lock, {@link read}s the state into a `LimitState`, runs the decision and {@link write}s the state
+ * back. This is governor's `StateStore::measure_and_replace(key, f)` with a lock in place of its
+ * compare-and-swap loop: the state of several limits spans several words, which no single atomic
+ * instruction can replace, and a lock held for a few hundred nanoseconds costs less than re-running the
+ * decision on every lost race.
+ *
+ * Every method but {@link lock}/{@link unlock}, {@link closed} and {@link pending} must be called with
+ * the lock held; their reads and writes are plain, ordered across threads by the lock's atomics.
+ */
+export class SharedState {
+  readonly words: Int32Array;
+  readonly floats: Float64Array;
+  /** The generation {@link limits} were built for; -1 before the first {@link read}. */
+  private builtFor = -1;
+  /** One `SingleLimit` per limit in force, loaded with the shared positions at each {@link read}. */
+  private limits: SingleLimit[] = [];
+  /** The capacity in force at the last {@link read} (the smallest, with several limits). */
+  capacity = 0;
+
+  constructor(readonly buffer: SharedArrayBuffer) {
+    this.words = new Int32Array(buffer);
+    this.floats = new Float64Array(buffer);
+  }
+
+  /** Takes the lock, waiting for another thread to release it. */
+  lock(): void {
+    lock(this.words, LOCK);
+  }
+
+  /** Releases the lock. */
+  unlock(): void {
+    unlock(this.words, LOCK);
+  }
+
+  /** Whether any thread has closed the bucket (an atomic read; no lock needed). */
+  get closed(): boolean {
+    return Atomics.load(this.words, CLOSED) !== 0;
+  }
+
+  /** Callers waiting in every thread (an atomic read; no lock needed). */
+  get pending(): number {
+    return Atomics.load(this.words, PENDING);
+  }
+
+  /** Adds `by` to the callers waiting in every thread (atomic; no lock needed). */
+  addPending(by: number): void {
+    Atomics.add(this.words, PENDING, by);
+  }
+
+  /** The configuration's generation: bumped by every reconfiguration. */
+  get generation(): number {
+    return this.words[GENERATION] ?? 0;
+  }
+
+  /** The state's write sequence: bumped by every write, so a thread can tell whether anyone wrote since it did. */
+  get sequence(): number {
+    return this.floats[SEQUENCE] ?? 0;
+  }
+
+  /**
+   * Returns the shared state as a `LimitState` to decide on: a `SingleLimit` (reused from call to call)
+   * for one limit, a `MultiLimit` over them for several. Valid until the next `read()`; a decision
+   * changes it in place, and {@link write} stores it.
+   */
+  read(): LimitState {
+    const floats = this.floats;
+    if (this.words[GENERATION] !== this.builtFor) this.rebuild();
+    const limits = this.limits;
+    for (let i = 0; i < limits.length; i += 1) {
+      const base = limitBase(i);
+      place(limits[i] as SingleLimit, floats[base + TOKENS] as number, floats[base + STEP] as number);
+    }
+    return limits.length === 1 ? (limits[0] as SingleLimit) : new MultiLimit(limits);
+  }
+
+  /** Returns the state as {@link read} would, loaded from `snapshot` instead of the shared memory. */
+  restore(snapshot: Snapshot): LimitState {
+    if (this.words[GENERATION] !== this.builtFor) this.rebuild();
+    const limits = this.limits;
+    for (let i = 0; i < limits.length; i += 1) {
+      place(limits[i] as SingleLimit, snapshot[2 * i] as number, snapshot[2 * i + 1] as number);
+    }
+    return limits.length === 1 ? (limits[0] as SingleLimit) : new MultiLimit(limits);
+  }
+
+  /** Stores the state last returned by {@link read} or {@link restore}; returns the new write sequence. */
+  write(): number {
+    const floats = this.floats;
+    const limits = this.limits;
+    for (let i = 0; i < limits.length; i += 1) {
+      const limit = limits[i] as SingleLimit;
+      const base = limitBase(i);
+      floats[base + TOKENS] = limit.tokens;
+      floats[base + STEP] = limit.step;
+    }
+    const sequence = (floats[SEQUENCE] as number) + 1;
+    floats[SEQUENCE] = sequence;
+    return sequence;
+  }
+
+  /** Returns where the shared state stands now (before a {@link write} of a decision made since the read). */
+  stored(): Snapshot {
+    const snapshot: number[] = [];
+    const count = this.words[LIMIT_COUNT] as number;
+    for (let i = 0; i < count; i += 1) {
+      const base = limitBase(i);
+      snapshot.push(this.floats[base + TOKENS] as number, this.floats[base + STEP] as number);
+    }
+    return snapshot;
+  }
+
+  /** Returns where the state last returned by {@link read} or {@link restore} stands now. */
+  current(): Snapshot {
+    return this.limits.flatMap((limit) => [limit.tokens, limit.step]);
+  }
+
+  /** Every limit's schedule in force (origin included), in order. */
+  schedules(): readonly RefillSchedule[] {
+    if (this.words[GENERATION] !== this.builtFor) this.rebuild();
+    return this.limits.map(({ schedule }) => schedule);
+  }
+
+  /**
+   * Returns the generation at which limit `i` last started afresh: a thread gives the tokens of a
+   * reservation made at generation `g` back only to the limits born at or before `g`.
+   */
+  bornAt(i: number): number {
+    return this.floats[limitBase(i) + BORN] ?? 0;
+  }
+
+  /**
+   * Puts `limits` in force from clock reading `now`: limit `i` holds `tokens[i]` at step 0 and was born
+   * at `born[i]`. Bumps the generation and the write sequence; returns the new generation.
+   */
+  replace(limits: readonly ResolvedLimit[], tokens: readonly number[], born: readonly number[], now: number): number {
+    writeLimits(this.floats, limits, tokens, now, born);
+    const words = this.words;
+    words[LIMIT_COUNT] = limits.length;
+    const generation = (words[GENERATION] as number) + 1;
+    Atomics.store(words, GENERATION, generation); // also read outside the lock, as a hint
+    this.floats[RECONFIGURED_AT + (generation % RECONFIGURED_SLOTS)] = now;
+    this.floats[SEQUENCE] = this.sequence + 1;
+    return generation;
+  }
+
+  /**
+   * Returns the clock reading (ms) of the reconfiguration that began generation `generation`, or
+   * undefined when the ring no longer remembers it (more than {@link RECONFIGURED_SLOTS} since).
+   */
+  reconfiguredAt(generation: number): number | undefined {
+    if (generation > this.generation || this.generation - generation >= RECONFIGURED_SLOTS) return undefined;
+    return this.floats[RECONFIGURED_AT + (generation % RECONFIGURED_SLOTS)];
+  }
+
+  /** Tokens reserved since nobody was queued in any thread (see `CHAIN_RESERVED` in `layout.ts`). */
+  get chainReserved(): number {
+    return this.floats[CHAIN_RESERVED] ?? 0;
+  }
+
+  set chainReserved(tokens: number) {
+    this.floats[CHAIN_RESERVED] = tokens;
+  }
+
+  /**
+   * Gives `count` tokens back to every limit that has held since generation `generation` (a limit
+   * added by a later reconfiguration never had them taken), each capped at its capacity: the tokens of
+   * a reservation made at that generation which its thread now re-plans.
+   */
+  giveBackTokens(count: number, generation: number): void {
+    const floats = this.floats;
+    const limits = this.words[LIMIT_COUNT] as number;
+    for (let i = 0; i < limits; i += 1) {
+      const base = limitBase(i);
+      if ((floats[base + BORN] as number) > generation) continue;
+      floats[base + TOKENS] = Math.min(floats[base + CAPACITY] as number, (floats[base + TOKENS] as number) + count);
+    }
+    this.floats[SEQUENCE] = this.sequence + 1;
+  }
+
+  /** Adds `by` to the shared counter `name` of `stats()`. */
+  count(name: CounterName, by = 1): void {
+    const index = COUNTERS + COUNTER_NAMES.indexOf(name);
+    this.floats[index] = (this.floats[index] as number) + by;
+  }
+
+  /** Adds one grant of `tokens` tokens to the counters (the hot path: no name lookup). */
+  countGrant(tokens: number): void {
+    const floats = this.floats;
+    floats[COUNTERS] = (floats[COUNTERS] as number) + tokens;
+    floats[COUNTERS + 1] = (floats[COUNTERS + 1] as number) + 1;
+  }
+
+  /** Adds one refused `tryGetToken()` to the counters. */
+  countDenied(): void {
+    this.floats[COUNTERS + 2] = (this.floats[COUNTERS + 2] as number) + 1;
+  }
+
+  /** Returns the counters of every thread, with `pending` (0 once closed). */
+  stats(): TokenBucketStats {
+    const value = (name: CounterName): number => this.floats[COUNTERS + COUNTER_NAMES.indexOf(name)] as number;
+    return {
+      tokensGranted: value('tokensGranted'),
+      granted: value('granted'),
+      denied: value('denied'),
+      maxWaitExceeded: value('maxWaitExceeded'),
+      aborted: value('aborted'),
+      closed: value('closed'),
+      overCapacity: value('overCapacity'),
+      pending: this.closed ? 0 : this.pending,
+    };
+  }
+
+  /** Rebuilds {@link limits} from the configuration in shared memory. */
+  private rebuild(): void {
+    const floats = this.floats;
+    const count = this.words[LIMIT_COUNT] as number;
+    const limits: SingleLimit[] = [];
+    let capacity = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < count; i += 1) {
+      const base = limitBase(i);
+      const schedule: RefillSchedule = {
+        capacity: floats[base + CAPACITY] as number,
+        refillTokens: floats[base + REFILL_TOKENS] as number,
+        refillInterval: floats[base + REFILL_INTERVAL] as number,
+        origin: floats[base + ORIGIN] as number,
+      };
+      capacity = Math.min(capacity, schedule.capacity);
+      limits.push(new SingleLimit(schedule, 0, 0));
+    }
+    this.limits = limits;
+    this.capacity = capacity;
+    this.builtFor = this.words[GENERATION] as number;
+  }
+}
+
+/** Puts `limit` at `tokens` tokens just after step `step`. */
+function place(limit: SingleLimit, tokens: number, step: number): void {
+  limit.tokens = tokens;
+  limit.step = step;
+  limit.nextStepAt = stepTime(limit.schedule, step + 1);
+}
