@@ -1,4 +1,3 @@
-import { ClockTimer } from './clock.js';
 import { BucketBase, bucketInit } from './core/BucketBase.js';
 import type { MultiLimitOptions, TokenBucketOptions } from './TokenBucketFilter.js';
 
@@ -23,9 +22,6 @@ import type { MultiLimitOptions, TokenBucketOptions } from './TokenBucketFilter.
  * `TokenBucketOptions`); the message names the option and the value.
  */
 export class LazyTokenBucketFilter extends BucketBase {
-  /** The head's sleep, if anyone waits. */
-  private headTimer: ClockTimer | undefined = undefined;
-
   /**
    * @param options one limit (`capacity`, `refillTokens`, `refillInterval`, `initialTokens`) or
    * several (`limits: [...]`), and optionally a `clock`
@@ -34,25 +30,6 @@ export class LazyTokenBucketFilter extends BucketBase {
     super(bucketInit(options, 'lazy'));
   }
 
-  protected headChanged(): void {
-    this.headTimer?.cancel();
-    this.headTimer = undefined;
-    const grantAt = this.headGrantTime();
-    if (grantAt === undefined) return;
-    // Timers round, cap and sometimes fire early: on waking, sync() re-reads the clock, grants what is
-    // due, and a head still early simply gets a new timer here.
-    this.headTimer = ClockTimer.timeout(this.clock, this.wake, this.delayUntil(grantAt));
-  }
-
-  protected stopTimers(): void {
-    this.headTimer?.cancel();
-    this.headTimer = undefined;
-  }
-
-  private readonly wake = (): void => {
-    this.headTimer = undefined;
-    this.syncIfValid();
-    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- sync() may set headTimer (through headChanged()); TypeScript keeps the narrowing across the call
-    if (this.headTimer === undefined) this.headChanged();
-  };
+  // The head's one timer is the waiting room's: nothing else to stop.
+  protected stopTimers(): void {}
 }

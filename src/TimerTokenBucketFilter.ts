@@ -147,8 +147,12 @@ export class TimerTokenBucketFilter extends BucketBase {
     return this;
   }
 
-  protected headChanged(): void {
-    const keepAlive = this.queue.length > 0;
+  protected override get setsHeadTimer(): boolean {
+    return false; // the refill interval wakes the room
+  }
+
+  protected override headChanged(): void {
+    const keepAlive = this.room.length > 0;
     for (const ticker of this.tickers) ticker.setKeepAlive(keepAlive);
   }
 
@@ -181,7 +185,7 @@ export class TimerTokenBucketFilter extends BucketBase {
 
   /** Whether the refill timer has nothing to do: the bucket is full and nobody waits. */
   private get idle(): boolean {
-    return this.queue.length === 0 && this.limit.full;
+    return this.room.length === 0 && this.limit.full;
   }
 
   /** Starts the refill timers again after a take from an idle bucket (started and open only). */
@@ -193,7 +197,7 @@ export class TimerTokenBucketFilter extends BucketBase {
   private armAll(): void {
     this.takeWakes = this.idle;
     if (this.takeWakes) return;
-    const keepAlive = this.queue.length > 0;
+    const keepAlive = this.room.length > 0;
     this.tickers = this.limit.schedules().map((schedule) => new Ticker(this.timeline, schedule, this.tick, keepAlive));
   }
 

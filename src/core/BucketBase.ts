@@ -1,4 +1,4 @@
-import { ClockRetry, type Clock } from '../clock.js';
+import type { Clock } from '../clock.js';
 import { BucketClosedError, MaxWaitExceededError } from '../errors.js';
 import { resolveBucketOptions, resolveReconfigure, type ResolvedLimit } from '../options/bucketOptions.js';
 import { formatValue, ownOption } from '../options/format.js';
@@ -13,21 +13,30 @@ import type {
   TokenBucketStats,
 } from '../TokenBucketFilter.js';
 import { BucketCounters } from './counters.js';
+import { decide, peekWait } from './decide.js';
 import { deferred } from './deferred.js';
 import { limitStateAt, type LimitState } from './limits.js';
 import { msUntil, type RefillSchedule } from './refill.js';
-import { pendingAbort, SignalWatch, type AbortOwner } from './SignalWatch.js';
+import type { SignalWatch } from './SignalWatch.js';
 import { Timeline } from './Timeline.js';
-import { rejectWaiter, Waiter, WaiterExtras, WaiterQueue } from './WaiterQueue.js';
+import { WaitingRoom } from './WaitingRoom.js';
+import { Waiter, WaiterExtras } from './WaiterQueue.js';
 
 const GRANTED: Promise<void> = Promise.resolve();
 
 /**
- * The queue of every bucket nobody has waited on yet: always empty (nothing is ever pushed to it), so
- * one object serves them all and a bucket (every key of a keyed bucket) allocates its own queue only
- * when a first caller has to wait.
+ * The waiting room of every bucket nobody has waited on yet: always empty (nothing is ever pushed to
+ * it, and it is never closed), so one object serves them all and a bucket (every key of a keyed
+ * bucket) allocates its own room only when a first caller has to wait.
  */
-const NO_WAITERS = new WaiterQueue();
+const NO_ROOM = new WaitingRoom<Waiter>(
+  {
+    dueAt: () => Number.POSITIVE_INFINITY,
+    granting: () => undefined,
+    dropped: () => undefined,
+  },
+  { tryNow: () => undefined, clock: globalThis },
+);
 
 /** What a bucket starts from: its limits' state, its clock and where it counts. */
 export interface BucketInit {
@@ -79,16 +88,17 @@ export function bucketInit(options: TokenBucketOptions | MultiLimitOptions, kind
 
 /**
  * BucketBase is the state machine every in-process bucket shares: the tokens of its limits on their
- * refill schedules, the FIFO queue of waiters, and the grant, abort, `maxWait`, reconfigure and close
- * rules. It never sets a timer; subclasses decide how to wake up when the head of the queue is due,
- * through {@link BucketBase.headChanged}, and call {@link BucketBase.sync} when they do.
+ * refill schedules, decided by the core's `decide()`, and its waiting callers in a
+ * {@link WaitingRoom}, with the grant, abort, `maxWait`, reconfigure and close rules. The room sets
+ * the head's timer (the lazy and keyed buckets); the timer kind wakes the room with its refill
+ * interval instead, calling {@link BucketBase.sync}.
  *
  * Every public method reads the clock once and passes that instant down to the pure arithmetic of
- * `limits.ts` and `refill.ts`.
+ * `decide.ts`, `limits.ts` and `refill.ts`.
  */
-export abstract class BucketBase implements ReconfigurableTokenBucketFilter, AbortOwner {
-  /** The FIFO of waiting callers; {@link NO_WAITERS} until a first caller has to wait. */
-  protected queue: WaiterQueue = NO_WAITERS;
+export abstract class BucketBase implements ReconfigurableTokenBucketFilter {
+  /** The waiting callers; {@link NO_ROOM} until a first caller has to wait. */
+  protected room: WaitingRoom<Waiter> = NO_ROOM;
   /** Where the limits stand: tokens held and schedule position. Replaced by `reconfigure()`. */
   protected limit: LimitState;
   /** The counters behind `stats()`. */
@@ -109,8 +119,6 @@ export abstract class BucketBase implements ReconfigurableTokenBucketFilter, Abo
    * idle while full), so that the others pay one field read on the hot path and no call.
    */
   protected takeWakes = false;
-  /** Paces timers while the clock gives invalid readings; created on the first one. */
-  private clockRetry: ClockRetry | undefined = undefined;
 
   protected constructor(init: BucketInit) {
     this.limit = init.limit;
@@ -142,13 +150,13 @@ export abstract class BucketBase implements ReconfigurableTokenBucketFilter, Abo
   get available(): number {
     if (this.closed) return 0;
     this.syncIfValid();
-    return this.queue.length === 0 ? this.limit.tokens : 0;
+    return this.room.length === 0 ? this.limit.tokens : 0;
   }
 
   get pending(): number {
     if (this.closed) return 0;
     this.syncIfValid();
-    return this.queue.length;
+    return this.room.length;
   }
 
   tryGetToken(count = 1): boolean {
@@ -163,14 +171,13 @@ export abstract class BucketBase implements ReconfigurableTokenBucketFilter, Abo
    * and the bucket open (the keyed bucket checks them before it picks a key's bucket).
    */
   tryTakeAt(count: number, now: number): boolean {
-    const limit = this.limit;
     this.sync(now);
     const counters = this.counters;
-    if (this.queue.length !== 0 || limit.tokens < count) {
+    // The one decision with no wait: granted now, or refused (a queue means nobody may barge).
+    if (this.room.length !== 0 || Number.isNaN(decide(this.limit, now, count, 0))) {
       counters.denied += 1;
       return false;
     }
-    limit.take(count);
     counters.tokensGranted += count;
     counters.granted += 1;
     if (this.takeWakes) this.tokensTaken();
@@ -183,8 +190,7 @@ export abstract class BucketBase implements ReconfigurableTokenBucketFilter, Abo
     if (invalid !== undefined) throw invalid;
     const now = this.timeline.now();
     this.sync(now);
-    if (this.queue.length === 0 && this.limit.tokens >= count) return 0;
-    return msUntil(this.tailState().grantTime(count), now);
+    return this.room.length === 0 ? peekWait(this.limit, now, count) : msUntil(this.tailState().grantTime(count), now);
   }
 
   getToken(count = 1, options?: GetTokenOptions): Promise<void> {
@@ -208,10 +214,11 @@ export abstract class BucketBase implements ReconfigurableTokenBucketFilter, Abo
    */
   takeOrWait(count: number, request: GetTokenRequest, now: number): Promise<void> {
     const limit = this.limit;
+    const room = this.room;
     // The hot path: before the next step with nobody queued, there is nothing to sync.
-    if (now >= limit.nextStepAt || this.queue.length !== 0) this.sync(now);
-    if (this.queue.length === 0 && limit.tokens >= count) {
-      limit.take(count);
+    if (now >= limit.nextStepAt || room.length !== 0) this.sync(now);
+    // Granted now (the one decision, with no wait on the live state), or on to the queue's tail.
+    if (room.length === 0 && !Number.isNaN(decide(limit, now, count, 0))) {
       const counters = this.counters;
       counters.tokensGranted += count;
       counters.granted += 1;
@@ -242,31 +249,8 @@ export abstract class BucketBase implements ReconfigurableTokenBucketFilter, Abo
     if (this.closed) return;
     this.closed = true;
     this.stopTimers();
-    const error = new BucketClosedError();
-    const waiters = this.queue.length === 0 ? [] : this.queue.takeAll();
-    this.counters.closed += waiters.length;
-    this.counters.queued -= waiters.length;
-    for (const waiter of waiters) {
-      this.detach(waiter);
-      rejectWaiter(waiter, error);
-    }
+    if (this.room !== NO_ROOM) this.room.close(new BucketClosedError());
     this.tail = undefined;
-  }
-
-  /** Removes `waiter`, whose signal aborted, and rejects it with `reason`; see {@link SignalWatch}. */
-  dropAborted(waiter: Waiter, reason: unknown): void {
-    this.queue.remove(waiter);
-    this.counters.queued -= 1;
-    this.counters.aborted += 1;
-    this.tail = undefined;
-    rejectWaiter(waiter, reason); // untouched, whatever it is
-  }
-
-  /** The callers behind aborted ones move up: grant any the tokens already cover, and re-arm for the head. */
-  afterAborts(): void {
-    if (this.closed) return;
-    this.syncIfValid();
-    this.headChanged();
   }
 
   [Symbol.dispose](): void {
@@ -274,54 +258,16 @@ export abstract class BucketBase implements ReconfigurableTokenBucketFilter, Abo
   }
 
   /**
-   * Brings the bucket up to clock reading `now`: grants, in order, every queued waiter whose grant
-   * instant has come (each at its own instant, so a late timer changes nothing), then adds the refills
-   * of the steps since. Time that goes backwards is ignored. Calls {@link headChanged} if the head
-   * changed.
+   * Brings the bucket up to clock reading `now`: the room grants, in order, every queued waiter whose
+   * grant instant has come (each at its own instant, so a late timer changes nothing), then the
+   * refills of the steps since are added. Time that goes backwards is ignored.
    */
   protected sync(now: number): void {
     const limit = this.limit;
-    if (now < limit.nextStepAt && this.queue.length === 0) return;
-    const head = this.queue.head;
-    for (let waiter = head; waiter !== undefined; waiter = this.queue.head) {
-      if (limit.tokens < waiter.count && limit.grantTime(waiter.count) > now) break;
-      const signal = waiter.extras?.signal;
-      const aborted = signal === undefined ? undefined : pendingAbort(signal);
-      if (aborted !== undefined) {
-        // Aborted, and its own listener has not run yet: it leaves the queue now, taking nothing.
-        this.detach(waiter);
-        this.dropAborted(waiter, aborted.reason);
-        continue;
-      }
-      limit.grantNext(waiter.count);
-      this.queue.remove(waiter);
-      this.counters.queued -= 1;
-      this.detach(waiter);
-      this.countGrant(waiter.count);
-      waiter.resolve();
-    }
+    const room = this.room;
+    if (room.length !== 0) room.drain(now);
+    else if (now < limit.nextStepAt) return;
     limit.advance(now);
-    if (head !== undefined && this.queue.head !== head) this.headChanged();
-  }
-
-  /**
-   * Returns the clock reading (ms) at which the head of the queue will be granted, or undefined when
-   * nobody waits. Call right after {@link sync}.
-   */
-  protected headGrantTime(): number | undefined {
-    const head = this.queue.head;
-    return head === undefined ? undefined : this.limit.grantTime(head.count);
-  }
-
-  /**
-   * Returns how long (ms) a timer must sleep to wake at clock reading `at`. When the clock gives an
-   * invalid reading, a timer cannot know how far `at` is: it returns a {@link ClockRetry} delay instead.
-   */
-  protected delayUntil(at: number): number {
-    const now = this.timeline.tryNow();
-    if (now === undefined) return (this.clockRetry ??= new ClockRetry()).next();
-    this.clockRetry?.reset();
-    return at - now;
   }
 
   /**
@@ -330,7 +276,7 @@ export abstract class BucketBase implements ReconfigurableTokenBucketFilter, Abo
    * the timer kind re-arms its refill timers. Also called by the keyed bucket for its keys.
    */
   clockChanged(): void {
-    if (!this.closed && this.queue.length !== 0) this.headChanged();
+    if (!this.closed && this.room.length !== 0) this.room.rearm();
   }
 
   /** Brings the bucket up to the clock's reading, unless that reading is invalid (then changes nothing). */
@@ -361,7 +307,7 @@ export abstract class BucketBase implements ReconfigurableTokenBucketFilter, Abo
   protected replan(limit: LimitState, now: number): void {
     this.limit = limit;
     const projected = limit.clone();
-    for (const waiter of [...this.queue]) {
+    for (const waiter of [...this.room]) {
       let refusal: Error | undefined;
       if (waiter.count > limit.capacity) {
         refusal = new RangeError(
@@ -378,25 +324,24 @@ export abstract class BucketBase implements ReconfigurableTokenBucketFilter, Abo
           projected.grantNext(waiter.count);
         }
       }
-      if (refusal !== undefined) {
-        this.queue.remove(waiter);
-        this.counters.queued -= 1;
-        this.detach(waiter);
-        rejectWaiter(waiter, refusal);
-      }
+      if (refusal !== undefined) this.room.refuse(waiter, refusal);
     }
     this.tail = projected;
     this.limitChanged();
     this.sync(now);
-    this.headChanged();
+    this.room.rearm();
   }
 
   /**
    * Called when the head of the queue changes: a first waiter arrives, the head is granted or aborted,
-   * or the queue empties (and after `reconfigure()`). Subclasses (re)arm or release their timers here.
-   * Never called after close.
+   * or the queue empties (and after `reconfigure()`). Never called after close.
    */
-  protected abstract headChanged(): void;
+  protected headChanged(): void {}
+
+  /** Whether the room sets a timer for the head (the lazy and keyed buckets); the timer kind ticks instead. */
+  protected get setsHeadTimer(): boolean {
+    return true;
+  }
 
   /** Stops every timer of the subclass; called once, by `close()`. */
   protected abstract stopTimers(): void;
@@ -420,30 +365,48 @@ export abstract class BucketBase implements ReconfigurableTokenBucketFilter, Abo
     const refusal = this.refuseWait();
     if (refusal !== undefined) return Promise.reject(refusal);
     const { signal, maxWait } = request;
-    const tail = this.tailState();
-    const grantAt = tail.grantTime(count);
-    const wait = msUntil(grantAt, now);
-    if (maxWait !== undefined && wait > maxWait) {
-      this.counters.maxWaitExceeded += 1;
-      return Promise.reject(new MaxWaitExceededError(wait, maxWait));
-    }
+    const room = this.room === NO_ROOM ? (this.room = this.openRoom()) : this.room;
     const { promise, resolve, reject } = deferred();
     // Only a call with a signal or a maxWait keeps `reject` and the rest (WaiterExtras).
     const extras =
       signal === undefined && maxWait === undefined
         ? undefined
-        : new WaiterExtras(reject, signal, now, maxWait ?? Number.POSITIVE_INFINITY, this);
+        : new WaiterExtras(reject, signal, now, maxWait ?? Number.POSITIVE_INFINITY, room);
     const waiter = new Waiter(count, resolve, extras);
-    // Registered first: a signal whose addEventListener throws leaves the bucket as it was.
-    if (signal !== undefined) (this.signals ??= new SignalWatch()).watch(waiter, signal);
+    // Watched first: a signal whose addEventListener throws leaves the bucket as it was.
+    room.watch(waiter);
+    const tail = this.tailState();
+    // The live state moves only at grants: the first waiter's reservation is made on a copy.
     const projected = tail === this.limit ? tail.clone() : tail;
-    projected.grantNext(count);
+    if (Number.isNaN(decide(projected, now, count, maxWait ?? Number.POSITIVE_INFINITY))) {
+      room.unwatch(waiter);
+      this.counters.maxWaitExceeded += 1;
+      return Promise.reject(new MaxWaitExceededError(peekWait(projected, now, count), maxWait ?? 0));
+    }
     this.tail = projected;
-    if (this.queue === NO_WAITERS) this.queue = new WaiterQueue();
-    this.queue.push(waiter);
-    this.counters.queued += 1;
-    if (this.queue.length === 1) this.headChanged();
+    room.push(waiter);
     return promise;
+  }
+
+  /** Creates this bucket's waiting room, at its first caller that has to wait. */
+  private openRoom(): WaitingRoom<Waiter> {
+    return new WaitingRoom<Waiter>(
+      {
+        dueAt: (head) => this.limit.grantTime(head.count),
+        granting: (head) => {
+          this.limit.grantNext(head.count);
+          this.countGrant(head.count);
+        },
+        dropped: () => {
+          this.tail = undefined; // the projection counted the aborted callers
+        },
+        headChanged: () => {
+          this.headChanged();
+        },
+      },
+      this.timeline,
+      { signals: this.signals, counters: this.counters, headTimer: this.setsHeadTimer },
+    );
   }
 
   private countGrant(count: number): void {
@@ -457,17 +420,12 @@ export abstract class BucketBase implements ReconfigurableTokenBucketFilter, Abo
    * waits (do not mutate it then), otherwise the projection, recomputed only after an abort.
    */
   private tailState(): LimitState {
-    if (this.queue.length === 0) return this.limit;
+    if (this.room.length === 0) return this.limit;
     if (this.tail === undefined) {
       const tail = this.limit.clone();
-      for (const waiter of this.queue) tail.grantNext(waiter.count);
+      for (const waiter of this.room) tail.grantNext(waiter.count);
       this.tail = tail;
     }
     return this.tail;
-  }
-
-  /** Forgets `waiter`'s signal registration when it leaves the queue (granted, refused or closed). */
-  private detach(waiter: Waiter): void {
-    if (waiter.extras?.signal !== undefined) this.signals?.forget(waiter);
   }
 }

@@ -1,4 +1,3 @@
-import { ClockTimer } from '../clock.js';
 import { BucketBase, type BucketInit } from '../core/BucketBase.js';
 import type { RefillSchedule } from '../core/refill.js';
 
@@ -23,7 +22,6 @@ export class KeyBucket<K> extends BucketBase {
   linked = false;
   /** Clock reading (ms) of the last call that could have taken tokens, or of the queue emptying. */
   lastUse = 0;
-  private headTimer: ClockTimer | undefined = undefined;
 
   /**
    * @param owner the keyed bucket that holds this one
@@ -44,7 +42,7 @@ export class KeyBucket<K> extends BucketBase {
    */
   isFullAndIdle(now: number): boolean {
     this.sync(now);
-    return this.queue.length === 0 && this.limit.full;
+    return this.room.length === 0 && this.limit.full;
   }
 
   /** Tokens held per limit right now (after syncing to `now`), in the order of the limits. */
@@ -58,34 +56,15 @@ export class KeyBucket<K> extends BucketBase {
     this.applySchedules(schedules, now);
   }
 
-  protected headChanged(): void {
-    this.headTimer?.cancel();
-    this.headTimer = undefined;
-    const grantAt = this.headGrantTime();
-    if (grantAt === undefined) {
+  /** Keeps the owner's LRU list true: a bucket is in it exactly while nobody waits. */
+  protected override headChanged(): void {
+    if (this.room.length === 0) {
       if (!this.linked) this.owner.bucketIdle(this);
-      return;
+    } else if (this.linked) {
+      this.owner.bucketBusy(this);
     }
-    if (this.linked) this.owner.bucketBusy(this);
-    // A closure per wait, not a bound method per key: most keys never wait, and each costs memory.
-    this.headTimer = ClockTimer.timeout(
-      this.clock,
-      () => {
-        this.wake();
-      },
-      this.delayUntil(grantAt),
-    );
   }
 
-  protected stopTimers(): void {
-    this.headTimer?.cancel();
-    this.headTimer = undefined;
-  }
-
-  private wake(): void {
-    this.headTimer = undefined;
-    this.syncIfValid();
-    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- sync() may set headTimer (through headChanged()); TypeScript keeps the narrowing across the call
-    if (this.headTimer === undefined && !this.isClosed) this.headChanged();
-  }
+  // The head's one timer is the waiting room's: nothing else to stop.
+  protected stopTimers(): void {}
 }
