@@ -37,7 +37,9 @@ export const MAX_TIMER_DELAY = 2 ** 31 - 1;
  * never the wall clock.
  */
 export function globalClock(): Clock {
-  const fake = (globalThis.setTimeout as { clock?: Partial<Clock> } | undefined)?.clock;
+  const timer = globalThis.setTimeout as { clock?: Partial<Clock> } | undefined;
+  // Own property only (fake timers set it on the function they install): a polluted prototype is no clock.
+  const fake = timer !== undefined && Object.hasOwn(timer, 'clock') ? timer.clock : undefined;
   return typeof fake === 'object' &&
     typeof fake.performance?.now === 'function' &&
     typeof fake.setTimeout === 'function'

@@ -138,6 +138,14 @@ export class SharedState {
     return sequence;
   }
 
+  /**
+   * Sets the write sequence back to `sequence`, after a thread has undone its own writes since then
+   * (a give-back): nobody else holds a later number, since every write after it was that thread's.
+   */
+  rewind(sequence: number): void {
+    this.floats[SEQUENCE] = sequence;
+  }
+
   /** Returns where the shared state stands now (before a {@link write} of a decision made since the read). */
   stored(): Snapshot {
     const snapshot: number[] = [];

@@ -171,11 +171,11 @@ function redecide(state: SharedState, now: number, waiters: readonly SharedWaite
  * `now`, if nobody else has drawn on them: `queue` is this thread's waiters still queued, in order.
  * Then the ones behind the first dropped one are re-decided from where it stood and move up (their
  * `grantAt` changes); otherwise the dropped reservations stay taken and their instants pass unused.
- * Counts the aborts. Returns whether the tokens went back.
+ * Counts the aborts. Returns whether the tokens went back (never on an invalid reading, `now` undefined).
  */
 export function giveBack(
   state: SharedState,
-  now: number,
+  now: number | undefined,
   dropped: readonly SharedWaiter[],
   queue: Iterable<SharedWaiter>,
 ): boolean {
@@ -187,8 +187,11 @@ export function giveBack(
     const chain = [...dropped];
     for (const waiter of queue) if (waiter.sequence > first.sequence) chain.push(waiter);
     chain.sort((a, b) => a.sequence - b.sequence);
-    if (!withdrawable(state, chain)) return false;
+    if (now === undefined || !withdrawable(state, chain)) return false;
     const from = state.restore(first.before);
+    // Every write since `first` was this thread's: undone, they are numbered again from there, so that
+    // the reservation before `first`, or the last kept one, is again the latest write.
+    state.rewind(first.sequence - 1);
     const gone = new Set(dropped);
     let kept = 0;
     for (const waiter of chain) {
@@ -198,7 +201,10 @@ export function giveBack(
       waiter.grantAt = decide(from, now, waiter.tokens, Number.POSITIVE_INFINITY);
       waiter.sequence = state.write();
     }
-    if (kept === 0) state.write();
+    if (kept === 0) {
+      state.write();
+      state.rewind(first.sequence - 1);
+    }
     return true;
   } finally {
     state.unlock();
