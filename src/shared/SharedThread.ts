@@ -3,8 +3,13 @@ import { WaitingRoom, type RoomTime, type WaitPlan } from '../core/WaitingRoom.j
 import { BucketClosedError } from '../errors.js';
 import { epochClock } from './epochClock.js';
 import { GENERATION, NOTICE } from './layout.js';
-import { giveBack, replan, type QueueOwner, type Refusal, type SharedWaiter } from './operations.js';
+import { deferred } from '../core/deferred.js';
+import { WaiterExtras } from '../core/WaiterQueue.js';
+import type { GetTokenRequest } from '../options/requestOptions.js';
+import { giveBack, NEEDS_WAITER, replan, reserve, SharedWaiter, type QueueOwner, type Refusal } from './operations.js';
 import type { SharedState } from './SharedState.js';
+
+const GRANTED: Promise<void> = Promise.resolve();
 
 /** Without `Atomics.waitAsync`, a thread with waiters looks for another thread's close or reconfiguration this often (ms). */
 export const NOTICE_POLL_MS = 1000;
@@ -131,6 +136,49 @@ export class SharedThread implements WaitPlan<SharedWaiter>, QueueOwner, RoomTim
     this.state.addPending(-all.length);
     for (const [waiter, error] of all) this.room.refuse(waiter, error);
     this.room.rearm();
+  }
+
+  /**
+   * `getToken()` at clock reading `now`, once the bucket is open and `count` and the options valid:
+   * takes the tokens now, or reserves them at the instant of their grant and waits. Throws (the caller
+   * rejects with it) `RangeError`, `MaxWaitExceededError`, or what the signal's `addEventListener`
+   * throws, having reserved nothing.
+   */
+  getToken(count: number, request: GetTokenRequest, now: number): Promise<void> {
+    const room = this.room;
+    const { signal, maxWait } = request;
+    let waiter: SharedWaiter | undefined;
+    let promise: Promise<void> | undefined;
+    for (;;) {
+      let at: number;
+      try {
+        at = reserve(this.state, this, now, count, maxWait ?? Number.POSITIVE_INFINITY, waiter);
+      } catch (refusal) {
+        if (waiter !== undefined) room.unwatch(waiter);
+        throw refusal;
+      } finally {
+        this.settle();
+      }
+      if (at === NEEDS_WAITER) {
+        // Created and watched outside the lock (addEventListener is the caller's code), then asked again.
+        const settle = deferred();
+        promise = settle.promise;
+        const extras =
+          signal === undefined && maxWait === undefined
+            ? undefined
+            : new WaiterExtras(settle.reject, signal, now, maxWait ?? Number.POSITIVE_INFINITY, room);
+        waiter = new SharedWaiter(count, Number.POSITIVE_INFINITY, settle.resolve, extras);
+        room.watch(waiter); // throws what addEventListener throws, with nothing reserved
+        continue;
+      }
+      if (at <= now || waiter === undefined || promise === undefined) {
+        if (waiter !== undefined) room.unwatch(waiter);
+        return GRANTED;
+      }
+      this.state.addPending(1);
+      room.push(waiter);
+      return promise;
+    }
   }
 
   // The room's plan.

@@ -1,11 +1,8 @@
-import { readClock, type Clock } from '../clock.js';
+import type { Clock } from '../clock.js';
 import { peekAvailable, peekWait } from '../core/decide.js';
-import { deferred } from '../core/deferred.js';
-import { WaiterExtras } from '../core/WaiterQueue.js';
 import { BucketClosedError } from '../errors.js';
-import { resolveBucketOptions, resolveOptions, resolveReconfigure } from '../options/bucketOptions.js';
-import { formatValue, ownOption } from '../options/format.js';
-import { checkCount, readGetTokenOptions, type GetTokenRequest } from '../options/requestOptions.js';
+import { resolveReconfigure } from '../options/bucketOptions.js';
+import { checkCount, readGetTokenOptions } from '../options/requestOptions.js';
 import type {
   GetTokenOptions,
   MultiLimitOptions,
@@ -14,10 +11,10 @@ import type {
   TokenBucketOptions,
   TokenBucketStats,
 } from '../TokenBucketFilter.js';
-import { epochClock } from './epochClock.js';
-import { bufferOf, CLOCK_BASE, CLOSED, createBuffer, INJECTED_BASE, MAX_LIMITS, NOTICE } from './layout.js';
-import { NEEDS_WAITER, reconfigure, reserve, SharedWaiter, takeNow } from './operations.js';
-import { SharedState } from './SharedState.js';
+import { CLOSED, NOTICE } from './layout.js';
+import { attachState, checkLimitCount, createState } from './open.js';
+import { reconfigure, takeNow } from './operations.js';
+import type { SharedState } from './SharedState.js';
 import { SharedThread } from './SharedThread.js';
 
 /**
@@ -40,7 +37,6 @@ export interface SharedTokenBucketFromOptions {
   clock?: Clock | undefined;
 }
 
-const GRANTED: Promise<void> = Promise.resolve();
 /** A count is checked against the capacity under the lock (another thread may change it): only its type here. */
 const ANY_CAPACITY = Number.POSITIVE_INFINITY;
 
@@ -111,19 +107,8 @@ export class SharedTokenBucketFilter implements ReconfigurableTokenBucketFilter 
    * to {@link SharedTokenBucketFilter.from}.
    */
   constructor(options: TokenBucketOptions | MultiLimitOptions) {
-    const input: unknown = options; // from untyped callers too
-    if (typeof input === 'object' && input !== null && ownOption(input, 'kind') !== undefined) {
-      throw new TypeError(`Unknown option "kind" for a SharedTokenBucketFilter`);
-    }
-    const { limits, clock } = resolveBucketOptions(options);
-    checkLimitCount(limits.length);
-    if (typeof SharedArrayBuffer !== 'function') {
-      throw new TypeError(
-        'SharedArrayBuffer is not available here (in a browser, the page must be cross-origin isolated)',
-      );
-    }
-    const origin = readClock(clock ?? epochClock); // on the time base every thread shares
-    this.attach(new SharedState(createBuffer(limits, origin, clock !== undefined)), clock);
+    const { state, clock, origin } = createState(options);
+    this.attach(state, clock);
     this.thread.lastReading = origin;
   }
 
@@ -137,28 +122,11 @@ export class SharedTokenBucketFilter implements ReconfigurableTokenBucketFilter 
    * the bucket was created (an injected clock on one side only).
    */
   static from(handle: SharedTokenBucketHandle, options: SharedTokenBucketFromOptions = {}): SharedTokenBucketFilter {
-    const buffer = bufferOf(handle);
-    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- validates input from untyped callers
-    if (typeof options !== 'object' || options === null) {
-      throw new TypeError(`options must be an object, received ${formatValue(options)}`);
-    }
-    for (const key of Object.keys(options)) {
-      if (key !== 'clock') throw new TypeError(`Unknown option ${formatValue(key)}; known options: clock`);
-    }
-    const given = ownOption(options, 'clock');
-    const clock = given === undefined ? undefined : resolveOptions({ capacity: 1, clock: given }).clock;
-    const injected = new Int32Array(buffer)[CLOCK_BASE] === INJECTED_BASE;
-    if (injected !== (clock !== undefined)) {
-      throw new TypeError(
-        injected
-          ? 'This shared bucket was created with an injected clock: pass a clock on the same time base to from()'
-          : 'This shared bucket was created with the default clock: from() must not be given a clock',
-      );
-    }
+    const { state, clock } = attachState(handle, options);
     // An instance of this class on an existing buffer. It runs no constructor (a constructor creates a
     // bucket), so that nothing has to be smuggled into one: `attach()` is the whole of what is shared.
     const bucket = Object.create(SharedTokenBucketFilter.prototype) as SharedTokenBucketFilter;
-    bucket.attach(new SharedState(buffer), clock);
+    bucket.attach(state, clock);
     bucket.thread.tryNow();
     return bucket;
   }
@@ -236,7 +204,7 @@ export class SharedTokenBucketFilter implements ReconfigurableTokenBucketFilter 
       const request = readGetTokenOptions(options);
       const now = thread.now();
       if (thread.room.queued !== 0) thread.room.drain(now);
-      return this.takeOrReserve(count, request, now);
+      return thread.getToken(count, request, now);
     } catch (refusal) {
       // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- an abort reason is passed on untouched, whatever it is
       return Promise.reject(refusal);
@@ -316,58 +284,5 @@ export class SharedTokenBucketFilter implements ReconfigurableTokenBucketFilter 
   /** Makes this instance this thread's side of the bucket whose state is `state`. */
   private attach(state: SharedState, clock: Clock | undefined): void {
     this.thread = new SharedThread(state, clock);
-  }
-
-  /**
-   * `getToken()` at clock reading `now`, once the bucket is open and `count` and the options valid:
-   * takes the tokens now, or reserves them at the instant of their grant and waits. Throws (the caller
-   * rejects with it) `RangeError`, `MaxWaitExceededError`, or what the signal's `addEventListener`
-   * throws, having reserved nothing.
-   */
-  private takeOrReserve(count: number, request: GetTokenRequest, now: number): Promise<void> {
-    const thread = this.thread;
-    const room = thread.room;
-    const { signal, maxWait } = request;
-    let waiter: SharedWaiter | undefined;
-    let promise: Promise<void> | undefined;
-    for (;;) {
-      let at: number;
-      try {
-        at = reserve(thread.state, thread, now, count, maxWait ?? Number.POSITIVE_INFINITY, waiter);
-      } catch (refusal) {
-        if (waiter !== undefined) room.unwatch(waiter);
-        throw refusal;
-      } finally {
-        thread.settle();
-      }
-      if (at === NEEDS_WAITER) {
-        // Created and watched outside the lock (addEventListener is the caller's code), then asked again.
-        const settle = deferred();
-        promise = settle.promise;
-        const extras =
-          signal === undefined && maxWait === undefined
-            ? undefined
-            : new WaiterExtras(settle.reject, signal, now, maxWait ?? Number.POSITIVE_INFINITY, room);
-        waiter = new SharedWaiter(count, Number.POSITIVE_INFINITY, settle.resolve, extras);
-        room.watch(waiter); // throws what addEventListener throws, with nothing reserved
-        continue;
-      }
-      if (at <= now || waiter === undefined || promise === undefined) {
-        if (waiter !== undefined) room.unwatch(waiter);
-        return GRANTED;
-      }
-      thread.state.addPending(1);
-      room.push(waiter);
-      return promise;
-    }
-  }
-}
-
-/** Refuses more limits than the shared buffer has room for. */
-function checkLimitCount(count: number): void {
-  if (count > MAX_LIMITS) {
-    throw new RangeError(
-      `limits must hold at most ${MAX_LIMITS} limits for a SharedTokenBucketFilter, received ${count}`,
-    );
   }
 }
