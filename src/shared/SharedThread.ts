@@ -45,6 +45,8 @@ function waitAsync(): WaitAsync | undefined {
  */
 export class SharedThread implements WaitPlan<SharedWaiter>, QueueOwner, RoomTime {
   readonly room: WaitingRoom<SharedWaiter>;
+  /** What another thread needs to attach: the buffer (structured-clonable; shared, not copied). */
+  readonly handle: { readonly buffer: SharedArrayBuffer };
   /** The configuration generation this thread's queue is planned for. */
   generation: number;
   /** The last valid clock reading of this thread (ms), for getters on an invalid one. */
@@ -66,6 +68,7 @@ export class SharedThread implements WaitPlan<SharedWaiter>, QueueOwner, RoomTim
     readonly injected: Clock | undefined,
   ) {
     this.room = new WaitingRoom<SharedWaiter>(this, this);
+    this.handle = Object.freeze({ buffer: state.buffer });
     state.lock();
     state.read(); // learns the configuration (the capacity)
     this.generation = state.generation;

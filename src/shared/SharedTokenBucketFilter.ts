@@ -133,7 +133,7 @@ export class SharedTokenBucketFilter implements ReconfigurableTokenBucketFilter 
 
   /** Send this to a worker (`postMessage`, `workerData`) and pass it to {@link SharedTokenBucketFilter.from}. */
   get handle(): SharedTokenBucketHandle {
-    return Object.freeze({ buffer: this.thread.state.buffer });
+    return this.thread.handle;
   }
 
   /** The largest count one call may ask for: the capacity in force (the smallest, with several limits). */
