@@ -38,8 +38,9 @@ export const MAX_TIMER_DELAY = 2 ** 31 - 1;
  */
 export function globalClock(): Clock {
   const timer = globalThis.setTimeout as { clock?: Partial<Clock> } | undefined;
+  let fake = timer?.clock;
   // Own property only (fake timers set it on the function they install): a polluted prototype is no clock.
-  const fake = timer !== undefined && Object.hasOwn(timer, 'clock') ? timer.clock : undefined;
+  if (fake !== undefined && !Object.hasOwn(timer as object, 'clock')) fake = undefined;
   return typeof fake === 'object' &&
     typeof fake.performance?.now === 'function' &&
     typeof fake.setTimeout === 'function'

@@ -191,6 +191,33 @@ describe('SharedTokenBucketFilter: stats() across threads', () => {
   });
 });
 
+describe('SharedTokenBucketFilter: tryGetToken() refusals proved without the lock', () => {
+  it("sees tokens another thread's abort gave back, before the instant it last saw", async () => {
+    const { clock, a, b } = twoThreads({ capacity: 1, refillTokens: 1, refillInterval: 1000 });
+    expect(b.tryGetToken()).toBe(true);
+    const controller = new AbortController();
+    const aborted = track(b.getToken(1, { signal: controller.signal }), clock); // reserves the step at 1000
+    expect(a.tryGetToken()).toBe(false); // the next token is 2000's
+    await clock.tickAsync(500);
+    expect(a.tryGetToken()).toBe(false);
+    controller.abort();
+    await clock.tickAsync(700);
+    expect(aborted.state).toBe('rejected');
+    expect(a.tryGetToken()).toBe(true); // 1000's token went back to the bucket
+    expect(a.stats()).toMatchObject({ denied: 2, granted: 2 });
+    a.close();
+  });
+
+  it("sees another thread's reconfiguration to a faster rate at once", async () => {
+    const { clock, a, b } = twoThreads({ capacity: 1, refillTokens: 1, refillInterval: 1000, initialTokens: 0 });
+    expect(a.tryGetToken()).toBe(false); // nothing before 1000
+    b.reconfigure({ refillInterval: 100 });
+    await clock.tickAsync(150);
+    expect(a.tryGetToken()).toBe(true);
+    a.close();
+  });
+});
+
 describe('SharedTokenBucketFilter: the layout version', () => {
   it('refuses a handle from an older build (layout 1) with a TypeError that says so', () => {
     const old = new SharedArrayBuffer(192);

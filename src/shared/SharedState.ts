@@ -9,6 +9,8 @@ import {
   CLOSED,
   COUNTER_NAMES,
   COUNTERS,
+  DENIED_UNLOCKED,
+  EARLIER,
   GENERATION,
   LIMIT_COUNT,
   limitBase,
@@ -26,6 +28,10 @@ import {
   type CounterName,
 } from './layout.js';
 import { lock, unlock } from './lock.js';
+
+/** Float64 indexes of the first limit's position (the hot path). */
+const FIRST_TOKENS = limitBase(0) + TOKENS;
+const FIRST_STEP = limitBase(0) + STEP;
 
 /** Where a state stood: each limit's tokens and step, in order (`[tokens0, step0, tokens1, step1, …]`). */
 export type Snapshot = readonly number[];
@@ -106,11 +112,17 @@ export class SharedState {
     const floats = this.floats;
     if (this.words[GENERATION] !== this.builtFor) this.rebuild();
     const limits = this.limits;
+    if (limits.length === 1) {
+      // The common case, and the hot path of every call: no loop, no allocation.
+      const only = limits[0] as SingleLimit;
+      place(only, floats[FIRST_TOKENS] as number, floats[FIRST_STEP] as number);
+      return only;
+    }
     for (let i = 0; i < limits.length; i += 1) {
       const base = limitBase(i);
       place(limits[i] as SingleLimit, floats[base + TOKENS] as number, floats[base + STEP] as number);
     }
-    return limits.length === 1 ? (limits[0] as SingleLimit) : new MultiLimit(limits);
+    return new MultiLimit(limits);
   }
 
   /** Returns the state as {@link read} would, loaded from `snapshot` instead of the shared memory. */
@@ -127,15 +139,28 @@ export class SharedState {
   write(): number {
     const floats = this.floats;
     const limits = this.limits;
+    if (limits.length === 1) {
+      const only = limits[0] as SingleLimit;
+      floats[FIRST_TOKENS] = only.tokens;
+      floats[FIRST_STEP] = only.step;
+    } else {
+      this.writeAll();
+    }
+    const sequence = (floats[SEQUENCE] as number) + 1;
+    floats[SEQUENCE] = sequence;
+    return sequence;
+  }
+
+  /** {@link write} of several limits. */
+  private writeAll(): void {
+    const floats = this.floats;
+    const limits = this.limits;
     for (let i = 0; i < limits.length; i += 1) {
       const limit = limits[i] as SingleLimit;
       const base = limitBase(i);
       floats[base + TOKENS] = limit.tokens;
       floats[base + STEP] = limit.step;
     }
-    const sequence = (floats[SEQUENCE] as number) + 1;
-    floats[SEQUENCE] = sequence;
-    return sequence;
   }
 
   /**
@@ -144,6 +169,7 @@ export class SharedState {
    */
   rewind(sequence: number): void {
     this.floats[SEQUENCE] = sequence;
+    Atomics.add(this.words, EARLIER, 1); // the state it undid to grants no later than the undone one
   }
 
   /** Returns where the shared state stands now (before a {@link write} of a decision made since the read). */
@@ -188,6 +214,7 @@ export class SharedState {
     Atomics.store(words, GENERATION, generation); // also read outside the lock, as a hint
     this.floats[RECONFIGURED_AT + (generation % RECONFIGURED_SLOTS)] = now;
     this.floats[SEQUENCE] = this.sequence + 1;
+    Atomics.add(words, EARLIER, 1);
     return generation;
   }
 
@@ -223,6 +250,7 @@ export class SharedState {
       floats[base + TOKENS] = Math.min(floats[base + CAPACITY] as number, (floats[base + TOKENS] as number) + count);
     }
     this.floats[SEQUENCE] = this.sequence + 1;
+    Atomics.add(this.words, EARLIER, 1);
   }
 
   /** Adds `by` to the shared counter `name` of `stats()`. */
@@ -243,13 +271,26 @@ export class SharedState {
     this.floats[COUNTERS + 2] = (this.floats[COUNTERS + 2] as number) + 1;
   }
 
+  /** How often the earliest grant has moved earlier (see `EARLIER` in `layout.ts`; atomic, no lock needed). */
+  get earlier(): number {
+    return Atomics.load(this.words, EARLIER);
+  }
+
+  /** Counts one refused `tryGetToken()` without the lock (atomic); folds the count in before it can overflow. */
+  countDeniedUnlocked(): void {
+    if (Atomics.add(this.words, DENIED_UNLOCKED, 1) < 2 ** 30) return;
+    this.lock();
+    this.count('denied', Atomics.exchange(this.words, DENIED_UNLOCKED, 0));
+    this.unlock();
+  }
+
   /** Returns the counters of every thread, with `pending` (0 once closed). */
   stats(): TokenBucketStats {
     const value = (name: CounterName): number => this.floats[COUNTERS + COUNTER_NAMES.indexOf(name)] as number;
     return {
       tokensGranted: value('tokensGranted'),
       granted: value('granted'),
-      denied: value('denied'),
+      denied: value('denied') + Atomics.load(this.words, DENIED_UNLOCKED),
       maxWaitExceeded: value('maxWaitExceeded'),
       aborted: value('aborted'),
       closed: value('closed'),

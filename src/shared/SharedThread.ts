@@ -1,12 +1,21 @@
 import { ClockTimer, globalClock, readClock, tryReadClock, type Clock } from '../clock.js';
-import { WaitingRoom, type RoomTime, type WaitPlan } from '../core/WaitingRoom.js';
-import { BucketClosedError } from '../errors.js';
-import { epochClock } from './epochClock.js';
-import { GENERATION, NOTICE } from './layout.js';
 import { deferred } from '../core/deferred.js';
 import { WaiterExtras } from '../core/WaiterQueue.js';
+import { WaitingRoom, type RoomTime, type WaitPlan } from '../core/WaitingRoom.js';
+import { BucketClosedError } from '../errors.js';
 import type { GetTokenRequest } from '../options/requestOptions.js';
-import { giveBack, NEEDS_WAITER, replan, reserve, SharedWaiter, type QueueOwner, type Refusal } from './operations.js';
+import { epochClock } from './epochClock.js';
+import { GENERATION, NOTICE } from './layout.js';
+import {
+  giveBack,
+  NEEDS_WAITER,
+  replan,
+  reserve,
+  SharedWaiter,
+  type QueueOwner,
+  type Refusal,
+  type TakeCache,
+} from './operations.js';
 import type { SharedState } from './SharedState.js';
 
 const GRANTED: Promise<void> = Promise.resolve();
@@ -51,6 +60,8 @@ export class SharedThread implements WaitPlan<SharedWaiter>, QueueOwner, RoomTim
   generation: number;
   /** The last valid clock reading of this thread (ms), for getters on an invalid one. */
   lastReading = Number.NEGATIVE_INFINITY;
+  /** What the last `tryGetToken()` proved about the next grant (see `takeNow()`). */
+  readonly takeCache: TakeCache = { earliest: Number.NEGATIVE_INFINITY, earlier: 0, capacity: 0 };
   private closedHere = false;
   private watching = false;
   private poll: ClockTimer | undefined = undefined;
@@ -109,7 +120,8 @@ export class SharedThread implements WaitPlan<SharedWaiter>, QueueOwner, RoomTim
       this.closeHere();
       return true;
     }
-    if (Atomics.load(this.state.words, GENERATION) !== this.generation) this.catchUp();
+    // Only queued callers need re-planning (a reservation re-plans first when its thread is behind).
+    if (this.room.queued !== 0 && Atomics.load(this.state.words, GENERATION) !== this.generation) this.catchUp();
     return false;
   }
 

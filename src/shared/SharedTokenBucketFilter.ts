@@ -173,7 +173,7 @@ export class SharedTokenBucketFilter implements ReconfigurableTokenBucketFilter 
     if (invalid !== undefined) throw invalid;
     const now = thread.now();
     if (thread.room.queued !== 0) thread.room.drain(now);
-    return takeNow(thread.state, now, count);
+    return takeNow(thread.state, thread.takeCache, now, count);
   }
 
   waitTime(count = 1): number {

@@ -6,14 +6,14 @@ import { formatValue, ownOption } from '../options/format.js';
  *
  * | bytes    | view      | what |
  * |----------|-----------|------|
- * | 0..31    | Int32 ×8  | {@link LOCK}, {@link CLOSED}, {@link PENDING}, {@link NOTICE}, {@link MAGIC}, {@link CLOCK_BASE}, {@link GENERATION}, {@link LIMIT_COUNT} |
+ * | 0..39    | Int32 ×10 | {@link LOCK}, {@link CLOSED}, {@link PENDING}, {@link NOTICE}, {@link MAGIC}, {@link CLOCK_BASE}, {@link GENERATION}, {@link LIMIT_COUNT}, {@link EARLIER}, {@link DENIED_UNLOCKED} |
  * | 64..127  | Float64 ×8| {@link SEQUENCE}, then the counters of `stats()` from {@link COUNTERS} |
  * | 128..639 | Float64 ×8 per limit, {@link MAX_LIMITS} limits | origin, capacity, refillTokens, refillInterval (the schedule), tokens, step (the core's `SingleLimit` position), born |
  * | 640..767 | Float64 ×16 | {@link RECONFIGURED_AT}: the clock reading of the reconfiguration that began each generation (a ring) |
  * | 768..775 | Float64   | {@link CHAIN_RESERVED} |
  *
- * Only {@link LOCK}, {@link CLOSED}, {@link PENDING} and {@link NOTICE} are accessed with `Atomics`
- * outside the lock; everything else is read and written plainly, and only while the lock is held.
+ * Only {@link LOCK}, {@link CLOSED}, {@link PENDING}, {@link NOTICE}, {@link EARLIER} and
+ * {@link DENIED_UNLOCKED} are accessed (with `Atomics`) outside the lock; everything else is read and written plainly, and only while the lock is held.
  */
 
 /** The lock word (see `lock.ts`). */
@@ -32,6 +32,14 @@ export const CLOCK_BASE = 5;
 export const GENERATION = 6;
 /** How many limits are in force. */
 export const LIMIT_COUNT = 7;
+/**
+ * Bumped (atomically, under the lock) by every write that can move the earliest grant earlier: a
+ * give-back and a reconfiguration. Takes and reservations only ever move it later, so a thread that
+ * saw the next grant come at some instant knows, while this word is unchanged, that none comes sooner.
+ */
+export const EARLIER = 8;
+/** `tryGetToken()` refusals counted without the lock (atomically), folded into the counters now and then. */
+export const DENIED_UNLOCKED = 9;
 
 /** Float64 index of the state's write sequence: bumped by every write that takes or gives back tokens. */
 export const SEQUENCE = 8;

@@ -7,7 +7,7 @@
  * bounded number of times (the holder only runs a few hundred nanoseconds of arithmetic), then sleeps
  * in `Atomics.wait` with a short timeout where the runtime allows blocking (Node's threads, Web
  * Workers), and goes on spinning where it does not (a browser's main thread). Releasing it is one
- * atomic subtraction, plus an `Atomics.notify` only when a thread may be sleeping.
+ * atomic exchange, plus an `Atomics.notify` only when a thread may be sleeping.
  *
  * Every access to the state between `lock()` and `unlock()` may be a plain typed-array read or write:
  * the lock's atomic operations order them across threads (a release-acquire pair in the JavaScript
@@ -57,7 +57,6 @@ function lockContended(words: Int32Array, index: number): void {
 
 /** Releases the lock at `words[index]`, held by this thread, and wakes one sleeper if there may be one. */
 export function unlock(words: Int32Array, index: number): void {
-  if (Atomics.sub(words, index, 1) === 1) return; // was 1: nobody sleeps
-  Atomics.store(words, index, 0);
-  Atomics.notify(words, index, 1);
+  // As Rust's futex mutex does: swap in 0, and wake a sleeper only if the lock was marked contended.
+  if (Atomics.exchange(words, index, 0) === 2) Atomics.notify(words, index, 1);
 }

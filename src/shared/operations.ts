@@ -56,19 +56,41 @@ export interface QueueOwner {
   replanUnderLock(now: number): void;
 }
 
-/** `tryGetToken(count)` at clock reading `now`: takes the tokens if they are there and nobody waits. */
-export function takeNow(state: SharedState, now: number, count: number): boolean {
+/**
+ * What one thread remembers of its last `tryGetToken()` decision: no grant of any count can come before
+ * `earliest` (ms) while the state's `earlier` counter still reads `earlier`, and `capacity` holds.
+ */
+export interface TakeCache {
+  earliest: number;
+  earlier: number;
+  capacity: number;
+}
+
+/**
+ * `tryGetToken(count)` at clock reading `now`: takes the tokens if they are there and nobody waits.
+ * A refusal that `cache` already proves (the next grant comes after `now`, and nothing has moved it
+ * earlier since) is counted without the lock; every other call is one decision under it.
+ */
+export function takeNow(state: SharedState, cache: TakeCache, now: number, count: number): boolean {
+  if (now < cache.earliest && count <= cache.capacity && state.earlier === cache.earlier) {
+    state.countDeniedUnlocked();
+    return false;
+  }
   state.lock();
   try {
     const tail = state.read();
     if (count > tail.capacity) throw checkCount(count, tail.capacity) as RangeError;
-    if (Number.isNaN(decide(tail, now, count, 0))) {
+    const granted = !Number.isNaN(decide(tail, now, count, 0));
+    if (granted) {
+      state.write();
+      state.countGrant(count);
+    } else {
       state.countDenied();
-      return false;
     }
-    state.write();
-    state.countGrant(count);
-    return true;
+    cache.earliest = tail.grantTime(1);
+    cache.earlier = state.earlier;
+    cache.capacity = tail.capacity;
+    return granted;
   } finally {
     state.unlock();
   }
