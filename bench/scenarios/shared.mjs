@@ -14,7 +14,7 @@
  * start together (released by one Atomics.notify), spin for `--ms` and report how many calls they
  * made; the bucket always has tokens (capacity 10^9, refilled at 10^9 per second), so each call
  * is a successful take: for the shared bucket, one decision under the lock of its shared state, the
- * contended case (\`miss\`: the bucket never has tokens, and a thread's refusal is usually proved
+ * contended case (`miss`: the bucket never has tokens, and a thread's refusal is usually proved
  * without the lock). Prints medians (min – max) over the rounds and the ratios the issue asks for.
  */
 import { writeFileSync } from 'node:fs';
