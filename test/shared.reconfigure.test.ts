@@ -124,6 +124,23 @@ describe('SharedTokenBucketFilter: reconfigure() in one thread holds for every t
     a.close();
   });
 
+  it('a caller of another thread already due when the reconfiguration came is granted as planned', async () => {
+    const { clock, a, b } = twoThreads({ capacity: 2, refillTokens: 1, refillInterval: 1000, initialTokens: 0 });
+    // At 2000 ms a halves the capacity before b's timer wakes for its caller of 2, due at that very
+    // instant: as in an in-process bucket (which grants what is due before it reconfigures), it is granted.
+    clock.setTimeout(() => {
+      a.reconfigure({ capacity: 1 });
+    }, 2000);
+    const theirs = track(b.getToken(2), clock);
+    const next = track(b.getToken(1), clock); // at 3000 ms on the old plan: re-planned, still at 3000
+    await clock.tickAsync(2000);
+    expect(theirs).toMatchObject({ state: 'granted', at: 2000 });
+    await clock.tickAsync(1000);
+    expect(next).toMatchObject({ state: 'granted', at: 3000 });
+    expect(a.stats()).toMatchObject({ overCapacity: 0, tokensGranted: 3 });
+    a.close();
+  });
+
   it('a caller of the reconfiguring thread is re-planned exactly as in an in-process bucket', async () => {
     const { clock, a, b } = twoThreads({ capacity: 2, refillTokens: 1, refillInterval: 1000, initialTokens: 0 });
     const mine = [track(a.getToken(1), clock), track(a.getToken(1), clock)]; // at 1000 and 2000 ms

@@ -140,8 +140,14 @@ export class SharedThread implements WaitPlan<SharedWaiter>, QueueOwner, RoomTim
 
   /** Called with the lock held when this thread's queue is planned for an older configuration. */
   replanUnderLock(now: number): void {
-    if (this.room.queued !== 0) this.refusals.push(...replan(this.state, now, [...this.room]));
+    if (this.room.queued !== 0) this.refusals.push(...replan(this.state, now, this.queue()));
     this.generation = this.state.generation;
+  }
+
+  /** This thread's queued waiters, in order, but for those a re-plan has refused and {@link settle} will reject. */
+  queue(): SharedWaiter[] {
+    const refused = new Set(this.refusals.map(([waiter]) => waiter));
+    return [...this.room].filter((waiter) => !refused.has(waiter));
   }
 
   /** Rejects the waiters a re-plan refused (outside the lock) and re-arms for the new instants. */

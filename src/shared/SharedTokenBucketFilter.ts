@@ -233,7 +233,7 @@ export class SharedTokenBucketFilter implements ReconfigurableTokenBucketFilter 
     let refusals;
     try {
       if (state.generation !== thread.generation) thread.replanUnderLock(now);
-      refusals = reconfigure(state, now, limits, [...thread.room]);
+      refusals = reconfigure(state, now, limits, thread.queue());
       thread.generation = state.generation;
     } finally {
       state.unlock();

@@ -285,9 +285,8 @@ export function replan(state: SharedState, now: number, mine: readonly SharedWai
   for (const waiter of mine) {
     if (waiter.generation === state.generation) continue;
     const reconfiguredAt = state.reconfiguredAt(waiter.generation + 1) ?? now;
-    if (waiter.grantAt <= reconfiguredAt) {
-      waiter.generation = state.generation; // due before the change: granted as planned
-    } else {
+    // Due before the change: granted as planned (its generation stays, so its tokens never go back).
+    if (waiter.grantAt > reconfiguredAt) {
       state.giveBackTokens(waiter.tokens, waiter.generation);
       stale.push(waiter);
     }
