@@ -80,17 +80,17 @@ export function takeNow(state: SharedState, cache: TakeCache, now: number, count
   try {
     const tail = state.read();
     if (count > tail.capacity) throw checkCount(count, tail.capacity) as RangeError;
-    const granted = !Number.isNaN(decide(tail, now, count, 0));
-    if (granted) {
+    if (!Number.isNaN(decide(tail, now, count, 0))) {
       state.write();
       state.countGrant(count);
-    } else {
-      state.countDenied();
+      cache.earliest = Number.NEGATIVE_INFINITY; // a grant proves nothing about the next refusal
+      return true;
     }
+    state.countDenied();
     cache.earliest = tail.grantTime(1);
     cache.earlier = state.earlier;
     cache.capacity = tail.capacity;
-    return granted;
+    return false;
   } finally {
     state.unlock();
   }
