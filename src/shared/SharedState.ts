@@ -1,33 +1,25 @@
 import { MultiLimit, SingleLimit, type LimitState } from '../core/limits.js';
 import { stepTime, type RefillSchedule } from '../core/refill.js';
 import type { ResolvedLimit } from '../options/bucketOptions.js';
-import type { TokenBucketStats } from '../TokenBucketFilter.js';
 import {
   BORN,
   CAPACITY,
   CHAIN_RESERVED,
-  CLOSED,
-  COUNTER_NAMES,
-  COUNTERS,
-  DENIED_UNLOCKED,
   EARLIER,
   GENERATION,
   LIMIT_COUNT,
   limitBase,
-  LOCK,
   ORIGIN,
   RECONFIGURED_AT,
   RECONFIGURED_SLOTS,
-  PENDING,
   REFILL_INTERVAL,
   REFILL_TOKENS,
   SEQUENCE,
   STEP,
   TOKENS,
   writeLimits,
-  type CounterName,
 } from './layout.js';
-import { lock, unlock } from './lock.js';
+import { SharedBuffer } from './SharedBuffer.js';
 
 /** Float64 indexes of the first limit's position (the hot path). */
 const FIRST_TOKENS = limitBase(0) + TOKENS;
@@ -50,48 +42,16 @@ export type Snapshot = readonly number[];
  * instruction can replace, and a lock held for a few hundred nanoseconds costs less than re-running the
  * decision on every lost race.
  *
- * Every method but {@link lock}/{@link unlock}, {@link closed} and {@link pending} must be called with
- * the lock held; their reads and writes are plain, ordered across threads by the lock's atomics.
+ * Every method here must be called with the lock held (see {@link SharedBuffer} for those that need
+ * not); their reads and writes are plain, ordered across threads by the lock's atomics.
  */
-export class SharedState {
-  readonly words: Int32Array;
-  readonly floats: Float64Array;
+export class SharedState extends SharedBuffer {
   /** The generation {@link limits} were built for; -1 before the first {@link read}. */
   private builtFor = -1;
   /** One `SingleLimit` per limit in force, loaded with the shared positions at each {@link read}. */
   private limits: SingleLimit[] = [];
   /** The capacity in force at the last {@link read} (the smallest, with several limits). */
   capacity = 0;
-
-  constructor(readonly buffer: SharedArrayBuffer) {
-    this.words = new Int32Array(buffer);
-    this.floats = new Float64Array(buffer);
-  }
-
-  /** Takes the lock, waiting for another thread to release it. */
-  lock(): void {
-    lock(this.words, LOCK);
-  }
-
-  /** Releases the lock. */
-  unlock(): void {
-    unlock(this.words, LOCK);
-  }
-
-  /** Whether any thread has closed the bucket (an atomic read; no lock needed). */
-  get closed(): boolean {
-    return Atomics.load(this.words, CLOSED) !== 0;
-  }
-
-  /** Callers waiting in every thread (an atomic read; no lock needed). */
-  get pending(): number {
-    return Atomics.load(this.words, PENDING);
-  }
-
-  /** Adds `by` to the callers waiting in every thread (atomic; no lock needed). */
-  addPending(by: number): void {
-    Atomics.add(this.words, PENDING, by);
-  }
 
   /** The configuration's generation: bumped by every reconfiguration. */
   get generation(): number {
@@ -251,52 +211,6 @@ export class SharedState {
     }
     this.floats[SEQUENCE] = this.sequence + 1;
     Atomics.add(this.words, EARLIER, 1);
-  }
-
-  /** Adds `by` to the shared counter `name` of `stats()`. */
-  count(name: CounterName, by = 1): void {
-    const index = COUNTERS + COUNTER_NAMES.indexOf(name);
-    this.floats[index] = (this.floats[index] as number) + by;
-  }
-
-  /** Adds one grant of `tokens` tokens to the counters (the hot path: no name lookup). */
-  countGrant(tokens: number): void {
-    const floats = this.floats;
-    floats[COUNTERS] = (floats[COUNTERS] as number) + tokens;
-    floats[COUNTERS + 1] = (floats[COUNTERS + 1] as number) + 1;
-  }
-
-  /** Adds one refused `tryGetToken()` to the counters. */
-  countDenied(): void {
-    this.floats[COUNTERS + 2] = (this.floats[COUNTERS + 2] as number) + 1;
-  }
-
-  /** How often the earliest grant has moved earlier (see `EARLIER` in `layout.ts`; atomic, no lock needed). */
-  get earlier(): number {
-    return Atomics.load(this.words, EARLIER);
-  }
-
-  /** Counts one refused `tryGetToken()` without the lock (atomic); folds the count in before it can overflow. */
-  countDeniedUnlocked(): void {
-    if (Atomics.add(this.words, DENIED_UNLOCKED, 1) < 2 ** 30) return;
-    this.lock();
-    this.count('denied', Atomics.exchange(this.words, DENIED_UNLOCKED, 0));
-    this.unlock();
-  }
-
-  /** Returns the counters of every thread, with `pending` (0 once closed). */
-  stats(): TokenBucketStats {
-    const value = (name: CounterName): number => this.floats[COUNTERS + COUNTER_NAMES.indexOf(name)] as number;
-    return {
-      tokensGranted: value('tokensGranted'),
-      granted: value('granted'),
-      denied: value('denied') + Atomics.load(this.words, DENIED_UNLOCKED),
-      maxWaitExceeded: value('maxWaitExceeded'),
-      aborted: value('aborted'),
-      closed: value('closed'),
-      overCapacity: value('overCapacity'),
-      pending: this.closed ? 0 : this.pending,
-    };
   }
 
   /** Rebuilds {@link limits} from the configuration in shared memory. */
