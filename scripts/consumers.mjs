@@ -39,33 +39,11 @@ const EXIT_GRACE = 5_000;
 // "unexpectedly passed": delete its entry.
 // ---------------------------------------------------------------------------------------------------
 
-const NO_GRANT = /^(Error: )?no grant: 1 of 10 requests granted/;
-
-const because = {
-  mockTimersModule: {
-    reason:
-      'node:test mock.timers offers no clock a bucket could find (it mocks no performance.now()); a bucket ' +
-      'created at import, before the test could give it the README recipe clock, reads real time: no grant',
-    match: NO_GRANT,
-  },
-};
-
-/** Row name → why it fails today: one row a line, grouped by reason. */
-const expectedFailures = Object.fromEntries(
-  [
-    [
-      because.mockTimersModule,
-      [
-        'node node:test module/lazy/mock.timers.enable()',
-        'node node:test module/timer/mock.timers.enable()',
-        'node22 node:test module/lazy/mock.timers.enable()',
-        'node22 node:test module/timer/mock.timers.enable()',
-        'node24 node:test module/lazy/mock.timers.enable()',
-        'node24 node:test module/timer/mock.timers.enable()',
-      ],
-    ],
-  ].flatMap(([reason, rows]) => rows.map((row) => [row, reason])),
-);
+/**
+ * Row name → why it fails today (`{ reason, match }`, where `match` tests the row's error): none since
+ * node:test's mock timers are followed by the default clock (their mocked Date says isMock).
+ */
+const expectedFailures = {};
 
 // ---------------------------------------------------------------------------------------------------
 // The matrix. A consumer is a project under test/consumers/<name>/ with its package.json and lockfile;

@@ -1,4 +1,5 @@
-import { BucketBase, bucketInit } from './core/BucketBase.js';
+import { BucketBase } from './core/BucketBase.js';
+import { bucketInit } from './core/bucketInit.js';
 import type { MultiLimitOptions, TokenBucketOptions } from './TokenBucketFilter.js';
 
 /**

@@ -1,5 +1,6 @@
 import { ClockRetry, ClockTimer, MAX_TIMER_DELAY } from './clock.js';
-import { BucketBase, bucketInit } from './core/BucketBase.js';
+import { BucketBase } from './core/BucketBase.js';
+import { bucketInit } from './core/bucketInit.js';
 import { stepTime, stepsAt, type RefillSchedule } from './core/refill.js';
 import type { Timeline } from './core/Timeline.js';
 import { BucketClosedError, BucketNotStartedError } from './errors.js';

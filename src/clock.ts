@@ -28,24 +28,50 @@ export interface Clock {
 export const MAX_TIMER_DELAY = 2 ** 31 - 1;
 
 /**
+ * The clock of node:test's mock timers (`mock.timers.enable()`, whose default mocks `Date` too): they
+ * mock no `performance.now()` and mark no clock, but their `Date` says `isMock`, and its `Date.now()`
+ * moves with `tick()`. Timers are the (mocked) global ones, looked up at each use.
+ */
+const nodeMockTimersClock: Clock = {
+  performance: { now: () => Date.now() },
+  setTimeout: (callback, ms) => globalThis.setTimeout(callback, ms),
+  clearTimeout: (handle) => {
+    globalThis.clearTimeout(handle);
+  },
+  setInterval: (callback, ms) => globalThis.setInterval(callback, ms),
+  clearInterval: (handle) => {
+    globalThis.clearInterval(handle);
+  },
+};
+
+/** Whether node:test's mock timers have replaced `Date` (its `isMock` is true). */
+export function nodeMockDate(): boolean {
+  return (globalThis.Date as { isMock?: unknown } | undefined)?.isMock === true;
+}
+
+/**
  * The clock used when a bucket was given none, looked up at each use: the `@sinonjs/fake-timers` clock
  * that the global timers belong to when fake timers are installed (vitest's `vi.useFakeTimers()`,
  * Jest's modern timers and sinon's `install()` all use it, and it marks the functions it installs with
- * a `clock` property), and `globalThis` otherwise. Reading the fake clock's own `performance.now()`
+ * a `clock` property); node:test's mock timers when they mock `Date` (the mocked `Date.now()` and the
+ * mocked global timers); and `globalThis` otherwise. Reading the fake clock's own `performance.now()`
  * makes a bucket follow fake timers that leave the global `performance` alone (vitest 2's defaults,
  * sinon with `toFake` limited to timers). Without fake timers it is `globalThis`: `performance.now()`,
- * never the wall clock.
+ * never the wall clock (`Date.now()` is read only while node:test has mocked it).
  */
 export function globalClock(): Clock {
   const timer = globalThis.setTimeout as { clock?: Partial<Clock> } | undefined;
   let fake = timer?.clock;
   // Own property only (fake timers set it on the function they install): a polluted prototype is no clock.
   if (fake !== undefined && !Object.hasOwn(timer as object, 'clock')) fake = undefined;
-  return typeof fake === 'object' &&
+  if (
+    typeof fake === 'object' &&
     typeof fake.performance?.now === 'function' &&
     typeof fake.setTimeout === 'function'
-    ? (fake as Clock)
-    : globalThis;
+  ) {
+    return fake as Clock;
+  }
+  return nodeMockDate() ? nodeMockTimersClock : globalThis;
 }
 
 /**

@@ -55,3 +55,31 @@ describe('timerDelay', () => {
     expect(timerDelay(ms)).toBe(expected);
   });
 });
+
+describe("the default clock under node:test's mock timers", () => {
+  it('reads the mocked Date.now() while Date says isMock, from a bucket created before they were enabled', async () => {
+    const { LazyTokenBucketFilter } = await import('../src/index.js');
+    const bucket = new LazyTokenBucketFilter({ capacity: 1, refillTokens: 1, refillInterval: 1000 });
+    expect(bucket.tryGetToken()).toBe(true);
+    const RealDate = globalThis.Date;
+    let mockedNow = 0;
+    // What node:test's MockTimers puts in place: a Date whose now() moves with tick(), marked isMock.
+    const MockDate = Object.assign(function MockDate() {}, { isMock: true, now: () => mockedNow });
+    globalThis.Date = MockDate as unknown as DateConstructor;
+    try {
+      // Re-based on the mocked clock at the whole ms of real time the bucket had lived (0 unless slow).
+      const wait = bucket.waitTime();
+      expect(wait).toBeGreaterThan(900);
+      expect(wait).toBeLessThanOrEqual(1000);
+      mockedNow = wait - 1;
+      expect(bucket.tryGetToken()).toBe(false);
+      mockedNow = wait;
+      expect(bucket.tryGetToken()).toBe(true);
+    } finally {
+      globalThis.Date = RealDate;
+    }
+    // Back on performance.now(): re-based again, no token minted by the switch.
+    expect(bucket.tryGetToken()).toBe(false);
+    bucket.close();
+  });
+});

@@ -1,4 +1,4 @@
-import { globalClock, type Clock } from '../clock.js';
+import { globalClock, nodeMockDate, type Clock } from '../clock.js';
 import { InvalidClockReadingError, MAX_CLOCK_READING } from '../errors.js';
 
 /**
@@ -57,7 +57,7 @@ export class Timeline {
       // The default clock (see globalClock): the performance of the fake-timers clock that the global
       // timers belong to, or else the global performance (which a test may also replace on its own).
       const performance =
-        (globalThis.setTimeout as { clock?: unknown }).clock === undefined
+        (globalThis.setTimeout as { clock?: unknown }).clock === undefined && !nodeMockDate()
           ? globalThis.performance
           : globalClock().performance;
       source = performance;

@@ -38,8 +38,6 @@ export interface RoomTime {
 export interface WaitingRoomOptions {
   /** The abort listeners to register with, shared by the keys of a keyed bucket; default: the room's own. */
   readonly signals?: SignalWatch | undefined;
-  /** Counters to keep `queued`, `aborted` and `closed` in (for `stats()`); default: none. */
-  readonly counters?: BucketCounters | undefined;
   /** Whether the room sets a timer for its head (default true); false: the bucket calls `drain()` itself. */
   readonly headTimer?: boolean | undefined;
 }
@@ -60,29 +58,37 @@ export interface WaitingRoomOptions {
 export class WaitingRoom<W extends Waiter> implements AbortOwner {
   private readonly queue = new WaiterQueue();
   private held: Set<W> | undefined = undefined;
+  /** Waiters queued and held: read on every bucket's hot path, so kept in a field of its own. */
+  private count = 0;
   private signals: SignalWatch | undefined;
-  private readonly counters: BucketCounters | undefined;
+  private readonly counters: BucketCounters;
   private readonly useTimer: boolean;
   private timer: ClockTimer | undefined = undefined;
   private retry: ClockRetry | undefined = undefined;
   /** The waiters of the abort being delivered, in the order SignalWatch told them. */
   private aborting: W[] | undefined = undefined;
-  private draining = false;
   private closed = false;
 
+  /**
+   * @param plan when waiters are due, and what grants and aborts do to the bucket's tokens
+   * @param time where the room reads time and sets its timer
+   * @param counters the bucket's counters behind `stats()`: the room keeps `queued` (its length),
+   *   `aborted` and `closed` in them
+   */
   constructor(
     private readonly plan: WaitPlan<W>,
     private readonly time: RoomTime,
+    counters: BucketCounters,
     options: WaitingRoomOptions = {},
   ) {
     this.signals = options.signals;
-    this.counters = options.counters;
+    this.counters = counters;
     this.useTimer = options.headTimer ?? true;
   }
 
   /** Callers waiting: queued and held. */
   get length(): number {
-    return this.queue.length + (this.held?.size ?? 0);
+    return this.count;
   }
 
   /** Callers in the queue (held ones not counted). */
@@ -118,14 +124,16 @@ export class WaitingRoom<W extends Waiter> implements AbortOwner {
   /** Appends `waiter` (whose instant the plan knows) to the queue; arms the timer if it is the new head. */
   push(waiter: W): void {
     this.queue.push(waiter);
-    if (this.counters !== undefined) this.counters.queued += 1;
+    this.count += 1;
+    this.counters.queued += 1;
     if (this.queue.length === 1) this.headChanged();
   }
 
   /** Holds `waiter` as pending but not queued (its instant is not known yet). */
   hold(waiter: W): void {
     (this.held ??= new Set()).add(waiter);
-    if (this.counters !== undefined) this.counters.queued += 1;
+    this.count += 1;
+    this.counters.queued += 1;
   }
 
   /**
@@ -134,7 +142,8 @@ export class WaitingRoom<W extends Waiter> implements AbortOwner {
    */
   release(waiter: W): boolean {
     if (this.held?.delete(waiter) !== true) return false;
-    if (this.counters !== undefined) this.counters.queued -= 1;
+    this.count -= 1;
+    this.counters.queued -= 1;
     return true;
   }
 
@@ -150,8 +159,6 @@ export class WaitingRoom<W extends Waiter> implements AbortOwner {
    * re-arms for the new head. `now` undefined (an invalid reading) grants nothing and paces the timer.
    */
   drain(now: number | undefined): void {
-    if (this.draining) return;
-    this.draining = true;
     const queue = this.queue;
     const first = queue.head;
     let dropped: W[] | undefined;
@@ -161,25 +168,25 @@ export class WaitingRoom<W extends Waiter> implements AbortOwner {
         const signal = head.extras?.signal;
         const aborted = signal === undefined ? undefined : pendingAbort(signal);
         queue.remove(head);
-        if (this.counters !== undefined) this.counters.queued -= 1;
+        this.count -= 1;
+        this.counters.queued -= 1;
         this.forget(head);
         if (aborted === undefined) {
           this.plan.granting(head);
           head.resolve();
         } else {
-          if (this.counters !== undefined) this.counters.aborted += 1;
+          this.counters.aborted += 1;
           rejectWaiter(head, aborted.reason);
           (dropped ??= []).push(head);
         }
       }
     }
-    this.draining = false;
     if (dropped !== undefined) {
       this.plan.dropped(dropped);
       this.drain(now);
       return;
     }
-    if (queue.head !== first || now === undefined) this.headChanged(now);
+    if (queue.head !== first) this.headChanged(now);
   }
 
   /** The waiters' instants changed (a give-back moved them up, or the clock changed): re-arm the timer. */
@@ -191,7 +198,8 @@ export class WaitingRoom<W extends Waiter> implements AbortOwner {
   refuse(waiter: W, reason: unknown): void {
     const head = this.queue.head;
     this.queue.remove(waiter);
-    if (this.counters !== undefined) this.counters.queued -= 1;
+    this.count -= 1;
+    this.counters.queued -= 1;
     this.forget(waiter);
     rejectWaiter(waiter, reason);
     if (waiter === head) this.headChanged();
@@ -210,10 +218,9 @@ export class WaitingRoom<W extends Waiter> implements AbortOwner {
       waiters.push(...this.held);
       this.held = undefined;
     }
-    if (this.counters !== undefined) {
-      this.counters.closed += waiters.length;
-      this.counters.queued -= waiters.length;
-    }
+    this.count = 0;
+    this.counters.closed += waiters.length;
+    this.counters.queued -= waiters.length;
     for (const waiter of waiters) {
       this.forget(waiter);
       rejectWaiter(waiter, error);
@@ -225,10 +232,9 @@ export class WaitingRoom<W extends Waiter> implements AbortOwner {
   dropAborted(waiter: Waiter, reason: unknown): void {
     const mine = waiter as W;
     if (this.held?.delete(mine) !== true) this.queue.remove(mine);
-    if (this.counters !== undefined) {
-      this.counters.queued -= 1;
-      this.counters.aborted += 1;
-    }
+    this.count -= 1;
+    this.counters.queued -= 1;
+    this.counters.aborted += 1;
     rejectWaiter(mine, reason); // untouched, whatever it is
     (this.aborting ??= []).push(mine);
   }

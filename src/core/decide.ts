@@ -40,6 +40,9 @@ export const REFUSED = Number.NaN;
  */
 export function decide(tail: LimitState, now: number, count: number, maxWait: number): number {
   tail.advance(now);
+  // Short of tokens, the grant comes at a later step, so after `now`: with no wait allowed, that is
+  // all there is to know (the hot path of a refused tryGetToken()).
+  if (tail.tokens < count && maxWait <= 0) return REFUSED;
   const at = tail.grantTime(count);
   if (at <= now) {
     tail.take(count);

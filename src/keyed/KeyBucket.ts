@@ -1,4 +1,5 @@
-import { BucketBase, type BucketInit } from '../core/BucketBase.js';
+import { BucketBase } from '../core/BucketBase.js';
+import type { BucketInit } from '../core/bucketInit.js';
 import type { RefillSchedule } from '../core/refill.js';
 
 /** What a {@link KeyBucket} tells the keyed bucket that holds it. */

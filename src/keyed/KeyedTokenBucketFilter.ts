@@ -1,7 +1,8 @@
-import { schedulesFrom } from '../core/BucketBase.js';
+import { schedulesFrom } from '../core/bucketInit.js';
 import { BucketCounters } from '../core/counters.js';
 import { limitStateAt } from '../core/limits.js';
-import { msUntil, stepTime, stepsUntil, type RefillSchedule } from '../core/refill.js';
+import { peekAvailable, peekWait } from '../core/decide.js';
+import type { RefillSchedule } from '../core/refill.js';
 import { SignalWatch } from '../core/SignalWatch.js';
 import { Timeline } from '../core/Timeline.js';
 import { BucketClosedError } from '../errors.js';
@@ -17,6 +18,7 @@ import type {
   TokenBucketStats,
 } from '../TokenBucketFilter.js';
 import { KeyBucket, type KeyBucketOwner } from './KeyBucket.js';
+import { KeyTable } from './KeyTable.js';
 
 /** The option a keyed bucket adds to the bucket options. */
 export interface KeyedOptions {
@@ -68,29 +70,18 @@ export interface KeyedTokenBucketStats extends TokenBucketStats {
  * the option and the value.
  */
 export class KeyedTokenBucketFilter<K = unknown> implements DisposableLike {
-  private readonly buckets = new Map<K, KeyBucket<K>>();
+  /** The keys' buckets, and which of them may be dropped or evicted. */
+  private readonly table: KeyTable<K>;
   private readonly owner: KeyBucketOwner<K>;
   private readonly counters = new BucketCounters();
   /** One abort listener per signal for every key's callers. */
   private readonly signals = new SignalWatch();
   /** Where every key reads time: the clock, re-based when it changes under the bucket. */
   private readonly timeline: Timeline;
-  private readonly maxKeys: number;
   /** The shared schedules (one per limit), all starting at the same origin. */
   private schedules: readonly RefillSchedule[];
   /** Tokens per limit a new bucket holds at the schedules' origin. */
   private startTokens: readonly number[];
-  /** How long (ms) after its last use a bucket with nobody waiting is certainly full. */
-  private fillTime = 0;
-  /** The smallest capacity of the limits in force. */
-  private smallestCapacity = 0;
-  /** Clock reading from which a new bucket is full (before it, full buckets are not dropped). */
-  private freshFullAt = 0;
-  /** The LRU list of buckets nobody waits on: oldest first. */
-  private oldest: KeyBucket<K> | undefined = undefined;
-  private newest: KeyBucket<K> | undefined = undefined;
-  private droppedCount = 0;
-  private evictionCount = 0;
   private closed = false;
 
   /**
@@ -114,35 +105,35 @@ export class KeyedTokenBucketFilter<K = unknown> implements DisposableLike {
       const Class = typeof maxKeys === 'number' ? RangeError : TypeError;
       throw new Class(`maxKeys must be a positive safe integer, received ${formatValue(maxKeys)}`);
     }
-    this.maxKeys = maxKeys ?? Number.POSITIVE_INFINITY;
+    this.table = new KeyTable<K>(maxKeys ?? Number.POSITIVE_INFINITY);
     this.timeline = new Timeline(resolved.clock);
     // When the clock changes under the keyed bucket, every key with callers waiting re-arms its timer.
     this.timeline.onSourceChange = () => {
-      for (const bucket of this.buckets.values()) if (!bucket.linked) bucket.clockChanged();
+      for (const bucket of this.table.buckets.values()) if (!bucket.linked) bucket.clockChanged();
     };
     this.schedules = schedulesFrom(resolved.limits, this.timeline.now());
     this.startTokens = resolved.limits.map((limit) => limit.initialTokens);
-    this.planDrops();
+    this.table.plan(this.schedules, this.startTokens);
     this.owner = {
       bucketIdle: (bucket) => {
         // An invalid reading cannot date the last use: count it as the newest, at the latest valid stamp.
-        this.link(bucket, this.timeline.tryNow() ?? this.newest?.lastUse ?? bucket.lastUse);
+        this.table.link(bucket, this.timeline.tryNow() ?? this.table.newestUse ?? bucket.lastUse);
       },
       bucketBusy: (bucket) => {
-        this.unlink(bucket);
+        this.table.unlink(bucket);
       },
     };
   }
 
   /** The largest count one call may ask for: the capacity (the smallest, with several limits). */
   get capacity(): number {
-    return this.smallestCapacity;
+    return this.table.capacity;
   }
 
   /** The number of keys whose bucket is held right now (0 after `close()`); drops full idle ones first. */
   get size(): number {
     if (!this.closed) this.sweepIfValid();
-    return this.buckets.size;
+    return this.table.buckets.size;
   }
 
   /**
@@ -152,18 +143,19 @@ export class KeyedTokenBucketFilter<K = unknown> implements DisposableLike {
   available(key: K): number {
     if (this.closed) return 0;
     const now = this.timeline.tryNow();
-    if (now !== undefined) this.sweep(now);
-    const bucket = this.buckets.get(key);
+    if (now !== undefined) this.table.sweep(now);
+    const bucket = this.table.buckets.get(key);
     if (bucket !== undefined) return bucket.available;
     // A key without a bucket holds what a new bucket would, as of the last valid reading.
-    return limitStateAt(this.schedules, this.startTokens, now ?? this.timeline.lastReading).tokens;
+    const at = now ?? this.timeline.lastReading;
+    return peekAvailable(limitStateAt(this.schedules, this.startTokens, at), at);
   }
 
   /** Callers of `key` waiting right now (0 after `close()`). Creates no bucket. */
   pending(key: K): number {
     if (this.closed) return 0;
     this.sweepIfValid();
-    return this.buckets.get(key)?.pending ?? 0;
+    return this.table.buckets.get(key)?.pending ?? 0;
   }
 
   /**
@@ -210,11 +202,10 @@ export class KeyedTokenBucketFilter<K = unknown> implements DisposableLike {
     const invalid = checkCount(count, this.capacity);
     if (invalid !== undefined) throw invalid;
     const now = this.timeline.now();
-    this.sweep(now);
-    const bucket = this.buckets.get(key);
+    this.table.sweep(now);
+    const bucket = this.table.buckets.get(key);
     if (bucket !== undefined) return bucket.waitTime(count);
-    const fresh = limitStateAt(this.schedules, this.startTokens, now);
-    return fresh.tokens >= count ? 0 : msUntil(fresh.grantTime(count), now);
+    return peekWait(limitStateAt(this.schedules, this.startTokens, now), now, count);
   }
 
   /**
@@ -227,14 +218,14 @@ export class KeyedTokenBucketFilter<K = unknown> implements DisposableLike {
     if (this.closed) throw new BucketClosedError();
     const limits = resolveReconfigure(options, this.schedules);
     const now = this.timeline.now();
-    this.sweep(now);
+    this.table.sweep(now);
     const schedules = schedulesFrom(limits, now);
     // Keys without a bucket stand where a new bucket would: carry that over too.
     const fresh = limitStateAt(this.schedules, this.startTokens, now).tokensByLimit();
     this.startTokens = schedules.map((schedule, i) => Math.min(schedule.capacity, fresh[i] ?? schedule.capacity));
     this.schedules = schedules;
-    this.planDrops();
-    for (const bucket of [...this.buckets.values()]) {
+    this.table.plan(schedules, this.startTokens);
+    for (const bucket of [...this.table.buckets.values()]) {
       bucket.moveTo(schedules, now);
       if (bucket.linked) bucket.lastUse = Math.ceil(now);
     }
@@ -243,7 +234,7 @@ export class KeyedTokenBucketFilter<K = unknown> implements DisposableLike {
   /** Returns the counts of all keys together (see {@link KeyedTokenBucketStats}); never throws. */
   stats(): KeyedTokenBucketStats {
     const keys = this.size;
-    return { ...this.counters.snapshot(), keys, dropped: this.droppedCount, evictions: this.evictionCount };
+    return { ...this.counters.snapshot(), keys, dropped: this.table.dropped, evictions: this.table.evictions };
   }
 
   /**
@@ -253,11 +244,7 @@ export class KeyedTokenBucketFilter<K = unknown> implements DisposableLike {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    const buckets = [...this.buckets.values()];
-    this.buckets.clear();
-    this.oldest = undefined;
-    this.newest = undefined;
-    for (const bucket of buckets) bucket.close();
+    for (const bucket of this.table.clear()) bucket.close();
   }
 
   /** Same as `close()`, so `using` closes the keyed bucket. */
@@ -270,100 +257,29 @@ export class KeyedTokenBucketFilter<K = unknown> implements DisposableLike {
    * creating it, and marks it used.
    */
   private use(key: K, now: number): KeyBucket<K> {
-    this.sweep(now);
-    let bucket = this.buckets.get(key);
+    const table = this.table;
+    table.sweep(now);
+    let bucket = table.buckets.get(key);
     if (bucket === undefined) {
-      if (this.buckets.size >= this.maxKeys) this.evictOldest(now);
+      table.makeRoom(now);
       bucket = new KeyBucket(this.owner, key, {
         limit: limitStateAt(this.schedules, this.startTokens, now),
         timeline: this.timeline,
         counters: this.counters,
         signals: this.signals,
       });
-      this.buckets.set(key, bucket);
-      this.link(bucket, now);
+      table.buckets.set(key, bucket);
+      table.link(bucket, now);
     } else if (bucket.linked) {
-      this.unlink(bucket);
-      this.link(bucket, now);
+      table.unlink(bucket);
+      table.link(bucket, now);
     }
     return bucket;
   }
 
-  /** Drops, oldest first, the idle buckets that are certainly full by `now`. O(1) amortised. */
-  private sweep(now: number): void {
-    if (now < this.freshFullAt) return;
-    let relinked: KeyBucket<K> | undefined;
-    for (
-      let bucket = this.oldest;
-      bucket !== undefined && bucket !== relinked && bucket.lastUse + this.fillTime <= now;
-      bucket = this.oldest
-    ) {
-      this.unlink(bucket);
-      if (bucket.isFullAndIdle(now)) {
-        this.buckets.delete(bucket.key);
-        this.droppedCount += 1;
-      } else {
-        // Not full after all (the clock went backwards): look again later. The first one relinked ends
-        // the sweep when it comes round, so that no sweep ever visits a bucket twice.
-        this.link(bucket, now);
-        relinked ??= bucket;
-      }
-    }
-  }
-
-  /** {@link sweep} at the clock's reading, unless that reading is invalid (then drops nothing). */
+  /** Drops full idle buckets at the clock's reading, unless that reading is invalid (then drops nothing). */
   private sweepIfValid(): void {
     const now = this.timeline.tryNow();
-    if (now !== undefined) this.sweep(now);
-  }
-
-  /** Makes room for one key under `maxKeys` by evicting the least recently used idle bucket. */
-  private evictOldest(now: number): void {
-    const bucket = this.oldest;
-    if (bucket === undefined) return; // every key held has callers waiting: they are never evicted
-    this.unlink(bucket);
-    this.buckets.delete(bucket.key);
-    if (now >= this.freshFullAt && bucket.isFullAndIdle(now)) this.droppedCount += 1;
-    else this.evictionCount += 1;
-  }
-
-  /** Computes {@link fillTime}, {@link freshFullAt} and the capacity for the schedules in force. */
-  private planDrops(): void {
-    let fillTime = 0;
-    let freshFullAt = Number.NEGATIVE_INFINITY;
-    let capacity = Number.POSITIVE_INFINITY;
-    this.schedules.forEach((schedule, i) => {
-      capacity = Math.min(capacity, schedule.capacity);
-      fillTime = Math.max(fillTime, Math.ceil(schedule.capacity / schedule.refillTokens) * schedule.refillInterval);
-      const start = this.startTokens[i] ?? schedule.capacity;
-      freshFullAt = Math.max(freshFullAt, stepTime(schedule, stepsUntil(schedule, start, schedule.capacity)));
-    });
-    this.fillTime = fillTime;
-    this.freshFullAt = freshFullAt;
-    this.smallestCapacity = capacity;
-  }
-
-  /** Appends `bucket` to the LRU list as the newest, last used at `now`. */
-  private link(bucket: KeyBucket<K>, now: number): void {
-    // Rounded up: a later last use only delays the drop, and a small integer costs no heap number.
-    bucket.lastUse = Math.ceil(now);
-    bucket.linked = true;
-    bucket.lruPrev = this.newest;
-    bucket.lruNext = undefined;
-    if (this.newest === undefined) this.oldest = bucket;
-    else this.newest.lruNext = bucket;
-    this.newest = bucket;
-  }
-
-  /** Removes `bucket` from the LRU list (it must be linked). */
-  private unlink(bucket: KeyBucket<K>): void {
-    const { lruPrev, lruNext } = bucket;
-    if (lruPrev === undefined) this.oldest = lruNext;
-    else lruPrev.lruNext = lruNext;
-    if (lruNext === undefined) this.newest = lruPrev;
-    else lruNext.lruPrev = lruPrev;
-    bucket.lruPrev = undefined;
-    bucket.lruNext = undefined;
-    bucket.linked = false;
+    if (now !== undefined) this.table.sweep(now);
   }
 }

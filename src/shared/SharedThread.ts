@@ -1,4 +1,5 @@
 import { ClockTimer, globalClock, readClock, tryReadClock, type Clock } from '../clock.js';
+import { BucketCounters } from '../core/counters.js';
 import { deferred } from '../core/deferred.js';
 import { WaiterExtras } from '../core/WaiterQueue.js';
 import { WaitingRoom, type RoomTime, type WaitPlan } from '../core/WaitingRoom.js';
@@ -78,7 +79,8 @@ export class SharedThread implements WaitPlan<SharedWaiter>, QueueOwner, RoomTim
     readonly state: SharedState,
     readonly injected: Clock | undefined,
   ) {
-    this.room = new WaitingRoom<SharedWaiter>(this, this);
+    // The room's own counts are this thread's alone; stats() reads the shared ones, kept in the buffer.
+    this.room = new WaitingRoom<SharedWaiter>(this, this, new BucketCounters());
     this.handle = Object.freeze({ buffer: state.buffer });
     state.lock();
     state.read(); // learns the configuration (the capacity)
