@@ -42,9 +42,12 @@ const checks = [
   },
   { name: 'everything in the root entry', code: "export * from './dist/index.js';", gzip: 10900, forbidden: notCore },
   {
+    // 9.05 kB measured on 2026-12-02 after the shared bucket moved onto the core (decide(), LimitState,
+    // WaitingRoom, SignalWatch, the options readers) and gained limits, reconfigure() and stats():
+    // it now ships the in-process buckets' own code instead of a bigint copy of their decision.
     name: 'token-bucket-filter/shared',
     code: "export * from './dist/shared.js';",
-    gzip: 5500,
+    gzip: 9500,
     forbidden: [/EVALSHA/i, /redis/i],
   },
 ];

@@ -1,4 +1,5 @@
 import { LazyTokenBucketFilter, TimerTokenBucketFilter, type MultiLimitOptions } from '../src/index.js';
+import { SharedTokenBucketFilter } from '../src/shared/SharedTokenBucketFilter.js';
 import { tokenBucketFilterSuite } from './conformance/tokenBucketFilterSuite.js';
 import type { SuiteOptions } from './support/implementations.js';
 
@@ -15,3 +16,4 @@ tokenBucketFilterSuite('LazyTokenBucketFilter, two limits', (options) => new Laz
 tokenBucketFilterSuite('TimerTokenBucketFilter, two limits', (options) =>
   new TimerTokenBucketFilter(twice(options)).start(),
 );
+tokenBucketFilterSuite('SharedTokenBucketFilter, two limits', (options) => new SharedTokenBucketFilter(twice(options)));

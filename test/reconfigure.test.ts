@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BucketClosedError, MaxWaitExceededError } from '../src/errors.js';
 import { LazyTokenBucketFilter } from '../src/LazyTokenBucketFilter.js';
+import { SharedTokenBucketFilter } from '../src/shared/SharedTokenBucketFilter.js';
 import { TimerTokenBucketFilter } from '../src/TimerTokenBucketFilter.js';
 import type {
   MultiLimitOptions,
@@ -15,6 +16,7 @@ type Create = (
 const kinds: Array<[string, Create]> = [
   ['LazyTokenBucketFilter', (options) => new LazyTokenBucketFilter(options)],
   ['TimerTokenBucketFilter', (options) => new TimerTokenBucketFilter(options).start()],
+  ['SharedTokenBucketFilter', (options) => new SharedTokenBucketFilter(options)],
 ];
 
 describe.each(kinds)('reconfigure() (%s)', (_name, create) => {
