@@ -16,7 +16,6 @@ const bucket = TokenBucketFilterFactory.create({
   kind: 'timer', // a refill setInterval, started by the factory after construction
 });
 
-
 console.log(`${seconds()}s  10 callers wait for a token (capacity 1, 1 token per second)`);
 await Promise.all(
   Array.from({ length: 10 }, async (_, caller) => {
