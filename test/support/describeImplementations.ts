@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import type { SuiteFactory, SuiteHooks } from '../conformance/suiteTools.js';
+import type { SuiteBucket, SuiteHooks } from '../conformance/suiteTools.js';
 import { fakeTimeUnavailable, REDIS_URL_VARIABLE, redisServerInstalled } from '../redis/server.js';
 import {
   hooksOf,
@@ -7,6 +7,7 @@ import {
   type Harness,
   type Implementation,
   type Server,
+  type SuiteOptionsMaybeClock,
   type TestArea,
 } from './implementations.js';
 
@@ -33,8 +34,11 @@ export function serverUnavailable(server: Server): string | undefined {
 /** What a test body is given for one entry: its factory and hooks, usable inside its tests. */
 export interface Opened {
   readonly implementation: Implementation;
-  /** Builds a bucket of the entry (call inside a test: the entry is opened before its tests). */
-  readonly create: SuiteFactory;
+  /**
+   * Builds a bucket of the entry (call inside a test: the entry is opened before its tests); without
+   * a `clock`, the bucket uses the default one (globalThis, looked up when used).
+   */
+  readonly create: (options: SuiteOptionsMaybeClock) => SuiteBucket | Promise<SuiteBucket>;
   readonly hooks: SuiteHooks;
 }
 
