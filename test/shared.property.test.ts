@@ -1,10 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LazyTokenBucketFilter } from '../src/LazyTokenBucketFilter.js';
-import { SharedTokenBucketFilter } from '../src/shared/SharedTokenBucketFilter.js';
 import { initialDebit, replay, reserve, take, tokensAt, withdraw, type DebitParams } from '../src/shared/state.js';
-import type { TokenBucketFilter } from '../src/TokenBucketFilter.js';
-import { createFakeClock, flushPromises, track, type FakeClock, type Outcome } from './support/clock.js';
+import { createFakeClock, flushPromises, track, type Outcome } from './support/clock.js';
 import { defined } from './support/defined.js';
 
 const params = (capacity: number, refillTokens: number): DebitParams => ({
@@ -50,27 +48,6 @@ describe('the debit arithmetic (table)', () => {
   });
 });
 
-type Op =
-  | { kind: 'get'; count: number; abortable: boolean; maxWait: number | undefined }
-  | { kind: 'try'; count: number }
-  | { kind: 'wait'; count: number }
-  | { kind: 'abort'; index: number }
-  | { kind: 'advance'; ms: number };
-
-const op = (capacity: number): fc.Arbitrary<Op> =>
-  fc.oneof(
-    fc.record({
-      kind: fc.constant('get' as const),
-      count: fc.integer({ min: 1, max: capacity }),
-      abortable: fc.boolean(),
-      maxWait: fc.option(fc.integer({ min: 0, max: 5000 }), { nil: undefined }),
-    }),
-    fc.record({ kind: fc.constant('try' as const), count: fc.integer({ min: 1, max: capacity }) }),
-    fc.record({ kind: fc.constant('wait' as const), count: fc.integer({ min: 1, max: capacity }) }),
-    fc.record({ kind: fc.constant('abort' as const), index: fc.nat() }),
-    fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 1500 }) }),
-  );
-
 const bucketOptions = fc
   .record({
     capacity: fc.integer({ min: 1, max: 6 }),
@@ -85,73 +62,8 @@ const bucketOptions = fc
     initialTokens: Math.floor(options.initial * options.capacity),
   }));
 
-/** Runs `ops` against one bucket and returns everything observable, each entry stamped with the time. */
-async function run(create: (clock: FakeClock) => TokenBucketFilter, ops: Op[]): Promise<string[]> {
-  const clock = createFakeClock();
-  const bucket = create(clock);
-  const log: string[] = [];
-  const controllers: AbortController[] = [];
-  let caller = 0;
-  const observe = (label: string) =>
-    log.push(`${clock.performance.now()} ${label} available=${bucket.available} pending=${bucket.pending}`);
-  for (const step of ops) {
-    switch (step.kind) {
-      case 'get': {
-        const id = caller++;
-        const controller = new AbortController();
-        if (step.abortable) controllers.push(controller);
-        bucket
-          .getToken(step.count, { signal: step.abortable ? controller.signal : undefined, maxWait: step.maxWait })
-          .then(
-            () => log.push(`${clock.performance.now()} granted #${id}`),
-            (error: unknown) => log.push(`${clock.performance.now()} rejected #${id} ${(error as Error).name}`),
-          );
-        break;
-      }
-      case 'try':
-        log.push(`${clock.performance.now()} try(${step.count})=${bucket.tryGetToken(step.count)}`);
-        break;
-      case 'wait':
-        log.push(`${clock.performance.now()} waitTime(${step.count})=${bucket.waitTime(step.count)}`);
-        break;
-      case 'abort':
-        if (controllers.length > 0) controllers[step.index % controllers.length]?.abort();
-        break;
-      case 'advance':
-        await clock.tickAsync(step.ms);
-        break;
-    }
-    await flushPromises();
-    observe(step.kind);
-  }
-  await clock.tickAsync(60_000);
-  observe('end');
-  bucket.close();
-  await flushPromises();
-  log.push(`timers=${clock.countTimers()}`);
-  return log;
-}
-
-describe('SharedTokenBucketFilter in one thread', () => {
-  it('is observably identical to the lazy bucket for any sequence of calls, aborts included (differential property)', async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        bucketOptions.chain((options) =>
-          fc.record({
-            options: fc.constant(options),
-            ops: fc.array(op(options.capacity), { maxLength: 60, size: 'max' }),
-          }),
-        ),
-        async ({ options, ops }) => {
-          const lazy = await run((clock) => new LazyTokenBucketFilter({ ...options, clock }), ops);
-          const shared = await run((clock) => new SharedTokenBucketFilter({ ...options, clock }), ops);
-          expect(shared).toEqual(lazy);
-        },
-      ),
-      { numRuns: 200 },
-    );
-  });
-});
+// The shared bucket in one thread against the lazy bucket, for any sequence of calls: the list-driven
+// differential property (test/differential.property.test.ts), on the one harness.
 
 /**
  * Simulated threads sharing one debit word. Each operation is split where a real thread can be

@@ -98,6 +98,17 @@ const NONE: Features = { limits: false, reconfigure: false, stats: false };
 const KEYED_MODEL = 'the model drives the keyed bucket itself, through one key and two keys (test/model/kinds.ts)';
 const TWO_LIMITS_MODEL =
   "reconfigure() keeps the form a bucket was created in (limits: [...]); the model's programs reconfigure with one limit, and drive several limits themselves";
+/**
+ * reconfigure() carries tokens over limit by limit, by position: a bucket of [A] and one of [A, A]
+ * answer alike until a reconfigure() to two limits, after which the second new limit starts full in
+ * one and with A's tokens in the other. The README ("the tokens held carry over") does not say which.
+ */
+const TWO_LIMITS_RECONFIGURE = new Map([
+  [
+    'and with several limits and reconfigure(), waitTime() predicting the real grant (differential)',
+    'doubled limits change what a later reconfigure() carries over (limit by limit, by position), so the lazy bucket is no reference here',
+  ],
+]);
 const SOAK_REDIS = 'a million operations through Redis take minutes: the soak keeps to the in-process buckets';
 const MODEL_REDIS = 'the model drives sync buckets with reconfigure() and stats(); Redis has neither yet';
 
@@ -153,7 +164,7 @@ function redis(client: ClientKind, time: 'client' | 'redis', keyed: boolean): As
     skip: {
       soak: SOAK_REDIS,
       model: MODEL_REDIS,
-      differential: 'compared with the lazy bucket by test/redis.differential.property.test.ts, on fewer runs',
+      ...(time === 'redis' || keyed ? { differential: `not the lazy bucket's schedule: ${PHASE_LOST}` } : {}),
     },
     skipTests: new Map([
       ...(time === 'redis' ? REDIS_TIME_SKIPS : []),
@@ -233,6 +244,7 @@ export const implementations: readonly Implementation[] = [
     features: ALL,
     server: 'none',
     skip: { model: TWO_LIMITS_MODEL },
+    skipTests: TWO_LIMITS_RECONFIGURE,
     create: (options) => new LazyTokenBucketFilter(twice(options)),
   },
   {
@@ -242,6 +254,7 @@ export const implementations: readonly Implementation[] = [
     features: ALL,
     server: 'none',
     skip: { model: TWO_LIMITS_MODEL },
+    skipTests: TWO_LIMITS_RECONFIGURE,
     create: (options) => new TimerTokenBucketFilter(twice(options)).start(),
   },
   {
