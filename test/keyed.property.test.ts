@@ -102,7 +102,9 @@ describe('KeyedTokenBucketFilter (properties)', () => {
           }
           const { keys, dropped, evictions } = bounded.stats();
           expect(keys).toBe(bounded.size);
-          expect(dropped + evictions + keys).toBeGreaterThanOrEqual(Math.min(new Set(calls.map((c) => c.key)).size, 1));
+          // Every key called was given a bucket (a first tryGetToken always takes from a new one), and every
+          // bucket is still held, dropped once full, or evicted: none is lost from the counts.
+          expect(dropped + evictions + keys).toBeGreaterThanOrEqual(new Set(calls.map((c) => c.key)).size);
           bounded.close();
           unbounded.close();
         },
