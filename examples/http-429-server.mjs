@@ -1,28 +1,26 @@
 // An HTTP server on node:http that limits each client (by its x-api-key header, else its address) to
 // bursts of 3 requests, then 1 per second, and answers 429 Too Many Requests with Retry-After and the
-// IETF RateLimit header fields, all computed from the bucket's exact waitTime(). It listens on
-// 127.0.0.1 only, sends itself four requests as one client, prints what came back, and exits.
+// IETF RateLimit header fields, all computed by rateLimitHeaders() from the bucket's exact waitTime().
+// It listens on 127.0.0.1 only, sends itself four requests as one client, prints what came back, and
+// exits.
 //
 // Run it: npm run build && node examples/http-429-server.mjs
 import http from 'node:http';
-import { KeyedTokenBucketFilter } from 'token-bucket-filter';
+import { KeyedTokenBucketFilter, rateLimitHeaders, rateLimitPolicy } from 'token-bucket-filter';
 
 const limit = { capacity: 3, refillTokens: 1, refillInterval: 1000 };
 const perClient = new KeyedTokenBucketFilter({ ...limit, maxKeys: 100_000 });
-// The time a client's quota takes to refill from empty, in seconds: the policy's window.
-const windowSeconds = (Math.ceil(limit.capacity / limit.refillTokens) * limit.refillInterval) / 1000;
+// RateLimit-Policy: "per-client";q=3;w=3 (the quota, and the seconds an empty bucket takes to refill).
+const policy = rateLimitPolicy('per-client', limit);
 
 const server = http.createServer((request, response) => {
   const client = request.headers['x-api-key'] ?? request.socket.remoteAddress;
   const allowed = perClient.tryGetToken(client);
-  // IETF draft-ietf-httpapi-ratelimit-headers: the policy, and what is left of it right now.
-  response.setHeader('RateLimit-Policy', `"per-client";q=${limit.capacity};w=${windowSeconds}`);
-  const remaining = perClient.available(client);
-  const fullIn = Math.ceil(perClient.waitTime(client, limit.capacity) / 1000);
-  response.setHeader('RateLimit', `"per-client";r=${remaining};t=${fullIn}`);
+  // RateLimit-Policy, RateLimit (what is left now) and, on a refusal, Retry-After: whole seconds,
+  // rounded up, so that a client that obeys is never refused again for being early.
+  const headers = rateLimitHeaders(policy, perClient, { key: client, retryAfter: !allowed });
+  for (const [name, value] of Object.entries(headers)) response.setHeader(name, value);
   if (!allowed) {
-    // Seconds, rounded up, so that a client that obeys is never refused again for being early.
-    response.setHeader('Retry-After', Math.ceil(perClient.waitTime(client) / 1000));
     response.writeHead(429).end('Too Many Requests\n');
     return;
   }

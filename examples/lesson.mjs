@@ -4,6 +4,10 @@
 // Run it with `npm run demo` (which builds the package first).
 import { TokenBucketFilterFactory } from 'token-bucket-filter';
 
+// Seconds since just before the bucket was created (its schedule starts at its creation).
+const started = performance.now();
+const seconds = () => ((performance.now() - started) / 1000).toFixed(3).padStart(6);
+
 const bucket = TokenBucketFilterFactory.create({
   capacity: 1, // at most one token in the bucket
   refillTokens: 1, // one token added...
@@ -11,9 +15,6 @@ const bucket = TokenBucketFilterFactory.create({
   initialTokens: 0, // start empty, so the first caller waits one second too
   kind: 'timer', // a refill setInterval, started by the factory after construction
 });
-
-const started = performance.now();
-const seconds = () => ((performance.now() - started) / 1000).toFixed(3).padStart(6);
 
 console.log(`${seconds()}s  10 callers wait for a token (capacity 1, 1 token per second)`);
 await Promise.all(

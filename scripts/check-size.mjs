@@ -11,26 +11,43 @@ const notCore = [/EVALSHA/i, /redis/i, /SharedArrayBuffer/, /Atomics\./, /worker
  * 2026-12-02 (README, "Bundle size"): a change that grows a bundle past its budget must say why. That
  * day's growth (+1.1 kB on the lazy bucket) is the hostile-input and clock work: checked clock
  * readings, the timeline that re-bases on a clock change, one abort listener per signal, own-property
- * option reading, and error messages that say why a value is refused.
+ * option reading, and error messages that say why a value is refused. The second growth that day
+ * (+0.65 kB on the lazy bucket, to 6.35 kB) is the one core under every bucket: the decision module
+ * (`decide.ts`) and the one waiting module (`WaitingRoom.ts`, which also holds the Redis bucket's calls
+ * in flight), shared with the shared and Redis buckets, plus node:test's mock clock. Mangling the
+ * internal property names was measured to save only 6% (6.35 → 5.96 kB), so the issue's 3 kB goal
+ * needs a leaner structure, not a minifier setting. Module-level objects are marked `@__PURE__`, so
+ * that an import of `wrap` or the HTTP helpers alone does not keep the buckets' code.
  */
 const checks = [
   {
     name: 'LazyTokenBucketFilter',
     code: "export { LazyTokenBucketFilter } from './dist/index.js';",
-    gzip: 5900,
+    gzip: 6550,
     forbidden: notCore,
   },
   {
     name: 'TokenBucketFilterFactory',
     code: "export { TokenBucketFilterFactory } from './dist/index.js';",
-    gzip: 7800,
+    gzip: 8400,
     forbidden: notCore,
   },
-  { name: 'everything in the root entry', code: "export * from './dist/index.js';", gzip: 8200, forbidden: notCore },
+  // 2026-12-02, later: wrap()'s concurrency cap and keyed wrap, and the HTTP header helpers, +2.0 kB.
+  { name: 'wrap', code: "export { wrap } from './dist/index.js';", gzip: 3400, forbidden: notCore },
   {
+    name: 'rateLimitHeaders, rateLimitPolicy',
+    code: "export { rateLimitHeaders, rateLimitPolicy } from './dist/index.js';",
+    gzip: 1800,
+    forbidden: notCore,
+  },
+  { name: 'everything in the root entry', code: "export * from './dist/index.js';", gzip: 10900, forbidden: notCore },
+  {
+    // 9.05 kB measured on 2026-12-02 after the shared bucket moved onto the core (decide(), LimitState,
+    // WaitingRoom, SignalWatch, the options readers) and gained limits, reconfigure() and stats():
+    // it now ships the in-process buckets' own code instead of a bigint copy of their decision.
     name: 'token-bucket-filter/shared',
     code: "export * from './dist/shared.js';",
-    gzip: 5500,
+    gzip: 9500,
     forbidden: [/EVALSHA/i, /redis/i],
   },
 ];

@@ -7,16 +7,22 @@
 #   source scripts/ci-redis.sh          # source: start Redis, export TBF_REDIS_URL, and stop Redis when
 #                                       # the sourcing shell exits (an EXIT trap; an existing one is kept)
 #
-# Installs Debian's redis-server first when it is missing (apt-get; as root, or through sudo).
+# Installs Debian's redis-server first when it is missing (apt-get; as root, or through sudo), and
+# libfaketime with tcmalloc, under which the tests start their own redis-server whose clock follows the
+# test's fake clock (timeSource: 'redis'; see test/redis/server.ts).
 # The server listens on a free port of 127.0.0.1 only, with persistence off (no RDB, no AOF), and writes
 # its log to a temporary folder that is removed at the end.
 
 tbf_redis_install() {
-  command -v redis-server >/dev/null 2>&1 && return 0
-  echo "ci-redis: installing redis-server" >&2
+  local missing=()
+  command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+  [ -e /usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1 ] || missing+=(libfaketime)
+  [ -e /usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 ] || missing+=(libtcmalloc-minimal4)
+  [ "${#missing[@]}" -eq 0 ] && return 0
+  echo "ci-redis: installing ${missing[*]}" >&2
   local sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y redis-server
+  $sudo apt-get update && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y "${missing[@]}"
 }
 
 tbf_redis_free_port() {

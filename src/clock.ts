@@ -60,7 +60,10 @@ export function nodeMockDate(): boolean {
  * never the wall clock (`Date.now()` is read only while node:test has mocked it).
  */
 export function globalClock(): Clock {
-  const fake = (globalThis.setTimeout as { clock?: Partial<Clock> } | undefined)?.clock;
+  const timer = globalThis.setTimeout as { clock?: Partial<Clock> } | undefined;
+  let fake = timer?.clock;
+  // Own property only (fake timers set it on the function they install): a polluted prototype is no clock.
+  if (fake !== undefined && !Object.hasOwn(timer as object, 'clock')) fake = undefined;
   if (
     typeof fake === 'object' &&
     typeof fake.performance?.now === 'function' &&

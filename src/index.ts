@@ -7,6 +7,16 @@ export {
   MAX_CLOCK_READING,
   MaxWaitExceededError,
 } from './errors.js';
+export { rateLimitHeaders, rateLimitPolicy } from './http/rateLimitHeaders.js';
+export type {
+  KeyedRateLimitHeaderOptions,
+  RateLimitedBucket,
+  RateLimitedKeyedBucket,
+  RateLimitHeaderFields,
+  RateLimitHeaderOptions,
+  RateLimitPolicy,
+  RateLimitPolicyLimit,
+} from './http/rateLimitHeaders.js';
 export { KeyedTokenBucketFilter } from './keyed/KeyedTokenBucketFilter.js';
 export type { KeyedOptions, KeyedTokenBucketOptions, KeyedTokenBucketStats } from './keyed/KeyedTokenBucketFilter.js';
 export { LazyTokenBucketFilter } from './LazyTokenBucketFilter.js';
@@ -26,4 +36,4 @@ export type {
 } from './TokenBucketFilter.js';
 export { TokenBucketFilterFactory } from './TokenBucketFilterFactory.js';
 export { wrap } from './wrap.js';
-export type { TokenSource, WrapOptions } from './wrap.js';
+export type { KeyedTokenSource, KeyedWrapOptions, TokenSource, WrapOptions } from './wrap.js';

@@ -1,4 +1,3 @@
-import { tokenBucketFilterSuite } from './conformance/tokenBucketFilterSuite.js';
-import { implementations } from './support/implementations.js';
+import { runConformance } from './conformance/runConformance.js';
 
-for (const [name, create] of implementations) tokenBucketFilterSuite(name, create);
+runConformance('single');

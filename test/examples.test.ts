@@ -44,6 +44,23 @@ describe('examples', () => {
     ]);
   });
 
+  // Each framework's middleware, on a real server on 127.0.0.1 (port 0) that the example sends itself
+  // requests to: the same headers as the node:http server, per client.
+  it.each(['express-middleware.mjs', 'fastify-hook.mjs', 'hono-middleware.mjs'])(
+    '%s limits each client and sets RateLimit-Policy, RateLimit and Retry-After',
+    async (name) => {
+      const lines = (await runExample(name)).trim().split('\n');
+      expect(lines).toEqual([
+        'alice 200 ok "per-client";r=2;t=1 ',
+        'alice 200 ok "per-client";r=1;t=2 ',
+        'alice 200 ok "per-client";r=0;t=3 ',
+        'alice 429 Too Many Requests "per-client";r=0;t=3 1',
+        'bob 200 ok "per-client";r=2;t=1 ',
+        'RateLimit-Policy: "per-client";q=3;w=3',
+      ]);
+    },
+  );
+
   it('api-client.mjs stays under the provider limit: no request refused', async () => {
     const output = await runExample('api-client.mjs');
     expect(output).toContain('statuses: 200 200 200 200 200 200 200 200 200 200 200 200');

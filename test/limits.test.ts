@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { stepsAt } from '../src/core/refill.js';
 import { LazyTokenBucketFilter } from '../src/LazyTokenBucketFilter.js';
+import { SharedTokenBucketFilter } from '../src/shared/SharedTokenBucketFilter.js';
 import { TimerTokenBucketFilter } from '../src/TimerTokenBucketFilter.js';
 import { TokenBucketFilterFactory } from '../src/TokenBucketFilterFactory.js';
 import type { MultiLimitOptions, RefillLimit, TokenBucketFilter } from '../src/TokenBucketFilter.js';
@@ -14,6 +15,7 @@ const kinds: Array<[string, Create]> = [
   ['lazy', (options) => new LazyTokenBucketFilter(options)],
   ['timer', (options) => new TimerTokenBucketFilter(options).start()],
   ['keyed', (options) => keyView(new KeyedTokenBucketFilter(options), 'key')],
+  ['shared', (options) => new SharedTokenBucketFilter(options)],
 ];
 
 // "2 per 100 ms and 5 per 1000 ms", both starting full.

@@ -15,6 +15,8 @@ const exported = [
   'MaxWaitExceededError',
   'TimerTokenBucketFilter',
   'TokenBucketFilterFactory',
+  'rateLimitHeaders',
+  'rateLimitPolicy',
   'wrap',
 ];
 

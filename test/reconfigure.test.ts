@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BucketClosedError, MaxWaitExceededError } from '../src/errors.js';
 import { LazyTokenBucketFilter } from '../src/LazyTokenBucketFilter.js';
+import { SharedTokenBucketFilter } from '../src/shared/SharedTokenBucketFilter.js';
 import { TimerTokenBucketFilter } from '../src/TimerTokenBucketFilter.js';
 import type {
   MultiLimitOptions,
@@ -15,6 +16,7 @@ type Create = (
 const kinds: Array<[string, Create]> = [
   ['LazyTokenBucketFilter', (options) => new LazyTokenBucketFilter(options)],
   ['TimerTokenBucketFilter', (options) => new TimerTokenBucketFilter(options).start()],
+  ['SharedTokenBucketFilter', (options) => new SharedTokenBucketFilter(options)],
 ];
 
 describe.each(kinds)('reconfigure() (%s)', (_name, create) => {
@@ -90,13 +92,13 @@ describe.each(kinds)('reconfigure() (%s)', (_name, create) => {
 
   it("re-checks maxWait from each caller's call: too late now rejects with MaxWaitExceededError, the rest move up", async () => {
     const { clock, bucket } = setup({ capacity: 2, refillInterval: 100, initialTokens: 0 });
-    const first = track(bucket.getToken(2, { maxWait: 1000 }), clock); // due at 200
+    const first = track(bucket.getToken(2, { maxWait: 850 }), clock); // due at 200
     const second = track(bucket.getToken(1, { maxWait: 350 }), clock); // due at 300
     const third = track(bucket.getToken(1), clock); // due at 400
     await clock.tickAsync(50);
     bucket.reconfigure({ refillInterval: 400 }); // steps at 450, 850, ...
     await flushPromises();
-    // first: 2 tokens at 850 (850 ms after its call, within 1000); second: would be 1250 > 350.
+    // first: 2 tokens at 850, exactly its maxWait after its call (kept); second: would be 1250 > 350.
     expect(second.error).toBeInstanceOf(MaxWaitExceededError);
     expect(second.error).toMatchObject({ waitTime: 1250, maxWait: 350 });
     await clock.tickAsync(1200);

@@ -1,4 +1,3 @@
-import { tokenBucketFilterSuite } from './conformance/tokenBucketFilterSuite.js';
-import { SharedTokenBucketFilter } from '../src/shared/SharedTokenBucketFilter.js';
+import { runConformance } from './conformance/runConformance.js';
 
-tokenBucketFilterSuite('SharedTokenBucketFilter', (options) => new SharedTokenBucketFilter(options));
+runConformance('shared');

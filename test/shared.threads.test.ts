@@ -15,6 +15,7 @@ const sharedUrl = pathToFileURL(sharedEsm).href;
 const hammerScript = fileURLToPath(new URL('./shared/hammer.mjs', import.meta.url));
 const waiterScript = fileURLToPath(new URL('./shared/waiter.mjs', import.meta.url));
 const brokenClockScript = fileURLToPath(new URL('./shared/brokenClock.mjs', import.meta.url));
+const replanScript = fileURLToPath(new URL('./shared/replan.mjs', import.meta.url));
 
 /** How many times the 2-second hammer runs; raise it (SHARED_HAMMER_RUNS=20) to hunt for races. */
 const RUNS = Number(process.env.SHARED_HAMMER_RUNS ?? 3);
@@ -174,6 +175,29 @@ describe('SharedTokenBucketFilter across worker threads', () => {
     });
     // Through Atomics.waitAsync the worker learns at once, not at its minute-long timer.
     expect(performance.now() - started).toBeLessThan(10_000);
+  });
+
+  it('reconfigure() in one thread re-plans the callers queued in another, promptly', async () => {
+    const bucket = new Shared({ capacity: 2, refillTokens: 1, refillInterval: 600_000, initialTokens: 0 });
+    const started = performance.now();
+    const [waiting, result] = await runWorker<Record<string, unknown>>(
+      replanScript,
+      { handle: bucket.handle, sharedUrl },
+      2,
+      15_000,
+      (message) => {
+        if (message['waiting'] === true) bucket.reconfigure({ capacity: 1, refillInterval: 20 });
+      },
+    );
+    expect(waiting).toEqual({ waiting: true, pending: 2 });
+    expect(result).toMatchObject({
+      settled: ['granted', 'RangeError: count must not exceed the new capacity (1), received 2'],
+      capacity: 1,
+      stats: { granted: 1, tokensGranted: 1, overCapacity: 1, pending: 0 },
+    });
+    // Through Atomics.waitAsync the worker learns at once, not at its ten-minute timer.
+    expect(performance.now() - started).toBeLessThan(10_000);
+    bucket.close();
   });
 
   it('a handle survives postMessage: a bucket made from it in another thread draws from the same tokens', async () => {

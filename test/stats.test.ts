@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LazyTokenBucketFilter } from '../src/LazyTokenBucketFilter.js';
+import { SharedTokenBucketFilter } from '../src/shared/SharedTokenBucketFilter.js';
 import { TimerTokenBucketFilter } from '../src/TimerTokenBucketFilter.js';
 import type { ReconfigurableTokenBucketFilter, TokenBucketOptions } from '../src/TokenBucketFilter.js';
 import { createFakeClock, flushPromises, track, type FakeClock } from './support/clock.js';
@@ -8,6 +9,7 @@ type Create = (options: TokenBucketOptions & { clock: FakeClock }) => Reconfigur
 const kinds: Array<[string, Create]> = [
   ['LazyTokenBucketFilter', (options) => new LazyTokenBucketFilter(options)],
   ['TimerTokenBucketFilter', (options) => new TimerTokenBucketFilter(options).start()],
+  ['SharedTokenBucketFilter', (options) => new SharedTokenBucketFilter(options)],
 ];
 
 describe.each(kinds)('stats() (%s)', (_name, create) => {

@@ -40,7 +40,7 @@ function harness(broken: () => boolean = () => false): Harness {
   const room = new WaitingRoom(
     plan,
     { tryNow: () => (broken() ? undefined : clock.performance.now()), clock },
-    { counters },
+    counters,
   );
   return {
     clock,
@@ -65,6 +65,7 @@ describe('WaitingRoom', () => {
     const { clock, room, add, granted } = harness();
     const first = add(100);
     const second = add(250);
+    expect(room.head).toBe(first.waiter);
     expect(clock.countTimers()).toBe(1);
     await clock.tickAsync(99);
     expect(first.outcome.state).toBe('pending');
@@ -75,6 +76,7 @@ describe('WaitingRoom', () => {
     expect(second.outcome).toMatchObject({ state: 'granted', at: 250 });
     expect(granted).toEqual([first.waiter, second.waiter]);
     expect(room.length).toBe(0);
+    expect(room.head).toBeUndefined();
     expect(clock.countTimers()).toBe(0);
   });
 
@@ -122,7 +124,9 @@ describe('WaitingRoom', () => {
     expect(room.length).toBe(1);
     expect(room.queued).toBe(0);
     expect(room.release(held)).toBe(true);
+    expect(room.length).toBe(0);
     expect(room.release(held)).toBe(false);
+    expect(room.length).toBe(0);
     room.push(held);
     await clock.tickAsync(10);
     expect(outcome).toMatchObject({ state: 'granted', at: 10 });
@@ -161,13 +165,35 @@ describe('WaitingRoom', () => {
   });
 
   it('refuse() rejects one waiter and re-arms for the new head', async () => {
-    const { clock, room, add } = harness();
+    const { clock, room, add, counters } = harness();
     const first = add(100);
-    const second = add(150);
+    const second = add(50); // due earlier, held back by the first until it is refused
     room.refuse(first.waiter, new RangeError('too many'));
-    await clock.tickAsync(150);
+    expect(counters.snapshot().pending).toBe(1);
+    await clock.tickAsync(50);
     expect(first.outcome.error).toBeInstanceOf(RangeError);
-    expect(second.outcome).toMatchObject({ state: 'granted', at: 150 });
+    expect(second.outcome).toMatchObject({ state: 'granted', at: 50 });
+  });
+
+  it('an abort of a held call takes it out of the held ones only: the queue is untouched', async () => {
+    const { clock, room, add, counters, droppedBatches } = harness();
+    const controller = new AbortController();
+    const settle = deferred();
+    const extras = new WaiterExtras(settle.reject, controller.signal, 0, Number.POSITIVE_INFINITY, room);
+    const held = new Reserved(0, settle.resolve, extras);
+    const heldOutcome = track(settle.promise, clock);
+    room.watch(held);
+    room.hold(held);
+    const queued = [add(10), add(20)];
+    controller.abort(new Error('gone'));
+    await flushPromises();
+    expect(heldOutcome).toMatchObject({ state: 'rejected', error: new Error('gone') });
+    expect(droppedBatches).toEqual([[held]]);
+    expect([room.length, room.queued]).toEqual([2, 2]);
+    expect(counters.snapshot()).toMatchObject({ aborted: 1, pending: 2 });
+    await clock.tickAsync(20);
+    expect(queued.map(({ outcome }) => outcome.at)).toEqual([10, 20]);
+    expect(room.release(held)).toBe(false);
   });
 
   it('on invalid readings grants nothing and looks again after 1 ms, 2 ms, 4 ms…; then grants at once', async () => {
@@ -186,7 +212,7 @@ describe('WaitingRoom', () => {
   });
 
   it('a head whose signal reports aborted before its listener ran leaves as aborted, taking nothing', async () => {
-    const { clock, add, granted, droppedBatches } = harness();
+    const { clock, add, granted, droppedBatches, counters } = harness();
     const fakeSignal = {
       aborted: false,
       reason: new Error('gone'),
@@ -201,6 +227,7 @@ describe('WaitingRoom', () => {
     expect(second.outcome.state).toBe('granted');
     expect(granted).toEqual([second.waiter]);
     expect(droppedBatches).toEqual([[first.waiter]]);
+    expect(counters.snapshot()).toMatchObject({ aborted: 1, pending: 0 });
   });
 
   it('shares a SignalWatch between rooms: one listener for the callers of every room', () => {
@@ -208,7 +235,7 @@ describe('WaitingRoom', () => {
     const signals = new SignalWatch();
     const plan: WaitPlan<Reserved> = { dueAt: (head) => head.at, granting: () => undefined, dropped: () => undefined };
     const rooms = [0, 1].map(
-      () => new WaitingRoom(plan, { tryNow: () => clock.performance.now(), clock }, { signals }),
+      () => new WaitingRoom(plan, { tryNow: () => clock.performance.now(), clock }, new BucketCounters(), { signals }),
     );
     const controller = new AbortController();
     let listeners = 0;

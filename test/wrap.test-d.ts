@@ -42,6 +42,32 @@ describe('wrap() types', () => {
   });
 });
 
+describe('wrap() options: concurrency, clock and key', () => {
+  it('takes concurrency and clock for a plain bucket, and no key', () => {
+    const limited = wrap(bucket, (id: number) => id, { concurrency: 4, maxWait: 100, clock: globalThis });
+    expectTypeOf(limited).returns.toEqualTypeOf<Promise<number>>();
+    // @ts-expect-error concurrency is a number
+    wrap(bucket, () => 1, { concurrency: '4' });
+    // @ts-expect-error key is for keyed buckets only
+    wrap(bucket, (id: number) => id, { key: (id: number) => id });
+  });
+
+  it('needs a key of the keyed bucket type, from the same arguments, for a keyed bucket', () => {
+    const keyed = new KeyedTokenBucketFilter<string>({ capacity: 1 });
+    const search = wrap(keyed, (user: string, query: string) => ({ user, query }), { key: (user) => user });
+    expectTypeOf(search).parameters.toEqualTypeOf<[string, string]>();
+    expectTypeOf(search).returns.toEqualTypeOf<Promise<{ user: string; query: string }>>();
+    wrap(keyed, (user: string) => user, { key: (user) => user, cost: 2, maxWait: 10 });
+    // @ts-expect-error a keyed bucket needs a key
+    wrap(keyed, (user: string) => user);
+    // @ts-expect-error the key is a string for this bucket
+    wrap(keyed, (id: number) => id, { key: (id) => id });
+    // @ts-expect-error no concurrency with a key
+    wrap(keyed, (user: string) => user, { key: (user) => user, concurrency: 2 });
+    keyed.close();
+  });
+});
+
 describe('keyed, reconfigure and stats types', () => {
   it('lazy and timer buckets are reconfigurable; the base interface is unchanged', () => {
     expectTypeOf<LazyTokenBucketFilter>().toExtend<ReconfigurableTokenBucketFilter>();

@@ -91,7 +91,48 @@ describe('wrap()', () => {
     keyed.close();
   });
 
+  it('takes tokens from the key that key() returns for the call, for a keyed bucket', async () => {
+    const clock = createFakeClock();
+    const keyed = new KeyedTokenBucketFilter<string>({ capacity: 1, refillInterval: 1000, clock });
+    const search = wrap(keyed, (user: string, query: string) => `${user}:${query}`, { key: (user) => user });
+    await expect(search('alice', 'a')).resolves.toBe('alice:a');
+    await expect(search('bob', 'b')).resolves.toBe('bob:b'); // bob's bucket is his own
+    const again = track(search('alice', 'c'), clock);
+    expect(keyed.pending('alice')).toBe(1);
+    await clock.tickAsync(1000);
+    expect(again).toMatchObject({ state: 'granted', at: 1000 });
+    const impatient = wrap(keyed, (user: string) => user, { key: (user) => user, maxWait: 0, cost: 1 });
+    await expect(impatient('alice')).rejects.toThrow(MaxWaitExceededError);
+    const badKey = wrap(keyed, (user: string) => user, {
+      key: () => {
+        throw new Error('no user');
+      },
+    });
+    await expect(badKey('carol')).rejects.toThrow('no user');
+    keyed.close();
+  });
+
   it.each([
+    [
+      () => wrap(new KeyedTokenBucketFilter({ capacity: 1 }) as never, () => 1),
+      TypeError,
+      "wrap() of a keyed bucket needs a key option, a function of the call's arguments that returns the key; received undefined",
+    ],
+    [
+      () => wrap(new KeyedTokenBucketFilter({ capacity: 1 }), () => 1, { key: 'alice' as never }),
+      TypeError,
+      'needs a key option, a function of the call\'s arguments that returns the key; received "alice"',
+    ],
+    [
+      () => wrap(new KeyedTokenBucketFilter({ capacity: 1 }), () => 1, { key: () => 'k', concurrency: 2 as never }),
+      TypeError,
+      'concurrency cannot be combined with key',
+    ],
+    [
+      () => wrap(new LazyTokenBucketFilter({ capacity: 1 }), () => 1, { key: (() => 'k') as never }),
+      TypeError,
+      'key applies only to a keyed bucket',
+    ],
     [() => wrap(null as never, () => 1), TypeError, 'bucket must have a getToken() method, received null'],
     [() => wrap({ getToken: () => Promise.resolve() }, 5 as never), TypeError, 'fn must be a function, received 5'],
     [

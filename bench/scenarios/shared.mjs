@@ -13,8 +13,9 @@
  * (TBF_DIST_DIR points it at a build elsewhere.) Every measurement runs in fresh worker threads that
  * start together (released by one Atomics.notify), spin for `--ms` and report how many calls they
  * made; the bucket always has tokens (capacity 10^9, refilled at 10^9 per second), so each call
- * is a successful take: for the shared bucket, a compare-and-exchange on the one shared word, the
- * contended case. Prints medians (min – max) over the rounds and the ratios the issue asks for.
+ * is a successful take: for the shared bucket, one decision under the lock of its shared state, the
+ * contended case (`miss`: the bucket never has tokens, and a thread's refusal is usually proved
+ * without the lock). Prints medians (min – max) over the rounds and the ratios the issue asks for.
  */
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -234,8 +235,8 @@ for (const [name, spec] of Object.entries(SPECS)) {
   ];
   const what =
     name === 'hit'
-      ? 'the bucket always has tokens: every call takes one (a compare-and-exchange on the shared word)'
-      : 'the bucket never has tokens: every call is refused (a read of the shared word)';
+      ? 'the bucket always has tokens: every call takes one (a decision under the shared lock)'
+      : 'the bucket never has tokens: every call is refused (proved without the lock after the first)';
   console.log(`### shared, ${name}: tryGetToken() on one bucket from several threads; ${what}\n`);
   console.log(line(header));
   console.log(line(header.map(() => '---')));

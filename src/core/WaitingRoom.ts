@@ -38,8 +38,6 @@ export interface RoomTime {
 export interface WaitingRoomOptions {
   /** The abort listeners to register with, shared by the keys of a keyed bucket; default: the room's own. */
   readonly signals?: SignalWatch | undefined;
-  /** Counters to keep `queued`, `aborted` and `closed` in (for `stats()`); default: none. */
-  readonly counters?: BucketCounters | undefined;
   /** Whether the room sets a timer for its head (default true); false: the bucket calls `drain()` itself. */
   readonly headTimer?: boolean | undefined;
 }
@@ -63,22 +61,28 @@ export class WaitingRoom<W extends Waiter> implements AbortOwner {
   /** Waiters queued and held: read on every bucket's hot path, so kept in a field of its own. */
   private count = 0;
   private signals: SignalWatch | undefined;
-  private readonly counters: BucketCounters | undefined;
+  private readonly counters: BucketCounters;
   private readonly useTimer: boolean;
   private timer: ClockTimer | undefined = undefined;
   private retry: ClockRetry | undefined = undefined;
   /** The waiters of the abort being delivered, in the order SignalWatch told them. */
   private aborting: W[] | undefined = undefined;
-  private draining = false;
   private closed = false;
 
+  /**
+   * @param plan when waiters are due, and what grants and aborts do to the bucket's tokens
+   * @param time where the room reads time and sets its timer
+   * @param counters the bucket's counters behind `stats()`: the room keeps `queued` (its length),
+   *   `aborted` and `closed` in them
+   */
   constructor(
     private readonly plan: WaitPlan<W>,
     private readonly time: RoomTime,
+    counters: BucketCounters,
     options: WaitingRoomOptions = {},
   ) {
     this.signals = options.signals;
-    this.counters = options.counters;
+    this.counters = counters;
     this.useTimer = options.headTimer ?? true;
   }
 
@@ -121,7 +125,7 @@ export class WaitingRoom<W extends Waiter> implements AbortOwner {
   push(waiter: W): void {
     this.queue.push(waiter);
     this.count += 1;
-    if (this.counters !== undefined) this.counters.queued += 1;
+    this.counters.queued += 1;
     if (this.queue.length === 1) this.headChanged();
   }
 
@@ -129,7 +133,7 @@ export class WaitingRoom<W extends Waiter> implements AbortOwner {
   hold(waiter: W): void {
     (this.held ??= new Set()).add(waiter);
     this.count += 1;
-    if (this.counters !== undefined) this.counters.queued += 1;
+    this.counters.queued += 1;
   }
 
   /**
@@ -139,7 +143,7 @@ export class WaitingRoom<W extends Waiter> implements AbortOwner {
   release(waiter: W): boolean {
     if (this.held?.delete(waiter) !== true) return false;
     this.count -= 1;
-    if (this.counters !== undefined) this.counters.queued -= 1;
+    this.counters.queued -= 1;
     return true;
   }
 
@@ -155,8 +159,6 @@ export class WaitingRoom<W extends Waiter> implements AbortOwner {
    * re-arms for the new head. `now` undefined (an invalid reading) grants nothing and paces the timer.
    */
   drain(now: number | undefined): void {
-    if (this.draining) return;
-    this.draining = true;
     const queue = this.queue;
     const first = queue.head;
     let dropped: W[] | undefined;
@@ -167,25 +169,24 @@ export class WaitingRoom<W extends Waiter> implements AbortOwner {
         const aborted = signal === undefined ? undefined : pendingAbort(signal);
         queue.remove(head);
         this.count -= 1;
-        if (this.counters !== undefined) this.counters.queued -= 1;
+        this.counters.queued -= 1;
         this.forget(head);
         if (aborted === undefined) {
           this.plan.granting(head);
           head.resolve();
         } else {
-          if (this.counters !== undefined) this.counters.aborted += 1;
+          this.counters.aborted += 1;
           rejectWaiter(head, aborted.reason);
           (dropped ??= []).push(head);
         }
       }
     }
-    this.draining = false;
     if (dropped !== undefined) {
       this.plan.dropped(dropped);
       this.drain(now);
       return;
     }
-    if (queue.head !== first || now === undefined) this.headChanged(now);
+    if (queue.head !== first) this.headChanged(now);
   }
 
   /** The waiters' instants changed (a give-back moved them up, or the clock changed): re-arm the timer. */
@@ -198,7 +199,7 @@ export class WaitingRoom<W extends Waiter> implements AbortOwner {
     const head = this.queue.head;
     this.queue.remove(waiter);
     this.count -= 1;
-    if (this.counters !== undefined) this.counters.queued -= 1;
+    this.counters.queued -= 1;
     this.forget(waiter);
     rejectWaiter(waiter, reason);
     if (waiter === head) this.headChanged();
@@ -218,10 +219,8 @@ export class WaitingRoom<W extends Waiter> implements AbortOwner {
       this.held = undefined;
     }
     this.count = 0;
-    if (this.counters !== undefined) {
-      this.counters.closed += waiters.length;
-      this.counters.queued -= waiters.length;
-    }
+    this.counters.closed += waiters.length;
+    this.counters.queued -= waiters.length;
     for (const waiter of waiters) {
       this.forget(waiter);
       rejectWaiter(waiter, error);
@@ -234,10 +233,8 @@ export class WaitingRoom<W extends Waiter> implements AbortOwner {
     const mine = waiter as W;
     if (this.held?.delete(mine) !== true) this.queue.remove(mine);
     this.count -= 1;
-    if (this.counters !== undefined) {
-      this.counters.queued -= 1;
-      this.counters.aborted += 1;
-    }
+    this.counters.queued -= 1;
+    this.counters.aborted += 1;
     rejectWaiter(mine, reason); // untouched, whatever it is
     (this.aborting ??= []).push(mine);
   }

@@ -69,7 +69,8 @@ export class Waits {
           return timeClock();
         },
       },
-      { signals: parts.signals, counters: parts.counters },
+      parts.counters,
+      { signals: parts.signals },
     );
   }
 

@@ -10,4 +10,13 @@ export {
 } from './SharedTokenBucketFilter.js';
 export { BucketClosedError, InvalidClockReadingError, MaxWaitExceededError } from '../errors.js';
 export type { Clock } from '../clock.js';
-export type { GetTokenOptions, TokenBucketFilter, TokenBucketOptions } from '../TokenBucketFilter.js';
+export type {
+  GetTokenOptions,
+  MultiLimitOptions,
+  ReconfigurableTokenBucketFilter,
+  ReconfigureOptions,
+  RefillLimit,
+  TokenBucketFilter,
+  TokenBucketOptions,
+  TokenBucketStats,
+} from '../TokenBucketFilter.js';

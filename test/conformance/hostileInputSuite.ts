@@ -57,9 +57,9 @@ function handMadeSignal(aborted: boolean, reason?: unknown) {
 export function hostileInputSuite(name: string, create: SuiteFactory, hooks: SuiteHooks): void {
   const { it, tick, flush, expectFailure } = suiteTools(hooks);
 
-  function setup(options: Omit<SuiteOptions, 'clock'>): { clock: FakeClock; bucket: SuiteBucket } {
+  async function setup(options: Omit<SuiteOptions, 'clock'>): Promise<{ clock: FakeClock; bucket: SuiteBucket }> {
     const clock = createFakeClock();
-    return { clock, bucket: create({ ...options, clock }) };
+    return { clock, bucket: await create({ ...options, clock }) };
   }
 
   /** Expects `call()` to return (not throw) a promise that rejects with something matching `expected`. */
@@ -76,7 +76,7 @@ export function hostileInputSuite(name: string, create: SuiteFactory, hooks: Sui
         'a reading of %s grants nothing and mints nothing; the bucket goes on on schedule once readings are valid',
         async (reading) => {
           const { clock, fake, breakWith, mend } = breakableClock();
-          const bucket = create({ capacity: 100, refillInterval: 100, initialTokens: 0, clock });
+          const bucket = await create({ capacity: 100, refillInterval: 100, initialTokens: 0, clock });
           const queued = Array.from({ length: 3 }, () => track(bucket.getToken(), fake));
           breakWith(reading);
           let refused: unknown;
@@ -100,7 +100,7 @@ export function hostileInputSuite(name: string, create: SuiteFactory, hooks: Sui
 
       it('a single invalid reading between valid ones changes nothing', async () => {
         const { clock, fake, breakWith, mend } = breakableClock();
-        const bucket = create({ capacity: 5, refillInterval: 100, initialTokens: 2, clock });
+        const bucket = await create({ capacity: 5, refillInterval: 100, initialTokens: 2, clock });
         breakWith(Number.NaN);
         await expect(bucket.getToken(2)).rejects.toBeInstanceOf(InvalidClockReadingError);
         mend();
@@ -113,7 +113,7 @@ export function hostileInputSuite(name: string, create: SuiteFactory, hooks: Sui
 
     describe('options objects', () => {
       it('getToken() never throws, whatever its options do: throwing getters and Proxy traps reject', async () => {
-        const { bucket } = setup({ capacity: 3 });
+        const { bucket } = await setup({ capacity: 3 });
         const boom = new Error('boom');
         const throwingGetter = {
           get maxWait(): number {
@@ -153,7 +153,7 @@ export function hostileInputSuite(name: string, create: SuiteFactory, hooks: Sui
       it.each(['timeout', 'maxwait', 'abortSignal'])(
         'an unknown getToken() option (%s) rejects with a TypeError naming it, instead of waiting unbounded',
         async (option) => {
-          const { bucket } = setup({ capacity: 1, initialTokens: 0 });
+          const { bucket } = await setup({ capacity: 1, initialTokens: 0 });
           const promise = bucket.getToken(1, { [option]: 10 } as never);
           await expect(promise).rejects.toThrow(TypeError);
           await expect(promise).rejects.toThrow(`"${option}"`);
@@ -170,7 +170,7 @@ export function hostileInputSuite(name: string, create: SuiteFactory, hooks: Sui
         try {
           prototype['refillTokens'] = 1000;
           prototype['maxWait'] = 0;
-          ({ bucket, clock } = setup({ capacity: 5, refillInterval: 100, initialTokens: 0 }));
+          ({ bucket, clock } = await setup({ capacity: 5, refillInterval: 100, initialTokens: 0 }));
           promise = bucket.getToken(1, {});
         } finally {
           delete prototype['refillTokens'];
@@ -184,7 +184,7 @@ export function hostileInputSuite(name: string, create: SuiteFactory, hooks: Sui
       });
 
       it('initialTokens: -0 is 0, never reported as -0', async () => {
-        const { bucket } = setup({ capacity: 3, initialTokens: -0 });
+        const { bucket } = await setup({ capacity: 3, initialTokens: -0 });
         expect(Object.is(await bucket.available, 0)).toBe(true);
         bucket.close();
       });
@@ -201,18 +201,18 @@ export function hostileInputSuite(name: string, create: SuiteFactory, hooks: Sui
       });
 
       it('accepts the edges of the range and keeps the arithmetic exact there', async () => {
-        const { clock, bucket } = setup({ capacity: 1000, refillInterval: 0.001, initialTokens: 0 });
+        const { clock, bucket } = await setup({ capacity: 1000, refillInterval: 0.001, initialTokens: 0 });
         await tick(clock, 1);
         expect(await bucket.available).toBe(1000); // 1000 steps of 1 µs in 1 ms
         bucket.close();
-        const fastest = setup({ capacity: 2 ** 20, refillTokens: 2 ** 20, refillInterval: 1, initialTokens: 0 });
+        const fastest = await setup({ capacity: 2 ** 20, refillTokens: 2 ** 20, refillInterval: 1, initialTokens: 0 });
         await tick(fastest.clock, 1);
         expect(await fastest.bucket.available).toBe(2 ** 20);
         fastest.bucket.close();
       });
 
       it('grants on a fractional interval at the first whole ms at or after each step (7.5 ms: 8 15 23 30)', async () => {
-        const { clock, bucket } = setup({ capacity: 1, refillInterval: 7.5, initialTokens: 0 });
+        const { clock, bucket } = await setup({ capacity: 1, refillInterval: 7.5, initialTokens: 0 });
         const calls = Array.from({ length: 4 }, () => track(bucket.getToken(), clock));
         await tick(clock, 40);
         expect(calls.map((call) => call.at)).toEqual([8, 15, 23, 30]);
@@ -225,7 +225,7 @@ export function hostileInputSuite(name: string, create: SuiteFactory, hooks: Sui
         ['a Proxy of an AbortSignal', proxiedSignal],
         ['a delegating signal-like object', delegatingSignal],
       ])('aborting through %s rejects the caller, and it is never granted', async (_kind, wrapSignal) => {
-        const { clock, bucket } = setup({ capacity: 1, refillInterval: 100, initialTokens: 0 });
+        const { clock, bucket } = await setup({ capacity: 1, refillInterval: 100, initialTokens: 0 });
         const controller = new AbortController();
         const reason = new Error('gone');
         const aborted = track(bucket.getToken(1, { signal: wrapSignal(controller.signal) }), clock);
@@ -240,7 +240,7 @@ export function hostileInputSuite(name: string, create: SuiteFactory, hooks: Sui
       });
 
       it('a signal-like already aborted with no reason rejects with an AbortError and takes nothing', async () => {
-        const { bucket } = setup({ capacity: 3 });
+        const { bucket } = await setup({ capacity: 3 });
         const { signal } = handMadeSignal(true);
         const promise = bucket.getToken(1, { signal });
         await expect(promise).rejects.toBeInstanceOf(DOMException);
@@ -250,7 +250,7 @@ export function hostileInputSuite(name: string, create: SuiteFactory, hooks: Sui
       });
 
       it('a signal-like that aborts later with no reason rejects its caller with an AbortError', async () => {
-        const { clock, bucket } = setup({ capacity: 1, initialTokens: 0 });
+        const { clock, bucket } = await setup({ capacity: 1, initialTokens: 0 });
         const { signal, abort, listeners } = handMadeSignal(false);
         const call = track(bucket.getToken(1, { signal }), clock);
         await flush();
@@ -263,7 +263,7 @@ export function hostileInputSuite(name: string, create: SuiteFactory, hooks: Sui
       });
 
       it('a signal whose addEventListener throws rejects with that error and changes nothing', async () => {
-        const { clock, bucket } = setup({ capacity: 1, refillInterval: 100, initialTokens: 0 });
+        const { clock, bucket } = await setup({ capacity: 1, refillInterval: 100, initialTokens: 0 });
         const boom = new Error('no listeners here');
         const first = track(bucket.getToken(), clock);
         const signal = {
@@ -284,7 +284,7 @@ export function hostileInputSuite(name: string, create: SuiteFactory, hooks: Sui
       });
 
       it('one long-lived signal shared by 50 queued callers holds one listener, and none once they settle', async () => {
-        const { clock, bucket } = setup({ capacity: 1, refillInterval: 10, initialTokens: 0 });
+        const { clock, bucket } = await setup({ capacity: 1, refillInterval: 10, initialTokens: 0 });
         const controller = new AbortController();
         const calls = Array.from({ length: 50 }, () => track(bucket.getToken(1, { signal: controller.signal }), clock));
         await flush();
@@ -299,7 +299,7 @@ export function hostileInputSuite(name: string, create: SuiteFactory, hooks: Sui
       });
 
       it('a maxWait at exactly the predicted wait is accepted, one ms less is refused', async () => {
-        const { clock, bucket } = setup({ capacity: 1, refillInterval: 100, initialTokens: 0 });
+        const { clock, bucket } = await setup({ capacity: 1, refillInterval: 100, initialTokens: 0 });
         await expect(bucket.getToken(1, { maxWait: 99 })).rejects.toBeInstanceOf(MaxWaitExceededError);
         const exact = track(bucket.getToken(1, { maxWait: 100 }), clock);
         await tick(clock, 100);

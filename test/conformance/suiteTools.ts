@@ -17,8 +17,11 @@ export interface SuiteBucket extends Disposable {
   close(): void;
 }
 
-/** Builds a ready-to-use bucket for the suite; every `BucketFactory` is one. */
-export type SuiteFactory = (options: SuiteOptions) => SuiteBucket;
+/**
+ * Builds a ready-to-use bucket for the suite; every `BucketFactory` is one. A factory that must do I/O
+ * first (a Redis view starting from a given state) returns a promise, but throws invalid options at once.
+ */
+export type SuiteFactory = (options: SuiteOptions) => SuiteBucket | Promise<SuiteBucket>;
 
 /** How the suite adapts to a store whose operations do real I/O. All optional; in-process buckets need none. */
 export interface SuiteHooks {
@@ -26,15 +29,20 @@ export interface SuiteHooks {
   async?: boolean;
   /** Awaited before and after every fake-clock advance and after every flush: lets real I/O finish. */
   settle?: () => Promise<void>;
-  /** Tests that cannot apply to this store, by exact title, each with the reason. */
+  /** Tests that cannot apply to this store, by exact title (an `it.each` one by its template), each with the reason. */
   skip?: ReadonlyMap<string, string>;
+  /**
+   * Tests that fail on this store because of a known bug, by exact title (or `it.each` template), each
+   * with the bug: they run as `it.fails`, so that fixing the bug turns them red until the entry is removed.
+   */
+  fails?: ReadonlyMap<string, string>;
   /** Timeout of each test, in ms (vitest's default when undefined). */
   timeout?: number;
 }
 
 /** The helpers every conformance suite uses, adapted to a store by its hooks. */
 export interface SuiteTools {
-  /** `it`, skipping the titles in `hooks.skip` and using `hooks.timeout`. */
+  /** `it`, skipping the titles in `hooks.skip`, expecting those in `hooks.fails` to fail, with `hooks.timeout`. */
   it: ((title: string, fn: () => unknown) => void) & { each: typeof vitestIt.each };
   /** Advances the fake clock by `ms`, letting real I/O (if any) finish before and after. */
   tick: (clock: FakeClock, ms: number) => Promise<void>;
@@ -46,12 +54,25 @@ export interface SuiteTools {
 
 /** Builds the {@link SuiteTools} of a store with `hooks`. */
 export function suiteTools(hooks: SuiteHooks): SuiteTools {
+  /** The vitest `it` for `title`: skipped, expected to fail (a known bug), or plain. */
+  const pick = (title: string): { run: typeof vitestIt.skip; title: string } => {
+    const skip = hooks.skip?.get(title);
+    if (skip !== undefined) return { run: vitestIt.skip, title: `${title} [skipped: ${skip}]` };
+    const bug = hooks.fails?.get(title);
+    if (bug !== undefined) return { run: vitestIt.fails, title: `${title} [fails, known bug: ${bug}]` };
+    return { run: vitestIt, title };
+  };
   const it = Object.assign(
     (title: string, fn: () => unknown): void => {
-      if (hooks.skip?.has(title) === true) vitestIt.skip(title, fn);
-      else vitestIt(title, fn, hooks.timeout);
+      const { run, title: shown } = pick(title);
+      run(shown, fn, hooks.timeout);
     },
-    { each: vitestIt.each.bind(vitestIt) },
+    {
+      each: ((cases: readonly unknown[]) => (title: string, fn: (...args: never[]) => unknown) => {
+        const { run, title: shown } = pick(title);
+        run.each(cases as unknown[])(shown, fn as (...args: unknown[]) => Promise<void>, hooks.timeout);
+      }) as unknown as typeof vitestIt.each,
+    },
   );
   return {
     it,

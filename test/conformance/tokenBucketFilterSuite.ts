@@ -19,14 +19,14 @@ export function tokenBucketFilterSuite(name: string, create: SuiteFactory, hooks
   const { it, tick, flush, expectFailure } = suiteTools(hooks);
 
   describe(`${name} (conformance)`, () => {
-    function setup(options: Omit<SuiteOptions, 'clock'>): { clock: FakeClock; bucket: SuiteBucket } {
+    async function setup(options: Omit<SuiteOptions, 'clock'>): Promise<{ clock: FakeClock; bucket: SuiteBucket }> {
       const clock = createFakeClock();
-      return { clock, bucket: create({ ...options, clock }) };
+      return { clock, bucket: await create({ ...options, clock }) };
     }
 
     describe('refill schedule', () => {
       it('starts full by default and hands out its burst at once', async () => {
-        const { bucket } = setup({ capacity: 3 });
+        const { bucket } = await setup({ capacity: 3 });
         expect(bucket.capacity).toBe(3);
         expect(await bucket.available).toBe(3);
         expect(await bucket.tryGetToken(2)).toBe(true);
@@ -50,7 +50,7 @@ export function tokenBucketFilterSuite(name: string, create: SuiteFactory, hooks
         [700, 2, 3, false],
       ];
       it('adds refillTokens at each step, capped at capacity (table)', async () => {
-        const { clock, bucket } = setup({ capacity: 3, refillTokens: 2, refillInterval: 100, initialTokens: 0 });
+        const { clock, bucket } = await setup({ capacity: 3, refillTokens: 2, refillInterval: 100, initialTokens: 0 });
         for (const [atMs, expectedAvailable, request, expected] of rows) {
           await tick(clock, atMs - clock.performance.now());
           expect(await bucket.available, `available at ${atMs} ms`).toBe(expectedAvailable);
@@ -61,7 +61,7 @@ export function tokenBucketFilterSuite(name: string, create: SuiteFactory, hooks
 
       it('is exact over 10^5 intervals of 3 tokens per 7 ms, with irregular reads and the cap', async () => {
         const capacity = 7;
-        const { clock, bucket } = setup({ capacity, refillTokens: 3, refillInterval: 7, initialTokens: 4 });
+        const { clock, bucket } = await setup({ capacity, refillTokens: 3, refillInterval: 7, initialTokens: 4 });
         const intervals = 100_000;
         let granted = 0;
         // Model: the same schedule computed step by step, counting what the cap throws away.
@@ -107,7 +107,7 @@ export function tokenBucketFilterSuite(name: string, create: SuiteFactory, hooks
       });
 
       it('grants queued callers on schedule over 10^5 steps without drift', async () => {
-        const { clock, bucket } = setup({ capacity: 5, refillTokens: 3, refillInterval: 7, initialTokens: 0 });
+        const { clock, bucket } = await setup({ capacity: 5, refillTokens: 3, refillInterval: 7, initialTokens: 0 });
         // Each getToken(3) is granted exactly one step after the previous one.
         for (let step = 1; step <= 1000; step += 1) {
           const outcome = track(bucket.getToken(3), clock);
@@ -122,7 +122,7 @@ export function tokenBucketFilterSuite(name: string, create: SuiteFactory, hooks
       });
 
       it('serves a refill interval of 30 days (longer than any single timer)', async () => {
-        const { clock, bucket } = setup({ capacity: 1, refillInterval: 30 * DAY, initialTokens: 0 });
+        const { clock, bucket } = await setup({ capacity: 1, refillInterval: 30 * DAY, initialTokens: 0 });
         const outcome = track(bucket.getToken(), clock);
         await tick(clock, 30 * DAY - 1);
         expect(outcome.state).toBe('pending');
@@ -143,7 +143,7 @@ export function tokenBucketFilterSuite(name: string, create: SuiteFactory, hooks
           setInterval: () => ({}),
           clearInterval: () => undefined,
         };
-        const bucket = create({ capacity: 5, refillInterval: 1000, initialTokens: 0, clock });
+        const bucket = await create({ capacity: 5, refillInterval: 1000, initialTokens: 0, clock });
         now = 3000;
         expect(await bucket.available).toBe(3);
         expect(await bucket.tryGetToken(3)).toBe(true);
@@ -159,7 +159,7 @@ export function tokenBucketFilterSuite(name: string, create: SuiteFactory, hooks
 
     describe("the lesson's scenario", () => {
       it('grants ten callers of a capacity-1 bucket one at a time, exactly 1000 ms apart (initialTokens: 0)', async () => {
-        const { clock, bucket } = setup({ capacity: 1, initialTokens: 0 });
+        const { clock, bucket } = await setup({ capacity: 1, initialTokens: 0 });
         const order: number[] = [];
         const outcomes = Array.from({ length: 10 }, (_, i) => {
           const promise = bucket.getToken().then(() => order.push(i));
@@ -174,7 +174,7 @@ export function tokenBucketFilterSuite(name: string, create: SuiteFactory, hooks
       });
 
       it('grants the first at once when the bucket starts full, then one per second', async () => {
-        const { clock, bucket } = setup({ capacity: 1 });
+        const { clock, bucket } = await setup({ capacity: 1 });
         const outcomes = Array.from({ length: 10 }, () => track(bucket.getToken(), clock));
         await tick(clock, 9_000);
         expect(outcomes.map((o) => o.at)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map((s) => s * 1000));
@@ -184,7 +184,7 @@ export function tokenBucketFilterSuite(name: string, create: SuiteFactory, hooks
 
     describe('strict FIFO', () => {
       it('grants in arrival order, several in the same instant when the tokens allow', async () => {
-        const { clock, bucket } = setup({ capacity: 10, refillTokens: 10, initialTokens: 0 });
+        const { clock, bucket } = await setup({ capacity: 10, refillTokens: 10, initialTokens: 0 });
         const order: number[] = [];
         const outcomes = Array.from({ length: 15 }, (_, i) =>
           track(
@@ -201,7 +201,7 @@ export function tokenBucketFilterSuite(name: string, create: SuiteFactory, hooks
       });
 
       it('tryGetToken does not barge past queued callers even when tokens are there', async () => {
-        const { clock, bucket } = setup({ capacity: 5, refillInterval: 100, initialTokens: 0 });
+        const { clock, bucket } = await setup({ capacity: 5, refillInterval: 100, initialTokens: 0 });
         const big = track(bucket.getToken(3), clock);
         await tick(clock, 200);
         expect(await bucket.available).toBe(0); // 2 tokens are held, but they belong to the head
@@ -215,7 +215,7 @@ export function tokenBucketFilterSuite(name: string, create: SuiteFactory, hooks
       });
 
       it('does not starve a large request at the head behind small ones', async () => {
-        const { clock, bucket } = setup({ capacity: 5, refillInterval: 100, initialTokens: 0 });
+        const { clock, bucket } = await setup({ capacity: 5, refillInterval: 100, initialTokens: 0 });
         const large = track(bucket.getToken(5), clock);
         const small = Array.from({ length: 3 }, () => track(bucket.getToken(1), clock));
         await tick(clock, 800);
@@ -225,7 +225,7 @@ export function tokenBucketFilterSuite(name: string, create: SuiteFactory, hooks
       });
 
       it('a caller arriving while others wait queues even if it asks for less', async () => {
-        const { clock, bucket } = setup({ capacity: 4, refillInterval: 100, initialTokens: 1 });
+        const { clock, bucket } = await setup({ capacity: 4, refillInterval: 100, initialTokens: 1 });
         const first = track(bucket.getToken(3), clock);
         const second = track(bucket.getToken(1), clock);
         await flush();
@@ -237,7 +237,7 @@ export function tokenBucketFilterSuite(name: string, create: SuiteFactory, hooks
       });
 
       it('counts only the tokens the cap kept when a step overfills the bucket', async () => {
-        const { clock, bucket } = setup({ capacity: 10, refillTokens: 10, initialTokens: 5 });
+        const { clock, bucket } = await setup({ capacity: 10, refillTokens: 10, initialTokens: 5 });
         const head = track(bucket.getToken(10), clock);
         const next = track(bucket.getToken(10), clock);
         await tick(clock, 2000);
@@ -250,7 +250,7 @@ export function tokenBucketFilterSuite(name: string, create: SuiteFactory, hooks
     describe('argument validation', () => {
       const badCounts: unknown[] = [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, '1', null];
       it.each(badCounts)('getToken(%s) rejects at once with a RangeError naming the value', async (count) => {
-        const { bucket } = setup({ capacity: 3 });
+        const { bucket } = await setup({ capacity: 3 });
         const promise = bucket.getToken(count as number);
         await expect(promise).rejects.toThrow(RangeError);
         await expect(promise).rejects.toThrow(String(count === '1' ? '"1"' : count));
@@ -260,7 +260,7 @@ export function tokenBucketFilterSuite(name: string, create: SuiteFactory, hooks
       });
 
       it('a count above capacity rejects at once, never hangs', async () => {
-        const { bucket } = setup({ capacity: 3 });
+        const { bucket } = await setup({ capacity: 3 });
         await expect(bucket.getToken(4)).rejects.toThrow(/capacity \(3\), received 4/);
         await expectFailure(() => bucket.tryGetToken(4), RangeError);
         await expectFailure(() => bucket.waitTime(4), RangeError);
@@ -268,14 +268,14 @@ export function tokenBucketFilterSuite(name: string, create: SuiteFactory, hooks
       });
 
       it.each([-1, Number.NaN, '5', null])('maxWait %s rejects with a RangeError', async (maxWait) => {
-        const { bucket } = setup({ capacity: 3 });
+        const { bucket } = await setup({ capacity: 3 });
         await expect(bucket.getToken(1, { maxWait: maxWait as number })).rejects.toThrow(RangeError);
         expect(await bucket.available).toBe(3);
         bucket.close();
       });
 
       it('options that are not an object, or a signal that is not an AbortSignal, reject with a TypeError', async () => {
-        const { bucket } = setup({ capacity: 3 });
+        const { bucket } = await setup({ capacity: 3 });
         await expect(bucket.getToken(1, 5 as never)).rejects.toThrow(TypeError);
         await expect(bucket.getToken(1, { signal: {} as AbortSignal })).rejects.toThrow(
           /signal must be an AbortSignal/,
@@ -284,7 +284,7 @@ export function tokenBucketFilterSuite(name: string, create: SuiteFactory, hooks
       });
 
       it('never throws synchronously from getToken, open or closed', async () => {
-        const { bucket } = setup({ capacity: 3 });
+        const { bucket } = await setup({ capacity: 3 });
         const calls = [
           () => bucket.getToken(-1),
           () => bucket.getToken(4),
@@ -306,7 +306,7 @@ export function tokenBucketFilterSuite(name: string, create: SuiteFactory, hooks
 
     describe('abort', () => {
       it('an already aborted signal rejects at once with signal.reason, untouched, taking nothing', async () => {
-        const { bucket } = setup({ capacity: 3 });
+        const { bucket } = await setup({ capacity: 3 });
         const reason = { custom: 'reason' };
         const controller = new AbortController();
         controller.abort(reason);
@@ -316,7 +316,7 @@ export function tokenBucketFilterSuite(name: string, create: SuiteFactory, hooks
       });
 
       it('aborting a queued caller rejects it with the reason and lets the callers behind move up on schedule', async () => {
-        const { clock, bucket } = setup({ capacity: 1, initialTokens: 0 });
+        const { clock, bucket } = await setup({ capacity: 1, initialTokens: 0 });
         const controller = new AbortController();
         const a = track(bucket.getToken(1, { signal: controller.signal }), clock);
         const b = track(bucket.getToken(), clock);
@@ -333,8 +333,22 @@ export function tokenBucketFilterSuite(name: string, create: SuiteFactory, hooks
         bucket.close();
       });
 
+      it('aborting callers at once, before any time passes, gives their tokens back to the callers behind', async () => {
+        const { clock, bucket } = await setup({ capacity: 1, initialTokens: 0 });
+        const controller = new AbortController();
+        const calls = [0, 1, 2, 3, 4].map((i) =>
+          track(bucket.getToken(1, i % 2 === 0 ? { signal: controller.signal } : {}), clock),
+        );
+        controller.abort(new Error('gone'));
+        await tick(clock, 2000);
+        expect(calls.map((call) => call.state)).toEqual(['rejected', 'granted', 'rejected', 'granted', 'rejected']);
+        expect([calls[1]?.at, calls[3]?.at]).toEqual([1000, 2000]);
+        expect(await bucket.waitTime()).toBe(1000); // nothing is left reserved for the aborted callers
+        bucket.close();
+      });
+
       it('aborting the head grants the callers behind it at once when the tokens already cover them', async () => {
-        const { clock, bucket } = setup({ capacity: 5, initialTokens: 2 });
+        const { clock, bucket } = await setup({ capacity: 5, initialTokens: 2 });
         const controller = new AbortController();
         const head = track(bucket.getToken(5, { signal: controller.signal }), clock);
         const next = track(bucket.getToken(2), clock);
@@ -349,7 +363,7 @@ export function tokenBucketFilterSuite(name: string, create: SuiteFactory, hooks
       });
 
       it('aborting a caller in the middle consumes no tokens', async () => {
-        const { clock, bucket } = setup({ capacity: 3, initialTokens: 0 });
+        const { clock, bucket } = await setup({ capacity: 3, initialTokens: 0 });
         const controller = new AbortController();
         const first = track(bucket.getToken(1), clock);
         const middle = track(bucket.getToken(2, { signal: controller.signal }), clock);
@@ -363,7 +377,7 @@ export function tokenBucketFilterSuite(name: string, create: SuiteFactory, hooks
       });
 
       it('removes its abort listener once the caller is granted, rejected or closed', async () => {
-        const { clock, bucket } = setup({ capacity: 1, initialTokens: 0 });
+        const { clock, bucket } = await setup({ capacity: 1, initialTokens: 0 });
         // One signal per caller: whether an implementation listens once per signal or once per caller,
         // it must not listen any more once the caller has left the queue.
         const controllers = [new AbortController(), new AbortController(), new AbortController()];
@@ -380,7 +394,7 @@ export function tokenBucketFilterSuite(name: string, create: SuiteFactory, hooks
       });
 
       it('an abort after the grant is ignored', async () => {
-        const { clock, bucket } = setup({ capacity: 1 });
+        const { clock, bucket } = await setup({ capacity: 1 });
         const controller = new AbortController();
         const granted = track(bucket.getToken(1, { signal: controller.signal }), clock);
         await flush();
@@ -394,7 +408,7 @@ export function tokenBucketFilterSuite(name: string, create: SuiteFactory, hooks
 
     describe('maxWait', () => {
       it('rejects at once with MaxWaitExceededError when the grant would come later than maxWait', async () => {
-        const { clock, bucket } = setup({ capacity: 1, initialTokens: 0 });
+        const { clock, bucket } = await setup({ capacity: 1, initialTokens: 0 });
         const tooLate = track(bucket.getToken(1, { maxWait: 999 }), clock);
         await flush();
         expect(tooLate.state).toBe('rejected');
@@ -408,7 +422,7 @@ export function tokenBucketFilterSuite(name: string, create: SuiteFactory, hooks
       });
 
       it('counts the queue ahead when predicting the grant', async () => {
-        const { clock, bucket } = setup({ capacity: 2, initialTokens: 0 });
+        const { clock, bucket } = await setup({ capacity: 2, initialTokens: 0 });
         track(bucket.getToken(2), clock);
         track(bucket.getToken(1), clock);
         // Ahead: 2 tokens at 2000 ms, then 1 at 3000 ms; this caller's token comes at 4000 ms.
@@ -420,7 +434,7 @@ export function tokenBucketFilterSuite(name: string, create: SuiteFactory, hooks
       });
 
       it('predicts correctly after an abort shortened the queue', async () => {
-        const { clock, bucket } = setup({ capacity: 3, refillTokens: 2, initialTokens: 0 });
+        const { clock, bucket } = await setup({ capacity: 3, refillTokens: 2, initialTokens: 0 });
         const controller = new AbortController();
         track(bucket.getToken(3), clock);
         track(bucket.getToken(3, { signal: controller.signal }), clock);
@@ -435,7 +449,7 @@ export function tokenBucketFilterSuite(name: string, create: SuiteFactory, hooks
       });
 
       it('maxWait 0 grants only what is there now; Infinity waits as long as it takes', async () => {
-        const { clock, bucket } = setup({ capacity: 1 });
+        const { clock, bucket } = await setup({ capacity: 1 });
         await expect(bucket.getToken(1, { maxWait: 0 })).resolves.toBeUndefined();
         await expect(bucket.getToken(1, { maxWait: 0 })).rejects.toThrow(MaxWaitExceededError);
         const patient = track(bucket.getToken(1, { maxWait: Number.POSITIVE_INFINITY }), clock);
@@ -447,7 +461,7 @@ export function tokenBucketFilterSuite(name: string, create: SuiteFactory, hooks
 
     describe('waitTime', () => {
       it('is 0 when the tokens are there, and otherwise the ms until the real grant', async () => {
-        const { clock, bucket } = setup({ capacity: 4, refillTokens: 2, refillInterval: 250, initialTokens: 1 });
+        const { clock, bucket } = await setup({ capacity: 4, refillTokens: 2, refillInterval: 250, initialTokens: 1 });
         expect(await bucket.waitTime()).toBe(0);
         expect(await bucket.waitTime(4)).toBe(500);
         await tick(clock, 100);
@@ -463,7 +477,7 @@ export function tokenBucketFilterSuite(name: string, create: SuiteFactory, hooks
 
     describe('close', () => {
       it('rejects every queued caller with BucketClosedError and later calls too', async () => {
-        const { clock, bucket } = setup({ capacity: 1, initialTokens: 0 });
+        const { clock, bucket } = await setup({ capacity: 1, initialTokens: 0 });
         const queued = Array.from({ length: 3 }, () => track(bucket.getToken(), clock));
         bucket.close();
         await flush();
@@ -479,7 +493,7 @@ export function tokenBucketFilterSuite(name: string, create: SuiteFactory, hooks
       });
 
       it('is also [Symbol.dispose], so `using` closes the bucket', async () => {
-        const { clock, bucket } = setup({ capacity: 1, initialTokens: 0 });
+        const { clock, bucket } = await setup({ capacity: 1, initialTokens: 0 });
         const queued = track(bucket.getToken(), clock);
         bucket[Symbol.dispose]();
         await flush();
@@ -488,7 +502,7 @@ export function tokenBucketFilterSuite(name: string, create: SuiteFactory, hooks
       });
 
       it('leaves no timer behind and no promise pending, whatever was queued or aborted', async () => {
-        const { clock, bucket } = setup({ capacity: 2, refillInterval: 10, initialTokens: 0 });
+        const { clock, bucket } = await setup({ capacity: 2, refillInterval: 10, initialTokens: 0 });
         const controller = new AbortController();
         const outcomes = Array.from({ length: 20 }, (_, i) =>
           track(bucket.getToken((i % 2) + 1, i % 3 === 0 ? { signal: controller.signal } : {}), clock),

@@ -1,8 +1,6 @@
 import type { Clock } from '../../src/clock.js';
 import {
   KeyedTokenBucketFilter,
-  LazyTokenBucketFilter,
-  TimerTokenBucketFilter,
   type GetTokenOptions,
   type MultiLimitOptions,
   type ReconfigurableTokenBucketFilter,
@@ -11,6 +9,7 @@ import {
   type TokenBucketOptions,
   type TokenBucketStats,
 } from '../../src/index.js';
+import { implementations, type Implementation, type SyncImplementation } from '../support/implementations.js';
 import { keyView } from '../support/keyedView.js';
 
 /** Options of a bucket under the model: one limit or several, and the clock. */
@@ -82,23 +81,27 @@ function keyed(options: ModelOptions, keys: readonly unknown[]): ModelTarget {
 }
 
 /**
- * Every in-process kind, as the model drives them: the lazy bucket, the timer bucket (started), and the
- * keyed bucket through one key and through two (an object key among them). The names of the single
- * kinds are those of `test/support/implementations.ts`, which a test checks.
+ * Every kind the model drives: each entry of `test/support/implementations.ts` that is in-process
+ * (sync) and has `reconfigure()` and `stats()` (the model calls them), unless it is skipped for the model
+ * with a reason, and the keyed bucket through one key and through two (an object key among them), which
+ * the list reaches only through one-key views. A test checks that every entry of the list is either here
+ * or says why not.
  */
 export const modelKinds: readonly ModelKind[] = [
-  {
-    name: 'LazyTokenBucketFilter',
-    keyCount: 1,
-    likeLazy: true,
-    create: (options) => single(new LazyTokenBucketFilter(options)),
-  },
-  {
-    name: 'TimerTokenBucketFilter',
-    keyCount: 1,
-    likeLazy: true,
-    create: (options) => single(new TimerTokenBucketFilter(options).start()),
-  },
+  ...implementations
+    .filter(
+      (entry): entry is SyncImplementation =>
+        entry.surface === 'sync' &&
+        entry.features.reconfigure &&
+        entry.features.stats &&
+        entry.skip.model === undefined,
+    )
+    .map((entry) => ({
+      name: entry.name,
+      keyCount: 1,
+      likeLazy: true,
+      create: (options: ModelOptions) => single(entry.create(options) as ReconfigurableTokenBucketFilter),
+    })),
   {
     name: 'KeyedTokenBucketFilter (one key)',
     keyCount: 1,
@@ -112,3 +115,11 @@ export const modelKinds: readonly ModelKind[] = [
     create: (options) => keyed(options, ['alice', { user: 'bob' }]),
   },
 ];
+
+/** Why `entry` of the list is not a model kind, or undefined when it is one. */
+export function notModelled(entry: Implementation): string | undefined {
+  if (entry.skip.model !== undefined) return entry.skip.model;
+  if (entry.surface !== 'sync') return 'not in-process: the model drives synchronous buckets';
+  if (!entry.features.reconfigure || !entry.features.stats) return 'no reconfigure() or stats() yet (features flags)';
+  return undefined;
+}

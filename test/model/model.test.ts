@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { implementations } from '../support/implementations.js';
-import { modelKinds } from './kinds.js';
+import { modelKinds, notModelled } from './kinds.js';
 import { programArb, type Features } from './program.js';
 import { runProgram } from './runner.js';
 
@@ -86,10 +86,19 @@ describe.each(families)('model check: %s', (_name, features, defaultRuns) => {
   });
 });
 
-describe('the model check covers every in-process kind', () => {
-  it('lists every implementation of test/support/implementations.ts, and the keyed bucket', () => {
+describe('the model check covers the implementation list', () => {
+  it('drives every entry of test/support/implementations.ts that it can, and says why not for the others', () => {
     const names = modelKinds.map((kind) => kind.name);
-    for (const [name] of implementations) expect(names).toContain(name);
-    expect(names.some((name) => name.startsWith('KeyedTokenBucketFilter'))).toBe(true);
+    for (const entry of implementations) {
+      const reason = notModelled(entry);
+      if (reason === undefined) expect(names, entry.name).toContain(entry.name);
+      else {
+        expect(names).not.toContain(entry.name);
+        console.warn(`  not in the model check: ${entry.name}: ${reason}`);
+      }
+    }
+    for (const name of ['LazyTokenBucketFilter', 'TimerTokenBucketFilter', 'KeyedTokenBucketFilter (two keys)']) {
+      expect(names).toContain(name);
+    }
   });
 });

@@ -1,5 +1,8 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /**
  * How the Redis tests find a server. `TBF_REDIS_URL` (set by scripts/ci-redis.sh) names one to use;
@@ -61,11 +64,11 @@ async function waitFor(check: () => Promise<boolean>, what: string, timeout = 10
   }
 }
 
-function startProcess(port: number): ChildProcess {
+function startProcess(port: number, env?: NodeJS.ProcessEnv): ChildProcess {
   const child = spawn(
     'redis-server',
     ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    { stdio: 'ignore' },
+    { stdio: 'ignore', ...(env === undefined ? {} : { env }) },
   );
   child.unref();
   return child;
@@ -77,9 +80,9 @@ function exited(child: ChildProcess): Promise<void> {
 }
 
 /** Starts a private redis-server on a free port of 127.0.0.1, persistence off, and waits until it answers. */
-export async function launchRedis(): Promise<LaunchedRedis> {
+export async function launchRedis(env?: NodeJS.ProcessEnv): Promise<LaunchedRedis> {
   const port = await freePort();
-  let child = startProcess(port);
+  let child = startProcess(port, env);
   await waitFor(() => ping(port), `redis-server on port ${port}`);
   const stop = async (): Promise<void> => {
     const current = child;
@@ -98,7 +101,7 @@ export async function launchRedis(): Promise<LaunchedRedis> {
     stop,
     async restart() {
       await stop();
-      child = startProcess(port);
+      child = startProcess(port, env);
       await waitFor(() => ping(port), `redis-server restarted on port ${port}`);
     },
   };
@@ -136,4 +139,89 @@ export function announceSkip(file: string, reason: string): void {
   console.warn(
     `\n  SKIPPED ${file}: ${reason}.\n  Install redis-server or set ${REDIS_URL_VARIABLE}=redis://host:port to run them.\n`,
   );
+}
+
+/**
+ * libfaketime (Debian's `libfaketime`): preloaded into a redis-server, it makes Redis' wall clock (the
+ * `TIME` a script reads, and key expiry) whatever a file says. It clashes with jemalloc, which Debian's
+ * redis-server links (jemalloc's first clock_gettime() comes while libfaketime initialises, which then
+ * fails: wolfcw/libfaketime#130, unfixed), so tcmalloc (`libtcmalloc-minimal4`) is preloaded first and
+ * serves malloc/free; jemalloc then starts only later, through `mallctl`, with libfaketime ready.
+ */
+export const FAKETIME_LIBRARIES = [
+  '/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4',
+  '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1',
+] as const;
+
+/** Epoch ms that a fake clock's 0 stands for in Redis (2023-11-14T22:13:20Z): any fixed instant will do. */
+export const FAKE_EPOCH = 1_700_000_000_000;
+
+/** Why a redis-server under libfaketime cannot run here, or undefined when it can. */
+export function fakeTimeUnavailable(): string | undefined {
+  if (!redisServerInstalled()) return 'redis-server is not installed';
+  const missing = FAKETIME_LIBRARIES.filter((library) => !existsSync(library));
+  if (missing.length > 0) {
+    return `${missing.join(' and ')} missing (apt-get install libfaketime libtcmalloc-minimal4; scripts/ci-redis.sh does)`;
+  }
+  return undefined;
+}
+
+/** A private redis-server whose clock is set by the test, to the microsecond. */
+export interface FakeTimeRedis {
+  readonly url: string;
+  readonly pid: number;
+  /** From now on, Redis' `TIME` reads {@link FAKE_EPOCH} + `ms` (rounded to the µs) until set again. */
+  setTime(ms: number): void;
+  /** Stops the server by its pid and removes its clock file. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The clock file's line for `ms`: libfaketime's absolute, frozen form, to the ns
+ * ("2023-11-14 22:13:20.000250500"). libfaketime reads the fraction as a double and Redis' `TIME`
+ * truncates to the µs, so ".001000" would read 999 µs; the extra half µs makes every µs read exactly.
+ */
+export function fakeTimeLine(ms: number): string {
+  const micros = Math.round((FAKE_EPOCH + ms) * 1000);
+  const date = new Date(Math.floor(micros / 1000));
+  const fraction = String(((micros % 1_000_000) + 1_000_000) % 1_000_000).padStart(6, '0');
+  return `${date.toISOString().slice(0, 19).replace('T', ' ')}.${fraction}500\n`;
+}
+
+/**
+ * Starts a private redis-server under libfaketime (see {@link FAKETIME_LIBRARIES}), its clock frozen
+ * at the instant its file names: `FAKETIME_TIMESTAMP_FILE` read at every clock call
+ * (`FAKETIME_NO_CACHE=1`), the monotonic clock left real (`FAKETIME_DONT_FAKE_MONOTONIC=1`) so that
+ * Redis' event loop and timeouts keep running. The file is replaced atomically (write, then rename),
+ * so Redis never reads half a line.
+ */
+export async function launchFakeTimeRedis(): Promise<FakeTimeRedis> {
+  const unavailable = fakeTimeUnavailable();
+  if (unavailable !== undefined) throw new Error(`cannot start a fake-time redis-server: ${unavailable}`);
+  const dir = mkdtempSync(join(tmpdir(), 'tbf-faketime-'));
+  const file = join(dir, 'now');
+  const setTime = (ms: number): void => {
+    writeFileSync(`${file}.next`, fakeTimeLine(ms));
+    renameSync(`${file}.next`, file);
+  };
+  setTime(0);
+  const launched = await launchRedis({
+    ...process.env,
+    TZ: 'UTC',
+    LD_PRELOAD: FAKETIME_LIBRARIES.join(':'),
+    FAKETIME_TIMESTAMP_FILE: file,
+    FAKETIME_NO_CACHE: '1',
+    FAKETIME_DONT_FAKE_MONOTONIC: '1',
+  });
+  return {
+    url: launched.url,
+    get pid() {
+      return launched.pid;
+    },
+    setTime,
+    async stop() {
+      await launched.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

@@ -1,11 +1,50 @@
-// Soak: a million random operations against lazy and timer buckets on a fake clock, then checks that
-// every promise settled, no timer is left, and the heap came back to where it started.
-// Run by test/soak.test.ts as `node --expose-gc test/soak/soak.mjs <distDir> <operations> <seed>`.
+// Soak: a million random operations against buckets of the kinds named (entries of
+// test/support/implementations.ts) on a fake clock, then checks that every promise settled, no timer is
+// left, and the heap came back to where it started. Run by test/soak.test.ts as
+// `node --expose-gc test/soak/soak.mjs <distDir> <operations> <seed> <kind name>...`.
 import FakeTimers from '@sinonjs/fake-timers';
 
-const [distDir, operationsArg = '1000000', seedArg = '42'] = process.argv.slice(2);
-const { LazyTokenBucketFilter, TimerTokenBucketFilter } = await import(`${distDir}/index.js`);
+const [distDir, operationsArg = '1000000', seedArg = '42', ...kindNames] = process.argv.slice(2);
+const { LazyTokenBucketFilter, TimerTokenBucketFilter, KeyedTokenBucketFilter } = await import(`${distDir}/index.js`);
+const { SharedTokenBucketFilter } = await import(`${distDir}/shared.js`);
 const operations = Number(operationsArg);
+
+/** A one-key view of a keyed bucket (as test/support/keyedView.ts), with other keys busy too. */
+function keyView(keyed, key) {
+  keyed.tryGetToken({ other: 'key' });
+  return {
+    get capacity() {
+      return keyed.capacity;
+    },
+    get pending() {
+      return keyed.pending(key);
+    },
+    getToken: (count, options) => keyed.getToken(key, count, options),
+    tryGetToken: (count) => keyed.tryGetToken(key, count),
+    close: () => keyed.close(),
+  };
+}
+const twice = ({ clock, ...limit }) => ({ limits: [limit, { ...limit }], clock });
+
+/** The in-process entries of the list, by name; a name missing here fails the soak. */
+const factories = {
+  LazyTokenBucketFilter: (options) => new LazyTokenBucketFilter(options),
+  TimerTokenBucketFilter: (options) => new TimerTokenBucketFilter(options).start(),
+  'KeyedTokenBucketFilter, one key (string)': (options) => keyView(new KeyedTokenBucketFilter(options), 'alice'),
+  'KeyedTokenBucketFilter, one key (object)': (options) => keyView(new KeyedTokenBucketFilter(options), { id: 7 }),
+  'KeyedTokenBucketFilter, one key (with maxKeys)': (options) =>
+    keyView(new KeyedTokenBucketFilter({ ...options, maxKeys: 3 }), 42),
+  'LazyTokenBucketFilter, two limits': (options) => new LazyTokenBucketFilter(twice(options)),
+  'TimerTokenBucketFilter, two limits': (options) => new TimerTokenBucketFilter(twice(options)).start(),
+  SharedTokenBucketFilter: (options) => new SharedTokenBucketFilter(options),
+  'SharedTokenBucketFilter, two limits': (options) => new SharedTokenBucketFilter(twice(options)),
+};
+const kinds = kindNames.map((name) => {
+  const factory = factories[name];
+  if (factory === undefined) throw new Error(`soak.mjs has no factory for ${JSON.stringify(name)}`);
+  return factory;
+});
+if (kinds.length === 0) throw new Error('name the kinds to soak');
 
 // A small deterministic PRNG (mulberry32), so a failure can be replayed with its seed.
 let seed = Number(seedArg) >>> 0;
@@ -34,12 +73,8 @@ let outstanding = 0;
 
 async function soak(total) {
   const clock = FakeTimers.createClock();
-  const kinds = [
-    (options) => new LazyTokenBucketFilter(options),
-    (options) => new TimerTokenBucketFilter(options).start(),
-  ];
   const newBucket = () =>
-    kinds[pick(2)]({
+    kinds[pick(kinds.length)]({
       capacity: 1 + pick(8),
       refillTokens: 1 + pick(4),
       refillInterval: 1 + pick(50),
@@ -109,5 +144,6 @@ console.log(
     heapAfter: after,
     heapDelta: after - before,
     ...counts,
+    kinds: kindNames,
   }),
 );

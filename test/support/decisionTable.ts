@@ -99,6 +99,8 @@ export const decisionTable: readonly TableCase[] = [
       { op: 'peek', at: 1000, count: 5, available: 5, wait: 0 },
       { op: 'take', at: 1000, count: 5, maxWait: 0, outcome: 'granted', grantAt: 1000 },
       { op: 'take', at: 1050, count: 3, maxWait: Infinity, outcome: 'reserved', grantAt: 1200 },
+      // The tail holds 1 token at 1200, still to come: nothing can be taken now.
+      { op: 'peek', at: 1050, count: 1, available: 0, wait: 150 },
       // Behind the reservation of 3, which leaves 1 at 1200: 2 more come at 1300.
       { op: 'take', at: 1050, count: 3, maxWait: 250, outcome: 'reserved', grantAt: 1300 },
       // Behind both, 5 take three steps from 1300 (2, 4, then 6 capped at 5): granted at 1600.

@@ -1,12 +1,19 @@
-import type { GetTokenOptions, TokenBucketFilter } from '../../src/TokenBucketFilter.js';
+import type { GetTokenOptions, ReconfigureOptions, TokenBucketFilter } from '../../src/TokenBucketFilter.js';
 import { KeyedTokenBucketFilter, type KeyedTokenBucketOptions } from '../../src/keyed/KeyedTokenBucketFilter.js';
 
 /**
  * A one-key view of a keyed bucket: a `TokenBucketFilter` whose every call goes to `keyed` with `key`.
- * Its `close()` closes the whole keyed bucket (the view is for running the conformance suite).
+ * Its `close()` closes the whole keyed bucket (the view is for running the conformance suite), and its
+ * `reconfigure()` reconfigures every key. It has no `stats()`: the keyed bucket's count every key.
  */
-export function keyView<K>(keyed: KeyedTokenBucketFilter<K>, key: K): TokenBucketFilter {
+export function keyView<K>(
+  keyed: KeyedTokenBucketFilter<K>,
+  key: K,
+): TokenBucketFilter & { reconfigure(options: ReconfigureOptions): void } {
   return {
+    reconfigure: (options) => {
+      keyed.reconfigure(options);
+    },
     get capacity() {
       return keyed.capacity;
     },

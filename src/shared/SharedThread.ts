@@ -1,0 +1,293 @@
+import { ClockTimer, globalClock, readClock, tryReadClock, type Clock } from '../clock.js';
+import { BucketCounters } from '../core/counters.js';
+import { deferred } from '../core/deferred.js';
+import { WaiterExtras } from '../core/WaiterQueue.js';
+import { WaitingRoom, type RoomTime, type WaitPlan } from '../core/WaitingRoom.js';
+import { BucketClosedError } from '../errors.js';
+import type { GetTokenRequest } from '../options/requestOptions.js';
+import { epochClock } from './epochClock.js';
+import { GENERATION, NOTICE } from './layout.js';
+import {
+  giveBack,
+  NEEDS_WAITER,
+  replan,
+  reserve,
+  SharedWaiter,
+  type QueueOwner,
+  type Refusal,
+  type TakeCache,
+} from './operations.js';
+import type { SharedState } from './SharedState.js';
+
+const GRANTED: Promise<void> = Promise.resolve();
+
+/** Without `Atomics.waitAsync`, a thread with waiters looks for another thread's close or reconfiguration this often (ms). */
+export const NOTICE_POLL_MS = 1000;
+/**
+ * How long one `Atomics.waitAsync` on the notice word lasts (ms) before it is renewed (only while
+ * callers wait): a bucket dropped without `close()` is held by its last wait no longer than this.
+ */
+const NOTICE_WATCH_MS = 30_000;
+
+type WaitAsync = (
+  array: Int32Array,
+  index: number,
+  value: number,
+  timeout: number,
+) => { async: false; value: string } | { async: true; value: Promise<string> };
+
+/** `Atomics.waitAsync` where the runtime has it (Node 16+, Chromium), looked up at each use. */
+function waitAsync(): WaitAsync | undefined {
+  const wait = (Atomics as { waitAsync?: unknown }).waitAsync;
+  return typeof wait === 'function' ? (wait as WaitAsync) : undefined;
+}
+
+/**
+ * SharedThread is one thread's side of a shared bucket: its access to the shared state, its clock on
+ * the time base every thread shares, and the {@link WaitingRoom} of its own waiting callers, for which
+ * it is the room's {@link WaitPlan}. A waiter's tokens are reserved in the shared state when it
+ * queues, so a grant takes nothing more (it counts and un-pends it), and an abort gives the tokens back
+ * when nobody else has drawn on them since (`giveBack()`).
+ *
+ * What other threads do reaches it through the shared memory: it notices a close (rejecting its
+ * callers) or a reconfiguration (re-planning them) at its next call, and, while callers wait, at once
+ * through `Atomics.waitAsync` on the notice word, or within {@link NOTICE_POLL_MS} without it.
+ */
+export class SharedThread implements WaitPlan<SharedWaiter>, QueueOwner, RoomTime {
+  readonly room: WaitingRoom<SharedWaiter>;
+  /** What another thread needs to attach: the buffer (structured-clonable; shared, not copied). */
+  readonly handle: { readonly buffer: SharedArrayBuffer };
+  /** The configuration generation this thread's queue is planned for. */
+  generation: number;
+  /** The last valid clock reading of this thread (ms), for getters on an invalid one. */
+  lastReading = Number.NEGATIVE_INFINITY;
+  /** What the last `tryGetToken()` proved about the next grant (see `takeNow()`). */
+  readonly takeCache: TakeCache = { earliest: Number.NEGATIVE_INFINITY, earlier: 0, capacity: 0 };
+  private closedHere = false;
+  private watching = false;
+  private poll: ClockTimer | undefined = undefined;
+  private syncQueued = false;
+  /** Refusals of a re-plan made under the lock, settled once it is released. */
+  private refusals: Refusal[] = [];
+
+  /**
+   * @param state the shared state
+   * @param injected the injected clock (every thread must inject one of the same base), or undefined
+   *   for the default time base, `performance.timeOrigin + performance.now()`
+   */
+  constructor(
+    readonly state: SharedState,
+    readonly injected: Clock | undefined,
+  ) {
+    // The room's own counts are this thread's alone; stats() reads the shared ones, kept in the buffer.
+    this.room = new WaitingRoom<SharedWaiter>(this, this, new BucketCounters());
+    this.handle = Object.freeze({ buffer: state.buffer });
+    state.lock();
+    state.read(); // learns the configuration (the capacity)
+    this.generation = state.generation;
+    state.unlock();
+  }
+
+  /** Where this thread reads time: the injected clock, or the shared epoch base. */
+  get timeClock(): Clock {
+    return this.injected ?? epochClock;
+  }
+
+  /** The clock timers are set on: the injected one, or the global one as it is now. */
+  get clock(): Clock {
+    return this.injected ?? globalClock();
+  }
+
+  /** The current reading on the shared time base (ms). Throws `InvalidClockReadingError`. */
+  now(): number {
+    const now = readClock(this.timeClock);
+    this.lastReading = now;
+    return now;
+  }
+
+  /** {@link now}, or undefined on an invalid reading. */
+  tryNow(): number | undefined {
+    const now = tryReadClock(this.timeClock);
+    if (now !== undefined) this.lastReading = now;
+    return now;
+  }
+
+  /**
+   * Catches up with the other threads: returns true when the bucket is closed (this thread's callers
+   * are rejected then), and re-plans this thread's callers when another thread reconfigured.
+   */
+  sync(): boolean {
+    if (this.closedHere) return true;
+    if (this.state.closed) {
+      this.closeHere();
+      return true;
+    }
+    // Only queued callers need re-planning (a reservation re-plans first when its thread is behind).
+    if (this.room.queued !== 0 && Atomics.load(this.state.words, GENERATION) !== this.generation) this.catchUp();
+    return false;
+  }
+
+  /** Rejects this thread's callers with `BucketClosedError` and stops watching; the bucket is closed in shared memory. */
+  closeHere(): void {
+    if (this.closedHere) return;
+    this.closedHere = true;
+    this.stopPoll();
+    const waiters = this.room.close(new BucketClosedError());
+    if (waiters.length === 0) return;
+    this.state.addPending(-waiters.length);
+    this.state.lock();
+    this.state.count('closed', waiters.length);
+    this.state.unlock();
+  }
+
+  /** Called with the lock held when this thread's queue is planned for an older configuration. */
+  replanUnderLock(now: number): void {
+    if (this.room.queued !== 0) this.refusals.push(...replan(this.state, now, this.queue()));
+    this.generation = this.state.generation;
+  }
+
+  /** This thread's queued waiters, in order, but for those a re-plan has refused and {@link settle} will reject. */
+  queue(): SharedWaiter[] {
+    const refused = new Set(this.refusals.map(([waiter]) => waiter));
+    return [...this.room].filter((waiter) => !refused.has(waiter));
+  }
+
+  /** Rejects the waiters a re-plan refused (outside the lock) and re-arms for the new instants. */
+  settle(refusals: readonly Refusal[] = []): void {
+    const all = this.refusals.length === 0 ? refusals : [...this.refusals.splice(0), ...refusals];
+    if (all.length === 0) return;
+    this.state.addPending(-all.length);
+    for (const [waiter, error] of all) this.room.refuse(waiter, error);
+    this.room.rearm();
+  }
+
+  /**
+   * `getToken()` at clock reading `now`, once the bucket is open and `count` and the options valid:
+   * takes the tokens now, or reserves them at the instant of their grant and waits. Throws (the caller
+   * rejects with it) `RangeError`, `MaxWaitExceededError`, or what the signal's `addEventListener`
+   * throws, having reserved nothing.
+   */
+  getToken(count: number, request: GetTokenRequest, now: number): Promise<void> {
+    const room = this.room;
+    const { signal, maxWait } = request;
+    let waiter: SharedWaiter | undefined;
+    let promise: Promise<void> | undefined;
+    for (;;) {
+      let at: number;
+      try {
+        at = reserve(this.state, this, now, count, maxWait ?? Number.POSITIVE_INFINITY, waiter);
+      } catch (refusal) {
+        if (waiter !== undefined) room.unwatch(waiter);
+        throw refusal;
+      } finally {
+        this.settle();
+      }
+      if (at === NEEDS_WAITER) {
+        // Created and watched outside the lock (addEventListener is the caller's code), then asked again.
+        const settle = deferred();
+        promise = settle.promise;
+        const extras =
+          signal === undefined && maxWait === undefined
+            ? undefined
+            : new WaiterExtras(settle.reject, signal, now, maxWait ?? Number.POSITIVE_INFINITY, room);
+        waiter = new SharedWaiter(count, Number.POSITIVE_INFINITY, settle.resolve, extras);
+        room.watch(waiter); // throws what addEventListener throws, with nothing reserved
+        continue;
+      }
+      if (at <= now || waiter === undefined || promise === undefined) {
+        if (waiter !== undefined) room.unwatch(waiter);
+        return GRANTED;
+      }
+      this.state.addPending(1);
+      room.push(waiter);
+      return promise;
+    }
+  }
+
+  // The room's plan.
+
+  dueAt(head: SharedWaiter): number {
+    // Granting on a plan another thread's reconfiguration has changed would be wrong: re-plan first.
+    if (Atomics.load(this.state.words, GENERATION) === this.generation) return head.grantAt;
+    this.syncSoon();
+    return Number.POSITIVE_INFINITY;
+  }
+
+  granting(head: SharedWaiter): void {
+    this.state.addPending(-1);
+    this.state.lock();
+    this.state.countGrant(head.tokens);
+    this.state.unlock();
+  }
+
+  dropped(dropped: readonly SharedWaiter[]): void {
+    this.state.addPending(-dropped.length);
+    if (giveBack(this.state, this.tryNow(), dropped, this.room)) this.room.rearm();
+  }
+
+  headChanged(): void {
+    if (this.room.queued === 0) {
+      this.stopPoll();
+      return;
+    }
+    const wait = waitAsync();
+    if (wait !== undefined) this.watch(wait);
+    else this.poll ??= ClockTimer.timeout(this.clock, this.polled, NOTICE_POLL_MS);
+  }
+
+  /** Re-plans this thread's queue for the configuration now in force, then grants what is due. */
+  private catchUp(): void {
+    const now = this.tryNow();
+    if (now === undefined) return; // on an invalid reading: at the next valid one
+    this.state.lock();
+    try {
+      this.replanUnderLock(now);
+    } finally {
+      this.state.unlock();
+    }
+    this.settle();
+    this.room.rearm();
+    this.room.drain(now);
+  }
+
+  /** Syncs in a microtask: a head was looked at (inside the room) while the plan was out of date. */
+  private syncSoon(): void {
+    if (this.syncQueued) return;
+    this.syncQueued = true;
+    queueMicrotask(() => {
+      this.syncQueued = false;
+      this.sync();
+    });
+  }
+
+  /**
+   * Waits (without a timer, and without keeping the process alive) for another thread to close or
+   * reconfigure the bucket, while this thread has callers queued: one such wait at a time, renewed
+   * every {@link NOTICE_WATCH_MS} while callers wait, so that it never holds a dropped bucket for long.
+   */
+  private watch(wait: WaitAsync): void {
+    if (this.watching) return;
+    for (;;) {
+      const seen = Atomics.load(this.state.words, NOTICE);
+      if (this.sync() || this.room.queued === 0) return;
+      const result = wait(this.state.words, NOTICE, seen, NOTICE_WATCH_MS);
+      if (!result.async) continue; // a notice came between the look and the wait: look again
+      this.watching = true;
+      void result.value.then(() => {
+        this.watching = false;
+        if (!this.sync() && this.room.queued !== 0) this.watch(wait);
+      });
+      return;
+    }
+  }
+
+  private readonly polled = (): void => {
+    this.poll = undefined;
+    if (!this.sync() && this.room.queued !== 0) this.headChanged();
+  };
+
+  private stopPoll(): void {
+    this.poll?.cancel();
+    this.poll = undefined;
+  }
+}

@@ -1,0 +1,71 @@
+import { readClock, type Clock } from '../clock.js';
+import { resolveBucketOptions, resolveOptions } from '../options/bucketOptions.js';
+import { formatValue, ownOption } from '../options/format.js';
+import type { MultiLimitOptions, TokenBucketOptions } from '../TokenBucketFilter.js';
+import { epochClock } from './epochClock.js';
+import { bufferOf, CLOCK_BASE, createBuffer, INJECTED_BASE, MAX_LIMITS } from './layout.js';
+import { SharedState } from './SharedState.js';
+
+/** What a shared bucket instance is made of: the state it shares, and its thread's clock. */
+export interface Opened {
+  readonly state: SharedState;
+  /** The injected clock, or undefined for the default time base. */
+  readonly clock: Clock | undefined;
+}
+
+/** Refuses more limits than the shared buffer has room for (`RangeError`). */
+export function checkLimitCount(count: number): void {
+  if (count > MAX_LIMITS) {
+    throw new RangeError(
+      `limits must hold at most ${MAX_LIMITS} limits for a SharedTokenBucketFilter, received ${count}`,
+    );
+  }
+}
+
+/**
+ * Validates the options of a new shared bucket (those of every bucket; `kind` refused, at most
+ * {@link MAX_LIMITS} limits) and creates its state, as of the clock's reading now (`origin`, ms on the
+ * time base every thread shares). Throws `TypeError`/`RangeError` naming the bad option, `TypeError`
+ * without `SharedArrayBuffer`, and `InvalidClockReadingError` on an invalid reading.
+ */
+export function createState(options: TokenBucketOptions | MultiLimitOptions): Opened & { origin: number } {
+  const input: unknown = options; // from untyped callers too
+  if (typeof input === 'object' && input !== null && ownOption(input, 'kind') !== undefined) {
+    throw new TypeError(`Unknown option "kind" for a SharedTokenBucketFilter`);
+  }
+  const { limits, clock } = resolveBucketOptions(options);
+  checkLimitCount(limits.length);
+  if (typeof SharedArrayBuffer !== 'function') {
+    throw new TypeError(
+      'SharedArrayBuffer is not available here (in a browser, the page must be cross-origin isolated)',
+    );
+  }
+  const origin = readClock(clock ?? epochClock);
+  return { state: new SharedState(createBuffer(limits, origin, clock !== undefined)), clock, origin };
+}
+
+/**
+ * Validates a handle and the options of `from()` (own properties only) and returns the state it
+ * shares. Throws `TypeError` for anything but a handle of this layout (naming an older build's), an
+ * unknown option, or a clock on one side only (the bucket's creator and this thread must agree).
+ */
+export function attachState(handle: unknown, options: unknown): Opened {
+  const buffer = bufferOf(handle);
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`options must be an object, received ${formatValue(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (key !== 'clock') throw new TypeError(`Unknown option ${formatValue(key)}; known options: clock`);
+  }
+  const given = ownOption(options, 'clock');
+  const clock = given === undefined ? undefined : resolveOptions({ capacity: 1, clock: given }).clock;
+  const injected = new Int32Array(buffer)[CLOCK_BASE] === INJECTED_BASE;
+  if (injected !== (clock !== undefined)) {
+    throw new TypeError(
+      injected
+        ? 'This shared bucket was created with an injected clock: pass a clock on the same time base to from()'
+        : 'This shared bucket was created with the default clock: from() must not be given a clock',
+    );
+  }
+  return { state: new SharedState(buffer), clock };
+}

@@ -1,0 +1,295 @@
+import { decide, peekWait } from '../core/decide.js';
+import { stepsAt } from '../core/refill.js';
+import { Waiter, type WaiterExtras } from '../core/WaiterQueue.js';
+import { MaxWaitExceededError } from '../errors.js';
+import type { ResolvedLimit } from '../options/bucketOptions.js';
+import { checkCount } from '../options/requestOptions.js';
+import type { SharedState, Snapshot } from './SharedState.js';
+
+/**
+ * The shared bucket's operations, each one critical section on a {@link SharedState}: take the lock,
+ * read the state into a `LimitState`, decide with the core (`src/core/decide.ts`) at an explicit clock
+ * reading, write the state back, release. Nothing here reads a clock or sets a timer; the bucket
+ * (`SharedTokenBucketFilter.ts`) reads the clock once per call and passes the instant down.
+ */
+
+/**
+ * One `getToken()` call of this thread that holds a reservation in the shared state: its tokens are
+ * taken at `grantAt`, behind every reservation made before it in any thread. A core `Waiter`, so that
+ * the core's waiting code holds it as it is.
+ */
+export class SharedWaiter extends Waiter {
+  /** Where the shared state stood just before this reservation (to give it back). */
+  before: Snapshot = [];
+  /** The state's write sequence right after this reservation was written. */
+  sequence = 0;
+  /** The configuration generation the reservation was made (or last re-planned) at. */
+  generation = 0;
+
+  /**
+   * @param tokens tokens reserved (the core may overwrite `count` when the waiter leaves a queue)
+   * @param grantAt clock reading (ms) of the grant; moves when the reservation is re-planned
+   * @param resolve settles the caller's promise, granted
+   * @param extras the caller's `reject`, signal and `maxWait`, when it has a signal or a `maxWait`
+   */
+  constructor(
+    readonly tokens: number,
+    public grantAt: number,
+    resolve: () => void,
+    extras: WaiterExtras | undefined,
+  ) {
+    super(tokens, resolve, extras);
+  }
+}
+
+/** What {@link reserve} returns when the caller must wait but no waiter was given: nothing was written. */
+export const NEEDS_WAITER = Number.NEGATIVE_INFINITY;
+
+/** A waiter that a re-plan refused, and what it must be rejected with. */
+export type Refusal = readonly [waiter: SharedWaiter, error: Error];
+
+/** Knows this thread's queue: asked, under the lock, to re-plan it when another thread reconfigured. */
+export interface QueueOwner {
+  /** The configuration generation this thread's queue is planned for. */
+  readonly generation: number;
+  /** Re-plans this thread's queue under the configuration now in force (the lock is held). */
+  replanUnderLock(now: number): void;
+}
+
+/**
+ * What one thread remembers of its last `tryGetToken()` decision: no grant of any count can come before
+ * `earliest` (ms) while the state's `earlier` counter still reads `earlier`, and `capacity` holds.
+ */
+export interface TakeCache {
+  earliest: number;
+  earlier: number;
+  capacity: number;
+}
+
+/**
+ * `tryGetToken(count)` at clock reading `now`: takes the tokens if they are there and nobody waits.
+ * A refusal that `cache` already proves (the next grant comes after `now`, and nothing has moved it
+ * earlier since) is counted without the lock; every other call is one decision under it.
+ */
+export function takeNow(state: SharedState, cache: TakeCache, now: number, count: number): boolean {
+  if (now < cache.earliest && count <= cache.capacity && state.earlier === cache.earlier) {
+    state.countDeniedUnlocked();
+    return false;
+  }
+  state.lock();
+  try {
+    const tail = state.read();
+    if (count > tail.capacity) throw checkCount(count, tail.capacity) as RangeError;
+    if (!Number.isNaN(decide(tail, now, count, 0))) {
+      state.write();
+      state.countGrant(count);
+      cache.earliest = Number.NEGATIVE_INFINITY; // a grant proves nothing about the next refusal
+      return true;
+    }
+    state.countDenied();
+    cache.earliest = tail.grantTime(1);
+    cache.earlier = state.earlier;
+    cache.capacity = tail.capacity;
+    return false;
+  } finally {
+    state.unlock();
+  }
+}
+
+/**
+ * `getToken(count, { maxWait })` at clock reading `now`: returns the grant instant (ms), at or before
+ * `now` when granted now. A grant to come is reserved only when `waiter` is given (its `before`,
+ * `grantAt`, `sequence` and `generation` are set); without one it returns {@link NEEDS_WAITER} and
+ * writes nothing, so that the caller can register the waiter's signal outside the lock and ask again.
+ * Throws `RangeError` above the capacity and `MaxWaitExceededError` past `maxWait` (nothing taken).
+ */
+export function reserve(
+  state: SharedState,
+  owner: QueueOwner,
+  now: number,
+  count: number,
+  maxWait: number,
+  waiter: SharedWaiter | undefined,
+): number {
+  state.lock();
+  try {
+    if (state.generation !== owner.generation) owner.replanUnderLock(now);
+    const tail = state.read();
+    if (count > tail.capacity) throw checkCount(count, tail.capacity) as RangeError;
+    tail.advance(now);
+    const idle = tail.grantTime(0) <= now; // nobody queued in any thread
+    const at = decide(tail, now, count, maxWait);
+    if (Number.isNaN(at)) {
+      state.count('maxWaitExceeded');
+      throw new MaxWaitExceededError(peekWait(tail, now, count), maxWait);
+    }
+    if (at <= now) {
+      state.write();
+      state.countGrant(count);
+      return at;
+    }
+    if (waiter === undefined) return NEEDS_WAITER;
+    waiter.before = state.stored();
+    waiter.grantAt = at;
+    waiter.sequence = state.write();
+    waiter.generation = state.generation;
+    state.chainReserved = (idle ? 0 : state.chainReserved) + count;
+    return at;
+  } finally {
+    state.unlock();
+  }
+}
+
+/**
+ * Whether `chain` (this thread's reservations, in order) can be withdrawn: each was written right after
+ * the one before, the last is the latest write to the state, and the configuration has not changed.
+ * Then nobody else has drawn on its tokens, and restoring the first one's `before` undoes them all.
+ */
+function withdrawable(state: SharedState, chain: readonly SharedWaiter[]): boolean {
+  const first = chain[0];
+  if (first === undefined || first.generation !== state.generation) return false;
+  for (let i = 1; i < chain.length; i += 1) {
+    if ((chain[i] as SharedWaiter).sequence !== first.sequence + i) return false;
+  }
+  return (chain[chain.length - 1] as SharedWaiter).sequence === state.sequence;
+}
+
+/**
+ * Re-decides `waiters` (in order) at clock reading `now` on the state in force, as a reconfiguration
+ * re-plans a queue: one above the capacity is refused with `RangeError`, one whose grant would break
+ * its `maxWait` (counted from its call) with `MaxWaitExceededError`; the others are reserved again,
+ * each with its new `grantAt` (at or before `now`: granted now). Lock held. Returns the refusals.
+ */
+function redecide(state: SharedState, now: number, waiters: readonly SharedWaiter[]): Refusal[] {
+  const refusals: Refusal[] = [];
+  for (const waiter of waiters) {
+    const tail = state.read();
+    if (waiter.tokens > tail.capacity) {
+      state.count('overCapacity');
+      const message = `count must not exceed the new capacity (${tail.capacity}), received ${waiter.tokens}`;
+      refusals.push([waiter, new RangeError(message)]);
+      continue;
+    }
+    tail.advance(now);
+    const at = tail.grantTime(waiter.tokens);
+    const extras = waiter.extras;
+    if (extras !== undefined && at - extras.calledAt > extras.maxWait) {
+      state.count('maxWaitExceeded');
+      refusals.push([waiter, new MaxWaitExceededError(at - extras.calledAt, extras.maxWait)]);
+      continue;
+    }
+    if (tail.grantTime(0) <= now) state.chainReserved = 0;
+    waiter.before = state.current();
+    waiter.grantAt = decide(tail, now, waiter.tokens, Number.POSITIVE_INFINITY);
+    waiter.sequence = state.write();
+    waiter.generation = state.generation;
+    if (waiter.grantAt > now) state.chainReserved += waiter.tokens;
+  }
+  return refusals;
+}
+
+/**
+ * Gives back the tokens of this thread's `dropped` waiters (aborted, in queue order) at clock reading
+ * `now`, if nobody else has drawn on them: `queue` is this thread's waiters still queued, in order.
+ * Then the ones behind the first dropped one are re-decided from where it stood and move up (their
+ * `grantAt` changes); otherwise the dropped reservations stay taken and their instants pass unused.
+ * Counts the aborts. Returns whether the tokens went back (never on an invalid reading, `now` undefined).
+ */
+export function giveBack(
+  state: SharedState,
+  now: number | undefined,
+  dropped: readonly SharedWaiter[],
+  queue: Iterable<SharedWaiter>,
+): boolean {
+  const first = dropped[0];
+  if (first === undefined) return false;
+  state.lock();
+  try {
+    state.count('aborted', dropped.length);
+    const chain = [...dropped];
+    for (const waiter of queue) if (waiter.sequence > first.sequence) chain.push(waiter);
+    chain.sort((a, b) => a.sequence - b.sequence);
+    if (now === undefined || !withdrawable(state, chain)) return false;
+    const from = state.restore(first.before);
+    // Every write since `first` was this thread's: undone, they are numbered again from there, so that
+    // the reservation before `first`, or the last kept one, is again the latest write.
+    state.rewind(first.sequence - 1);
+    const gone = new Set(dropped);
+    let kept = 0;
+    for (const waiter of chain) {
+      if (gone.has(waiter)) continue;
+      kept += 1;
+      waiter.before = state.current();
+      waiter.grantAt = decide(from, now, waiter.tokens, Number.POSITIVE_INFINITY);
+      waiter.sequence = state.write();
+    }
+    if (kept === 0) {
+      state.write();
+      state.rewind(first.sequence - 1);
+    }
+    return true;
+  } finally {
+    state.unlock();
+  }
+}
+
+/**
+ * Puts `limits` in force at clock reading `now` (lock held; this thread's queue `mine`, in order, has
+ * been granted up to `now`). The tokens carry over, capped at the new capacities, from where the limits
+ * stand at `now` once this thread's reservations are withdrawn: exactly, when no other thread has a
+ * caller queued; otherwise the tokens promised to those callers stay promised, as a debt (negative
+ * tokens) that their threads give back when they re-plan. A limit with no old counterpart starts full.
+ * Then re-plans `mine` as {@link redecide} does; returns the refusals.
+ */
+export function reconfigure(
+  state: SharedState,
+  now: number,
+  limits: readonly ResolvedLimit[],
+  mine: readonly SharedWaiter[],
+): Refusal[] {
+  const old = state.schedules();
+  const withdrawn = withdrawable(state, mine);
+  const base = withdrawn ? state.restore((mine[0] as SharedWaiter).before) : state.read();
+  base.advance(now);
+  const positions = state.current();
+  const debt = -state.chainReserved;
+  const born = state.generation + 1;
+  const carried = limits.map((limit, i) => {
+    const schedule = old[i];
+    if (schedule === undefined) return limit.capacity;
+    const tokens = positions[2 * i] as number;
+    const step = positions[2 * i + 1] as number;
+    const current = stepsAt(schedule, now);
+    // Ahead of now: reservations of other threads are outstanding. Without the refills still to come
+    // (and never owing more than was reserved) the limit owes what it has promised them.
+    const owed = step > current ? Math.max(tokens - (step - current) * schedule.refillTokens, debt) : tokens;
+    return Math.min(limit.capacity, owed);
+  });
+  state.replace(
+    limits,
+    carried,
+    limits.map((_, i) => (i < old.length ? state.bornAt(i) : born)),
+    now,
+  );
+  if (!withdrawn) for (const waiter of mine) state.giveBackTokens(waiter.tokens, waiter.generation);
+  return redecide(state, now, mine);
+}
+
+/**
+ * Re-plans this thread's queue `mine` (in order) after another thread reconfigured (lock held): a
+ * waiter already due when the reconfiguration came keeps its grant; the others give their tokens back
+ * and are re-decided, in order, as {@link redecide} does. Returns the refusals.
+ */
+export function replan(state: SharedState, now: number, mine: readonly SharedWaiter[]): Refusal[] {
+  const stale: SharedWaiter[] = [];
+  for (const waiter of mine) {
+    if (waiter.generation === state.generation) continue;
+    const reconfiguredAt = state.reconfiguredAt(waiter.generation + 1) ?? now;
+    // Due before the change: granted as planned (its generation stays, so its tokens never go back).
+    if (waiter.grantAt > reconfiguredAt) {
+      state.giveBackTokens(waiter.tokens, waiter.generation);
+      stale.push(waiter);
+    }
+  }
+  return redecide(state, now, stale);
+}
