@@ -93,7 +93,6 @@ function twice(options: SuiteOptionsMaybeClock | MultiLimitOptions): MultiLimitO
 }
 
 const ALL: Features = { limits: true, reconfigure: true, stats: true };
-const NONE: Features = { limits: false, reconfigure: false, stats: false };
 
 const KEYED_MODEL = 'the model drives the keyed bucket itself, through one key and two keys (test/model/kinds.ts)';
 const TWO_LIMITS_MODEL =
@@ -135,19 +134,10 @@ const PHASE_TESTS = [
   'is exact over 10^5 intervals of 3 tokens per 7 ms, with irregular reads and the cap',
 ];
 
-/**
- * Found by this suite and the abort-listener test: callers aborted while their take is still on its way
- * to Redis hold on to their reservations (only the last one is given back), so the callers behind them
- * keep their later grant instants and the bucket stays in debt. Aborted after Redis answered, all is well.
- */
-const ABORT_IN_FLIGHT =
-  'aborted takes still in flight keep their reservations, so the callers behind do not move up (src/redis/RedisTokenBucketFilter.ts)';
-// 'aborting callers at once, before any time passes, gives their tokens back to the callers behind'
-// passes since the Redis buckets wait through the core's WaitingRoom (redis-core): a take aborted in
-// flight is given back by the withdraw that waits for its reply.
-const ABORT_IN_FLIGHT_TESTS = [
-  'aborting the shared signal rejects exactly its callers, in order, and the others move up',
-];
+// The two abort tests that failed here ('aborting callers at once, before any time passes, gives their
+// tokens back to the callers behind'; 'aborting the shared signal rejects exactly its callers, in order,
+// and the others move up') pass since the Redis buckets wait through the core's WaitingRoom
+// (redis-core): a take aborted in flight is given back by the withdraw that waits for its reply.
 
 /** Under global fake timers (test/fakeTimers.test.ts). */
 const SINON_INSTALL =
@@ -163,7 +153,7 @@ function redis(client: ClientKind, time: 'client' | 'redis', keyed: boolean): As
     name: `${what} (${client}, ${time} time)`,
     family: keyed ? 'redis-keyed' : time === 'redis' ? 'redis-time' : 'redis',
     surface: 'async',
-    features: NONE, // limits, reconfigure(), stats(): being added (redis-core); flip when they land
+    features: ALL, // limits, reconfigure() (a promise) and stats(): redis-core
     server: time === 'redis' ? 'fake-time redis' : 'redis',
     skip: {
       soak: SOAK_REDIS,
@@ -179,7 +169,6 @@ function redis(client: ClientKind, time: 'client' | 'redis', keyed: boolean): As
     ]),
     fails: new Map([
       ...(client === 'ioredis' ? [['follows vi.useFakeTimers() installed after import', TIMER_LEFT] as const] : []),
-      ...ABORT_IN_FLIGHT_TESTS.map((title) => [title, ABORT_IN_FLIGHT] as const),
       ...(time === 'redis' ? PHASE_TESTS.map((title) => [title, PHASE_LOST] as const) : []),
     ]),
     timeout: 60_000,
