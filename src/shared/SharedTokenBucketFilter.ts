@@ -102,9 +102,11 @@ export class SharedTokenBucketFilter implements ReconfigurableTokenBucketFilter 
 
   /**
    * Creates a bucket in a new `SharedArrayBuffer`, with full limits (or their `initialTokens`) at this
-   * instant. Options as for every bucket (`TokenBucketOptions` or `MultiLimitOptions`), read as own
-   * properties only; with `clock`, every thread that uses the bucket must pass the same kind of clock
-   * to {@link SharedTokenBucketFilter.from}.
+   * instant: the schedule starts at the clock reading taken inside this call, and no thread takes a
+   * step's tokens before its own clock reads that reading + step × `refillInterval` (ms), so time
+   * grants from a reading taken before the call. Options as for every bucket (`TokenBucketOptions` or
+   * `MultiLimitOptions`), read as own properties only; with `clock`, every thread that uses the bucket
+   * must pass the same kind of clock to {@link SharedTokenBucketFilter.from}.
    */
   constructor(options: TokenBucketOptions | MultiLimitOptions) {
     const { state, clock, origin } = createState(options);
