@@ -14,8 +14,8 @@ import { SharedTokenBucketFilter } from 'token-bucket-filter/shared';
 const now = () => performance.timeOrigin + performance.now();
 
 if (isMainThread) {
+  const started = now(); // just before the bucket: its schedule starts inside the constructor
   const bucket = new SharedTokenBucketFilter({ capacity: 5, refillTokens: 5, refillInterval: 1000 });
-  const started = now();
   console.log('4 workers, 4 tokens each, one shared bucket of 5 tokens per second');
   const workers = [1, 2, 3, 4].map(
     (id) =>
