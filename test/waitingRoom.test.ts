@@ -116,15 +116,18 @@ describe('WaitingRoom', () => {
   });
 
   it('holds a call whose instant is not known yet: counted, aborted, closed, then released and queued', async () => {
-    const { clock, room } = harness();
+    const { clock, room, counters } = harness();
     const settle = deferred();
     const held = new Reserved(10, settle.resolve, undefined);
     const outcome = track(settle.promise, clock);
+    expect(room.release(held)).toBe(false); // nothing was ever held
     room.hold(held);
+    expect(counters.snapshot().pending).toBe(1);
     expect(room.length).toBe(1);
     expect(room.queued).toBe(0);
     expect(room.release(held)).toBe(true);
     expect(room.length).toBe(0);
+    expect(counters.snapshot().pending).toBe(0);
     expect(room.release(held)).toBe(false);
     expect(room.length).toBe(0);
     room.push(held);

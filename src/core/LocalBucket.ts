@@ -1,4 +1,3 @@
-import type { Clock } from '../clock.js';
 import { BucketClosedError, MaxWaitExceededError } from '../errors.js';
 import type { GetTokenRequest } from '../options/requestOptions.js';
 import type { BucketInit } from './bucketInit.js';
@@ -71,11 +70,6 @@ export abstract class LocalBucket {
     this.timeline.onSourceChange ??= () => {
       this.clockChanged();
     };
-  }
-
-  /** The clock to set timers on: the injected one, or the default one as it is right now. */
-  protected get clock(): Clock {
-    return this.timeline.clock;
   }
 
   /** Whether `close()` has been called. */

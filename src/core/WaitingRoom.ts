@@ -65,9 +65,9 @@ export class WaitingRoom<W extends Waiter> implements AbortOwner {
   private readonly useTimer: boolean;
   private timer: ClockTimer | undefined = undefined;
   private retry: ClockRetry | undefined = undefined;
+  private closed = false;
   /** The waiters of the abort being delivered, in the order SignalWatch told them. */
   private aborting: W[] | undefined = undefined;
-  private closed = false;
 
   /**
    * @param plan when waiters are due, and what grants and aborts do to the bucket's tokens
@@ -252,12 +252,12 @@ export class WaitingRoom<W extends Waiter> implements AbortOwner {
 
   /** Forgets `waiter`'s signal registration, if it has one. */
   private forget(waiter: W): void {
-    if (waiter.extras?.signal !== undefined) this.signals?.forget(waiter);
+    this.signals?.forget(waiter); // a waiter without a signal was never watched: a no-op
   }
 
   /** Tells the plan, and re-arms the head's timer (at the plan's instant, or a retry on an invalid reading). */
   private headChanged(now?: number): void {
-    if (this.closed) return;
+    if (this.closed) return; // a call's late reply (Redis) or a notice (shared) after close() arms nothing
     this.plan.headChanged?.();
     if (!this.useTimer) return;
     this.timer?.cancel();

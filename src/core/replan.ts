@@ -9,14 +9,12 @@ import type { Waiter } from './WaiterQueue.js';
  * put in force, now): a waiter above the new capacity is refused with a `RangeError`, one whose new
  * grant instant breaks its `maxWait` (counted from its call) with `MaxWaitExceededError`, and the
  * rest keep their places, each reserved in turn on `projected`, which ends at the tail of the queue.
- * `kept(waiter, at)` is told each kept waiter's new grant instant (ms), for a bucket that stores it.
- * Refusals are counted in `counters` (`overCapacity`, `maxWaitExceeded`) when given.
+ * Refusals are counted in `counters` (`overCapacity`, `maxWaitExceeded`).
  */
 export function replanWaiters<W extends Waiter>(
   room: WaitingRoom<W>,
   projected: LimitState,
-  counters?: BucketCounters,
-  kept?: (waiter: W, at: number) => void,
+  counters: BucketCounters,
 ): void {
   for (const waiter of [...room]) {
     let refusal: Error | undefined;
@@ -24,17 +22,15 @@ export function replanWaiters<W extends Waiter>(
       refusal = new RangeError(
         `count must not exceed the new capacity (${projected.capacity}), received ${waiter.count}`,
       );
-      if (counters !== undefined) counters.overCapacity += 1;
+      counters.overCapacity += 1;
     } else {
       const grantAt = projected.grantTime(waiter.count);
       const extras = waiter.extras;
       if (extras !== undefined && grantAt - extras.calledAt > extras.maxWait) {
         refusal = new MaxWaitExceededError(grantAt - extras.calledAt, extras.maxWait);
-        if (counters !== undefined) counters.maxWaitExceeded += 1;
+        counters.maxWaitExceeded += 1;
       } else {
-        // Not `kept?.(…)`: an optional call would skip evaluating its argument, the reservation itself.
-        const at = projected.grantNext(waiter.count);
-        if (kept !== undefined) kept(waiter, at);
+        projected.grantNext(waiter.count);
       }
     }
     if (refusal !== undefined) room.refuse(waiter, refusal);
