@@ -19,7 +19,7 @@ import { msUntil } from './refill.js';
  * giving back a reservation is {@link replay} from where the tail stood before it. The in-process
  * buckets run it on their queue's projection, the shared bucket on the state it holds in shared
  * memory, and the Redis script is a declared port of it, operation for operation
- * (`src/redis/script.ts`); one table of exact instants (`test/decision.table.test.ts`) runs against
+ * (`src/redis/script.ts`); one table of exact instants (`test/support/decisionTable.ts`) runs against
  * all three.
  */
 

@@ -1,30 +1,13 @@
-import type { Clock } from '../clock.js';
+import { epochClockOf } from '../epochClock.js';
 import { Waiter, type WaiterExtras } from '../core/WaiterQueue.js';
 import type { Reservation } from './protocol.js';
 
 /**
  * Epoch milliseconds, monotonic within the process: the default time of `timeSource: 'client'`
- * (`performance.timeOrigin + performance.now()`, about 1.7 × 10^12 ms, inside the ±2^42 ms a reading
- * must lie within). A `performance.now()` that is not a number is passed on untouched, so that
- * `readClock` refuses it as what it is. Only its readings are used: timers are set on `globalThis`.
+ * (see {@link epochClockOf}), of the global `performance` itself (never a fake clock's), with the
+ * global timers.
  */
-export const epochClock: Clock = {
-  performance: {
-    now(): number {
-      const performance = globalThis.performance as { now(): unknown; timeOrigin?: number };
-      const reading = performance.now();
-      return typeof reading === 'number' ? (performance.timeOrigin || 0) + reading : (reading as number);
-    },
-  },
-  setTimeout: (callback, ms) => globalThis.setTimeout(callback, ms),
-  clearTimeout: (handle) => {
-    globalThis.clearTimeout(handle);
-  },
-  setInterval: (callback, ms) => globalThis.setInterval(callback, ms),
-  clearInterval: (handle) => {
-    globalThis.clearInterval(handle);
-  },
-};
+export const epochClock = /* @__PURE__ */ epochClockOf(() => globalThis);
 
 /**
  * One `getToken()` call of a Redis bucket, from the call until it settles, and after that while its
