@@ -22,11 +22,21 @@ const IOREDIS_CLUSTER = {
 
 /**
  * Connects a cluster client of `kind` (ioredis `Cluster`, iovalkey `Cluster`, node-redis
- * `createCluster`) to the cluster of `seeds`, and waits until it has read the slots. `command` sends a
- * raw command routed by its first key argument (for test setup; admin commands go to one node through
- * test/redis/clusterAdmin.ts instead).
+ * `createCluster`) to the cluster of `seeds`, and waits until it has read the slots and, unless `cold`,
+ * until its connection to every master is open (a PING on each: node-redis opens them in `connect()`).
+ * `command` sends a raw command routed by its first key argument (for test setup; admin commands go to
+ * one node through test/redis/clusterAdmin.ts instead).
+ *
+ * Why warm: ioredis 6.0's Cluster with `enableOfflineQueue: false` rejects a command sent to a node
+ * whose connection is still opening and retries it `retryDelayOnFailover` ms later, behind the calls
+ * made since, so a process's first calls to each master can reach Redis out of call order
+ * (test/redis.cluster.order.test.ts measures it; iovalkey 0.4 and node-redis do not).
  */
-export async function connectCluster(kind: ClientKind, seeds: readonly Seed[]): Promise<TestClient> {
+export async function connectCluster(
+  kind: ClientKind,
+  seeds: readonly Seed[],
+  { cold = false }: { cold?: boolean } = {},
+): Promise<TestClient> {
   const nodes = seeds.map(({ host, port }) => ({ host, port }));
   if (kind === 'ioredis' || kind === 'iovalkey') {
     const client =
@@ -36,6 +46,7 @@ export async function connectCluster(kind: ClientKind, seeds: readonly Seed[]): 
     client.on('error', () => undefined);
     client.on('node error', () => undefined);
     await client.connect();
+    if (!cold) await Promise.all(client.nodes('master').map((node) => node.ping()));
     return {
       client,
       command: (name, ...args) => client.call(name, ...args),
