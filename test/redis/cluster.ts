@@ -42,7 +42,10 @@ export interface LaunchedCluster {
   masterOf(slot: number): Promise<number>;
   /** The port of a live replica of the master at `masterPort`. */
   replicaOf(masterPort: number): Promise<number>;
-  /** CLUSTER FAILOVER on the replica at `port`; resolves once it is a master and the cluster is ok. */
+  /**
+   * CLUSTER FAILOVER on the replica at `port`; resolves once it is a master, the cluster is ok, and
+   * every live node sees it serving its slots.
+   */
   failover(port: number): Promise<void>;
   /** Kills the node at `port` with SIGKILL (no shutdown, no last write to its replica). */
   kill(port: number): void;
@@ -281,6 +284,19 @@ function clusterOf(started: readonly Started[], stop: () => Promise<void>): Laun
         15_000,
       );
       await cluster.waitHealthy();
+      await waitUntil(
+        async () => {
+          for (const node of live()) {
+            const lines = nodeLines(await send(node.port, 'CLUSTER', 'NODES'));
+            const promoted = lines.find((line) => line.port === port);
+            if (promoted === undefined || !promoted.flags.includes('master') || promoted.slots.length === 0)
+              return false;
+          }
+          return true;
+        },
+        `every node to see ${port} as a master`,
+        15_000,
+      );
     },
     kill(port) {
       const target = started.find(({ node }) => node.port === port);
