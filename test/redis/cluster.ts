@@ -69,6 +69,11 @@ export interface ClusterOptions {
   readonly replicas?: number;
   /** `cluster-node-timeout`, ms; default 1000, so that a dead master's replica takes over in seconds. */
   readonly nodeTimeout?: number;
+  /**
+   * `cluster-require-full-coverage`; default true (Redis' default): while any slot is unserved, every
+   * node answers CLUSTERDOWN for every key. False: the other slots stay served.
+   */
+  readonly requireFullCoverage?: boolean;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -99,7 +104,7 @@ interface Started {
   dir: string;
 }
 
-async function startNode(nodeTimeout: number): Promise<Started> {
+async function startNode(nodeTimeout: number, requireFullCoverage: boolean): Promise<Started> {
   const port = await freePort();
   let busPort = await freePort();
   while (busPort === port) busPort = await freePort();
@@ -114,6 +119,7 @@ async function startNode(nodeTimeout: number): Promise<Started> {
       '--cluster-config-file', 'nodes.conf',
       '--cluster-node-timeout', String(nodeTimeout),
       '--cluster-allow-replica-migration', 'no',
+      '--cluster-require-full-coverage', requireFullCoverage ? 'yes' : 'no',
       '--save', '',
       '--appendonly', 'no',
       '--repl-diskless-sync-delay', '0',
@@ -173,12 +179,14 @@ export async function launchCluster(options: ClusterOptions = {}): Promise<Launc
   const masters = options.masters ?? 3;
   const replicas = options.replicas ?? 1;
   const nodeTimeout = options.nodeTimeout ?? 1000;
+  const requireFullCoverage = options.requireFullCoverage ?? true;
   const started: Started[] = [];
   const stop = async (): Promise<void> => {
     await Promise.all(started.map((node) => stopNode(node)));
   };
   try {
-    for (let i = 0; i < masters * (1 + replicas); i += 1) started.push(await startNode(nodeTimeout));
+    for (let i = 0; i < masters * (1 + replicas); i += 1)
+      started.push(await startNode(nodeTimeout, requireFullCoverage));
     const nodes = started.map(({ node }) => node);
     await Promise.all(nodes.map((node) => waitUntil(() => ping(node.port), `redis-server on ${node.port}`, 10_000)));
     const ids = await Promise.all(nodes.map(async (node) => String(await command(node.port, ['CLUSTER', 'MYID']))));
