@@ -268,3 +268,31 @@ export interface ReconfigurableTokenBucketFilter extends TokenBucketFilter {
   /** Returns a snapshot of the bucket's counters; cheap, and never throws (also after `close()`). */
   stats(): TokenBucketStats;
 }
+
+/**
+ * PausableTokenBucketFilter is a {@link ReconfigurableTokenBucketFilter} that can also be paused, for
+ * backing off when the upstream answers 429. The in-process buckets (`LazyTokenBucketFilter`,
+ * `TimerTokenBucketFilter`, and every key of `KeyedTokenBucketFilter` through `pause(key, ms)`)
+ * implement it; the shared and Redis buckets do not yet.
+ */
+export interface PausableTokenBucketFilter extends ReconfigurableTokenBucketFilter {
+  /**
+   * Grants nothing for `ms` milliseconds from now, to `getToken()` or `tryGetToken()`: the call to
+   * make when the upstream answers 429 with `Retry-After`. When the pause ends the bucket holds **no
+   * tokens**, and it refills on its unchanged schedule: the first grant comes at its first refill
+   * step at or after the end, then one refill per `refillInterval`, so resuming sends no burst that
+   * could earn the next 429.
+   *
+   * Queued callers keep their order and are granted after the pause, and so are callers that queue
+   * during it; `waitTime()` and `maxWait` count the pause, so a queued caller whose grant would now
+   * come after its `maxWait` (counted from its call) rejects with `MaxWaitExceededError`. A second
+   * `pause()` extends a pause in force and never shortens it; `pause(0)` only empties the bucket.
+   *
+   * Throws `TypeError` when `ms` is not a number, `RangeError` when it is negative, NaN or infinite
+   * (naming the value), and `BucketClosedError` after `close()`; on a throw nothing changes.
+   *
+   * @example
+   * if (response.status === 429) bucket.pause(Number(response.headers.get('retry-after')) * 1000);
+   */
+  pause(ms: number): void;
+}
