@@ -80,7 +80,8 @@ export class SharedState extends SharedBuffer {
       // The common case, and the hot path of every call: no loop, no allocation.
       const only = limits[0] as SingleLimit;
       place(only, floats[FIRST_TOKENS] as number, floats[FIRST_STEP] as number);
-      only.resumeAt = floats[RESUME_AT] as number;
+      const gate = floats[RESUME_AT] as number;
+      if (only.resumeAt !== gate) only.resumeAt = gate;
       return only;
     }
     for (let i = 0; i < limits.length; i += 1) {
@@ -124,7 +125,8 @@ export class SharedState extends SharedBuffer {
       const only = limits[0] as SingleLimit;
       floats[FIRST_TOKENS] = only.tokens;
       floats[FIRST_STEP] = only.step;
-      floats[RESUME_AT] = only.resumeAt;
+      // Moved only by a pause and by the first advance past its end: a store then, not at every write.
+      if (only.resumeAt !== floats[RESUME_AT]) floats[RESUME_AT] = only.resumeAt;
     } else {
       this.writeAll();
     }
