@@ -20,6 +20,17 @@ const IOREDIS_CLUSTER = {
   redisOptions: { enableOfflineQueue: false, maxRetriesPerRequest: 0 },
 } as const;
 
+/** How {@link connectCluster} connects, beyond the advised settings. */
+export interface ConnectOptions {
+  /** Do not open the connections to the masters before returning (they open at their first command). */
+  readonly cold?: boolean;
+  /**
+   * ioredis and iovalkey: leave the Cluster's own `enableOfflineQueue` at its default (true), with the
+   * node connections' still off. Calls then wait while the cluster client itself is not ready.
+   */
+  readonly clusterQueue?: boolean;
+}
+
 /**
  * Connects a cluster client of `kind` (ioredis `Cluster`, iovalkey `Cluster`, node-redis
  * `createCluster`) to the cluster of `seeds`, and waits until it has read the slots and, unless `cold`,
@@ -35,14 +46,12 @@ const IOREDIS_CLUSTER = {
 export async function connectCluster(
   kind: ClientKind,
   seeds: readonly Seed[],
-  { cold = false }: { cold?: boolean } = {},
+  { cold = false, clusterQueue = false }: ConnectOptions = {},
 ): Promise<TestClient> {
   const nodes = seeds.map(({ host, port }) => ({ host, port }));
   if (kind === 'ioredis' || kind === 'iovalkey') {
-    const client =
-      kind === 'ioredis'
-        ? new IoRedisCluster(nodes, { ...IOREDIS_CLUSTER, lazyConnect: true })
-        : new IoValkeyCluster(nodes, { ...IOREDIS_CLUSTER, lazyConnect: true });
+    const options = { ...IOREDIS_CLUSTER, lazyConnect: true, ...(clusterQueue ? { enableOfflineQueue: true } : {}) };
+    const client = kind === 'ioredis' ? new IoRedisCluster(nodes, options) : new IoValkeyCluster(nodes, options);
     client.on('error', () => undefined);
     client.on('node error', () => undefined);
     await client.connect();
