@@ -138,7 +138,7 @@ describe.skipIf(unavailable !== undefined)('RedisTokenBucketFilter on a Redis Cl
           const lost = Math.max(...[50, 200, 1000].map((window) => excess(outcomes, SCHEDULE, window, MARGIN)));
           const otherDown = otherOutcomes.filter((outcome) => outcome.result === 'unavailable');
           console.log(
-            `cluster master killed, ${kind}, ${setting}: replica promoted ${Math.round(promoted - killed)} ms after the kill; first grant ${recovered === undefined ? 'never' : `${Math.round(recovered - promoted)} ms`} after; tokens beyond the schedule ${Math.max(0, lost)}; ${JSON.stringify(tally(outcomes))}; the key on another master: ${otherDown.length} of ${otherOutcomes.length} calls unavailable`,
+            `cluster master killed, ${kind}, ${setting}: replica promoted ${Math.round(promoted - killed)} ms after the kill; first grant ${recovered === undefined ? 'never' : `${Math.round(recovered - promoted)} ms`} after; tokens beyond the schedule ${Math.max(0, lost)}; ${JSON.stringify(tally(outcomes))}; the key on another master: ${otherDown.length} of ${otherOutcomes.filter((outcome) => outcome.kind === 'get').length} getToken() calls unavailable`,
           );
           // Replication is asynchronous: the replica may not have the last writes of the master it
           // replaces, whose tokens can then be granted again. On loopback the replica is less than a
