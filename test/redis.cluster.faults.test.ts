@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { RedisTokenBucketFilter } from '../src/redis/index.js';
+import { RedisTokenBucketFilter, type RedisUnavailableError } from '../src/redis/index.js';
 import { clientKinds, type TestClient } from './redis/clients.js';
 import { clusterUnavailable, launchCluster, type LaunchedCluster } from './redis/cluster.js';
 import { infoFields } from './redis/clusterAdmin.js';
@@ -102,12 +102,26 @@ describe.skipIf(unavailable !== undefined)('RedisTokenBucketFilter on a Redis Cl
         expect(await cluster.masterOf(slot)).toBe(replica);
         await sleep(1500);
         const outcomes = await running.stop();
+        const failed = outcomes.filter((outcome) => outcome.result === 'unavailable');
         console.log(
           `cluster failover, ${kind}: promoted in ${Math.round(promoted - started)} ms; ${JSON.stringify(tally(outcomes))}`,
         );
         checkOutcomes(outcomes, SCHEDULE, { bound: BOUND, lateness: MARGIN });
-        expect(outcomes.filter((outcome) => outcome.result === 'unavailable')).toEqual([]);
-        checkRecovered(outcomes, promoted);
+        if (kind === 'node-redis') {
+          // node-redis 6.3 closes its connection to the old master once it has read the new slots,
+          // rejecting the commands still on it with DisconnectsClientError (0 to 7 calls here, in
+          // about half the runs): those calls fail as failMode says, right at the failover.
+          for (const outcome of failed) {
+            expect(((outcome.error as RedisUnavailableError).cause as Error).constructor.name, 'the cause').toBe(
+              'DisconnectsClientError',
+            );
+            expect(outcome.calledAt).toBeGreaterThanOrEqual(started);
+            expect(outcome.calledAt).toBeLessThanOrEqual(promoted + 500);
+          }
+        } else {
+          expect(failed).toEqual([]);
+        }
+        checkRecovered(outcomes, promoted + 500);
       }, 60_000);
 
       for (const fullCoverage of [true, false]) {

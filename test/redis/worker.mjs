@@ -23,12 +23,6 @@ if (config.seeds !== undefined) {
   } else {
     const { Cluster } = await import(config.client === 'iovalkey' ? 'iovalkey' : 'ioredis');
     client = new Cluster(config.seeds, {
-      enableOfflineQueue: false,
-      retryDelayOnFailover: 100,
-      retryDelayOnClusterDown: 100,
-      retryDelayOnTryAgain: 100,
-      slotsRefreshTimeout: 1000,
-      clusterRetryStrategy: () => 100,
       redisOptions: { enableOfflineQueue: false, maxRetriesPerRequest: 0 },
       lazyConnect: true,
     });
