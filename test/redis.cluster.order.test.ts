@@ -20,7 +20,7 @@ const CALLERS = 5;
  * Found here: ioredis 6.0's Cluster with `enableOfflineQueue: false` (on the Cluster, not only on its
  * nodes, which is what the README advises) rejects a command sent to a node whose connection is still opening with "Connection is closed.",
  * and retries it `retryDelayOnFailover` ms later, behind calls made since: the first calls of a process
- * to each master, and its calls after a reconnection, reach Redis out of call order (8–12 of 20 rounds
+ * to each master, and its calls after a reconnection, reach Redis out of call order (8–13 of 20 rounds
  * here), and the bucket grants them in that order. Not a bug of the store, which decides in order of
  * arrival at Redis; the store could avoid it only by keeping one call per key in flight. Leaving the
  * Cluster's own offline queue on (its nodes' off, the README's advice) keeps the order: 0 of 20 rounds.
