@@ -166,7 +166,11 @@ export async function openRedis(
   return {
     create(options: SuiteOptionsMaybeClock): SuiteBucket | Promise<SuiteBucket> {
       run += 1;
-      const common = { client: clientFor(options.clock), prefix, timeSource: time, redisTimeout: 5000 };
+      // With Redis time, calls wait in the clocked runner's queue, one round trip each, and a call's
+      // redisTimeout runs from when it was made: 2,000 callers queued at once (test/abortListeners.test.ts)
+      // took more than 5 s on a loaded 2-core machine and timed out.
+      const redisTimeout = time === 'redis' ? 30_000 : 5000;
+      const common = { client: clientFor(options.clock), prefix, timeSource: time, redisTimeout };
       if (keyed) return keyedView(options, common, `key ${run}`, created);
       const bucket = new RedisTokenBucketFilter({ ...options, ...common, key: String(run) });
       created.add(bucket);
