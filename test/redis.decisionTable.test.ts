@@ -36,14 +36,12 @@ describe.skipIf('skip' in target)('the decision table, on the Lua script through
     const key = `${prefix}{${index}}`;
     const limits = tableCase.limits;
     const config = `0|${limits.map((l) => `${l.capacity}:${l.refillTokens}:${l.refillInterval}`).join(',')}`;
+    // op, config, now, what a missing key holds (`origin|tokens,...`).
     const prefixArgs = (op: number, now: number): string[] => [
       String(op),
       config,
-      String(limits.length),
-      ...limits.flatMap((l) => [String(l.capacity), String(l.refillTokens), String(l.refillInterval)]),
       String(now),
-      String(tableCase.origin),
-      ...limits.map((l) => String(l.initialTokens)),
+      `${tableCase.origin}|${limits.map((l) => String(l.initialTokens)).join(',')}`,
     ];
     const evaluate = async (args: string[]): Promise<unknown[]> => {
       if (redis === undefined) throw new Error('no Redis connection');
@@ -57,7 +55,8 @@ describe.skipIf('skip' in target)('the decision table, on the Lua script through
       const label = `step ${stepIndex} (${step.op} at ${step.at})`;
       if (step.op === 'take') {
         const maxWait = step.maxWait === Number.POSITIVE_INFINITY ? '' : String(step.maxWait);
-        const reply = await evaluate([...prefixArgs(1, step.at), String(step.count), maxWait]);
+        // A take with client time: count, maxWait, and its own now.
+        const reply = await evaluate([...prefixArgs(1, step.at), String(step.count), maxWait, String(step.at)]);
         expect(reply[0], `${label}: the configuration sent is the stored one`).toBe(0);
         const [status, , grantAt, origin, gen, ...before] = reply.slice(1, 1 + takeLength);
         const outcome = OUTCOMES[status as 1 | 2 | 3];

@@ -1,7 +1,20 @@
 import { timerDelay } from '../clock.js';
+import {
+  afterMicrotasks,
+  Lane,
+  MAX_BATCH,
+  PendingCall,
+  Send,
+  splitTakes,
+  type ScriptReply,
+  type TakeRequest,
+} from './batches.js';
 import type { RedisScriptRunner } from './clients.js';
 import { RedisTimeoutError, RedisUnavailableError } from './errors.js';
+import { takeLength } from './protocol.js';
 import { BUCKET_SCRIPT, BUCKET_SCRIPT_SHA } from './script.js';
+
+export type { ScriptReply, TakeRequest } from './batches.js';
 
 interface TimerHandle {
   unref?(): unknown;
@@ -16,12 +29,8 @@ function isNoScript(error: unknown): boolean {
   return error instanceof Error && error.message.includes('NOSCRIPT');
 }
 
-/** A reply of the bucket script: the configuration in force when it is not the one sent, and the numbers after it. */
-export interface ScriptReply {
-  /** The stored configuration's text, when it differs from the one sent (it is the one in force). */
-  readonly stored: string | undefined;
-  readonly values: number[];
-}
+/** The cause given to a take withdrawn before its call was sent (its caller was settled already). */
+const WITHDRAWN = new Error('the take was withdrawn before it was sent');
 
 /**
  * Reads the reply, or throws a `TypeError` describing it. The script replies with 0 or the stored
@@ -53,29 +62,18 @@ function parseReply(reply: unknown, length: number): ScriptReply {
   throw new TypeError(`unexpected reply from the bucket script: ${text}`);
 }
 
-/** One script call awaiting its reply, in the order calls were made (= the order their timeouts expire). */
-class PendingCall {
-  /** Settled: answered, failed, or timed out. */
-  done = false;
-  timedOut = false;
-
-  constructor(
-    readonly deadline: number,
-    readonly length: number,
-    readonly probe: boolean,
-    readonly resolve: (reply: ScriptReply) => void,
-    readonly reject: (error: RedisUnavailableError) => void,
-    readonly late: ((reply: ScriptReply) => void) | undefined,
-  ) {}
-}
-
 /**
  * ScriptCaller runs the bucket script for one store instance (or one keyed store): `EVALSHA`, falling
  * back to `EVAL` on `NOSCRIPT` on every call; its own timeout on every call; a circuit breaker; and a
  * count of the calls still in flight, so `idle()` can wait for them.
  *
- * Every call has the same timeout, so calls time out in the order they were made: one timer, set for
- * the oldest unanswered call, serves them all (no timer per call).
+ * Takes are batched per key ({@link take}): while a script call of takes on a key is in flight, the
+ * takes made on that key wait, and then travel together in the next call, which the script decides in
+ * their order; each caller gets its own take's outcome. So FIFO in order of arrival at Redis holds,
+ * and a hot key costs one round trip per batch instead of one per call.
+ *
+ * Every call has the same timeout, counted from the call (a take's, not its batch's), so calls time
+ * out in the order they were made: one timer, set for the oldest unanswered call, serves them all.
  *
  * The breaker: after a failure, calls fail at once (without touching Redis) for `cooldown` ms; then
  * one call at a time probes Redis, and the first success closes the breaker. A `cooldown` of 0 turns
@@ -86,7 +84,9 @@ export class ScriptCaller {
   private calls: PendingCall[] = [];
   private head = 0;
   private timer: unknown = undefined;
-  /** Calls whose reply has not arrived (including timed-out ones still running). */
+  /** The takes of each key with takes waiting or in flight. */
+  private readonly lanes = new Map<string, Lane>();
+  /** Calls whose reply has not arrived (including timed-out ones still running, and takes not sent yet). */
   private inFlight = 0;
   private idleWaiters: Array<() => void> = [];
   private openUntil = Number.NEGATIVE_INFINITY;
@@ -124,45 +124,47 @@ export class ScriptCaller {
     reject: (error: RedisUnavailableError) => void,
     late?: (reply: ScriptReply) => void,
   ): void {
-    const now = realNow();
-    if (this.cooldown > 0 && this.lastFailure !== undefined && (now < this.openUntil || this.probing)) {
+    if (this.refusing()) {
       reject(new RedisUnavailableError(this.lastFailure));
       return;
     }
-    const probe = this.lastFailure !== undefined;
-    if (probe) this.probing = true;
-    const call = new PendingCall(now + this.timeout, length, probe, resolve, reject, late);
-    this.calls.push(call);
-    if (this.timer === undefined) this.arm(this.timeout);
-    this.inFlight += 1;
-    const keys = [key];
-    const onReply = (reply: unknown): void => {
-      this.answered(call, reply);
-    };
-    const onError = (error: unknown): void => {
-      this.answered(call, undefined, error);
-    };
-    let sent: Promise<unknown>;
-    try {
-      sent = this.runner.evalsha(BUCKET_SCRIPT_SHA, keys, args);
-    } catch (error) {
-      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the client's own error, passed on as it is
-      sent = Promise.reject(error);
+    // The takes made on this key before this call reach Redis before it (in order, on the same connection).
+    const lane = this.lanes.get(key);
+    if (lane !== undefined) this.flush(lane, true);
+    this.send(key, args, [this.pending(length, resolve, reject, late, undefined, undefined)]);
+  }
+
+  /**
+   * Sends one take (op 1) on `key`: at once when no take on `key` is in flight, otherwise in the next
+   * call, with every take made on `key` until then (up to {@link MAX_BATCH}). `resolve` gets a reply
+   * holding this take's values alone. Callbacks as in {@link call}: a failure or a malformed reply of
+   * the batch's call rejects every take in it; each take times out `timeout` ms after this call. A
+   * call of another kind on `key` ({@link call}) first sends the takes waiting on it: it never overtakes them.
+   */
+  take(
+    key: string,
+    request: TakeRequest,
+    resolve: (reply: ScriptReply) => void,
+    reject: (error: RedisUnavailableError) => void,
+    late?: (reply: ScriptReply) => void,
+  ): void {
+    if (this.refusing()) {
+      reject(new RedisUnavailableError(this.lastFailure));
+      return;
     }
-    sent.then(onReply, (error: unknown) => {
-      if (!isNoScript(error)) {
-        onError(error);
-        return;
-      }
-      // Redis lost the script (a restart, SCRIPT FLUSH, a failover): send it whole, every time this happens.
-      let resent: Promise<unknown>;
-      try {
-        resent = this.runner.eval(BUCKET_SCRIPT, keys, args);
-      } catch (evalError) {
-        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the client's own error, passed on as it is
-        resent = Promise.reject(evalError);
-      }
-      resent.then(onReply, onError);
+    let lane = this.lanes.get(key);
+    if (lane === undefined) {
+      lane = new Lane(key);
+      this.lanes.set(key, lane);
+    }
+    lane.queue.push(this.pending(takeLength(1), resolve, reject, late, lane, request));
+    if (lane.busy === undefined && !lane.deferred) this.flush(lane);
+  }
+
+  /** Like {@link take}, as a promise. */
+  runTake(key: string, request: TakeRequest, late?: (reply: ScriptReply) => void): Promise<ScriptReply> {
+    return new Promise((resolve, reject) => {
+      this.take(key, request, resolve, reject, late);
     });
   }
 
@@ -194,30 +196,164 @@ export class ScriptCaller {
     });
   }
 
-  private answered(call: PendingCall, reply: unknown, error?: unknown): void {
-    let values: ScriptReply | undefined;
+  /** Whether the breaker refuses calls now. */
+  private refusing(): boolean {
+    return this.cooldown > 0 && this.lastFailure !== undefined && (realNow() < this.openUntil || this.probing);
+  }
+
+  private pending(
+    length: number,
+    resolve: (reply: ScriptReply) => void,
+    reject: (error: RedisUnavailableError) => void,
+    late: ((reply: ScriptReply) => void) | undefined,
+    lane: Lane | undefined,
+    request: TakeRequest | undefined,
+  ): PendingCall {
+    const call = new PendingCall(realNow() + this.timeout, length, resolve, reject, late, lane, request);
+    this.calls.push(call);
+    if (this.timer === undefined) this.arm(this.timeout);
+    this.inFlight += 1;
+    return call;
+  }
+
+  /**
+   * Sends the takes waiting on `lane`, in batches, while it has none in flight; all of them at once
+   * with `now` (before another call on the key, which must not overtake them).
+   */
+  private flush(lane: Lane, now = false): void {
+    lane.deferred = false;
+    while ((now || lane.busy === undefined) && lane.head < lane.queue.length) {
+      const members: PendingCall[] = [];
+      const tuples: string[] = [];
+      let first: readonly string[] | undefined;
+      while (lane.head < lane.queue.length && members.length < MAX_BATCH) {
+        const call = lane.queue[lane.head] as PendingCall;
+        lane.head += 1;
+        if (call.done) {
+          this.replied(1); // timed out while it waited: never sent
+          continue;
+        }
+        let tuple: readonly string[] | undefined;
+        try {
+          tuple = call.request?.tuple();
+        } catch {
+          tuple = undefined;
+        }
+        if (tuple === undefined) {
+          this.settleUnsent(call, WITHDRAWN);
+          continue;
+        }
+        first ??= tuple;
+        members.push(call);
+        for (const value of tuple) tuples.push(value);
+      }
+      const last = members[members.length - 1];
+      if (last === undefined || first === undefined) break;
+      if (this.refusing()) {
+        // The breaker opened while they waited (the call before them failed): they fail at once too.
+        for (const call of members) this.settleUnsent(call, this.lastFailure);
+        continue;
+      }
+      lane.busy = this.send(lane.key, [...(last.request as TakeRequest).head(first), ...tuples], members);
+    }
+    if (lane.head >= lane.queue.length) {
+      lane.queue = [];
+      lane.head = 0;
+      if (lane.busy === undefined && this.lanes.get(lane.key) === lane) this.lanes.delete(lane.key);
+    }
+    this.dropSettled();
+  }
+
+  /** Rejects a take that is not sent (withdrawn, or refused by the breaker) with `cause`. */
+  private settleUnsent(call: PendingCall, cause: unknown): void {
+    call.done = true;
+    this.replied(1);
+    call.reject(new RedisUnavailableError(cause));
+  }
+
+  /** Sends one script call for `members` (one caller, or a batch of takes on `key`). */
+  private send(key: string, args: readonly string[], members: readonly PendingCall[]): Send {
+    const probe = this.lastFailure !== undefined;
+    if (probe) this.probing = true;
+    const send = new Send(members, probe);
+    for (const call of members) call.sent = send;
+    const keys = [key];
+    const onReply = (reply: unknown): void => {
+      this.answered(send, reply);
+    };
+    const onError = (error: unknown): void => {
+      this.answered(send, undefined, error);
+    };
+    let sent: Promise<unknown>;
+    try {
+      sent = this.runner.evalsha(BUCKET_SCRIPT_SHA, keys, args);
+    } catch (error) {
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the client's own error, passed on as it is
+      sent = Promise.reject(error);
+    }
+    sent.then(onReply, (error: unknown) => {
+      if (!isNoScript(error)) {
+        onError(error);
+        return;
+      }
+      // Redis lost the script (a restart, SCRIPT FLUSH, a failover): send it whole, every time this happens.
+      let resent: Promise<unknown>;
+      try {
+        resent = this.runner.eval(BUCKET_SCRIPT, keys, args);
+      } catch (evalError) {
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the client's own error, passed on as it is
+        resent = Promise.reject(evalError);
+      }
+      resent.then(onReply, onError);
+    });
+    return send;
+  }
+
+  private answered(send: Send, reply: unknown, error?: unknown): void {
+    const members = send.members;
+    let replies: ScriptReply[] | undefined;
     let failure = error;
     if (error === undefined) {
       try {
-        values = parseReply(reply, call.length);
+        const parsed = parseReply(reply, members.length === 1 ? (members[0] as PendingCall).length : 1);
+        replies = members.length === 1 ? [parsed] : splitTakes(parsed, members.length);
       } catch (invalid) {
         failure = invalid;
       }
     }
-    if (call.timedOut) {
-      if (values !== undefined) call.late?.(values);
-    } else {
-      call.done = true;
-      if (values !== undefined) {
-        this.succeeded(call.probe);
-        call.resolve(values);
-      } else {
-        this.failed(failure, call.probe);
-        call.reject(new RedisUnavailableError(failure));
-      }
-      this.dropSettled();
+    // A reply after every caller's timeout says nothing about Redis now: the breaker stays as it is.
+    if (members.some((call) => !call.timedOut)) {
+      if (replies !== undefined) this.succeeded(send);
+      else this.failed(failure, send);
     }
-    this.inFlight -= 1;
+    members.forEach((call, i) => {
+      const own = replies?.[i];
+      if (call.timedOut) {
+        if (own !== undefined) call.late?.(own);
+        return;
+      }
+      call.done = true;
+      if (own !== undefined) call.resolve(own);
+      else call.reject(new RedisUnavailableError(failure));
+    });
+    this.dropSettled();
+    const lane = (members[0] as PendingCall).lane;
+    if (lane !== undefined && lane.busy === send) {
+      lane.busy = undefined;
+      // The callers a batch resumed are likely to call again at once: let them join the next call.
+      if (members.length > 1) {
+        lane.deferred = true;
+        afterMicrotasks(() => {
+          this.flush(lane);
+        });
+      } else this.flush(lane);
+    }
+    this.replied(members.length);
+  }
+
+  /** Counts `count` calls as answered (or never sent), and wakes `idle()` once none is left. */
+  private replied(count: number): void {
+    this.inFlight -= count;
     if (this.inFlight === 0 && this.idleWaiters.length > 0) {
       const waiters = this.idleWaiters;
       this.idleWaiters = [];
@@ -229,6 +365,7 @@ export class ScriptCaller {
   private readonly expire = (): void => {
     this.timer = undefined;
     const now = realNow();
+    const freed: Lane[] = [];
     for (; this.head < this.calls.length; this.head += 1) {
       const call = this.calls[this.head] as PendingCall;
       if (call.done) continue;
@@ -236,12 +373,23 @@ export class ScriptCaller {
       call.done = true;
       call.timedOut = true;
       const cause = new RedisTimeoutError(this.timeout);
-      this.failed(cause, call.probe);
+      this.failed(cause, call.sent);
+      const sent = call.sent;
+      if (sent !== undefined) {
+        sent.unsettled -= 1;
+        // Its whole batch timed out: the key's next takes go without waiting for that reply.
+        if (sent.unsettled === 0 && call.lane?.busy === sent) {
+          call.lane.busy = undefined;
+          freed.push(call.lane);
+        }
+      }
       call.reject(new RedisUnavailableError(cause));
     }
     this.dropSettled();
+    // After the loop: the takes waiting on a freed key that are past their deadline have timed out too.
+    for (const lane of freed) this.flush(lane);
     const next = this.calls[this.head];
-    if (next !== undefined) this.arm(next.deadline - now);
+    if (next !== undefined && this.timer === undefined) this.arm(next.deadline - now);
   };
 
   private arm(ms: number): void {
@@ -261,14 +409,20 @@ export class ScriptCaller {
     }
   }
 
-  private succeeded(probe: boolean): void {
-    if (probe) this.probing = false;
+  private succeeded(send: Send): void {
+    if (send.probe) {
+      send.probe = false;
+      this.probing = false;
+    }
     this.lastFailure = undefined;
     this.openUntil = Number.NEGATIVE_INFINITY;
   }
 
-  private failed(cause: unknown, probe: boolean): void {
-    if (probe) this.probing = false;
+  private failed(cause: unknown, send: Send | undefined): void {
+    if (send?.probe === true) {
+      send.probe = false;
+      this.probing = false;
+    }
     this.lastFailure = cause;
     this.openUntil = realNow() + this.cooldown;
   }

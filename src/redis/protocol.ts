@@ -24,12 +24,10 @@ export type StoredLimit = Omit<ResolvedLimit, 'initialTokens'>;
  * `reconfigure()` that made it (0: options given at construction). Text: `stamp|cap:refill:interval,...`.
  */
 export class ScriptConfig {
-  /** The text stored in the key's `c` field and sent with every call. */
+  /** The text stored in the key after the state, and sent with every call. */
   readonly text: string;
   /** The largest count one grant can take: the smallest capacity. */
   readonly capacity: number;
-  /** The configuration's part of every call's arguments: text, number of limits, then each limit's numbers. */
-  readonly head: readonly string[];
 
   constructor(
     readonly limits: readonly StoredLimit[],
@@ -40,11 +38,6 @@ export class ScriptConfig {
     const parts = limits.map((l) => `${l.capacity}:${l.refillTokens}:${l.refillInterval}`);
     this.text = `${stamp}|${parts.join(',')}`;
     this.capacity = Math.min(...limits.map((l) => l.capacity));
-    this.head = [
-      this.text,
-      String(limits.length),
-      ...limits.flatMap((l) => [String(l.capacity), String(l.refillTokens), String(l.refillInterval)]),
-    ];
   }
 
   /** Reads a configuration the script replied with; throws `TypeError` describing a malformed one. */

@@ -1,0 +1,104 @@
+import type { RedisUnavailableError } from './errors.js';
+import { takeLength } from './protocol.js';
+
+/** A reply of the bucket script: the configuration in force when it is not the one sent, and the numbers after it. */
+export interface ScriptReply {
+  /** The stored configuration's text, when it differs from the one sent (it is the one in force). */
+  readonly stored: string | undefined;
+  readonly values: number[];
+}
+
+/**
+ * A take that travels in its key's next script call (see `ScriptCaller.take`). Both functions are
+ * called when that call is sent, not before: what they return is what the script decides on then.
+ */
+export interface TakeRequest {
+  /**
+   * The take's own arguments (count and maxWait, and its now with client time), or undefined when it is
+   * no longer wanted (aborted or closed while it waited for its call): then nothing is sent for it, and
+   * its `reject` is called with a {@link RedisUnavailableError} nobody sees (its caller was settled already).
+   */
+  tuple(): readonly string[] | undefined;
+  /** The call's arguments before its takes, for a call whose first take's arguments are `first`. */
+  head(first: readonly string[]): readonly string[];
+}
+
+/** The most takes one script call carries; more wait for the next. */
+export const MAX_BATCH = 128;
+
+/** One caller of the bucket script awaiting its reply, in the order of the calls (= the order their timeouts expire). */
+export class PendingCall {
+  /** Settled: answered, failed, or timed out. */
+  done = false;
+  timedOut = false;
+  /** The script call it travels in, once that is sent. */
+  sent: Send | undefined = undefined;
+
+  constructor(
+    readonly deadline: number,
+    /** The fewest numbers its reply may hold after the configuration. */
+    readonly length: number,
+    readonly resolve: (reply: ScriptReply) => void,
+    readonly reject: (error: RedisUnavailableError) => void,
+    readonly late: ((reply: ScriptReply) => void) | undefined,
+    /** For a take: its key's lane and what it sends. */
+    readonly lane: Lane | undefined,
+    readonly request: TakeRequest | undefined,
+  ) {}
+}
+
+/** One script call sent to Redis, for one caller or for a batch of takes on one key. */
+export class Send {
+  /** Its callers not settled yet. */
+  unsettled: number;
+
+  constructor(
+    readonly members: readonly PendingCall[],
+    /** Whether it is the breaker's probe (until that is settled). */
+    public probe: boolean,
+  ) {
+    this.unsettled = members.length;
+  }
+}
+
+/**
+ * The takes of one key: at most one script call of takes in flight (`busy`), and the takes made
+ * meanwhile, which travel together in the next one, in the order they were made.
+ */
+export class Lane {
+  queue: PendingCall[] = [];
+  head = 0;
+  busy: Send | undefined = undefined;
+  /** A flush is scheduled: takes made until then wait for it. */
+  deferred = false;
+
+  constructor(readonly key: string) {}
+}
+
+/**
+ * Splits the values of one reply among the `count` takes of a batch (each `takeLength(n)` values, the
+ * same n for all); throws `TypeError` when they do not divide so.
+ */
+export function splitTakes(reply: ScriptReply, count: number): ScriptReply[] {
+  const { stored, values } = reply;
+  const length = values.length / count;
+  if (!Number.isInteger(length) || length < takeLength(1) || (length - takeLength(0)) % 2 !== 0) {
+    throw new TypeError(`unexpected reply from the bucket script: ${values.length} values for ${count} takes`);
+  }
+  return Array.from({ length: count }, (_, i) => ({ stored, values: values.slice(i * length, (i + 1) * length) }));
+}
+
+interface TickSource {
+  nextTick?(task: () => void): void;
+}
+
+/**
+ * Runs `task` once the microtasks running now, and those they queue, are done: `process.nextTick`
+ * (looked up when used), or a microtask where there is none. So the callers that a batch's replies
+ * resume, and that call again at once, all join the next batch.
+ */
+export function afterMicrotasks(task: () => void): void {
+  const source = (globalThis as { process?: TickSource }).process;
+  if (typeof source?.nextTick === 'function') source.nextTick(task);
+  else queueMicrotask(task);
+}
