@@ -150,7 +150,8 @@ if op == '1' and value and #value == 58 + #sent and string.find(value, sent, 59,
       if tokens < capacity then full = step + math.ceil((capacity - tokens) / refillTokens) end
       local ttl = math.ceil(origin + full * interval - now) + slack
       if ttl < 1 then ttl = 1 elseif ttl > MAX_TTL then ttl = MAX_TTL end
-      redis.call('SET', key, struct.pack('<Hdddddddc0', 1, origin, gen, capacity, refillTokens, interval, tokens, step, sent), 'PX', ttl)
+      -- The TTL as text, digit by digit (as the number it is; '%d' never writes an exponent).
+      redis.call('SET', key, struct.pack('<Hdddddddc0', 1, origin, gen, capacity, refillTokens, interval, tokens, step, sent), 'PX', format('%d', ttl))
     end
     return reply
   end
@@ -301,7 +302,7 @@ local function save()
   if cfg ~= 0 then parts[n + 2] = cfg else parts[n + 2] = sent end
   local ttl = math.ceil(full - now) + slack
   if ttl < 1 then ttl = 1 elseif ttl > MAX_TTL then ttl = MAX_TTL end
-  redis.call('SET', key, table.concat(parts), 'PX', ttl)
+  redis.call('SET', key, table.concat(parts), 'PX', format('%d', ttl))
 end
 
 -- Decides count for a caller arriving now behind every reservation (maxWait nil: no limit) and appends
@@ -391,4 +392,4 @@ return reply
  * The SHA1 of {@link BUCKET_SCRIPT}, as `EVALSHA` expects it (40 lowercase hex digits). Written out
  * rather than computed so the store needs no crypto module; a test checks it against the script.
  */
-export const BUCKET_SCRIPT_SHA = '5519583fadb34b6569ba697c32dd69a3e6dccd36';
+export const BUCKET_SCRIPT_SHA = '0836ed7558f7571014171a63deffb696337a70df';
