@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUCKET_SCRIPT } from '../src/redis/index.js';
 import { announceSkip, redisTarget } from './redis/server.js';
-import { decisionTable, type TableCase } from './support/decisionTable.js';
+import { decisionTable, type TableCase, type TableStep, type TakeStep } from './support/decisionTable.js';
 
 // The Lua script is a declared port of the core's decide(): every case of the one table of exact
 // instants, run through EVAL of the script with an explicit `now` (client time) against a real Redis,
@@ -32,8 +32,8 @@ describe.skipIf('skip' in target)('the decision table, on the Lua script through
     if (!('skip' in target)) await target.stop();
   });
 
-  const run = async (tableCase: TableCase, index: number): Promise<void> => {
-    const key = `${prefix}{${index}}`;
+  const run = async (tableCase: TableCase, index: number, batched: boolean): Promise<void> => {
+    const key = `${prefix}{${index}${batched ? ':batched' : ''}}`;
     const limits = tableCase.limits;
     const config = `0|${limits.map((l) => `${l.capacity}:${l.refillTokens}:${l.refillInterval}`).join(',')}`;
     // op, config, now, what a missing key holds (`origin|tokens,...`).
@@ -51,23 +51,39 @@ describe.skipIf('skip' in target)('the decision table, on the Lua script through
     const made = new Map<number, Made>();
     let last: { origin: string; gen: string } | undefined;
     const instantOf = (value: unknown): number => Number(value);
-    for (const [stepIndex, step] of tableCase.steps.entries()) {
+    const steps = tableCase.steps;
+    for (let stepIndex = 0; stepIndex < steps.length; stepIndex += 1) {
+      const step = steps[stepIndex] as TableStep;
       const label = `step ${stepIndex} (${step.op} at ${step.at})`;
       if (step.op === 'take') {
-        const maxWait = step.maxWait === Number.POSITIVE_INFINITY ? '' : String(step.maxWait);
+        // Batched: this take and the takes right after it in one call, as a batch of calls travels.
+        let end = stepIndex + 1;
+        while (batched && steps[end]?.op === 'take') end += 1;
+        const takes = steps.slice(stepIndex, end) as TakeStep[];
         // A take with client time: count, maxWait, and its own now.
-        const reply = await evaluate([...prefixArgs(1, step.at), String(step.count), maxWait, String(step.at)]);
+        const tuples = takes.flatMap((take) => [
+          String(take.count),
+          take.maxWait === Number.POSITIVE_INFINITY ? '' : String(take.maxWait),
+          String(take.at),
+        ]);
+        const reply = await evaluate([...prefixArgs(1, step.at), ...tuples]);
         expect(reply[0], `${label}: the configuration sent is the stored one`).toBe(0);
-        const [status, , grantAt, origin, gen, ...before] = reply.slice(1, 1 + takeLength);
-        const outcome = OUTCOMES[status as 1 | 2 | 3];
-        expect({ outcome, grantAt: outcome === 'refused' ? undefined : instantOf(grantAt) }, label).toEqual({
-          outcome: step.outcome,
-          grantAt: step.grantAt,
+        expect(reply, `${label}: one take's values per take`).toHaveLength(1 + takes.length * takeLength);
+        takes.forEach((take, k) => {
+          const takeLabel = `step ${stepIndex + k} (take at ${take.at}${batched ? `, ${k + 1} of ${takes.length} in one call` : ''})`;
+          const at = 1 + k * takeLength;
+          const [status, , grantAt, origin, gen, ...before] = reply.slice(at, at + takeLength);
+          const outcome = OUTCOMES[status as 1 | 2 | 3];
+          expect({ outcome, grantAt: outcome === 'refused' ? undefined : instantOf(grantAt) }, takeLabel).toEqual({
+            outcome: take.outcome,
+            grantAt: take.grantAt,
+          });
+          if (outcome !== 'refused') {
+            last = { origin: String(origin), gen: String(gen) };
+            made.set(stepIndex + k, { ...last, before: before.map(String) });
+          }
         });
-        if (outcome !== 'refused') {
-          last = { origin: String(origin), gen: String(gen) };
-          made.set(stepIndex, { ...last, before: before.map(String) });
-        }
+        stepIndex = end - 1;
       } else if (step.op === 'peek') {
         const reply = await evaluate([...prefixArgs(0, step.at), String(step.count)]);
         expect({ available: reply[2], wait: instantOf(reply[3]) }, label).toEqual({
@@ -116,7 +132,16 @@ describe.skipIf('skip' in target)('the decision table, on the Lua script through
   it.each(decisionTable.map((tableCase, index) => [tableCase.name, tableCase, index] as const))(
     '%s',
     async (_name, tableCase, index) => {
-      await run(tableCase, index);
+      await run(tableCase, index, false);
+    },
+  );
+
+  // The same cases with every run of consecutive takes in one call, each take with its own now: a batch
+  // decides exactly what the takes decide one call at a time.
+  it.each(decisionTable.map((tableCase, index) => [tableCase.name, tableCase, index] as const))(
+    'batched: %s',
+    async (_name, tableCase, index) => {
+      await run(tableCase, index, true);
     },
   );
 });
