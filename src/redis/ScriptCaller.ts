@@ -1,66 +1,22 @@
 import { timerDelay } from '../clock.js';
-import {
-  afterMicrotasks,
-  Lane,
-  MAX_BATCH,
-  PendingCall,
-  Send,
-  splitTakes,
-  type ScriptReply,
-  type TakeRequest,
-} from './batches.js';
+import { afterMicrotasks, Lane, MAX_BATCH, PendingCall, Send, type TakeRequest } from './batches.js';
+import { Breaker, realNow } from './Breaker.js';
 import type { RedisScriptRunner } from './clients.js';
 import { RedisTimeoutError, RedisUnavailableError } from './errors.js';
+import { evalScript } from './evalScript.js';
+import { InFlight } from './InFlight.js';
 import { takeLength } from './protocol.js';
-import { BUCKET_SCRIPT, BUCKET_SCRIPT_SHA } from './script.js';
+import { parseReply, splitTakes, type ScriptReply } from './replies.js';
 
-export type { ScriptReply, TakeRequest } from './batches.js';
+export type { TakeRequest } from './batches.js';
+export type { ScriptReply } from './replies.js';
 
 interface TimerHandle {
   unref?(): unknown;
 }
 
-/** Real time, for I/O timeouts and the breaker (the bucket's clock may be a fake one). */
-function realNow(): number {
-  return globalThis.performance.now();
-}
-
-function isNoScript(error: unknown): boolean {
-  return error instanceof Error && error.message.includes('NOSCRIPT');
-}
-
 /** The cause given to a take withdrawn before its call was sent (its caller was settled already). */
 const WITHDRAWN = new Error('the take was withdrawn before it was sent');
-
-/**
- * Reads the reply, or throws a `TypeError` describing it. The script replies with 0 or the stored
- * configuration (a string), then integers (which must be safe integers) and numbers of ms written as
- * strings (which must read back as finite numbers: the script writes them with `%.17g`, so they
- * round-trip exactly); at least `length` of them.
- */
-function parseReply(reply: unknown, length: number): ScriptReply {
-  if (Array.isArray(reply) && reply.length >= length + 1) {
-    const first: unknown = reply[0];
-    const stored = typeof first === 'string' && first !== '0' ? first : undefined;
-    let valid = stored !== undefined || first === 0 || first === '0' || first === 0n;
-    const values = new Array<number>(reply.length - 1);
-    for (let i = 1; i < reply.length; i += 1) {
-      const value: unknown = reply[i];
-      let number: number;
-      if (typeof value === 'string') {
-        number = value === '' ? Number.NaN : Number(value);
-        if (!Number.isFinite(number)) valid = false;
-      } else {
-        number = typeof value === 'bigint' ? Number(value) : (value as number);
-        if (!Number.isSafeInteger(number)) valid = false;
-      }
-      values[i - 1] = number;
-    }
-    if (valid) return { stored, values };
-  }
-  const text = JSON.stringify(reply, (_, value: unknown) => (typeof value === 'bigint' ? String(value) : value));
-  throw new TypeError(`unexpected reply from the bucket script: ${text}`);
-}
 
 /**
  * ScriptCaller runs the bucket script for one store instance (or one keyed store): `EVALSHA`, falling
@@ -87,17 +43,16 @@ export class ScriptCaller {
   /** The takes of each key with takes waiting or in flight. */
   private readonly lanes = new Map<string, Lane>();
   /** Calls whose reply has not arrived (including timed-out ones still running, and takes not sent yet). */
-  private inFlight = 0;
-  private idleWaiters: Array<() => void> = [];
-  private openUntil = Number.NEGATIVE_INFINITY;
-  private lastFailure: unknown = undefined;
-  private probing = false;
+  private readonly inFlight = new InFlight();
+  private readonly breaker: Breaker;
 
   constructor(
     private readonly runner: RedisScriptRunner,
     private readonly timeout: number,
-    private readonly cooldown: number,
-  ) {}
+    cooldown: number,
+  ) {
+    this.breaker = new Breaker(cooldown);
+  }
 
   /**
    * Runs the script on `key` with `args` and resolves with its reply (at least `length` numbers after the configuration).
@@ -124,8 +79,8 @@ export class ScriptCaller {
     reject: (error: RedisUnavailableError) => void,
     late?: (reply: ScriptReply) => void,
   ): void {
-    if (this.refusing()) {
-      reject(new RedisUnavailableError(this.lastFailure));
+    if (this.breaker.refusing) {
+      reject(new RedisUnavailableError(this.breaker.lastFailure));
       return;
     }
     // The takes made on this key before this call reach Redis before it (in order, on the same connection).
@@ -148,8 +103,8 @@ export class ScriptCaller {
     reject: (error: RedisUnavailableError) => void,
     late?: (reply: ScriptReply) => void,
   ): void {
-    if (this.refusing()) {
-      reject(new RedisUnavailableError(this.lastFailure));
+    if (this.breaker.refusing) {
+      reject(new RedisUnavailableError(this.breaker.lastFailure));
       return;
     }
     let lane = this.lanes.get(key);
@@ -178,27 +133,7 @@ export class ScriptCaller {
    * after twice the timeout at most (a client may hold a command forever: an offline queue).
    */
   idle(): Promise<void> {
-    if (this.inFlight === 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const handle = globalThis.setTimeout(
-        () => {
-          this.idleWaiters = this.idleWaiters.filter((waiter) => waiter !== done);
-          resolve();
-        },
-        timerDelay(2 * this.timeout),
-      ) as TimerHandle;
-      handle.unref?.();
-      const done = (): void => {
-        globalThis.clearTimeout(handle as never);
-        resolve();
-      };
-      this.idleWaiters.push(done);
-    });
-  }
-
-  /** Whether the breaker refuses calls now. */
-  private refusing(): boolean {
-    return this.cooldown > 0 && this.lastFailure !== undefined && (realNow() < this.openUntil || this.probing);
+    return this.inFlight.idle(2 * this.timeout);
   }
 
   private pending(
@@ -212,7 +147,7 @@ export class ScriptCaller {
     const call = new PendingCall(realNow() + this.timeout, length, resolve, reject, late, lane, request);
     this.calls.push(call);
     if (this.timer === undefined) this.arm(this.timeout);
-    this.inFlight += 1;
+    this.inFlight.add(1);
     return call;
   }
 
@@ -230,7 +165,7 @@ export class ScriptCaller {
         const call = lane.queue[lane.head] as PendingCall;
         lane.head += 1;
         if (call.done) {
-          this.replied(1); // timed out while it waited: never sent
+          this.inFlight.done(1); // timed out while it waited: never sent
           continue;
         }
         let tuple: readonly string[] | undefined;
@@ -249,9 +184,9 @@ export class ScriptCaller {
       }
       const last = members[members.length - 1];
       if (last === undefined || first === undefined) break;
-      if (this.refusing()) {
+      if (this.breaker.refusing) {
         // The breaker opened while they waited (the call before them failed): they fail at once too.
-        for (const call of members) this.settleUnsent(call, this.lastFailure);
+        for (const call of members) this.settleUnsent(call, this.breaker.lastFailure);
         continue;
       }
       lane.busy = this.send(lane.key, [...(last.request as TakeRequest).head(first), ...tuples], members);
@@ -267,45 +202,25 @@ export class ScriptCaller {
   /** Rejects a take that is not sent (withdrawn, or refused by the breaker) with `cause`. */
   private settleUnsent(call: PendingCall, cause: unknown): void {
     call.done = true;
-    this.replied(1);
+    this.inFlight.done(1);
     call.reject(new RedisUnavailableError(cause));
   }
 
   /** Sends one script call for `members` (one caller, or a batch of takes on `key`). */
   private send(key: string, args: readonly string[], members: readonly PendingCall[]): Send {
-    const probe = this.lastFailure !== undefined;
-    if (probe) this.probing = true;
-    const send = new Send(members, probe);
+    const send = new Send(members, this.breaker.probeNow());
     for (const call of members) call.sent = send;
-    const keys = [key];
-    const onReply = (reply: unknown): void => {
-      this.answered(send, reply);
-    };
-    const onError = (error: unknown): void => {
-      this.answered(send, undefined, error);
-    };
-    let sent: Promise<unknown>;
-    try {
-      sent = this.runner.evalsha(BUCKET_SCRIPT_SHA, keys, args);
-    } catch (error) {
-      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the client's own error, passed on as it is
-      sent = Promise.reject(error);
-    }
-    sent.then(onReply, (error: unknown) => {
-      if (!isNoScript(error)) {
-        onError(error);
-        return;
-      }
-      // Redis lost the script (a restart, SCRIPT FLUSH, a failover): send it whole, every time this happens.
-      let resent: Promise<unknown>;
-      try {
-        resent = this.runner.eval(BUCKET_SCRIPT, keys, args);
-      } catch (evalError) {
-        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the client's own error, passed on as it is
-        resent = Promise.reject(evalError);
-      }
-      resent.then(onReply, onError);
-    });
+    evalScript(
+      this.runner,
+      key,
+      args,
+      (reply) => {
+        this.answered(send, reply);
+      },
+      (error) => {
+        this.answered(send, undefined, error);
+      },
+    );
     return send;
   }
 
@@ -323,8 +238,8 @@ export class ScriptCaller {
     }
     // A reply after every caller's timeout says nothing about Redis now: the breaker stays as it is.
     if (members.some((call) => !call.timedOut)) {
-      if (replies !== undefined) this.succeeded(send);
-      else this.failed(failure, send);
+      if (replies !== undefined) this.breaker.succeeded(send);
+      else this.breaker.failed(failure, send);
     }
     members.forEach((call, i) => {
       const own = replies?.[i];
@@ -348,17 +263,7 @@ export class ScriptCaller {
         });
       } else this.flush(lane);
     }
-    this.replied(members.length);
-  }
-
-  /** Counts `count` calls as answered (or never sent), and wakes `idle()` once none is left. */
-  private replied(count: number): void {
-    this.inFlight -= count;
-    if (this.inFlight === 0 && this.idleWaiters.length > 0) {
-      const waiters = this.idleWaiters;
-      this.idleWaiters = [];
-      for (const wake of waiters) wake();
-    }
+    this.inFlight.done(members.length);
   }
 
   /** Times out every call whose deadline has passed, then waits for the next oldest. */
@@ -373,7 +278,7 @@ export class ScriptCaller {
       call.done = true;
       call.timedOut = true;
       const cause = new RedisTimeoutError(this.timeout);
-      this.failed(cause, call.sent);
+      this.breaker.failed(cause, call.sent);
       const sent = call.sent;
       if (sent !== undefined) {
         sent.unsettled -= 1;
@@ -407,23 +312,5 @@ export class ScriptCaller {
       this.calls = this.calls.slice(this.head);
       this.head = 0;
     }
-  }
-
-  private succeeded(send: Send): void {
-    if (send.probe) {
-      send.probe = false;
-      this.probing = false;
-    }
-    this.lastFailure = undefined;
-    this.openUntil = Number.NEGATIVE_INFINITY;
-  }
-
-  private failed(cause: unknown, send: Send | undefined): void {
-    if (send?.probe === true) {
-      send.probe = false;
-      this.probing = false;
-    }
-    this.lastFailure = cause;
-    this.openUntil = realNow() + this.cooldown;
   }
 }

@@ -1,12 +1,5 @@
 import type { RedisUnavailableError } from './errors.js';
-import { takeLength } from './protocol.js';
-
-/** A reply of the bucket script: the configuration in force when it is not the one sent, and the numbers after it. */
-export interface ScriptReply {
-  /** The stored configuration's text, when it differs from the one sent (it is the one in force). */
-  readonly stored: string | undefined;
-  readonly values: number[];
-}
+import type { ScriptReply } from './replies.js';
 
 /**
  * A take that travels in its key's next script call (see `ScriptCaller.take`). Both functions are
@@ -73,19 +66,6 @@ export class Lane {
   deferred = false;
 
   constructor(readonly key: string) {}
-}
-
-/**
- * Splits the values of one reply among the `count` takes of a batch (each `takeLength(n)` values, the
- * same n for all); throws `TypeError` when they do not divide so.
- */
-export function splitTakes(reply: ScriptReply, count: number): ScriptReply[] {
-  const { stored, values } = reply;
-  const length = values.length / count;
-  if (!Number.isInteger(length) || length < takeLength(1) || (length - takeLength(0)) % 2 !== 0) {
-    throw new TypeError(`unexpected reply from the bucket script: ${values.length} values for ${count} takes`);
-  }
-  return Array.from({ length: count }, (_, i) => ({ stored, values: values.slice(i * length, (i + 1) * length) }));
 }
 
 interface TickSource {

@@ -1,163 +1,7 @@
-/**
- * The one Lua script behind every decision of the Redis store: a declared port of the core's decision
- * (`src/core/decide.ts`, on the state of `src/core/limits.ts` and the arithmetic of `src/core/refill.ts`),
- * function by function, with the same names and the same operations on the same doubles. It runs
- * atomically in Redis on one key, and replies with integers, numbers written as strings and (first) the
- * stored configuration, never with an error reply for control flow, so Redis 7's `ERR ` prefix changes
- * nothing.
- *
- * | core (TypeScript)                          | script (Lua)                       |
- * |--------------------------------------------|------------------------------------|
- * | `refill.ts` `stepTime`, `stepsAt`, `refill`, `stepsUntil` | `stepTime`, `stepsAt`, `refill`, `stepsUntil` (limit `i`) |
- * | `LimitState.advance`, `grantTime`, `take`, `grantNext` (`SingleLimit` with one limit, `MultiLimit` with several) | `advance`, `grantTime`, `take`, `grantNext` |
- * | `decide.ts` `decide(tail, now, count, maxWait)` | `decide(count, maxWait)` (also returns whether it refused) |
- * | `peekAvailable`, `peekWait`                | op 0, written out where it runs     |
- * | `replay(from, now, counts, instants)`      | `replay` (op 2; op 3 reconfigures between the restore and the replay) |
- * | the same with one limit (`SingleLimit`)    | the lean path (takes on a one-limit key that holds the configuration sent): the functions above written out inline, in the same order |
- *
- * The lean path is the hot case, every take on an existing key of one limit whose configuration is the
- * one sent: one `GET`, one `SET … PX` and Redis `TIME`, no function defined, no number read from text.
- * The general path runs everything else. The table of exact instants (`test/redis.decisionTable.test.ts`)
- * runs through both.
- *
- * The key is one string holding the configuration with the state, so that one key never enforces two
- * configurations: `struct.pack('<Hdd', n, origin, generation)`, then for each limit
- * `struct.pack('<ddddd', capacity, refillTokens, interval, tokens, step)` (doubles: they round-trip
- * exactly), then the configuration's text (`stamp|capacity:refillTokens:refillInterval` per limit,
- * joined by `,`, as the client formats it). The origin is in ms; the generation is bumped by every
- * write that moves the tail. The stored state is the bucket's *tail* (where the limits stand once every
- * reservation made so far is granted), exactly the core's tail: it may lie in the future, and while it
- * does nobody may take tokens at once. Step k of a limit happens at `origin + k × interval` (ms); the
- * steps at an instant are counted with the core's floor-and-correct; token counts are integers, capped
- * at capacity. Redis' Lua numbers are IEEE doubles, so every instant and count equals the core's
- * (fractional intervals included), provided the numbers travel exactly: JavaScript's `String(x)` and
- * Lua's `%.17g` both round-trip, and whole numbers travel as integers. FIFO is strict, in order of
- * arrival at Redis, and within one call in the order of its takes.
- *
- * The stored configuration wins: a call that sends another one (a process created with other options)
- * is decided on the stored one, and the reply's first value is then that configuration (0 when it is
- * the one sent). Only op 3 (reconfigure) replaces it; a missing key takes the one sent.
- *
- * KEYS[1]: the bucket's key.
- * ARGV: op (0 peek, 1 take, 2 replay, 3 reconfigure), config (its text), now (ms; empty: Redis TIME),
- *   what a missing key holds ('': every limit full, its schedule starting now; else
- *   `origin|tokens,tokens,…`, one count per limit, an empty origin meaning now), then:
- * - peek: count. Reply {cfg, status (0, or 4: count above capacity), available, wait ms}.
- * - take: one or more takes, decided in order: (count, maxWait) each with Redis time, (count, maxWait,
- *   now) each with client time, when `now` above is the first take's. maxWait in ms; empty: unlimited;
- *   0: only a grant now. Reply {cfg, take...}, where a take is the 5 + 2n values {status, wait ms,
- *   grantAt ms, origin ms, generation, then tokens and step of each limit before it}: status 1 granted
- *   now, 3 reserved until grantAt (wait after now), 2 refused because the wait exceeds maxWait (nothing
- *   taken), 4 refused because count exceeds the capacity.
- * - replay: the origin and generation the tail must still have (the last reservation's, or nothing is
- *   written: reply {cfg, 0}), m (limits of the state to restore: must equal the stored ones), the tokens
- *   and step of each (where the tail stood before the first reservation given back), then pairs of
- *   (count, maxWait) still wanted, in order, decided at now. Reply {cfg, 1, generation after the
- *   restore, take... for each pair}.
- * - reconfigure: the config sent is the new one (the tokens-if-missing too); then the same arguments as
- *   replay (generation empty: give nothing back). The old limits are brought to now; when the tail lies
- *   in the future (reservations outstanding), the new limits start at the tail's instant, so that no
- *   reservation made under the old limits is granted twice; limit i carries the tokens of old limit i,
- *   capped at its new capacity (a new limit starts full); the new schedule starts now. Reply {0, 1 if
- *   the chain was given back and its pairs replayed on the new limits else 0, generation, take... for
- *   each pair replayed}.
- * A missing key is a new bucket holding the tokens-if-missing, its schedule starting now (with Redis
- * time, at its whole ms, so that its instants stay whole numbers) or at `origin`; one created less
- * than full is written at its first use, even a read. A key holding a hash (the formats before this
- * one) is read as missing and replaced; a key of another type is an error (`WRONGTYPE`). Every write
- * sets the key to expire when the bucket would be full again (rounded up to whole ms, plus 1 s with
- * client time, whose clock may run slower than Redis', and at most 2^44 ms), so an idle key disappears
- * by itself.
- */
-export const BUCKET_SCRIPT = `
-local key = KEYS[1]
-local op = ARGV[1]
-local sent = ARGV[2]
-local now = tonumber(ARGV[3])
--- With client time every take carries its own now; a client clock may run slower than Redis' own,
--- so its keys are kept a second longer.
-local timed, slack = true, 1000
-if now == nil then
-  timed, slack = false, 0
-  local time = redis.call('TIME')
-  now = time[1] * 1000 + time[2] / 1000
-end
-local value = redis.pcall('GET', key)
-if type(value) == 'table' then
-  -- Not a string: a hash of an earlier format is read as missing; anything else is the caller's error.
-  if redis.call('TYPE', key).ok ~= 'hash' then return value end
-  redis.call('DEL', key)
-  value = false
-end
-local format = string.format
--- Reply numbers: integers as they are, other doubles as '%.17g' strings (which round-trip).
-local function num(x)
-  if x % 1 == 0 and x < 9007199254740992 and x > -9007199254740992 then return x end
-  return format('%.17g', x)
-end
-local MAX_TTL = 17592186044416 -- 2^44 ms
+import { SCRIPT_HEAD } from './scriptHead.js';
 
--- The lean path: takes on a key of one limit holding the configuration sent. The same operations as
--- the general path below (advance, grantTime, take, grantNext, decide with one limit), written out.
-if op == '1' and value and #value == 58 + #sent and string.find(value, sent, 59, true) == 59 then
-  local n, origin, gen, capacity, refillTokens, interval, tokens, step = struct.unpack('<Hddddddd', value)
-  if n == 1 then
-    local reply = {0}
-    local r, wrote, q, last = 1, false, 5, #ARGV
-    while q < last do
-      local count, maxWait = tonumber(ARGV[q]), tonumber(ARGV[q + 1])
-      if timed then now = tonumber(ARGV[q + 2]); q = q + 3 else q = q + 2 end
-      local status, wait, at = 4, 0, 0
-      reply[r + 6] = tokens; reply[r + 7] = step
-      if count <= capacity then
-        -- advance(now)
-        local elapsed = now - origin
-        if elapsed > 0 then
-          local k = math.floor(elapsed / interval)
-          if origin + k * interval > now then k = k - 1 elseif origin + (k + 1) * interval <= now then k = k + 1 end
-          if k > step then
-            if k - step >= math.ceil((capacity - tokens) / refillTokens) then tokens = capacity
-            else tokens = tokens + (k - step) * refillTokens end
-            step = k
-          end
-        end
-        -- grantTime(count), then decide
-        local need = 0
-        if count > tokens then need = math.ceil((count - tokens) / refillTokens) end
-        at = origin + (step + need) * interval
-        if at <= now then
-          tokens = tokens - count
-          status = 1
-        elseif maxWait and at - now > maxWait then
-          status, wait = 2, at - now
-        else
-          if need > 0 then
-            if need >= math.ceil((capacity - tokens) / refillTokens) then tokens = capacity
-            else tokens = tokens + need * refillTokens end
-            step = step + need
-          end
-          tokens = tokens - count
-          status, wait = 3, at - now
-        end
-        if status ~= 2 then gen = gen + 1; wrote = true end
-      end
-      reply[r + 1] = status; reply[r + 2] = num(wait); reply[r + 3] = num(at); reply[r + 4] = num(origin)
-      reply[r + 5] = gen
-      r = r + 7
-    end
-    if wrote then
-      local full = step
-      if tokens < capacity then full = step + math.ceil((capacity - tokens) / refillTokens) end
-      local ttl = math.ceil(origin + full * interval - now) + slack
-      if ttl < 1 then ttl = 1 elseif ttl > MAX_TTL then ttl = MAX_TTL end
-      -- The TTL as text, digit by digit (as the number it is; '%d' never writes an exponent).
-      redis.call('SET', key, struct.pack('<Hdddddddc0', 1, origin, gen, capacity, refillTokens, interval, tokens, step, sent), 'PX', format('%d', ttl))
-    end
-    return reply
-  end
-end
-
--- The general path: every operation, any number of limits, a missing key, another configuration stored.
+/** The general path of the bucket script, after {@link SCRIPT_HEAD}: every operation, any number of limits. */
+const GENERAL_PATH = `-- The general path: every operation, any number of limits, a missing key, another configuration stored.
 op = tonumber(op)
 local n = 0
 local capacity, refillTokens, interval, tokens, step = {}, {}, {}, {}, {}
@@ -387,6 +231,79 @@ end
 save()
 return reply
 `;
+
+/**
+ * The one Lua script behind every decision of the Redis store: a declared port of the core's decision
+ * (`src/core/decide.ts`, on the state of `src/core/limits.ts` and the arithmetic of `src/core/refill.ts`),
+ * function by function, with the same names and the same operations on the same doubles. It runs
+ * atomically in Redis on one key, and replies with integers, numbers written as strings and (first) the
+ * stored configuration, never with an error reply for control flow, so Redis 7's `ERR ` prefix changes
+ * nothing.
+ *
+ * | core (TypeScript)                          | script (Lua)                       |
+ * |--------------------------------------------|------------------------------------|
+ * | `refill.ts` `stepTime`, `stepsAt`, `refill`, `stepsUntil` | `stepTime`, `stepsAt`, `refill`, `stepsUntil` (limit `i`) |
+ * | `LimitState.advance`, `grantTime`, `take`, `grantNext` (`SingleLimit` with one limit, `MultiLimit` with several) | `advance`, `grantTime`, `take`, `grantNext` |
+ * | `decide.ts` `decide(tail, now, count, maxWait)` | `decide(count, maxWait)` (also returns whether it refused) |
+ * | `peekAvailable`, `peekWait`                | op 0, written out where it runs     |
+ * | `replay(from, now, counts, instants)`      | `replay` (op 2; op 3 reconfigures between the restore and the replay) |
+ * | the same with one limit (`SingleLimit`)    | the lean path (takes on a one-limit key that holds the configuration sent): the functions above written out inline, in the same order |
+ *
+ * The lean path is the hot case, every take on an existing key of one limit whose configuration is the
+ * one sent: one `GET`, one `SET … PX` and Redis `TIME`, no function defined, no number read from text.
+ * The general path runs everything else. The table of exact instants (`test/redis.decisionTable.test.ts`)
+ * runs through both.
+ *
+ * The key is one string holding the configuration with the state, so that one key never enforces two
+ * configurations: `struct.pack('<Hdd', n, origin, generation)`, then for each limit
+ * `struct.pack('<ddddd', capacity, refillTokens, interval, tokens, step)` (doubles: they round-trip
+ * exactly), then the configuration's text (`stamp|capacity:refillTokens:refillInterval` per limit,
+ * joined by `,`, as the client formats it). The origin is in ms; the generation is bumped by every
+ * write that moves the tail. The stored state is the bucket's *tail* (where the limits stand once every
+ * reservation made so far is granted), exactly the core's tail: it may lie in the future, and while it
+ * does nobody may take tokens at once. Step k of a limit happens at `origin + k × interval` (ms); the
+ * steps at an instant are counted with the core's floor-and-correct; token counts are integers, capped
+ * at capacity. Redis' Lua numbers are IEEE doubles, so every instant and count equals the core's
+ * (fractional intervals included), provided the numbers travel exactly: JavaScript's `String(x)` and
+ * Lua's `%.17g` both round-trip, and whole numbers travel as integers. FIFO is strict, in order of
+ * arrival at Redis, and within one call in the order of its takes.
+ *
+ * The stored configuration wins: a call that sends another one (a process created with other options)
+ * is decided on the stored one, and the reply's first value is then that configuration (0 when it is
+ * the one sent). Only op 3 (reconfigure) replaces it; a missing key takes the one sent.
+ *
+ * KEYS[1]: the bucket's key.
+ * ARGV: op (0 peek, 1 take, 2 replay, 3 reconfigure), config (its text), now (ms; empty: Redis TIME),
+ *   what a missing key holds ('': every limit full, its schedule starting now; else
+ *   `origin|tokens,tokens,…`, one count per limit, an empty origin meaning now), then:
+ * - peek: count. Reply {cfg, status (0, or 4: count above capacity), available, wait ms}.
+ * - take: one or more takes, decided in order: (count, maxWait) each with Redis time, (count, maxWait,
+ *   now) each with client time, when `now` above is the first take's. maxWait in ms; empty: unlimited;
+ *   0: only a grant now. Reply {cfg, take...}, where a take is the 5 + 2n values {status, wait ms,
+ *   grantAt ms, origin ms, generation, then tokens and step of each limit before it}: status 1 granted
+ *   now, 3 reserved until grantAt (wait after now), 2 refused because the wait exceeds maxWait (nothing
+ *   taken), 4 refused because count exceeds the capacity.
+ * - replay: the origin and generation the tail must still have (the last reservation's, or nothing is
+ *   written: reply {cfg, 0}), m (limits of the state to restore: must equal the stored ones), the tokens
+ *   and step of each (where the tail stood before the first reservation given back), then pairs of
+ *   (count, maxWait) still wanted, in order, decided at now. Reply {cfg, 1, generation after the
+ *   restore, take... for each pair}.
+ * - reconfigure: the config sent is the new one (the tokens-if-missing too); then the same arguments as
+ *   replay (generation empty: give nothing back). The old limits are brought to now; when the tail lies
+ *   in the future (reservations outstanding), the new limits start at the tail's instant, so that no
+ *   reservation made under the old limits is granted twice; limit i carries the tokens of old limit i,
+ *   capped at its new capacity (a new limit starts full); the new schedule starts now. Reply {0, 1 if
+ *   the chain was given back and its pairs replayed on the new limits else 0, generation, take... for
+ *   each pair replayed}.
+ * A missing key is a new bucket holding the tokens-if-missing, its schedule starting now (with Redis
+ * time, at its whole ms, so that its instants stay whole numbers) or at `origin`; one created less
+ * than full is written at its first use, even a read. A key holding a hash (the formats before this
+ * one) is read as missing and replaced; a key of another type is an error (`WRONGTYPE`). Every write
+ * sets the key to expire when the bucket would be full again (rounded up to whole ms, plus 1 s with
+ * client time, whose clock may run slower than Redis', and at most 2^44 ms), so an idle key disappears
+ * by itself.
+ */
+export const BUCKET_SCRIPT = SCRIPT_HEAD + GENERAL_PATH;
 
 /**
  * The SHA1 of {@link BUCKET_SCRIPT}, as `EVALSHA` expects it (40 lowercase hex digits). Written out
