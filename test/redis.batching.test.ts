@@ -45,6 +45,19 @@ describe.skipIf('skip' in target)('Redis buckets: takes batched per key', () => 
         bucket.close();
       });
 
+      it('one call carries at most 128 takes; the rest follow in the next calls, in order', async () => {
+        const runner = gatedRunner(connection.client);
+        const bucket = new RedisTokenBucketFilter({ client: runner, key: key(), prefix, capacity: 250 });
+        runner.hold();
+        const answers = Array.from({ length: 300 }, () => bucket.tryGetToken());
+        runner.release();
+        const granted = await Promise.all(answers);
+        expect(granted.indexOf(false)).toBe(250); // the first 250 in call order, then none
+        expect(granted.slice(250).every((answer) => !answer)).toBe(true);
+        expect(sent(runner).map((call) => takesOf(call, false))).toEqual([1, 128, 128, 43]);
+        bucket.close();
+      });
+
       it('one batch holds grants, reservations and refusals, each caller with its own outcome', async () => {
         const clock = createFakeClock();
         const runner = gatedRunner(connection.client);

@@ -195,6 +195,9 @@ export class ScriptCaller {
       lane.queue = [];
       lane.head = 0;
       if (lane.busy === undefined && this.lanes.get(lane.key) === lane) this.lanes.delete(lane.key);
+    } else if (lane.head > 1024 && lane.head * 2 > lane.queue.length) {
+      lane.queue = lane.queue.slice(lane.head); // a key that always has more than a batch waiting
+      lane.head = 0;
     }
     this.dropSettled();
   }
