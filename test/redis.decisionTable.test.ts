@@ -47,7 +47,19 @@ describe.skipIf('skip' in target)('the decision table, on the Lua script through
       if (redis === undefined) throw new Error('no Redis connection');
       return (await redis.eval(BUCKET_SCRIPT, 1, key, ...args)) as unknown[];
     };
-    const takeLength = 5 + 2 * limits.length;
+    const takeLength = 3 + 2 * limits.length;
+    /** The takes of the block at `offset` (origin, generation before the first, takes): each take's own generation. */
+    const block = (reply: unknown[], offset: number): Array<{ status: unknown; grantAt: unknown } & Made> => {
+      const origin = String(reply[offset]);
+      let gen = Number(reply[offset + 1]);
+      const takes: Array<{ status: unknown; grantAt: unknown } & Made> = [];
+      for (let at = offset + 2; at < reply.length; at += takeLength) {
+        const [status, , grantAt, ...before] = reply.slice(at, at + takeLength);
+        if (status === 1 || status === 3) gen += 1;
+        takes.push({ status, grantAt, origin, gen: String(gen), before: before.map(String) });
+      }
+      return takes;
+    };
     const made = new Map<number, Made>();
     let last: { origin: string; gen: string } | undefined;
     const instantOf = (value: unknown): number => Number(value);
@@ -68,11 +80,13 @@ describe.skipIf('skip' in target)('the decision table, on the Lua script through
         ]);
         const reply = await evaluate([...prefixArgs(1, step.at), ...tuples]);
         expect(reply[0], `${label}: the configuration sent is the stored one`).toBe(0);
-        expect(reply, `${label}: one take's values per take`).toHaveLength(1 + takes.length * takeLength);
+        expect(reply, `${label}: origin, generation, one take's values per take`).toHaveLength(
+          3 + takes.length * takeLength,
+        );
+        const replies = block(reply, 1);
         takes.forEach((take, k) => {
           const takeLabel = `step ${stepIndex + k} (take at ${take.at}${batched ? `, ${k + 1} of ${takes.length} in one call` : ''})`;
-          const at = 1 + k * takeLength;
-          const [status, , grantAt, origin, gen, ...before] = reply.slice(at, at + takeLength);
+          const { status, grantAt, origin, gen, before } = replies[k] ?? {};
           const outcome = OUTCOMES[status as 1 | 2 | 3];
           expect({ outcome, grantAt: outcome === 'refused' ? undefined : instantOf(grantAt) }, takeLabel).toEqual({
             outcome: take.outcome,
@@ -80,7 +94,7 @@ describe.skipIf('skip' in target)('the decision table, on the Lua script through
           });
           if (outcome !== 'refused') {
             last = { origin: String(origin), gen: String(gen) };
-            made.set(stepIndex + k, { ...last, before: before.map(String) });
+            made.set(stepIndex + k, { ...last, before: before ?? [] });
           }
         });
         stepIndex = end - 1;
@@ -107,24 +121,21 @@ describe.skipIf('skip' in target)('the decision table, on the Lua script through
           ...pairs,
         ]);
         expect(reply[1], `${label}: the tail is still where the last reservation left it`).toBe(1);
-        const instants = step.keep.map((_, i) => instantOf(reply[3 + i * takeLength + 2]));
-        expect(instants, label).toEqual(step.instants);
+        // {cfg, 1, origin, generation after the restore, one take per pair}
+        const replayed = block(reply, 2);
+        expect(
+          replayed.map((take) => instantOf(take.grantAt)),
+          label,
+        ).toEqual(step.instants);
         step.keep.forEach((kept, i) => {
-          const at = 3 + i * takeLength;
-          made.set(kept, {
-            origin: String(reply[at + 3]),
-            gen: String(reply[at + 4]),
-            before: reply.slice(at + 5, at + takeLength).map(String),
-          });
+          const take = replayed[i];
+          if (take !== undefined) made.set(kept, { origin: take.origin, gen: take.gen, before: take.before });
         });
-        const lastTake = step.keep.length - 1;
+        const lastTake = replayed[replayed.length - 1];
         last =
-          lastTake < 0
-            ? { origin: last.origin, gen: String(reply[2]) }
-            : {
-                origin: String(reply[3 + lastTake * takeLength + 3]),
-                gen: String(reply[3 + lastTake * takeLength + 4]),
-              };
+          lastTake === undefined
+            ? { origin: last.origin, gen: String(reply[3]) }
+            : { origin: lastTake.origin, gen: lastTake.gen };
       }
     }
   };

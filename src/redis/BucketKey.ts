@@ -2,7 +2,7 @@ import { globalClock, readClock, tryReadClock, type Clock } from '../clock.js';
 import { epochClock } from './calls.js';
 import { RedisUnavailableError } from './errors.js';
 import type { RedisConfig } from './options.js';
-import { OP_TAKE, ScriptConfig, takeAt, type TakeReply } from './protocol.js';
+import { OP_TAKE, ScriptConfig, takeAt, takesAt, type TakeReply } from './protocol.js';
 import type { RedisBucketParts, SentConfig } from './RedisBucket.js';
 import type { ScriptCaller, ScriptReply, TakeRequest } from './ScriptCaller.js';
 
@@ -149,10 +149,19 @@ export class BucketKey {
     return reply.values;
   }
 
-  /** Reads the take at `offset`, throwing `RedisUnavailableError` when the reply is malformed. */
+  /** Reads the first take of the block at `offset` (see `takesAt`), throwing `RedisUnavailableError` when the reply is malformed. */
   readTake(values: readonly number[], offset: number): TakeReply {
     try {
       return takeAt(values, offset, this.view.limits.length);
+    } catch (invalid) {
+      throw new RedisUnavailableError(invalid);
+    }
+  }
+
+  /** Reads every take of the block at `offset` (see `takesAt`), throwing `RedisUnavailableError` when the reply is malformed. */
+  readTakes(values: readonly number[], offset: number): TakeReply[] {
+    try {
+      return takesAt(values, offset, this.view.limits.length);
     } catch (invalid) {
       throw new RedisUnavailableError(invalid);
     }

@@ -5,7 +5,7 @@ import type { RedisScriptRunner } from './clients.js';
 import { RedisTimeoutError, RedisUnavailableError } from './errors.js';
 import { evalScript } from './evalScript.js';
 import { InFlight } from './InFlight.js';
-import { takeLength } from './protocol.js';
+import { TAKES_HEADER, takeLength } from './protocol.js';
 import { parseReply, splitTakes, type ScriptReply } from './replies.js';
 
 export type { TakeRequest } from './batches.js';
@@ -112,7 +112,7 @@ export class ScriptCaller {
       lane = new Lane(key);
       this.lanes.set(key, lane);
     }
-    lane.queue.push(this.pending(takeLength(1), resolve, reject, late, lane, request));
+    lane.queue.push(this.pending(TAKES_HEADER + takeLength(1), resolve, reject, late, lane, request));
     if (lane.busy === undefined && !lane.deferred) this.flush(lane);
   }
 

@@ -1,4 +1,4 @@
-import { takeLength } from './protocol.js';
+import { TAKE_GRANTED, TAKE_RESERVED, TAKES_HEADER, takeLength } from './protocol.js';
 
 /** A reply of the bucket script: the configuration in force when it is not the one sent, and the numbers after it. */
 export interface ScriptReply {
@@ -38,14 +38,23 @@ export function parseReply(reply: unknown, length: number): ScriptReply {
 }
 
 /**
- * Splits the values of one reply among the `count` takes of a batch (each `takeLength(n)` values, the
- * same n for all); throws `TypeError` when they do not divide so.
+ * Splits a reply to a batch of `count` takes (a block: origin, the generation before the first take,
+ * then the takes, each `takeLength(n)` values with the same n) into one block of one take per caller,
+ * each with the generation before its own take. Throws `TypeError` when the values do not divide so.
  */
 export function splitTakes(reply: ScriptReply, count: number): ScriptReply[] {
   const { stored, values } = reply;
-  const length = values.length / count;
+  const length = (values.length - TAKES_HEADER) / count;
   if (!Number.isInteger(length) || length < takeLength(1) || (length - takeLength(0)) % 2 !== 0) {
     throw new TypeError(`unexpected reply from the bucket script: ${values.length} values for ${count} takes`);
   }
-  return Array.from({ length: count }, (_, i) => ({ stored, values: values.slice(i * length, (i + 1) * length) }));
+  const [origin = 0] = values;
+  let gen = values[1] ?? 0;
+  const replies: ScriptReply[] = [];
+  for (let at = TAKES_HEADER; at < values.length; at += length) {
+    replies.push({ stored, values: [origin, gen, ...values.slice(at, at + length)] });
+    const status = values[at];
+    if (status === TAKE_GRANTED || status === TAKE_RESERVED) gen += 1;
+  }
+  return replies;
 }

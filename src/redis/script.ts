@@ -150,11 +150,11 @@ local function save()
 end
 
 -- Decides count for a caller arriving now behind every reservation (maxWait nil: no limit) and appends
--- the 5 + 2n values of a take to reply.
+-- the 3 + 2n values of a take to reply.
 local function decideInto(reply, count, maxWait)
   local r = #reply
   local status, at, wait = 4, 0, 0
-  for i = 1, n do reply[r + 4 + 2 * i] = tokens[i]; reply[r + 5 + 2 * i] = step[i] end
+  for i = 1, n do reply[r + 2 + 2 * i] = tokens[i]; reply[r + 3 + 2 * i] = step[i] end
   if count <= least then
     local refused
     at, refused = decide(count, maxWait)
@@ -163,7 +163,6 @@ local function decideInto(reply, count, maxWait)
     if status ~= 2 then gen = gen + 1 end
   end
   reply[r + 1] = status; reply[r + 2] = num(wait); reply[r + 3] = num(at)
-  reply[r + 4] = num(origin); reply[r + 5] = gen
   return status
 end
 
@@ -194,7 +193,7 @@ if op == 0 then
 end
 
 if op == 1 then
-  local reply = {cfg}
+  local reply = {cfg, num(origin), gen}
   local wrote = fresh or writeConfig
   local q, last = 5, #ARGV
   while q < last do
@@ -224,7 +223,7 @@ if op == 3 then
   reconfigure()
   if stamp <= replaced then cfg = format('%.0f', replaced + 1) .. string.sub(sent, string.find(sent, '|', 1, true)) end
 end
-local reply = {cfg, chained and 1 or 0, gen}
+local reply = {cfg, chained and 1 or 0, num(origin), gen}
 if chained then
   for q = 8 + 2 * m, #ARGV, 2 do decideInto(reply, tonumber(ARGV[q]), tonumber(ARGV[q + 1])) end
 end
@@ -279,22 +278,24 @@ return reply
  * - peek: count. Reply {cfg, status (0, or 4: count above capacity), available, wait ms}.
  * - take: one or more takes, decided in order: (count, maxWait) each with Redis time, (count, maxWait,
  *   now) each with client time, when `now` above is the first take's. maxWait in ms; empty: unlimited;
- *   0: only a grant now. Reply {cfg, take...}, where a take is the 5 + 2n values {status, wait ms,
- *   grantAt ms, origin ms, generation, then tokens and step of each limit before it}: status 1 granted
- *   now, 3 reserved until grantAt (wait after now), 2 refused because the wait exceeds maxWait (nothing
- *   taken), 4 refused because count exceeds the capacity.
+ *   0: only a grant now. Reply {cfg, origin ms, generation before the first take, take...}, where a
+ *   take is the 3 + 2n values {status, wait ms, grantAt ms, then tokens and step of each limit before
+ *   it}: status 1 granted now, 3 reserved until grantAt (wait after now), 2 refused because the wait
+ *   exceeds maxWait (nothing taken), 4 refused because count exceeds the capacity. Each take of status
+ *   1 or 3 bumps the generation by one: the generation after a take is the one before the first, plus
+ *   the takes of status 1 or 3 up to it.
  * - replay: the origin and generation the tail must still have (the last reservation's, or nothing is
  *   written: reply {cfg, 0}), m (limits of the state to restore: must equal the stored ones), the tokens
  *   and step of each (where the tail stood before the first reservation given back), then pairs of
- *   (count, maxWait) still wanted, in order, decided at now. Reply {cfg, 1, generation after the
- *   restore, take... for each pair}.
+ *   (count, maxWait) still wanted, in order, decided at now. Reply {cfg, 1, origin, generation after
+ *   the restore, take... for each pair}.
  * - reconfigure: the config sent is the new one (the tokens-if-missing too); then the same arguments as
  *   replay (generation empty: give nothing back). The old limits are brought to now; when the tail lies
  *   in the future (reservations outstanding), the new limits start at the tail's instant, so that no
  *   reservation made under the old limits is granted twice; limit i carries the tokens of old limit i,
  *   capped at its new capacity (a new limit starts full); the new schedule starts now. Reply {0, 1 if
- *   the chain was given back and its pairs replayed on the new limits else 0, generation, take... for
- *   each pair replayed}.
+ *   the chain was given back and its pairs replayed on the new limits else 0, origin, generation,
+ *   take... for each pair replayed}.
  * A missing key is a new bucket holding the tokens-if-missing, its schedule starting now (with Redis
  * time, at its whole ms, so that its instants stay whole numbers) or at `origin`; one created less
  * than full is written at its first use, even a read. A key holding a hash (the formats before this
@@ -309,4 +310,4 @@ export const BUCKET_SCRIPT = SCRIPT_HEAD + GENERAL_PATH;
  * The SHA1 of {@link BUCKET_SCRIPT}, as `EVALSHA` expects it (40 lowercase hex digits). Written out
  * rather than computed so the store needs no crypto module; a test checks it against the script.
  */
-export const BUCKET_SCRIPT_SHA = '0836ed7558f7571014171a63deffb696337a70df';
+export const BUCKET_SCRIPT_SHA = 'f4c9ea44f1c1393829b8fc20448924e0d42b92fa';

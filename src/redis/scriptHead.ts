@@ -41,13 +41,13 @@ local MAX_TTL = 17592186044416 -- 2^44 ms
 if op == '1' and value and #value == 58 + #sent and string.find(value, sent, 59, true) == 59 then
   local n, origin, gen, capacity, refillTokens, interval, tokens, step = struct.unpack('<Hddddddd', value)
   if n == 1 then
-    local reply = {0}
-    local r, wrote, q, last = 1, false, 5, #ARGV
+    local reply = {0, num(origin), gen}
+    local r, wrote, q, last = 3, false, 5, #ARGV
     while q < last do
       local count, maxWait = tonumber(ARGV[q]), tonumber(ARGV[q + 1])
       if timed then now = tonumber(ARGV[q + 2]); q = q + 3 else q = q + 2 end
       local status, wait, at = 4, 0, 0
-      reply[r + 6] = tokens; reply[r + 7] = step
+      reply[r + 4] = tokens; reply[r + 5] = step
       if count <= capacity then
         -- advance(now)
         local elapsed = now - origin
@@ -80,9 +80,8 @@ if op == '1' and value and #value == 58 + #sent and string.find(value, sent, 59,
         end
         if status ~= 2 then gen = gen + 1; wrote = true end
       end
-      reply[r + 1] = status; reply[r + 2] = num(wait); reply[r + 3] = num(at); reply[r + 4] = num(origin)
-      reply[r + 5] = gen
-      r = r + 7
+      reply[r + 1] = status; reply[r + 2] = num(wait); reply[r + 3] = num(at)
+      r = r + 5
     end
     if wrote then
       local full = step
