@@ -212,7 +212,7 @@ describe.skipIf('skip' in target)('Redis buckets: takes batched per key', () => 
         clock.tick(30);
         runner.release();
         await Promise.all([first, second]);
-        expect(sent(runner)[1]?.args.slice(4)).toEqual(['1', '970']);
+        expect(sent(runner)[1]?.args.slice(4)).toEqual(['1', '1', '970']); // one run: 1 take of 1, maxWait 970
         bucket.close();
       });
 

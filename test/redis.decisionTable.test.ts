@@ -72,12 +72,20 @@ describe.skipIf('skip' in target)('the decision table, on the Lua script through
         let end = stepIndex + 1;
         while (batched && steps[end]?.op === 'take') end += 1;
         const takes = steps.slice(stepIndex, end) as TakeStep[];
-        // A take with client time: count, maxWait, and its own now.
-        const tuples = takes.flatMap((take) => [
-          String(take.count),
-          take.maxWait === Number.POSITIVE_INFINITY ? '' : String(take.maxWait),
-          String(take.at),
-        ]);
+        // Runs of takes with client time: times, count, maxWait, and their own now; batched, equal takes
+        // in a row are one run.
+        const tuples: string[] = [];
+        for (const take of takes) {
+          const tuple = [
+            String(take.count),
+            take.maxWait === Number.POSITIVE_INFINITY ? '' : String(take.maxWait),
+            String(take.at),
+          ];
+          const run = tuples.length - 4;
+          if (batched && run >= 0 && tuple.every((value, i) => value === tuples[run + 1 + i])) {
+            tuples[run] = String(Number(tuples[run]) + 1);
+          } else tuples.push('1', ...tuple);
+        }
         const reply = await evaluate([...prefixArgs(1, step.at), ...tuples]);
         expect(reply[0], `${label}: the configuration sent is the stored one`).toBe(0);
         expect(reply, `${label}: origin, generation, one take's values per take`).toHaveLength(

@@ -146,8 +146,8 @@ async function benchClient(kind, url) {
   const spec = { capacity: 1_000_000_000_000, refillTokens: 1, refillInterval: 1000 };
   const bucket = new RedisTokenBucketFilter({ client, key: `bench-${kind}-${Date.now()}`, ...spec });
   // op take, the configuration's text, now ('' = Redis TIME), what a missing key holds ('' = full, its
-  // schedule starting now), then one take: count, maxWait.
-  const bucketArgs = ['1', `0|${spec.capacity}:1:1000`, '', '', '1', '0'];
+  // schedule starting now), then one run of takes: 1 take, count 1, maxWait 0.
+  const bucketArgs = ['1', `0|${spec.capacity}:1:1000`, '', '', '1', '1', '0'];
   const bareKey = `bench:{bare-${kind}-${Date.now()}}`;
   await runner.eval(BUCKET_SCRIPT, [bareKey], bucketArgs);
   const variants = {

@@ -91,7 +91,7 @@ export class BucketKey {
    * Sends a take of `count` tokens in this key's next script call (see `ScriptCaller.take`): `maxWait`
    * ms (undefined or Infinity: unlimited) counted from `calledAt`, a reading of the time clock at the
    * call. With client time the take is decided at `calledAt`; with Redis time at its arrival, so the
-   * time it waited for its call is taken off its `maxWait`. `wanted` is asked when the call is sent:
+   * time it waited for its call is taken off its `maxWait` (then rounded down to whole ms). `wanted` is asked when the call is sent:
    * false withdraws it. The callbacks get the take's own values, as {@link ScriptCaller.take} says.
    */
   take(
@@ -125,8 +125,10 @@ export class BucketKey {
         if (this.config.clientTime) return [String(count), unlimited ? '' : String(maxWait), String(calledAt)];
         if (unlimited || maxWait === 0) return [String(count), unlimited ? '' : '0'];
         const now = tryReadClock(this.timeClock);
-        const waited = now === undefined || !(now > calledAt) ? 0 : now - calledAt;
-        return [String(count), String(Math.max(0, maxWait - waited))];
+        if (now === undefined || !(now > calledAt)) return [String(count), String(maxWait)];
+        // Rounded down to whole ms: never later than maxWait after the call, and calls queued in the same
+        // ms send the same value (one run of takes).
+        return [String(count), String(Math.max(0, Math.floor(maxWait - (now - calledAt))))];
       },
       head: (first) => this.args(OP_TAKE, this.config.clientTime ? (first[2] ?? '') : '', []),
     };

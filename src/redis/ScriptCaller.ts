@@ -1,5 +1,5 @@
 import { timerDelay } from '../clock.js';
-import { afterMicrotasks, Lane, MAX_BATCH, PendingCall, Send, type TakeRequest } from './batches.js';
+import { afterMicrotasks, Lane, MAX_BATCH, PendingCall, Runs, Send, type TakeRequest } from './batches.js';
 import { Breaker, realNow } from './Breaker.js';
 import type { RedisScriptRunner } from './clients.js';
 import { RedisTimeoutError, RedisUnavailableError } from './errors.js';
@@ -159,7 +159,7 @@ export class ScriptCaller {
     lane.deferred = false;
     while ((now || lane.busy === undefined) && lane.head < lane.queue.length) {
       const members: PendingCall[] = [];
-      const tuples: string[] = [];
+      const runs = new Runs();
       let first: readonly string[] | undefined;
       while (lane.head < lane.queue.length && members.length < MAX_BATCH) {
         const call = lane.queue[lane.head] as PendingCall;
@@ -180,7 +180,7 @@ export class ScriptCaller {
         }
         first ??= tuple;
         members.push(call);
-        for (const value of tuple) tuples.push(value);
+        runs.add(tuple);
       }
       const last = members[members.length - 1];
       if (last === undefined || first === undefined) break;
@@ -189,7 +189,7 @@ export class ScriptCaller {
         for (const call of members) this.settleUnsent(call, this.breaker.lastFailure);
         continue;
       }
-      lane.busy = this.send(lane.key, [...(last.request as TakeRequest).head(first), ...tuples], members);
+      lane.busy = this.send(lane.key, runs.args((last.request as TakeRequest).head(first)), members);
     }
     if (lane.head >= lane.queue.length) {
       lane.queue = [];

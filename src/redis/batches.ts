@@ -68,6 +68,41 @@ export class Lane {
   constructor(readonly key: string) {}
 }
 
+/**
+ * The takes of one script call as the script reads them: runs of equal takes, each `times` and then
+ * the take's own arguments (count, maxWait, and now with client time), so that a batch of like calls
+ * (a hot key's `tryGetToken()`s) costs a few arguments instead of two or three per call.
+ */
+export class Runs {
+  private readonly values: string[] = [];
+  private last: readonly string[] | undefined = undefined;
+  private times = 0;
+
+  /** Appends one take's arguments. */
+  add(tuple: readonly string[]): void {
+    const last = this.last;
+    if (last !== undefined && last.length === tuple.length && last.every((value, i) => value === tuple[i])) {
+      this.times += 1;
+      return;
+    }
+    this.close();
+    this.last = tuple;
+    this.times = 1;
+  }
+
+  /** The call's arguments: `head`, then the runs. */
+  args(head: readonly string[]): string[] {
+    this.close();
+    return [...head, ...this.values];
+  }
+
+  private close(): void {
+    if (this.last === undefined) return;
+    this.values.push(String(this.times), ...this.last);
+    this.last = undefined;
+  }
+}
+
 interface TickSource {
   nextTick?(task: () => void): void;
 }

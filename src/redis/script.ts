@@ -197,10 +197,12 @@ if op == 1 then
   local wrote = fresh or writeConfig
   local q, last = 5, #ARGV
   while q < last do
-    local count, maxWait = tonumber(ARGV[q]), tonumber(ARGV[q + 1])
-    if timed then now = tonumber(ARGV[q + 2]); q = q + 3 else q = q + 2 end
-    local status = decideInto(reply, count, maxWait)
-    if status == 1 or status == 3 then wrote = true end
+    local times, count, maxWait = tonumber(ARGV[q]), tonumber(ARGV[q + 1]), tonumber(ARGV[q + 2])
+    if timed then now = tonumber(ARGV[q + 3]); q = q + 4 else q = q + 3 end
+    for _ = 1, times do
+      local status = decideInto(reply, count, maxWait)
+      if status == 1 or status == 3 then wrote = true end
+    end
   end
   if wrote then save() end
   return reply
@@ -276,9 +278,10 @@ return reply
  *   what a missing key holds ('': every limit full, its schedule starting now; else
  *   `origin|tokens,tokens,…`, one count per limit, an empty origin meaning now), then:
  * - peek: count. Reply {cfg, status (0, or 4: count above capacity), available, wait ms}.
- * - take: one or more takes, decided in order: (count, maxWait) each with Redis time, (count, maxWait,
- *   now) each with client time, when `now` above is the first take's. maxWait in ms; empty: unlimited;
- *   0: only a grant now. Reply {cfg, origin ms, generation before the first take, take...}, where a
+ * - take: one or more runs of takes, decided in order: (times, count, maxWait) each with Redis time,
+ *   (times, count, maxWait, now) each with client time, when `now` above is the first take's; a run is
+ *   `times` takes of the same count, maxWait and now. maxWait in ms; empty: unlimited; 0: only a grant
+ *   now. Reply {cfg, origin ms, generation before the first take, take...}, where a
  *   take is the 3 + 2n values {status, wait ms, grantAt ms, then tokens and step of each limit before
  *   it}: status 1 granted now, 3 reserved until grantAt (wait after now), 2 refused because the wait
  *   exceeds maxWait (nothing taken), 4 refused because count exceeds the capacity. Each take of status
@@ -310,4 +313,4 @@ export const BUCKET_SCRIPT = SCRIPT_HEAD + GENERAL_PATH;
  * The SHA1 of {@link BUCKET_SCRIPT}, as `EVALSHA` expects it (40 lowercase hex digits). Written out
  * rather than computed so the store needs no crypto module; a test checks it against the script.
  */
-export const BUCKET_SCRIPT_SHA = 'f4c9ea44f1c1393829b8fc20448924e0d42b92fa';
+export const BUCKET_SCRIPT_SHA = '0c1e91a62b61d7bda4cadcbf534d75b4de90bfa3';

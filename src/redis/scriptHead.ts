@@ -44,44 +44,47 @@ if op == '1' and value and #value == 58 + #sent and string.find(value, sent, 59,
     local reply = {0, num(origin), gen}
     local r, wrote, q, last = 3, false, 5, #ARGV
     while q < last do
-      local count, maxWait = tonumber(ARGV[q]), tonumber(ARGV[q + 1])
-      if timed then now = tonumber(ARGV[q + 2]); q = q + 3 else q = q + 2 end
-      local status, wait, at = 4, 0, 0
-      reply[r + 4] = tokens; reply[r + 5] = step
-      if count <= capacity then
-        -- advance(now)
-        local elapsed = now - origin
-        if elapsed > 0 then
-          local k = math.floor(elapsed / interval)
-          if origin + k * interval > now then k = k - 1 elseif origin + (k + 1) * interval <= now then k = k + 1 end
-          if k > step then
-            if k - step >= math.ceil((capacity - tokens) / refillTokens) then tokens = capacity
-            else tokens = tokens + (k - step) * refillTokens end
-            step = k
+      -- A run of takes: how many, then count and maxWait (and now with client time) they share.
+      local times, count, maxWait = tonumber(ARGV[q]), tonumber(ARGV[q + 1]), tonumber(ARGV[q + 2])
+      if timed then now = tonumber(ARGV[q + 3]); q = q + 4 else q = q + 3 end
+      for _ = 1, times do
+        local status, wait, at = 4, 0, 0
+        reply[r + 4] = tokens; reply[r + 5] = step
+        if count <= capacity then
+          -- advance(now)
+          local elapsed = now - origin
+          if elapsed > 0 then
+            local k = math.floor(elapsed / interval)
+            if origin + k * interval > now then k = k - 1 elseif origin + (k + 1) * interval <= now then k = k + 1 end
+            if k > step then
+              if k - step >= math.ceil((capacity - tokens) / refillTokens) then tokens = capacity
+              else tokens = tokens + (k - step) * refillTokens end
+              step = k
+            end
           end
-        end
-        -- grantTime(count), then decide
-        local need = 0
-        if count > tokens then need = math.ceil((count - tokens) / refillTokens) end
-        at = origin + (step + need) * interval
-        if at <= now then
-          tokens = tokens - count
-          status = 1
-        elseif maxWait and at - now > maxWait then
-          status, wait = 2, at - now
-        else
-          if need > 0 then
-            if need >= math.ceil((capacity - tokens) / refillTokens) then tokens = capacity
-            else tokens = tokens + need * refillTokens end
-            step = step + need
+          -- grantTime(count), then decide
+          local need = 0
+          if count > tokens then need = math.ceil((count - tokens) / refillTokens) end
+          at = origin + (step + need) * interval
+          if at <= now then
+            tokens = tokens - count
+            status = 1
+          elseif maxWait and at - now > maxWait then
+            status, wait = 2, at - now
+          else
+            if need > 0 then
+              if need >= math.ceil((capacity - tokens) / refillTokens) then tokens = capacity
+              else tokens = tokens + need * refillTokens end
+              step = step + need
+            end
+            tokens = tokens - count
+            status, wait = 3, at - now
           end
-          tokens = tokens - count
-          status, wait = 3, at - now
+          if status ~= 2 then gen = gen + 1; wrote = true end
         end
-        if status ~= 2 then gen = gen + 1; wrote = true end
+        reply[r + 1] = status; reply[r + 2] = num(wait); reply[r + 3] = num(at)
+        r = r + 5
       end
-      reply[r + 1] = status; reply[r + 2] = num(wait); reply[r + 3] = num(at)
-      r = r + 5
     end
     if wrote then
       local full = step

@@ -59,9 +59,12 @@ export function gatedRunner(client: RedisClientLike): GatedRunner {
   return runner;
 }
 
-/** The takes one recorded call of op 1 carries (pairs with Redis time, triples with client time). */
+/** The takes one recorded call of op 1 carries: the sum of its runs' `times` (runs of 3 values with Redis time, 4 with client time). */
 export function takesOf(call: SeenCall, clientTime: boolean): number {
-  return call.args[0] === '1' ? (call.args.length - 4) / (clientTime ? 3 : 2) : 0;
+  if (call.args[0] !== '1') return 0;
+  let takes = 0;
+  for (let at = 4; at < call.args.length; at += clientTime ? 4 : 3) takes += Number(call.args[at]);
+  return takes;
 }
 
 /** The script calls `runner` sent, each once (an `EVAL` after NOSCRIPT is the `EVALSHA` before it again). */
