@@ -7,9 +7,8 @@ import type { Seed } from './cluster.js';
 /**
  * Settings the README advises for a cluster client, with the store's own `redisTimeout` in charge of
  * every call: no offline queue on the node connections (an outage's calls would be replayed later).
- * ioredis and iovalkey keep the `Cluster`'s own queue (for calls made while it has no slot map): with
- * it off, ioredis 6.0 retries a command sent while a node's connection opens behind later calls
- * (test/redis.cluster.order.test.ts). node-redis looks at the slots again 200 ms after a reconnection
+ * ioredis and iovalkey keep the `Cluster`'s own queue (for calls made while it has no slot map; the
+ * order test turns it off too). node-redis looks at the slots again 200 ms after a reconnection
  * attempt instead of its default 5 s.
  */
 const IOREDIS_CLUSTER = {
@@ -19,8 +18,7 @@ const IOREDIS_CLUSTER = {
 /** How {@link connectCluster} connects, beyond the advised settings. */
 export interface ConnectOptions {
   /**
-   * ioredis and iovalkey: turn the `Cluster`'s own offline queue off too (`enableOfflineQueue: false`),
-   * as the README advises against.
+   * ioredis and iovalkey: turn the `Cluster`'s own offline queue off too (`enableOfflineQueue: false`).
    */
   readonly clusterQueueOff?: boolean;
 }
