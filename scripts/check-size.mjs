@@ -18,18 +18,22 @@ const notCore = [/EVALSHA/i, /redis/i, /SharedArrayBuffer/, /Atomics\./, /worker
  * internal property names was measured to save only 6% (6.35 → 5.96 kB), so the issue's 3 kB goal
  * needs a leaner structure, not a minifier setting. Module-level objects are marked `@__PURE__`, so
  * that an import of `wrap` or the HTTP helpers alone does not keep the buckets' code.
+ *
+ * `maxQueue` (issue 14) added 0.33 kB to the lazy bucket (6.34 → 6.67 kB) and 0.42 kB to the shared
+ * one: `QueueFullError`, the option's validation with messages that name the value, `reconfigure()`'s
+ * `{ maxQueue }` form (which leaves the limits untouched), and the queue-full paths of each store.
  */
 const checks = [
   {
     name: 'LazyTokenBucketFilter',
     code: "export { LazyTokenBucketFilter } from './dist/index.js';",
-    gzip: 6550,
+    gzip: 7000,
     forbidden: notCore,
   },
   {
     name: 'TokenBucketFilterFactory',
     code: "export { TokenBucketFilterFactory } from './dist/index.js';",
-    gzip: 8400,
+    gzip: 8900,
     forbidden: notCore,
   },
   // 2026-12-02, later: wrap()'s concurrency cap and keyed wrap, and the HTTP header helpers, +2.0 kB.
@@ -40,14 +44,14 @@ const checks = [
     gzip: 1800,
     forbidden: notCore,
   },
-  { name: 'everything in the root entry', code: "export * from './dist/index.js';", gzip: 10900, forbidden: notCore },
+  { name: 'everything in the root entry', code: "export * from './dist/index.js';", gzip: 11450, forbidden: notCore },
   {
     // 9.05 kB measured on 2026-12-02 after the shared bucket moved onto the core (decide(), LimitState,
     // WaitingRoom, SignalWatch, the options readers) and gained limits, reconfigure() and stats():
     // it now ships the in-process buckets' own code instead of a bigint copy of their decision.
     name: 'token-bucket-filter/shared',
     code: "export * from './dist/shared.js';",
-    gzip: 9500,
+    gzip: 10150,
     forbidden: [/EVALSHA/i, /redis/i],
   },
 ];

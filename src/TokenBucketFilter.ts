@@ -91,6 +91,8 @@ export interface TokenBucketFilter extends DisposableLike {
    *   non-negative number;
    * - `TypeError` if `options.signal` is not an `AbortSignal`;
    * - `signal.reason` if the signal is or becomes aborted before the grant (no tokens are taken);
+   * - `QueueFullError` if the call would have to wait while `maxQueue` callers are already queued
+   *   (nothing is taken; see `TokenBucketOptions.maxQueue`);
    * - `MaxWaitExceededError` if the grant would come more than `maxWait` ms from now;
    * - `BucketClosedError` if the bucket is or becomes closed.
    */
@@ -131,6 +133,17 @@ export interface TokenBucketOptions {
    * bucket: its schedule starts at the clock reading of its creation.
    */
   clock?: Clock | undefined;
+  /**
+   * The most callers this bucket instance queues at once: a `getToken()` that would have to wait while
+   * `maxQueue` callers are already waiting rejects at once with `QueueFullError`, taking no tokens and
+   * reserving nothing, and is counted in `stats().queueFull`. A call granted without waiting is never
+   * refused by it, and `tryGetToken()` is unaffected. `0` means "never wait": every call that would
+   * wait rejects. A non-negative integer, or `Infinity` (the default: no cap). For a keyed bucket the
+   * cap is per key; for a shared or Redis bucket it is per instance (this thread's or this process's
+   * own queue; other instances have their own). `reconfigure({ maxQueue })` changes it for later calls
+   * (queued callers stay).
+   */
+  maxQueue?: number | undefined;
   /** Not with these options: a bucket of several limits takes only `limits` (see {@link MultiLimitOptions}). */
   limits?: never;
 }
@@ -178,6 +191,8 @@ export interface MultiLimitOptions {
   limits: readonly RefillLimit[];
   /** Where time and timers come from; see {@link TokenBucketOptions.clock}. */
   clock?: Clock | undefined;
+  /** The most callers the bucket queues at once; see {@link TokenBucketOptions.maxQueue}. */
+  maxQueue?: number | undefined;
   /** Not beside `limits`: give it inside each limit. */
   capacity?: never;
   /** Not beside `limits`: give it inside each limit. */
@@ -197,7 +212,9 @@ export interface MultiLimitFilterOptions extends MultiLimitOptions {
 /**
  * Options of `reconfigure()`. Either new values for a single-limit bucket (an omitted option keeps its
  * current value), or `limits`: the complete new list of limits (defaults as at construction), for a
- * bucket of any number of limits. `initialTokens` is not accepted: the tokens carry over.
+ * bucket of any number of limits. `initialTokens` is not accepted: the tokens carry over. Either form
+ * may carry `maxQueue`; `{ maxQueue }` alone changes only the cap (the limits and their refill
+ * schedule stay untouched).
  */
 export type ReconfigureOptions =
   | {
@@ -207,12 +224,16 @@ export type ReconfigureOptions =
       refillTokens?: number | undefined;
       /** The new ms between refill steps. A positive finite number. */
       refillInterval?: number | undefined;
+      /** The new `maxQueue`, for the calls made from now on (queued callers stay); see {@link TokenBucketOptions.maxQueue}. */
+      maxQueue?: number | undefined;
       /** Not with these options: give `limits` alone. */
       limits?: never;
     }
   | {
       /** The new limits; limit `i` carries over the tokens of the old limit `i` (new ones start full). */
       limits: ReadonlyArray<Omit<RefillLimit, 'initialTokens'>>;
+      /** The new `maxQueue`, for the calls made from now on; see {@link TokenBucketOptions.maxQueue}. */
+      maxQueue?: number | undefined;
       /** Not beside `limits`: give it inside each limit. */
       capacity?: never;
       /** Not beside `limits`: give it inside each limit. */
@@ -234,6 +255,11 @@ export interface TokenBucketStats {
   readonly denied: number;
   /** `getToken()` calls rejected with `MaxWaitExceededError`, at the call or when `reconfigure()` re-planned them. */
   readonly maxWaitExceeded: number;
+  /**
+   * `getToken()` calls rejected with `QueueFullError`: they would have waited while this instance's
+   * queue held `maxQueue` callers. Such a call takes nothing and is counted here only (not in `denied`).
+   */
+  readonly queueFull: number;
   /** Queued `getToken()` calls that left the queue because their signal aborted. */
   readonly aborted: number;
   /** Queued `getToken()` calls rejected with `BucketClosedError` by `close()`. */
@@ -256,7 +282,9 @@ export interface ReconfigurableTokenBucketFilter extends TokenBucketFilter {
    * and the queued callers are re-planned under the new limits in the same order: a caller whose new
    * grant instant would break its `maxWait` (counted from its call) rejects with
    * `MaxWaitExceededError`, and one that asks for more than the new capacity rejects with
-   * `RangeError`; the callers behind move up.
+   * `RangeError`; the callers behind move up. `maxQueue` applies to the calls made after this one:
+   * callers already queued stay, even above a lower cap. `reconfigure({ maxQueue })` alone changes
+   * only the cap, leaving the limits and their schedule as they are.
    *
    * Throws `TypeError` or `RangeError` (naming the option and value) when an option is invalid, and
    * `BucketClosedError` after `close()`; on a throw nothing changes.

@@ -6,6 +6,7 @@ export {
   InvalidClockReadingError,
   MAX_CLOCK_READING,
   MaxWaitExceededError,
+  QueueFullError,
 } from './errors.js';
 export { rateLimitHeaders, rateLimitPolicy } from './http/rateLimitHeaders.js';
 export type {

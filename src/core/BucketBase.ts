@@ -122,9 +122,12 @@ export abstract class BucketBase extends LocalBucket implements ReconfigurableTo
    */
   reconfigure(options: ReconfigureOptions): void {
     if (this.closed) throw new BucketClosedError();
-    const limits = resolveReconfigure(options, this.limit.schedules());
-    const now = this.timeline.now();
-    this.applySchedules(schedulesFrom(limits, now), now);
+    const { limits, maxQueue } = resolveReconfigure(options, this.limit.schedules());
+    if (limits !== undefined) {
+      const now = this.timeline.now();
+      this.applySchedules(schedulesFrom(limits, now), now);
+    }
+    if (maxQueue !== undefined) this.cap.maxQueue = maxQueue; // for later calls: queued callers stay
   }
 
   /** Returns a snapshot of the counters; see {@link TokenBucketStats}. */

@@ -9,7 +9,7 @@ import type { RefillSchedule } from './refill.js';
 import { replanWaiters } from './replan.js';
 import type { SignalWatch } from './SignalWatch.js';
 import type { Timeline } from './Timeline.js';
-import { WaitingRoom } from './WaitingRoom.js';
+import { WaitingRoom, type QueueCap } from './WaitingRoom.js';
 import { Waiter, WaiterExtras } from './WaiterQueue.js';
 
 /**
@@ -43,6 +43,8 @@ export abstract class LocalBucket {
   protected limit: LimitState;
   /** The counters behind `stats()`. */
   protected readonly counters: BucketCounters;
+  /** `maxQueue`, shared by the keys of a keyed bucket. */
+  protected readonly cap: QueueCap;
   /** Where the bucket reads time: its clock, re-based when that clock changes under it. */
   protected readonly timeline: Timeline;
   /**
@@ -64,6 +66,7 @@ export abstract class LocalBucket {
     this.limit = init.limit;
     this.timeline = init.timeline;
     this.counters = init.counters;
+    this.cap = init.cap;
     this.signals = init.signals;
     // A bucket of its own re-arms its timers when the clock changes under it; the keys of a keyed
     // bucket share its timeline, whose owner (the keyed bucket) tells each of them.
@@ -160,14 +163,16 @@ export abstract class LocalBucket {
   }
 
   /**
-   * The slow path of `getToken()`: predicts the grant, applies `maxWait`, and queues the caller. Throws
-   * what the signal's `addEventListener` throws before anything changes.
+   * The slow path of `getToken()`, for a caller that has to wait: refuses it when the queue holds
+   * `maxQueue` callers, predicts the grant, applies `maxWait`, and queues the caller. Throws what the
+   * signal's `addEventListener` throws before anything changes.
    */
   protected enqueue(count: number, request: GetTokenRequest, now: number): Promise<void> {
     const refusal = this.refuseWait();
     if (refusal !== undefined) return Promise.reject(refusal);
     const { signal, maxWait } = request;
     const room = this.room === NO_ROOM ? (this.room = this.openRoom()) : this.room;
+    if (room.full) return Promise.reject(room.queueFull(count));
     const { promise, resolve, reject } = deferred();
     // Only a call with a signal or a maxWait keeps `reject` and the rest (WaiterExtras).
     const extras =
@@ -214,7 +219,7 @@ export abstract class LocalBucket {
       },
       this.timeline,
       this.counters,
-      { signals: this.signals, headTimer: this.setsHeadTimer },
+      { signals: this.signals, headTimer: this.setsHeadTimer, cap: this.cap },
     );
   }
 

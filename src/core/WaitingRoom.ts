@@ -1,4 +1,5 @@
 import { ClockRetry, ClockTimer, type Clock } from '../clock.js';
+import { QueueFullError } from '../errors.js';
 import type { BucketCounters } from './counters.js';
 import { pendingAbort, SignalWatch, type AbortOwner } from './SignalWatch.js';
 import { rejectWaiter, WaiterQueue, type Waiter } from './WaiterQueue.js';
@@ -34,8 +35,22 @@ export interface RoomTime {
   readonly clock: Clock;
 }
 
+/**
+ * QueueCap is the `maxQueue` of a bucket: the most callers one instance's room may hold (a
+ * non-negative integer, or Infinity). An object, so that the rooms of every key of a keyed bucket share
+ * one, and `reconfigure()` changes it for all of them (for the calls made after it).
+ */
+export interface QueueCap {
+  maxQueue: number;
+}
+
+/** No cap: the default of a room. */
+const NO_CAP: QueueCap = Object.freeze({ maxQueue: Number.POSITIVE_INFINITY });
+
 /** Options of a {@link WaitingRoom}. */
 export interface WaitingRoomOptions {
+  /** The most callers the room holds (queued and held); default: no cap. */
+  readonly cap?: QueueCap | undefined;
   /** The abort listeners to register with, shared by the keys of a keyed bucket; default: the room's own. */
   readonly signals?: SignalWatch | undefined;
   /** Whether the room sets a timer for its head (default true); false: the bucket calls `drain()` itself. */
@@ -62,6 +77,7 @@ export class WaitingRoom<W extends Waiter> implements AbortOwner {
   private count = 0;
   private signals: SignalWatch | undefined;
   private readonly counters: BucketCounters;
+  private readonly cap: QueueCap;
   private readonly useTimer: boolean;
   private timer: ClockTimer | undefined = undefined;
   private retry: ClockRetry | undefined = undefined;
@@ -83,7 +99,27 @@ export class WaitingRoom<W extends Waiter> implements AbortOwner {
   ) {
     this.signals = options.signals;
     this.counters = counters;
+    this.cap = options.cap ?? NO_CAP;
     this.useTimer = options.headTimer ?? true;
+  }
+
+  /**
+   * Whether the room holds `maxQueue` callers or more: a caller that would have to wait is then refused
+   * with {@link queueFull}. A store that learns only later whether a call waits (shared, Redis) asks
+   * before it decides, and decides that call as one that may not wait.
+   */
+  get full(): boolean {
+    return this.count >= this.cap.maxQueue;
+  }
+
+  /**
+   * Returns the error that refuses a caller of `count` tokens who would have to wait while the room is
+   * {@link full} (or, from a store that decided it with no wait, was {@link full} at its call, with
+   * `queueLength` and `maxQueue` as they were then), and counts it in `queueFull`. Changes nothing else.
+   */
+  queueFull(count: number, queueLength = this.count, maxQueue = this.cap.maxQueue): QueueFullError {
+    this.counters.queueFull += 1;
+    return new QueueFullError(queueLength, maxQueue);
   }
 
   /** Callers waiting: queued and held. */

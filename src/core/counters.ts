@@ -14,6 +14,8 @@ export class BucketCounters {
   denied = 0;
   /** Calls rejected with `MaxWaitExceededError`. */
   maxWaitExceeded = 0;
+  /** Calls rejected with `QueueFullError` (`maxQueue`). */
+  queueFull = 0;
   /** Queued calls whose signal aborted. */
   aborted = 0;
   /** Queued calls rejected by `close()`. */
@@ -30,6 +32,7 @@ export class BucketCounters {
       granted: this.granted,
       denied: this.denied,
       maxWaitExceeded: this.maxWaitExceeded,
+      queueFull: this.queueFull,
       aborted: this.aborted,
       closed: this.closed,
       overCapacity: this.overCapacity,

@@ -5,8 +5,9 @@ import { peekAvailable, peekWait } from '../core/decide.js';
 import type { RefillSchedule } from '../core/refill.js';
 import { SignalWatch } from '../core/SignalWatch.js';
 import { Timeline } from '../core/Timeline.js';
+import type { QueueCap } from '../core/WaitingRoom.js';
 import { BucketClosedError } from '../errors.js';
-import { resolveBucketOptions, resolveReconfigure } from '../options/bucketOptions.js';
+import { resolveBucketOptions, resolveReconfigure, type ResolvedLimit } from '../options/bucketOptions.js';
 import { formatValue, ownOption } from '../options/format.js';
 import { checkCount, PLAIN_REQUEST, readGetTokenOptions } from '../options/requestOptions.js';
 import type {
@@ -74,6 +75,8 @@ export class KeyedTokenBucketFilter<K = unknown> implements DisposableLike {
   private readonly table: KeyTable<K>;
   private readonly owner: KeyBucketOwner<K>;
   private readonly counters = new BucketCounters();
+  /** `maxQueue`, for the queue of each key. */
+  private readonly cap: QueueCap;
   /** One abort listener per signal for every key's callers. */
   private readonly signals = new SignalWatch();
   /** Where every key reads time: the clock, re-based when it changes under the bucket. */
@@ -106,6 +109,7 @@ export class KeyedTokenBucketFilter<K = unknown> implements DisposableLike {
       throw new Class(`maxKeys must be a positive safe integer, received ${formatValue(maxKeys)}`);
     }
     this.table = new KeyTable<K>(maxKeys ?? Number.POSITIVE_INFINITY);
+    this.cap = { maxQueue: resolved.maxQueue };
     this.timeline = new Timeline(resolved.clock);
     // When the clock changes under the keyed bucket, every key with callers waiting re-arms its timer.
     this.timeline.onSourceChange = () => {
@@ -211,12 +215,20 @@ export class KeyedTokenBucketFilter<K = unknown> implements DisposableLike {
   /**
    * Changes the limits of every key now, as `ReconfigurableTokenBucketFilter.reconfigure()` does for
    * one bucket: each key's tokens carry over (capped), the schedules restart from this call, and each
-   * key's queue is re-planned. Costs O(keys held). Throws `TypeError`/`RangeError` on invalid options
-   * (changing nothing) and `BucketClosedError` after `close()`.
+   * key's queue is re-planned. Costs O(keys held). `maxQueue` changes the cap of every key's queue for
+   * the calls made after it (O(1); alone, it leaves the limits untouched). Throws
+   * `TypeError`/`RangeError` on invalid options (changing nothing) and `BucketClosedError` after
+   * `close()`.
    */
   reconfigure(options: ReconfigureOptions): void {
     if (this.closed) throw new BucketClosedError();
-    const limits = resolveReconfigure(options, this.schedules);
+    const { limits, maxQueue } = resolveReconfigure(options, this.schedules);
+    if (limits !== undefined) this.moveAll(limits);
+    if (maxQueue !== undefined) this.cap.maxQueue = maxQueue; // for later calls: queued callers stay
+  }
+
+  /** Puts `limits` in force for every key now (see {@link reconfigure}). */
+  private moveAll(limits: readonly ResolvedLimit[]): void {
     const now = this.timeline.now();
     this.table.sweep(now);
     const schedules = schedulesFrom(limits, now);
@@ -266,6 +278,7 @@ export class KeyedTokenBucketFilter<K = unknown> implements DisposableLike {
         limit: limitStateAt(this.schedules, this.startTokens, now),
         timeline: this.timeline,
         counters: this.counters,
+        cap: this.cap,
         signals: this.signals,
       });
       table.buckets.set(key, bucket);

@@ -1,6 +1,7 @@
 import type { BucketCounters } from '../core/counters.js';
 import { deferred } from '../core/deferred.js';
 import type { SignalWatch } from '../core/SignalWatch.js';
+import type { QueueCap } from '../core/WaitingRoom.js';
 import { BucketClosedError } from '../errors.js';
 import { resolveReconfigure } from '../options/bucketOptions.js';
 import { checkCount, readGetTokenOptions } from '../options/requestOptions.js';
@@ -34,6 +35,8 @@ export interface RedisBucketParts {
   readonly redisKey: string;
   readonly sent: SentConfig;
   readonly counters: BucketCounters;
+  /** `maxQueue`: the cap on this instance's queue (for the keyed store, shared by its keys, each of which has its own queue). */
+  readonly cap: QueueCap;
   /** The abort listeners: the keyed store's (one per signal for every key), or undefined: the bucket's own. */
   readonly signals: SignalWatch | undefined;
   readonly fallback: TokenBucketFilter | undefined;
@@ -144,16 +147,27 @@ export class RedisBucket implements AsyncTokenBucketFilter {
   }
 
   /**
-   * Changes the limits in Redis, for every process sharing the key; see
-   * `RedisTokenBucketFilter.reconfigure()`. Rejects (never throws) on invalid options, after `close()`,
-   * and with `RedisUnavailableError` when Redis does not take it (then nothing changed).
+   * Changes the limits in Redis, for every process sharing the key, and this instance's `maxQueue`;
+   * see `RedisTokenBucketFilter.reconfigure()`. Rejects (never throws) on invalid options, after
+   * `close()`, and with `RedisUnavailableError` when Redis does not take it (then nothing changed).
    */
   reconfigure(options: ReconfigureOptions): Promise<void> {
     try {
       if (this.closed) return Promise.reject(new BucketClosedError());
-      const limits = resolveReconfigure(options, this.key.inForce.limits);
+      const { limits, maxQueue } = resolveReconfigure(options, this.key.inForce.limits);
+      const cap = this.waits.cap;
+      if (limits === undefined) {
+        if (maxQueue !== undefined) cap.maxQueue = maxQueue; // this instance's alone: nothing to send
+        return Promise.resolve();
+      }
       const stamp = Math.max(Date.now(), this.key.sent.current.stamp + 1, this.key.inForce.stamp + 1);
-      return this.reconfigureTo(new ScriptConfig(limits, stamp));
+      const done = this.reconfigureTo(new ScriptConfig(limits, stamp));
+      // Once Redis holds the new limits, with them: a failed reconfiguration changes nothing.
+      return maxQueue === undefined
+        ? done
+        : done.then(() => {
+            cap.maxQueue = maxQueue;
+          });
     } catch (refusal) {
       // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passed on untouched, whatever it is
       return Promise.reject(refusal);

@@ -1,7 +1,7 @@
 import { readClock, tryReadClock, type Clock } from '../clock.js';
 import type { BucketCounters } from '../core/counters.js';
 import { deferred } from '../core/deferred.js';
-import { WaitingRoom, type WaitPlan } from '../core/WaitingRoom.js';
+import { WaitingRoom, type QueueCap, type WaitPlan } from '../core/WaitingRoom.js';
 import { WaiterExtras } from '../core/WaiterQueue.js';
 import { MaxWaitExceededError } from '../errors.js';
 import { checkCount, type GetTokenRequest } from '../options/requestOptions.js';
@@ -33,6 +33,8 @@ export class Waits {
   readonly room: WaitingRoom<Call>;
   /** The takes sent so far. */
   takesSent = 0;
+  /** `maxQueue`: the cap on this instance's queue (held and sleeping calls). */
+  readonly cap: QueueCap;
   private readonly counters: BucketCounters;
   private readonly fallback: TokenBucketFilter | undefined;
 
@@ -44,6 +46,7 @@ export class Waits {
   ) {
     this.counters = parts.counters;
     this.fallback = parts.fallback;
+    this.cap = parts.cap;
     const plan: WaitPlan<Call> = {
       dueAt: (head) => head.deadline,
       granting: (head) => {
@@ -70,7 +73,7 @@ export class Waits {
         },
       },
       parts.counters,
-      { signals: parts.signals },
+      { signals: parts.signals, cap: parts.cap },
     );
   }
 
@@ -110,6 +113,11 @@ export class Waits {
    * `getToken()` once the bucket is open and `count` and the options are valid: sends the take. Throws
    * (the caller rejects with it) `InvalidClockReadingError` and what the signal's `addEventListener`
    * throws, in both cases having sent nothing.
+   *
+   * While this instance's queue (its calls in flight included, as `pending` counts them) holds
+   * `maxQueue` calls, the take is sent as one that may not wait (`maxWait` 0): granted if the tokens
+   * are there now, otherwise refused by the script having reserved nothing, and rejected here with
+   * `QueueFullError` (before the caller's own `maxWait`).
    */
   send(count: number, request: GetTokenRequest): Promise<void> {
     const { signal, maxWait } = request;
@@ -124,11 +132,20 @@ export class Waits {
     // Watched before anything is sent: a signal whose addEventListener throws reserves nothing.
     this.room.watch(call);
     this.takesSent = call.seq; // counted only once it is sure to be sent
+    const queued = this.room.length;
+    const maxQueue = this.cap.maxQueue;
+    const full = queued >= maxQueue;
     this.room.hold(call);
-    const maxWaitArg = maxWait === undefined || maxWait === Number.POSITIVE_INFINITY ? '' : String(maxWait);
+    const maxWaitArg = full
+      ? '0'
+      : maxWait === undefined || maxWait === Number.POSITIVE_INFINITY
+        ? ''
+        : String(maxWait);
     const args = this.key.args(OP_TAKE, this.key.config.clientTime ? String(now) : '', [String(count), maxWaitArg]);
+    // A refusal of a take sent full is a QueueFullError, with the queue and the cap as they were at the call.
+    const fullAt = full ? queued : -1;
     const onReply = (reply: ScriptReply): void => {
-      this.answered(call, reply);
+      this.answered(call, reply, fullAt, maxQueue);
     };
     this.key.caller.call(
       this.key.redisKey,
@@ -144,7 +161,8 @@ export class Waits {
     return promise;
   }
 
-  private answered(call: Call, reply: ScriptReply): void {
+  /** `fullAt`: the queue's length at the call when it was full then (`maxQueue` the cap then), else -1. */
+  private answered(call: Call, reply: ScriptReply, fullAt: number, maxQueue: number): void {
     let take: TakeReply;
     try {
       take = this.key.readTake(this.key.observe(reply), 0);
@@ -153,12 +171,12 @@ export class Waits {
       this.giveBacks.takeAnswered(call.seq);
       return;
     }
-    this.settleTake(call, take);
+    this.settleTake(call, take, fullAt, maxQueue);
     this.giveBacks.takeAnswered(call.seq);
   }
 
-  /** What the reply of `call`'s take means for it. */
-  private settleTake(call: Call, take: TakeReply): void {
+  /** What the reply of `call`'s take means for it (`fullAt`, `maxQueue`: see {@link answered}). */
+  private settleTake(call: Call, take: TakeReply, fullAt: number, maxQueue: number): void {
     const { status, wait, grantAt } = take;
     if (call.state !== 'sending' || !this.room.release(call)) {
       // Aborted, failed or closed while the script ran: give back what it took, when that is safe.
@@ -170,6 +188,8 @@ export class Waits {
       call.state = 'done';
       this.granted(call.count);
       this.room.grantHeld(call);
+    } else if (status === TAKE_TOO_LATE && fullAt >= 0) {
+      this.refuseReleased(call, this.room.queueFull(call.count, fullAt, maxQueue));
     } else if (status === TAKE_TOO_LATE) {
       this.counters.maxWaitExceeded += 1;
       this.refuseReleased(call, new MaxWaitExceededError(wait, call.maxWait ?? 0));

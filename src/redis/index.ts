@@ -4,7 +4,7 @@
  * of the package root, so `instanceof` works whichever entry they were imported from.
  */
 export type { AsyncTokenBucketFilter } from './AsyncTokenBucketFilter.js';
-export { BucketClosedError, InvalidClockReadingError, MaxWaitExceededError } from '../errors.js';
+export { BucketClosedError, InvalidClockReadingError, MaxWaitExceededError, QueueFullError } from '../errors.js';
 export { scriptRunner } from './clients.js';
 export type { IoRedisLike, NodeRedisLike, RedisClientLike, RedisScriptRunner } from './clients.js';
 export { RedisTimeoutError, RedisUnavailableError } from './errors.js';

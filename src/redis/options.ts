@@ -105,9 +105,19 @@ export interface RedisConfig {
   readonly failMode: RedisFailMode;
   /** The limits given, each with its `initialTokens`. */
   readonly limits: readonly ResolvedLimit[];
+  /** The most callers this instance queues (per key, for the keyed store); Infinity: no cap. */
+  readonly maxQueue: number;
 }
 
-const CORE_OPTIONS = ['capacity', 'refillTokens', 'refillInterval', 'initialTokens', 'clock', 'limits'] as const;
+const CORE_OPTIONS = [
+  'capacity',
+  'refillTokens',
+  'refillInterval',
+  'initialTokens',
+  'clock',
+  'limits',
+  'maxQueue',
+] as const;
 const REDIS_OPTIONS = ['client', 'prefix', 'timeSource', 'redisTimeout', 'breakerCooldown', 'failMode'] as const;
 
 /**
@@ -167,6 +177,7 @@ export function resolveRedisOptions(options: RedisBucketOptions, extra: readonly
     breakerCooldown,
     failMode,
     limits: core.limits,
+    maxQueue: core.maxQueue,
   };
 }
 

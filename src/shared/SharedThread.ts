@@ -2,7 +2,7 @@ import { ClockTimer, globalClock, readClock, tryReadClock, type Clock } from '..
 import { BucketCounters } from '../core/counters.js';
 import { deferred } from '../core/deferred.js';
 import { WaiterExtras } from '../core/WaiterQueue.js';
-import { WaitingRoom, type RoomTime, type WaitPlan } from '../core/WaitingRoom.js';
+import { WaitingRoom, type QueueCap, type RoomTime, type WaitPlan } from '../core/WaitingRoom.js';
 import { BucketClosedError } from '../errors.js';
 import type { GetTokenRequest } from '../options/requestOptions.js';
 import { epochClock } from './epochClock.js';
@@ -74,13 +74,15 @@ export class SharedThread implements WaitPlan<SharedWaiter>, QueueOwner, RoomTim
    * @param state the shared state
    * @param injected the injected clock (every thread must inject one of the same base), or undefined
    *   for the default time base, `performance.timeOrigin + performance.now()`
+   * @param cap this instance's `maxQueue` (a cap on this thread's queue, not on every thread's)
    */
   constructor(
     readonly state: SharedState,
     readonly injected: Clock | undefined,
+    readonly cap: QueueCap,
   ) {
     // The room's own counts are this thread's alone; stats() reads the shared ones, kept in the buffer.
-    this.room = new WaitingRoom<SharedWaiter>(this, this, new BucketCounters());
+    this.room = new WaitingRoom<SharedWaiter>(this, this, new BucketCounters(), { cap });
     this.handle = Object.freeze({ buffer: state.buffer });
     state.lock();
     state.read(); // learns the configuration (the capacity)
@@ -163,25 +165,29 @@ export class SharedThread implements WaitPlan<SharedWaiter>, QueueOwner, RoomTim
 
   /**
    * `getToken()` at clock reading `now`, once the bucket is open and `count` and the options valid:
-   * takes the tokens now, or reserves them at the instant of their grant and waits. Throws (the caller
-   * rejects with it) `RangeError`, `MaxWaitExceededError`, or what the signal's `addEventListener`
-   * throws, having reserved nothing.
+   * takes the tokens now, or reserves them at the instant of their grant and waits (unless this
+   * thread's queue is full). Throws (the caller rejects with it) `RangeError`, `QueueFullError`,
+   * `MaxWaitExceededError`, or what the signal's `addEventListener` throws, having reserved nothing.
    */
   getToken(count: number, request: GetTokenRequest, now: number): Promise<void> {
     const room = this.room;
     const { signal, maxWait } = request;
+    // Asked once, before the decision: a full queue makes it the decision with no wait.
+    const full = room.full;
     let waiter: SharedWaiter | undefined;
     let promise: Promise<void> | undefined;
     for (;;) {
       let at: number;
       try {
-        at = reserve(this.state, this, now, count, maxWait ?? Number.POSITIVE_INFINITY, waiter);
+        at = reserve(this.state, this, now, count, maxWait ?? Number.POSITIVE_INFINITY, waiter, full);
       } catch (refusal) {
         if (waiter !== undefined) room.unwatch(waiter);
         throw refusal;
       } finally {
         this.settle();
       }
+      // QUEUE_FULL (NaN): refused and counted in shared memory; no waiter was made.
+      if (Number.isNaN(at)) throw room.queueFull(count);
       if (at === NEEDS_WAITER) {
         // Created and watched outside the lock (addEventListener is the caller's code), then asked again.
         const settle = deferred();

@@ -1,7 +1,7 @@
 import type { Clock } from '../clock.js';
 import { peekAvailable, peekWait } from '../core/decide.js';
 import { BucketClosedError } from '../errors.js';
-import { resolveReconfigure } from '../options/bucketOptions.js';
+import { resolveReconfigure, type ResolvedLimit } from '../options/bucketOptions.js';
 import { checkCount, readGetTokenOptions } from '../options/requestOptions.js';
 import type {
   GetTokenOptions,
@@ -35,6 +35,11 @@ export interface SharedTokenBucketFromOptions {
    * refuses an injected one here and vice versa.
    */
   clock?: Clock | undefined;
+  /**
+   * The most callers this instance's own queue holds (a non-negative integer, or `Infinity`, the
+   * default); see `TokenBucketOptions.maxQueue`. Each instance has its own, whatever the creator's is.
+   */
+  maxQueue?: number | undefined;
 }
 
 /** A count is checked against the capacity under the lock (another thread may change it): only its type here. */
@@ -109,8 +114,8 @@ export class SharedTokenBucketFilter implements ReconfigurableTokenBucketFilter 
    * must pass the same kind of clock to {@link SharedTokenBucketFilter.from}.
    */
   constructor(options: TokenBucketOptions | MultiLimitOptions) {
-    const { state, clock, origin } = createState(options);
-    this.attach(state, clock);
+    const { state, clock, origin, maxQueue } = createState(options);
+    this.attach(state, clock, maxQueue);
     this.thread.lastReading = origin;
   }
 
@@ -124,11 +129,11 @@ export class SharedTokenBucketFilter implements ReconfigurableTokenBucketFilter 
    * the bucket was created (an injected clock on one side only).
    */
   static from(handle: SharedTokenBucketHandle, options: SharedTokenBucketFromOptions = {}): SharedTokenBucketFilter {
-    const { state, clock } = attachState(handle, options);
+    const { state, clock, maxQueue } = attachState(handle, options);
     // An instance of this class on an existing buffer. It runs no constructor (a constructor creates a
     // bucket), so that nothing has to be smuggled into one: `attach()` is the whole of what is shared.
     const bucket = Object.create(SharedTokenBucketFilter.prototype) as SharedTokenBucketFilter;
-    bucket.attach(state, clock);
+    bucket.attach(state, clock, maxQueue);
     bucket.thread.tryNow();
     return bucket;
   }
@@ -215,8 +220,10 @@ export class SharedTokenBucketFilter implements ReconfigurableTokenBucketFilter 
 
   /**
    * Changes the limits for every thread; see `ReconfigurableTokenBucketFilter.reconfigure` and the
-   * class comment for how the callers queued in other threads are re-planned. Throws `TypeError` or
-   * `RangeError` on invalid options (at most 8 limits), `BucketClosedError` after `close()`, and
+   * class comment for how the callers queued in other threads are re-planned. `maxQueue` is this
+   * instance's alone: it changes the cap on this thread's queue, for the calls made after it (alone,
+   * it leaves the limits untouched, and other threads see nothing). Throws `TypeError` or `RangeError`
+   * on invalid options (at most 8 limits), `BucketClosedError` after `close()`, and
    * `InvalidClockReadingError` on an invalid clock reading; on a throw nothing changes.
    */
   reconfigure(options: ReconfigureOptions): void {
@@ -227,7 +234,15 @@ export class SharedTokenBucketFilter implements ReconfigurableTokenBucketFilter 
     const current = state.schedules();
     state.unlock();
     // Read outside the lock: the options' getters are the caller's code.
-    const limits = resolveReconfigure(options, current);
+    const { limits, maxQueue } = resolveReconfigure(options, current);
+    if (limits !== undefined) this.reconfigureLimits(limits);
+    if (maxQueue !== undefined) thread.cap.maxQueue = maxQueue; // for later calls: queued callers stay
+  }
+
+  /** Puts `limits` in force for every thread (see {@link reconfigure}). */
+  private reconfigureLimits(limits: readonly ResolvedLimit[]): void {
+    const thread = this.thread;
+    const state = thread.state;
     checkLimitCount(limits.length);
     const now = thread.now();
     thread.room.drain(now);
@@ -284,7 +299,7 @@ export class SharedTokenBucketFilter implements ReconfigurableTokenBucketFilter 
   }
 
   /** Makes this instance this thread's side of the bucket whose state is `state`. */
-  private attach(state: SharedState, clock: Clock | undefined): void {
-    this.thread = new SharedThread(state, clock);
+  private attach(state: SharedState, clock: Clock | undefined, maxQueue: number): void {
+    this.thread = new SharedThread(state, clock, { maxQueue });
   }
 }

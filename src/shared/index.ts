@@ -8,7 +8,7 @@ export {
   type SharedTokenBucketFromOptions,
   type SharedTokenBucketHandle,
 } from './SharedTokenBucketFilter.js';
-export { BucketClosedError, InvalidClockReadingError, MaxWaitExceededError } from '../errors.js';
+export { BucketClosedError, InvalidClockReadingError, MaxWaitExceededError, QueueFullError } from '../errors.js';
 export type { Clock } from '../clock.js';
 export type {
   GetTokenOptions,

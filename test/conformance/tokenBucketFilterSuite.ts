@@ -5,6 +5,7 @@ import { BucketClosedError, MaxWaitExceededError } from '../../src/index.js';
 import { createFakeClock, track, type FakeClock } from '../support/clock.js';
 import type { SuiteOptions } from '../support/implementations.js';
 import { hostileInputSuite } from './hostileInputSuite.js';
+import { queueCapSuite } from './queueCapSuite.js';
 import { suiteTools, type SuiteBucket, type SuiteFactory, type SuiteHooks } from './suiteTools.js';
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -518,4 +519,5 @@ export function tokenBucketFilterSuite(name: string, create: SuiteFactory, hooks
     });
   });
   hostileInputSuite(name, create, hooks);
+  queueCapSuite(name, create, hooks);
 }

@@ -167,6 +167,8 @@ function bucketView(bucket: RedisTokenBucketFilter): SuiteBucket {
     tryGetToken: (count) => bucket.tryGetToken(count),
     waitTime: (count) => bucket.waitTime(count),
     close: () => bucket.close(),
+    stats: () => bucket.stats(),
+    reconfigure: (options) => bucket.reconfigure(options),
     [Symbol.dispose]: () => bucket[Symbol.dispose](),
   };
 }
@@ -205,6 +207,8 @@ function keyedView(
     tryGetToken: (count) => store.tryGetToken(key, count),
     waitTime: (count) => store.waitTime(key, count),
     close: () => store.close(),
+    stats: () => store.stats(),
+    reconfigure: (reconfigureOptions) => store.reconfigure(reconfigureOptions),
     [Symbol.dispose]: () => store[Symbol.dispose](),
   };
   const shortfall = resolved.capacity - resolved.initialTokens;
