@@ -23,12 +23,14 @@ export type { KeyedOptions, KeyedTokenBucketOptions, KeyedTokenBucketStats } fro
 export { LazyTokenBucketFilter } from './LazyTokenBucketFilter.js';
 export { TimerTokenBucketFilter } from './TimerTokenBucketFilter.js';
 export type {
+  BucketObserver,
   GetTokenOptions,
   MultiLimitFilterOptions,
   MultiLimitOptions,
   ReconfigurableTokenBucketFilter,
   ReconfigureOptions,
   RefillLimit,
+  RefusalReason,
   TokenBucketFilter,
   TokenBucketFilterKind,
   TokenBucketFilterOptions,

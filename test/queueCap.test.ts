@@ -57,7 +57,7 @@ describe('maxQueue: whose queue it caps', () => {
     );
     expect(() => SharedTokenBucketFilter.from(bucket.handle, { maxQueue: '1' as never })).toThrow(TypeError);
     expect(() => SharedTokenBucketFilter.from(bucket.handle, { maxqueue: 1 } as never)).toThrow(
-      'Unknown option "maxqueue"; known options: clock, maxQueue',
+      'Unknown option "maxqueue"; known options: clock, maxQueue, observer',
     );
     bucket.close();
   });

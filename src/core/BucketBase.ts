@@ -64,11 +64,14 @@ export abstract class BucketBase extends LocalBucket implements ReconfigurableTo
     // The one decision with no wait: granted now, or refused (a queue means nobody may barge).
     if (room.length !== 0 || Number.isNaN(decide(this.limit, now, count, 0))) {
       counters.denied += 1;
+      counters.events?.refused(count, 'denied', this.eventKey);
       return false;
     }
     counters.tokensGranted += count;
     counters.granted += 1;
     if (this.takeWakes) this.tokensTaken();
+    // The one field check an unobserved bucket pays.
+    counters.events?.granted(count, 0, this.eventKey);
     return true;
   }
 
@@ -111,6 +114,7 @@ export abstract class BucketBase extends LocalBucket implements ReconfigurableTo
       counters.tokensGranted += count;
       counters.granted += 1;
       if (this.takeWakes) this.tokensTaken();
+      counters.events?.granted(count, 0, this.eventKey);
       return GRANTED;
     }
     return this.enqueue(count, request, now);
@@ -140,7 +144,13 @@ export abstract class BucketBase extends LocalBucket implements ReconfigurableTo
     if (this.closed) return;
     this.closed = true;
     this.stopTimers();
-    this.closeRoom();
+    const rejected = this.closeRoom();
+    this.reportClose(rejected);
+  }
+
+  /** Tells the observer that `close()` rejected `rejected` callers (the keyed bucket tells it once, for every key). */
+  protected reportClose(rejected: number): void {
+    this.counters.events?.closed(rejected);
   }
 
   [Symbol.dispose](): void {

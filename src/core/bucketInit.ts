@@ -18,6 +18,8 @@ export interface BucketInit {
   readonly counters: BucketCounters;
   /** `maxQueue` (shared by the keys of a keyed bucket, each of which has a queue of its own). */
   readonly cap: QueueCap;
+  /** A keyed bucket's key, for the observer; undefined for a bucket of its own. */
+  readonly key?: unknown;
   /**
    * The abort listeners to register waiters with, shared by the keys of a keyed bucket (one listener
    * per signal for them all); undefined for a bucket of its own, which creates one on first use.
@@ -54,7 +56,7 @@ export function bucketInit(options: TokenBucketOptions | MultiLimitOptions, kind
       now,
     ),
     timeline,
-    counters: new BucketCounters(),
+    counters: new BucketCounters(resolved.events),
     cap: { maxQueue: resolved.maxQueue },
   };
 }

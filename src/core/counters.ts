@@ -1,11 +1,16 @@
 import type { TokenBucketStats } from '../TokenBucketFilter.js';
+import type { BucketEvents } from './events.js';
 
 /**
  * BucketCounters holds the running counts behind `stats()`: plain integer fields, bumped in place so
  * counting allocates nothing. One object may be shared by many buckets (the keys of a keyed bucket),
- * so that counts survive when a bucket is dropped.
+ * so that counts survive when a bucket is dropped. It also carries the bucket's {@link events}, told
+ * what is counted where it is counted.
  */
 export class BucketCounters {
+  /** @param events the bucket's observer, if it has one */
+  constructor(readonly events?: BucketEvents) {}
+
   /** Tokens handed out. */
   tokensGranted = 0;
   /** Calls granted (resolved `getToken()`s and successful `tryGetToken()`s). */

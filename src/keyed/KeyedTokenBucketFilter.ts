@@ -11,6 +11,7 @@ import { resolveBucketOptions, resolveReconfigure, type ResolvedLimit } from '..
 import { formatValue, ownOption } from '../options/format.js';
 import { checkCount, PLAIN_REQUEST, readGetTokenOptions } from '../options/requestOptions.js';
 import type {
+  BucketObserver,
   DisposableLike,
   GetTokenOptions,
   MultiLimitOptions,
@@ -21,8 +22,8 @@ import type {
 import { KeyBucket, type KeyBucketOwner } from './KeyBucket.js';
 import { KeyTable } from './KeyTable.js';
 
-/** The option a keyed bucket adds to the bucket options. */
-export interface KeyedOptions {
+/** The options a keyed bucket adds to the bucket options, or types by its key. */
+export interface KeyedOptions<K = unknown> {
   /**
    * Most keys held at once, a positive safe integer; unbounded by default. When a new key would go
    * above it, the least recently used key is evicted. Evicting a bucket that is not full forgets that
@@ -32,10 +33,21 @@ export interface KeyedOptions {
    * `maxKeys`).
    */
   maxKeys?: number | undefined;
+  /**
+   * Receives what every key's bucket does, with the key as the last argument of each method but
+   * `closed` (called once, with the callers of every key that `close()` rejected); see `BucketObserver`.
+   */
+  observer?: BucketObserver<K> | undefined;
 }
 
-/** Options of a {@link KeyedTokenBucketFilter}: one limit or several, a clock, and `maxKeys`. */
-export type KeyedTokenBucketOptions = (TokenBucketOptions | MultiLimitOptions) & KeyedOptions;
+/**
+ * Options of a {@link KeyedTokenBucketFilter}: one limit or several, a clock, `maxQueue` (per key),
+ * `maxKeys`, and an `observer` told the key of each event.
+ */
+export type KeyedTokenBucketOptions<K = unknown> = (
+  Omit<TokenBucketOptions, 'observer'> | Omit<MultiLimitOptions, 'observer'>
+) &
+  KeyedOptions<K>;
 
 /** What `KeyedTokenBucketFilter.stats()` returns: the counts of all keys together, plus the keys. */
 export interface KeyedTokenBucketStats extends TokenBucketStats {
@@ -74,7 +86,7 @@ export class KeyedTokenBucketFilter<K = unknown> implements DisposableLike {
   /** The keys' buckets, and which of them may be dropped or evicted. */
   private readonly table: KeyTable<K>;
   private readonly owner: KeyBucketOwner<K>;
-  private readonly counters = new BucketCounters();
+  private readonly counters: BucketCounters;
   /** `maxQueue`, for the queue of each key. */
   private readonly cap: QueueCap;
   /** One abort listener per signal for every key's callers. */
@@ -91,7 +103,7 @@ export class KeyedTokenBucketFilter<K = unknown> implements DisposableLike {
    * @param options one limit (`capacity`, `refillTokens`, `refillInterval`, `initialTokens`) or
    * several (`limits: [...]`), and optionally `clock` and `maxKeys`
    */
-  constructor(options: KeyedTokenBucketOptions) {
+  constructor(options: KeyedTokenBucketOptions<K>) {
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- validates input from untyped callers
     if (typeof options !== 'object' || options === null) {
       throw new TypeError(`options must be an object, received ${formatValue(options)}`);
@@ -110,6 +122,7 @@ export class KeyedTokenBucketFilter<K = unknown> implements DisposableLike {
     }
     this.table = new KeyTable<K>(maxKeys ?? Number.POSITIVE_INFINITY);
     this.cap = { maxQueue: resolved.maxQueue };
+    this.counters = new BucketCounters(resolved.events);
     this.timeline = new Timeline(resolved.clock);
     // When the clock changes under the keyed bucket, every key with callers waiting re-arms its timer.
     this.timeline.onSourceChange = () => {
@@ -256,7 +269,10 @@ export class KeyedTokenBucketFilter<K = unknown> implements DisposableLike {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    const counters = this.counters;
+    const before = counters.closed;
     for (const bucket of this.table.clear()) bucket.close();
+    counters.events?.closed(counters.closed - before);
   }
 
   /** Same as `close()`, so `using` closes the keyed bucket. */
@@ -280,6 +296,7 @@ export class KeyedTokenBucketFilter<K = unknown> implements DisposableLike {
         counters: this.counters,
         cap: this.cap,
         signals: this.signals,
+        key,
       });
       table.buckets.set(key, bucket);
       table.link(bucket, now);

@@ -3,6 +3,7 @@
  * and the options of `reconfigure()`. Every message names the option and the value received.
  */
 import type { Clock } from '../clock.js';
+import { eventsOf, type BucketEvents } from '../core/events.js';
 import type { TokenBucketFilterKind } from '../TokenBucketFilter.js';
 import { formatValue, ownOption, positiveSafeInteger, requireNumber, withDefault } from './format.js';
 
@@ -17,6 +18,8 @@ export interface ResolvedOptions {
   readonly clock: Clock | undefined;
   /** The most callers this instance's queue holds (a non-negative integer, or Infinity: the default). */
   readonly maxQueue: number;
+  /** The observer's methods, or undefined without one. */
+  readonly events: BucketEvents | undefined;
 }
 
 const KNOWN_OPTIONS = new Set([
@@ -27,6 +30,7 @@ const KNOWN_OPTIONS = new Set([
   'kind',
   'clock',
   'maxQueue',
+  'observer',
 ]);
 const CLOCK_METHODS = ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] as const;
 
@@ -68,6 +72,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     kind: resolveKind(ownOption(options, 'kind')),
     clock: resolveClock(ownOption(options, 'clock')),
     maxQueue: resolveMaxQueue(ownOption(options, 'maxQueue')),
+    events: eventsOf(ownOption(options, 'observer')),
   };
 }
 
@@ -100,10 +105,12 @@ export interface ResolvedBucketOptions {
   readonly clock: Clock | undefined;
   /** The most callers this instance's queue holds (Infinity: no cap). */
   readonly maxQueue: number;
+  /** The observer's methods, or undefined without one. */
+  readonly events: BucketEvents | undefined;
 }
 
 const LIMIT_OPTIONS = ['capacity', 'refillTokens', 'refillInterval', 'initialTokens'];
-const MULTI_OPTIONS = new Set(['limits', 'kind', 'clock', 'maxQueue']);
+const MULTI_OPTIONS = new Set(['limits', 'kind', 'clock', 'maxQueue', 'observer']);
 
 /**
  * Validates the options of a bucket that may have several limits: either the single-limit options
@@ -114,7 +121,8 @@ export function resolveBucketOptions(options: unknown): ResolvedBucketOptions {
   // `unknown`, not TokenBucketFilterOptions | MultiLimitFilterOptions: the options may come from untyped callers.
   if (typeof options !== 'object' || options === null || !Object.hasOwn(options, 'limits')) {
     const single = resolveOptions(options);
-    return { limits: [single], kind: single.kind, clock: single.clock, maxQueue: single.maxQueue };
+    const { kind, clock, maxQueue, events } = single;
+    return { limits: [single], kind, clock, maxQueue, events };
   }
   for (const key of Object.keys(options)) {
     if (!MULTI_OPTIONS.has(key)) {
@@ -129,6 +137,7 @@ export function resolveBucketOptions(options: unknown): ResolvedBucketOptions {
     kind: resolveKind(ownOption(options, 'kind')),
     clock: resolveClock(ownOption(options, 'clock')),
     maxQueue: resolveMaxQueue(ownOption(options, 'maxQueue')),
+    events: eventsOf(ownOption(options, 'observer')),
   };
 }
 

@@ -44,6 +44,8 @@ export interface RedisBucketParts {
   readonly origin: string;
   /** Whether a missing key is a full bucket from the first call on (the keyed store's keys). */
   readonly started: boolean;
+  /** The keyed store's key of this bucket, passed to the observer; undefined for a bucket of its own. */
+  readonly eventKey?: string | undefined;
 }
 
 /**
@@ -112,8 +114,14 @@ export class RedisBucket implements AsyncTokenBucketFilter {
       if (error instanceof RangeError) throw error;
       granted = this.fallback === undefined ? this.key.config.failMode === 'open' : this.fallback.tryGetToken(count);
     }
-    if (granted) this.waits.granted(count);
-    else this.counters.denied += 1;
+    const events = this.counters.events;
+    if (granted) {
+      this.waits.granted(count);
+      events?.granted(count, 0, this.waits.eventKey);
+    } else {
+      this.counters.denied += 1;
+      events?.refused(count, 'denied', this.waits.eventKey);
+    }
     return granted;
   }
 
@@ -194,16 +202,19 @@ export class RedisBucket implements AsyncTokenBucketFilter {
   /**
    * Rejects each waiter of this instance with `BucketClosedError` (giving their reserved tokens back
    * where that is safe, in the background), stops its timer, and makes later calls fail the same way.
-   * The bucket in Redis is untouched. Closing twice is harmless.
+   * The bucket in Redis is untouched. Closing twice is harmless. Returns how many waiters it rejected
+   * (0 when already closed), for the observer, which the public classes tell.
    */
-  close(): void {
-    if (this.closed) return;
+  close(): number {
+    if (this.closed) return 0;
     this.closed = true;
-    for (const call of this.waits.room.close(new BucketClosedError())) {
+    const rejected = this.waits.room.close(new BucketClosedError());
+    for (const call of rejected) {
       call.state = 'done';
       call.unwanted = true;
     }
     this.giveBacks.closed();
+    return rejected.length;
   }
 
   [Symbol.dispose](): void {

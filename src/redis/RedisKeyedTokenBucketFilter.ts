@@ -44,7 +44,7 @@ export class RedisKeyedTokenBucketFilter {
   private readonly active = new Map<string, RedisBucket>();
   /** The configuration every key's bucket sends. */
   private readonly sent: SentConfig;
-  private readonly counters = new BucketCounters();
+  private readonly counters: BucketCounters;
   /** `maxQueue`, for this instance's queue of each key. */
   private readonly cap: QueueCap;
   private closed = false;
@@ -60,6 +60,7 @@ export class RedisKeyedTokenBucketFilter {
     }
     this.sent = { current: new ScriptConfig(this.config.limits, 0) };
     this.cap = { maxQueue: this.config.maxQueue };
+    this.counters = new BucketCounters(this.config.events);
     this.caller = new ScriptCaller(this.config.runner, this.config.redisTimeout, this.config.breakerCooldown);
   }
 
@@ -155,8 +156,10 @@ export class RedisKeyedTokenBucketFilter {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const bucket of this.active.values()) bucket.close();
+    let rejected = 0;
+    for (const bucket of this.active.values()) rejected += bucket.close();
     this.active.clear();
+    this.counters.events?.closed(rejected);
   }
 
   [Symbol.dispose](): void {
@@ -180,6 +183,7 @@ export class RedisKeyedTokenBucketFilter {
       fallback: undefined,
       origin: '',
       started: true,
+      eventKey: key,
     });
   }
 

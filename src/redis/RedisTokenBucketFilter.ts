@@ -81,6 +81,7 @@ export class RedisTokenBucketFilter implements AsyncTokenBucketFilter {
   /** The Redis key holding this bucket's configuration and state. */
   readonly redisKey: string;
   private readonly bucket: RedisBucket;
+  private readonly counters: BucketCounters;
 
   /**
    * Creates a bucket named `options.key`; no Redis call is made until the first use. Options are read
@@ -96,12 +97,13 @@ export class RedisTokenBucketFilter implements AsyncTokenBucketFilter {
     if (badKey !== undefined) throw badKey;
     const fallback = checkFallback(ownOption(options, 'fallback'));
     this.redisKey = `${config.prefix}{${key as string}}`;
+    this.counters = new BucketCounters(config.events);
     this.bucket = new RedisBucket({
       config,
       caller: new ScriptCaller(config.runner, config.redisTimeout, config.breakerCooldown),
       redisKey: this.redisKey,
       sent: { current: new ScriptConfig(config.limits, 0) },
-      counters: new BucketCounters(),
+      counters: this.counters,
       cap: { maxQueue: config.maxQueue },
       signals: undefined,
       fallback,
@@ -212,11 +214,13 @@ export class RedisTokenBucketFilter implements AsyncTokenBucketFilter {
    * the same way. The shared bucket in Redis is untouched. Closing twice is harmless.
    */
   close(): void {
-    this.bucket.close();
+    if (this.bucket.isClosed) return;
+    const rejected = this.bucket.close();
+    this.counters.events?.closed(rejected);
   }
 
   [Symbol.dispose](): void {
-    this.bucket.close();
+    this.close();
   }
 
   /**

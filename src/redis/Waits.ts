@@ -51,7 +51,7 @@ export class Waits {
       dueAt: (head) => head.deadline,
       granting: (head) => {
         head.state = 'done';
-        this.granted(head.count);
+        this.granted(head.count); // the room tells the observer, with the wait
         this.giveBacks.granting(head);
       },
       dropped: (dropped) => {
@@ -73,9 +73,13 @@ export class Waits {
         },
       },
       parts.counters,
-      { signals: parts.signals, cap: parts.cap },
+      { signals: parts.signals, cap: parts.cap, key: parts.eventKey },
     );
+    this.eventKey = parts.eventKey;
   }
+
+  /** The key of a keyed store's bucket, for the observer (undefined for a bucket of its own). */
+  readonly eventKey: string | undefined;
 
   /** Settles `call`, released from the room (or never queued), as rejected with `reason`. */
   refuseReleased(call: Call, reason: unknown): void {
@@ -88,25 +92,32 @@ export class Waits {
   overCapacity(call: Call, capacity: number): void {
     call.state = 'done';
     call.unwanted = true;
+    const count = call.count; // read first: leaving the queue from its middle clears it
     this.counters.overCapacity += 1;
-    this.room.refuse(
-      call,
-      new RangeError(`count must not exceed the new capacity (${capacity}), received ${call.count}`),
-    );
+    this.room.refuse(call, new RangeError(`count must not exceed the new capacity (${capacity}), received ${count}`));
+    this.counters.events?.refused(count, 'overCapacity', this.eventKey);
   }
 
   /** Rejects `call`, which the new limits (`reconfigure()`) would grant `waitTime` ms after its call, past its `maxWait`. */
   maxWaitBroken(call: Call, waitTime: number): void {
     call.state = 'done';
     call.unwanted = true;
+    const count = call.count; // read first: leaving the queue from its middle clears it
     this.counters.maxWaitExceeded += 1;
     this.room.refuse(call, new MaxWaitExceededError(waitTime, call.maxWait ?? 0));
+    this.counters.events?.refused(count, 'maxWaitExceeded', this.eventKey);
   }
 
-  /** Counts a grant of `count` tokens. */
+  /** Counts a grant of `count` tokens (the caller tells the observer, or the room does). */
   granted(count: number): void {
     this.counters.granted += 1;
     this.counters.tokensGranted += count;
+  }
+
+  /** Counts the grant of `call`, resolved just now without sleeping, and tells the observer its wait. */
+  private grantedNow(call: Call): void {
+    this.granted(call.count);
+    if (this.counters.events !== undefined) this.room.grantedAt(call, tryReadClock(this.key.timeClock));
   }
 
   /**
@@ -124,8 +135,9 @@ export class Waits {
     // The decision's time (client time), or the clock the caller may have to sleep on (Redis time).
     const now = readClock(this.key.timeClock);
     const { promise, resolve, reject } = deferred();
+    // An observed bucket's calls keep the instant of the call in their extras, for the wait it reports.
     const extras =
-      signal === undefined
+      signal === undefined && this.counters.events === undefined
         ? undefined
         : new WaiterExtras(reject, signal, now, maxWait ?? Number.POSITIVE_INFINITY, this.room);
     const call = new Call(this.takesSent + 1, count, resolve, extras, reject, maxWait, now);
@@ -186,13 +198,14 @@ export class Waits {
     }
     if (status === TAKE_GRANTED) {
       call.state = 'done';
-      this.granted(call.count);
       this.room.grantHeld(call);
+      this.grantedNow(call);
     } else if (status === TAKE_TOO_LATE && fullAt >= 0) {
       this.refuseReleased(call, this.room.queueFull(call.count, fullAt, maxQueue));
     } else if (status === TAKE_TOO_LATE) {
       this.counters.maxWaitExceeded += 1;
       this.refuseReleased(call, new MaxWaitExceededError(wait, call.maxWait ?? 0));
+      this.counters.events?.refused(call.count, 'maxWaitExceeded', this.eventKey);
     } else if (status === TAKE_RESERVED) {
       let deadline: number;
       try {
@@ -230,12 +243,12 @@ export class Waits {
       if (call.maxWait !== undefined) options.maxWait = call.maxWait;
       this.room.unwatch(call);
       this.fallback.getToken(call.count, options).then(() => {
-        this.granted(call.count);
         call.resolve();
+        this.grantedNow(call);
       }, call.reject);
     } else if (this.key.config.failMode === 'open') {
-      this.granted(call.count);
       this.room.grantHeld(call);
+      this.grantedNow(call);
     } else {
       this.refuseReleased(call, error);
     }

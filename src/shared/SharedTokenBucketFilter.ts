@@ -1,9 +1,11 @@
 import type { Clock } from '../clock.js';
+import type { BucketEvents } from '../core/events.js';
 import { peekAvailable, peekWait } from '../core/decide.js';
 import { BucketClosedError } from '../errors.js';
 import { resolveReconfigure, type ResolvedLimit } from '../options/bucketOptions.js';
 import { checkCount, readGetTokenOptions } from '../options/requestOptions.js';
 import type {
+  BucketObserver,
   GetTokenOptions,
   MultiLimitOptions,
   ReconfigurableTokenBucketFilter,
@@ -40,6 +42,11 @@ export interface SharedTokenBucketFromOptions {
    * default); see `TokenBucketOptions.maxQueue`. Each instance has its own, whatever the creator's is.
    */
   maxQueue?: number | undefined;
+  /**
+   * This instance's observer, told what the calls made through it do (see `BucketObserver`); an
+   * instance has none unless given one, whatever the creator's is (functions do not cross threads).
+   */
+  observer?: BucketObserver | undefined;
 }
 
 /** A count is checked against the capacity under the lock (another thread may change it): only its type here. */
@@ -114,8 +121,8 @@ export class SharedTokenBucketFilter implements ReconfigurableTokenBucketFilter 
    * must pass the same kind of clock to {@link SharedTokenBucketFilter.from}.
    */
   constructor(options: TokenBucketOptions | MultiLimitOptions) {
-    const { state, clock, origin, maxQueue } = createState(options);
-    this.attach(state, clock, maxQueue);
+    const { state, clock, origin, maxQueue, events } = createState(options);
+    this.attach(state, clock, maxQueue, events);
     this.thread.lastReading = origin;
   }
 
@@ -129,11 +136,11 @@ export class SharedTokenBucketFilter implements ReconfigurableTokenBucketFilter 
    * the bucket was created (an injected clock on one side only).
    */
   static from(handle: SharedTokenBucketHandle, options: SharedTokenBucketFromOptions = {}): SharedTokenBucketFilter {
-    const { state, clock, maxQueue } = attachState(handle, options);
+    const { state, clock, maxQueue, events } = attachState(handle, options);
     // An instance of this class on an existing buffer. It runs no constructor (a constructor creates a
     // bucket), so that nothing has to be smuggled into one: `attach()` is the whole of what is shared.
     const bucket = Object.create(SharedTokenBucketFilter.prototype) as SharedTokenBucketFilter;
-    bucket.attach(state, clock, maxQueue);
+    bucket.attach(state, clock, maxQueue, events);
     bucket.thread.tryNow();
     return bucket;
   }
@@ -180,7 +187,13 @@ export class SharedTokenBucketFilter implements ReconfigurableTokenBucketFilter 
     if (invalid !== undefined) throw invalid;
     const now = thread.now();
     if (thread.room.queued !== 0) thread.room.drain(now);
-    return takeNow(thread.state, thread.takeCache, now, count);
+    const taken = takeNow(thread.state, thread.takeCache, now, count);
+    const events = thread.events;
+    if (events !== undefined) {
+      if (taken) events.granted(count, 0, undefined);
+      else events.refused(count, 'denied', undefined);
+    }
+    return taken;
   }
 
   waitTime(count = 1): number {
@@ -299,7 +312,12 @@ export class SharedTokenBucketFilter implements ReconfigurableTokenBucketFilter 
   }
 
   /** Makes this instance this thread's side of the bucket whose state is `state`. */
-  private attach(state: SharedState, clock: Clock | undefined, maxQueue: number): void {
-    this.thread = new SharedThread(state, clock, { maxQueue });
+  private attach(
+    state: SharedState,
+    clock: Clock | undefined,
+    maxQueue: number,
+    events: BucketEvents | undefined,
+  ): void {
+    this.thread = new SharedThread(state, clock, { maxQueue }, events);
   }
 }

@@ -11,11 +11,13 @@ export {
 export { BucketClosedError, InvalidClockReadingError, MaxWaitExceededError, QueueFullError } from '../errors.js';
 export type { Clock } from '../clock.js';
 export type {
+  BucketObserver,
   GetTokenOptions,
   MultiLimitOptions,
   ReconfigurableTokenBucketFilter,
   ReconfigureOptions,
   RefillLimit,
+  RefusalReason,
   TokenBucketFilter,
   TokenBucketOptions,
   TokenBucketStats,

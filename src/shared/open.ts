@@ -1,4 +1,5 @@
 import { readClock, type Clock } from '../clock.js';
+import { eventsOf, type BucketEvents } from '../core/events.js';
 import { resolveBucketOptions, resolveMaxQueue, resolveOptions } from '../options/bucketOptions.js';
 import { formatValue, ownOption } from '../options/format.js';
 import type { MultiLimitOptions, TokenBucketOptions } from '../TokenBucketFilter.js';
@@ -13,6 +14,8 @@ export interface Opened {
   readonly clock: Clock | undefined;
   /** This instance's cap on its own queue (Infinity: none). */
   readonly maxQueue: number;
+  /** This instance's observer, if it has one. */
+  readonly events: BucketEvents | undefined;
 }
 
 /** Refuses more limits than the shared buffer has room for (`RangeError`). */
@@ -35,7 +38,7 @@ export function createState(options: TokenBucketOptions | MultiLimitOptions): Op
   if (typeof input === 'object' && input !== null && ownOption(input, 'kind') !== undefined) {
     throw new TypeError(`Unknown option "kind" for a SharedTokenBucketFilter`);
   }
-  const { limits, clock, maxQueue } = resolveBucketOptions(options);
+  const { limits, clock, maxQueue, events } = resolveBucketOptions(options);
   checkLimitCount(limits.length);
   if (typeof SharedArrayBuffer !== 'function') {
     throw new TypeError(
@@ -43,7 +46,7 @@ export function createState(options: TokenBucketOptions | MultiLimitOptions): Op
     );
   }
   const origin = readClock(clock ?? epochClock);
-  return { state: new SharedState(createBuffer(limits, origin, clock !== undefined)), clock, origin, maxQueue };
+  return { state: new SharedState(createBuffer(limits, origin, clock !== undefined)), clock, origin, maxQueue, events };
 }
 
 /**
@@ -58,11 +61,12 @@ export function attachState(handle: unknown, options: unknown): Opened {
     throw new TypeError(`options must be an object, received ${formatValue(options)}`);
   }
   for (const key of Object.keys(options)) {
-    if (key !== 'clock' && key !== 'maxQueue') {
-      throw new TypeError(`Unknown option ${formatValue(key)}; known options: clock, maxQueue`);
+    if (key !== 'clock' && key !== 'maxQueue' && key !== 'observer') {
+      throw new TypeError(`Unknown option ${formatValue(key)}; known options: clock, maxQueue, observer`);
     }
   }
   const maxQueue = resolveMaxQueue(ownOption(options, 'maxQueue'));
+  const events = eventsOf(ownOption(options, 'observer'));
   const given = ownOption(options, 'clock');
   const clock = given === undefined ? undefined : resolveOptions({ capacity: 1, clock: given }).clock;
   const injected = new Int32Array(buffer)[CLOCK_BASE] === INJECTED_BASE;
@@ -73,5 +77,5 @@ export function attachState(handle: unknown, options: unknown): Opened {
         : 'This shared bucket was created with the default clock: from() must not be given a clock',
     );
   }
-  return { state: new SharedState(buffer), clock, maxQueue };
+  return { state: new SharedState(buffer), clock, maxQueue, events };
 }

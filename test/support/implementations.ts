@@ -88,13 +88,14 @@ export type Implementation = SyncImplementation | AsyncImplementation;
  */
 function twice(options: SuiteOptionsMaybeClock | MultiLimitOptions): MultiLimitOptions {
   // The options of the bucket as a whole stay beside the limits (own ones only, as every bucket reads them).
-  const { clock, maxQueue, ...rest } = options;
+  const { clock, maxQueue, observer, ...rest } = options;
   const own = <T>(name: string, value: T): T | undefined => (Object.hasOwn(options, name) ? value : undefined);
   const limits = 'limits' in rest ? rest.limits : [rest as TokenBucketOptions];
   return {
     limits: [...limits, ...limits.map((limit) => ({ ...limit }))],
     ...(own('clock', clock) === undefined ? {} : { clock }),
     ...(own('maxQueue', maxQueue) === undefined ? {} : { maxQueue }),
+    ...(own('observer', observer) === undefined ? {} : { observer }),
   };
 }
 

@@ -193,7 +193,8 @@ function keyedView(
   // The store takes no initialTokens but capacity's: the view takes the difference itself, below.
   const rest: SuiteOptionsMaybeClock = { ...options };
   delete rest.initialTokens;
-  const store = new RedisKeyedTokenBucketFilter({ ...rest, ...common });
+  // An observer of the suite's is told the key too, as a last argument it does not read.
+  const store = new RedisKeyedTokenBucketFilter({ ...rest, ...common } as RedisKeyedTokenBucketOptions);
   created.add(store);
   const view: SuiteBucket = {
     capacity: store.capacity,
