@@ -27,6 +27,7 @@ export type {
   GetTokenOptions,
   MultiLimitFilterOptions,
   MultiLimitOptions,
+  PausableTokenBucketFilter,
   ReconfigurableTokenBucketFilter,
   ReconfigureOptions,
   RefillLimit,

@@ -123,7 +123,7 @@ export function queueCapSuite(name: string, create: SuiteFactory, hooks: SuiteHo
       const reconfigure = bucket.reconfigure.bind(bucket);
       const refused = async (options: object, type: new (...args: never[]) => Error): Promise<void> => {
         // A sync bucket throws, an async store rejects: either way with `type`.
-        await expect((async () => reconfigure(options as never))()).rejects.toThrow(type);
+        await expect((async () => await reconfigure(options as never))()).rejects.toThrow(type);
       };
       await refused({ maxQueue: -1 }, RangeError);
       await refused({ maxQueue: 5, limits: [{ capacity: 0 }] }, RangeError); // nor is the cap, when the rest is refused

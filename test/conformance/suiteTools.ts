@@ -18,7 +18,7 @@ export interface SuiteBucket extends Disposable {
   /** The bucket's `stats()`, where it has one (`features.stats`). */
   stats?(): TokenBucketStats;
   /** The bucket's `reconfigure()`, where it has one (`features.reconfigure`); a promise for an async store. */
-  reconfigure?(options: ReconfigureOptions): void | Promise<void>;
+  reconfigure?(options: ReconfigureOptions): unknown;
 }
 
 /**
