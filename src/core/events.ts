@@ -77,7 +77,8 @@ export function eventsOf(observer: unknown): BucketEvents | undefined {
       `observer must be an object with any of the methods ${known}, received ${formatValue(observer)}`,
     );
   }
-  const methods: Partial<Record<(typeof METHODS)[number], Method>> = {};
+  // No prototype: a method missing here must not be found on a polluted Object.prototype.
+  const methods: Partial<Record<(typeof METHODS)[number], Method>> = Object.create(null) as object;
   for (const name of METHODS) {
     const method = methodOf(observer, name);
     if (method === undefined) continue;
