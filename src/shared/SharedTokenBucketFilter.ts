@@ -3,51 +3,23 @@ import type { BucketEvents } from '../core/events.js';
 import { peekAvailable, peekWait } from '../core/decide.js';
 import { BucketClosedError } from '../errors.js';
 import { resolveReconfigure, type ResolvedLimit } from '../options/bucketOptions.js';
-import { checkCount, readGetTokenOptions } from '../options/requestOptions.js';
+import { checkCount, checkPauseMs, readGetTokenOptions } from '../options/requestOptions.js';
 import type {
-  BucketObserver,
   GetTokenOptions,
   MultiLimitOptions,
-  ReconfigurableTokenBucketFilter,
+  PausableTokenBucketFilter,
   ReconfigureOptions,
   TokenBucketOptions,
   TokenBucketStats,
 } from '../TokenBucketFilter.js';
+import type { SharedTokenBucketFromOptions, SharedTokenBucketHandle } from './handle.js';
 import { CLOSED, NOTICE } from './layout.js';
 import { attachState, checkLimitCount, createState } from './open.js';
-import { reconfigure, takeNow } from './operations.js';
+import { pause, reconfigure, takeNow, type Refusal, type SharedWaiter } from './operations.js';
 import type { SharedState } from './SharedState.js';
 import { SharedThread } from './SharedThread.js';
 
-/**
- * SharedTokenBucketHandle is what a worker needs to draw from a {@link SharedTokenBucketFilter}:
- * pass `bucket.handle` to the worker with `postMessage()` or `workerData` (it is structured-clonable;
- * the buffer is shared, not copied) and call `SharedTokenBucketFilter.from(handle)` there.
- */
-export interface SharedTokenBucketHandle {
-  /** The bucket's whole state and configuration (776 bytes, layout version 2). */
-  readonly buffer: SharedArrayBuffer;
-}
-
-/** Options of {@link SharedTokenBucketFilter.from}. */
-export interface SharedTokenBucketFromOptions {
-  /**
-   * Where this thread reads time and sets timers. Give one only if the bucket was created with one
-   * (tests): every thread must read the same time base, so a bucket created with the default clock
-   * refuses an injected one here and vice versa.
-   */
-  clock?: Clock | undefined;
-  /**
-   * The most callers this instance's own queue holds (a non-negative integer, or `Infinity`, the
-   * default); see `TokenBucketOptions.maxQueue`. Each instance has its own, whatever the creator's is.
-   */
-  maxQueue?: number | undefined;
-  /**
-   * This instance's observer, told what the calls made through it do (see `BucketObserver`); an
-   * instance has none unless given one, whatever the creator's is (functions do not cross threads).
-   */
-  observer?: BucketObserver | undefined;
-}
+export type { SharedTokenBucketFromOptions, SharedTokenBucketHandle } from './handle.js';
 
 /** A count is checked against the capacity under the lock (another thread may change it): only its type here. */
 const ANY_CAPACITY = Number.POSITIVE_INFINITY;
@@ -56,7 +28,7 @@ const ANY_CAPACITY = Number.POSITIVE_INFINITY;
  * SharedTokenBucketFilter is one token bucket shared by every thread (worker) of a process: its whole
  * state and configuration live in a `SharedArrayBuffer`, so eight workers that draw from it together
  * get the rate of one bucket, not eight. It takes the options of every bucket, one limit or several
- * (`limits`, at most 8), and implements `ReconfigurableTokenBucketFilter`: `reconfigure()` and
+ * (`limits`, at most 8), and implements `PausableTokenBucketFilter`: `pause()`, `reconfigure()` and
  * `stats()` as well as the `TokenBucketFilter` contract.
  *
  * Create it in one thread, send `bucket.handle` to each worker, and call
@@ -108,7 +80,7 @@ const ANY_CAPACITY = Number.POSITIVE_INFINITY;
  * and messages as every bucket; `kind` is refused, and `limits` may hold at most 8 limits), when
  * `SharedArrayBuffer` is unavailable, and `InvalidClockReadingError` when the clock's reading is invalid.
  */
-export class SharedTokenBucketFilter implements ReconfigurableTokenBucketFilter {
+export class SharedTokenBucketFilter implements PausableTokenBucketFilter {
   /** This thread's side of the bucket: the shared state, its clock and its waiting callers. */
   private thread!: SharedThread;
 
@@ -254,16 +226,25 @@ export class SharedTokenBucketFilter implements ReconfigurableTokenBucketFilter 
 
   /** Puts `limits` in force for every thread (see {@link reconfigure}). */
   private reconfigureLimits(limits: readonly ResolvedLimit[]): void {
+    checkLimitCount(limits.length);
+    const now = this.thread.now();
+    this.changeForAll(now, (state, mine) => reconfigure(state, now, limits, mine));
+  }
+
+  /**
+   * Makes `change` to the shared state at clock reading `now`, under the lock, once this thread's
+   * queue is planned for the configuration in force; `change` re-plans this thread's queue `mine` and
+   * returns the refusals. Then tells every thread, settles the refusals and grants what is due.
+   */
+  private changeForAll(now: number, change: (state: SharedState, mine: SharedWaiter[]) => Refusal[]): void {
     const thread = this.thread;
     const state = thread.state;
-    checkLimitCount(limits.length);
-    const now = thread.now();
     thread.room.drain(now);
     state.lock();
     let refusals;
     try {
       if (state.generation !== thread.generation) thread.replanUnderLock(now);
-      refusals = reconfigure(state, now, limits, thread.queue());
+      refusals = change(state, thread.queue());
       thread.generation = state.generation;
     } finally {
       state.unlock();
@@ -273,6 +254,25 @@ export class SharedTokenBucketFilter implements ReconfigurableTokenBucketFilter 
     thread.settle(refusals);
     thread.room.rearm();
     thread.room.drain(now);
+  }
+
+  /**
+   * Grants nothing for `ms` ms from now, in any thread; see `PausableTokenBucketFilter.pause`. Every
+   * thread's queued callers are decided again after the pause, in order within each thread (this
+   * thread's at once, the others' when they see the pause, before they grant anyone); across threads,
+   * in the order in which they re-plan. With callers of other threads queued, the tokens held at the
+   * pause's end are counted without the tokens promised to them, so a pause shorter than one
+   * `refillInterval` may resume with fewer tokens than an in-process bucket would (never more).
+   * Throws `TypeError`/`RangeError` for a bad `ms`, `BucketClosedError` after `close()` and
+   * `InvalidClockReadingError` on an invalid clock reading; on a throw nothing changes.
+   */
+  pause(ms: number): void {
+    const thread = this.thread;
+    if (thread.sync()) throw new BucketClosedError();
+    const invalid = checkPauseMs(ms);
+    if (invalid !== undefined) throw invalid;
+    const now = thread.now();
+    this.changeForAll(now, (state, mine) => pause(state, now, now + ms, mine));
   }
 
   /**
