@@ -308,7 +308,7 @@ export interface ReconfigurableTokenBucketFilter extends TokenBucketFilter {
 /**
  * Why a call was refused, as a {@link BucketObserver} hears it: the name of the `stats()` counter the
  * refusal is counted in. `'denied'`: a `tryGetToken()` that returned false; `'maxWaitExceeded'`: a
- * `getToken()` rejected with `MaxWaitExceededError` (at the call, or re-planned by `reconfigure()`);
+ * `getToken()` rejected with `MaxWaitExceededError` (at the call, or re-planned by `reconfigure()` or `pause()`);
  * `'queueFull'`: rejected with `QueueFullError`; `'overCapacity'`: a queued call rejected by a
  * `reconfigure()` that left its count above the new capacity.
  */

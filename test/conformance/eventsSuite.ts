@@ -186,7 +186,8 @@ export function eventsSuite(name: string, create: SuiteFactory, hooks: SuiteHook
         void Promise.resolve(target.waitTime()).catch(() => undefined);
         void Promise.resolve(target.available).catch(() => undefined);
       };
-      const observer: BucketObserver = { granted: look, queued: look, aborted: look, refused: look, closed: look };
+      // Not from `closed`: a closed bucket's waitTime() throws (or rejects), as the contract says.
+      const observer: BucketObserver = { granted: look, queued: look, aborted: look, refused: look };
       const { clock, bucket } = await setup({ capacity: 2, refillInterval: 100, initialTokens: 0 }, observer);
       observed.bucket = bucket;
       const controller = new AbortController();
