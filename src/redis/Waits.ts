@@ -10,15 +10,7 @@ import type { BucketKey } from './BucketKey.js';
 import { Call } from './calls.js';
 import { RedisUnavailableError } from './errors.js';
 import type { GiveBacks } from './GiveBacks.js';
-import {
-  OP_TAKE,
-  TAKE_GRANTED,
-  TAKE_OVER_CAPACITY,
-  TAKE_RESERVED,
-  TAKE_TOO_LATE,
-  takeLength,
-  type TakeReply,
-} from './protocol.js';
+import { TAKE_GRANTED, TAKE_OVER_CAPACITY, TAKE_RESERVED, TAKE_TOO_LATE, type TakeReply } from './protocol.js';
 import type { RedisBucketParts } from './RedisBucket.js';
 import type { ScriptReply } from './ScriptCaller.js';
 
@@ -148,21 +140,16 @@ export class Waits {
     const maxQueue = this.cap.maxQueue;
     const full = queued >= maxQueue;
     this.room.hold(call);
-    const maxWaitArg = full
-      ? '0'
-      : maxWait === undefined || maxWait === Number.POSITIVE_INFINITY
-        ? ''
-        : String(maxWait);
-    const args = this.key.args(OP_TAKE, this.key.config.clientTime ? String(now) : '', [String(count), maxWaitArg]);
     // A refusal of a take sent full is a QueueFullError, with the queue and the cap as they were at the call.
     const fullAt = full ? queued : -1;
     const onReply = (reply: ScriptReply): void => {
       this.answered(call, reply, fullAt, maxQueue);
     };
-    this.key.caller.call(
-      this.key.redisKey,
-      args,
-      takeLength(1),
+    this.key.take(
+      count,
+      full ? 0 : maxWait, // full: a take that may not wait
+      now,
+      () => !call.unwanted, // aborted or closed before its batch was sent: nothing is sent for it
       onReply,
       (error) => {
         this.unavailable(call, error);
