@@ -91,6 +91,8 @@ export interface TokenBucketFilter extends DisposableLike {
    *   non-negative number;
    * - `TypeError` if `options.signal` is not an `AbortSignal`;
    * - `signal.reason` if the signal is or becomes aborted before the grant (no tokens are taken);
+   * - `QueueFullError` if the call would have to wait while `maxQueue` callers are already queued
+   *   (nothing is taken; see `TokenBucketOptions.maxQueue`);
    * - `MaxWaitExceededError` if the grant would come more than `maxWait` ms from now;
    * - `BucketClosedError` if the bucket is or becomes closed.
    */
@@ -131,6 +133,23 @@ export interface TokenBucketOptions {
    * bucket: its schedule starts at the clock reading of its creation.
    */
   clock?: Clock | undefined;
+  /**
+   * The most callers this bucket instance queues at once: a `getToken()` that would have to wait while
+   * `maxQueue` callers are already waiting rejects at once with `QueueFullError`, taking no tokens and
+   * reserving nothing, and is counted in `stats().queueFull`. A call granted without waiting is never
+   * refused by it, and `tryGetToken()` is unaffected. `0` means "never wait": every call that would
+   * wait rejects. A non-negative integer, or `Infinity` (the default: no cap). For a keyed bucket the
+   * cap is per key; for a shared or Redis bucket it is per instance (this thread's or this process's
+   * own queue; other instances have their own). `reconfigure({ maxQueue })` changes it for later calls
+   * (queued callers stay).
+   */
+  maxQueue?: number | undefined;
+  /**
+   * Receives what the bucket does, as it happens: grants (with each caller's wait), refusals (with the
+   * `stats()` counter they are counted in), queueing, aborts and the close; see {@link BucketObserver}.
+   * Its methods are read once, at construction. None by default, and then no event costs anything.
+   */
+  observer?: BucketObserver | undefined;
   /** Not with these options: a bucket of several limits takes only `limits` (see {@link MultiLimitOptions}). */
   limits?: never;
 }
@@ -178,6 +197,10 @@ export interface MultiLimitOptions {
   limits: readonly RefillLimit[];
   /** Where time and timers come from; see {@link TokenBucketOptions.clock}. */
   clock?: Clock | undefined;
+  /** The most callers the bucket queues at once; see {@link TokenBucketOptions.maxQueue}. */
+  maxQueue?: number | undefined;
+  /** Receives what the bucket does; see {@link BucketObserver}. */
+  observer?: BucketObserver | undefined;
   /** Not beside `limits`: give it inside each limit. */
   capacity?: never;
   /** Not beside `limits`: give it inside each limit. */
@@ -197,7 +220,9 @@ export interface MultiLimitFilterOptions extends MultiLimitOptions {
 /**
  * Options of `reconfigure()`. Either new values for a single-limit bucket (an omitted option keeps its
  * current value), or `limits`: the complete new list of limits (defaults as at construction), for a
- * bucket of any number of limits. `initialTokens` is not accepted: the tokens carry over.
+ * bucket of any number of limits. `initialTokens` is not accepted: the tokens carry over. Either form
+ * may carry `maxQueue`; `{ maxQueue }` alone changes only the cap (the limits and their refill
+ * schedule stay untouched).
  */
 export type ReconfigureOptions =
   | {
@@ -207,12 +232,16 @@ export type ReconfigureOptions =
       refillTokens?: number | undefined;
       /** The new ms between refill steps. A positive finite number. */
       refillInterval?: number | undefined;
+      /** The new `maxQueue`, for the calls made from now on (queued callers stay); see {@link TokenBucketOptions.maxQueue}. */
+      maxQueue?: number | undefined;
       /** Not with these options: give `limits` alone. */
       limits?: never;
     }
   | {
       /** The new limits; limit `i` carries over the tokens of the old limit `i` (new ones start full). */
       limits: ReadonlyArray<Omit<RefillLimit, 'initialTokens'>>;
+      /** The new `maxQueue`, for the calls made from now on; see {@link TokenBucketOptions.maxQueue}. */
+      maxQueue?: number | undefined;
       /** Not beside `limits`: give it inside each limit. */
       capacity?: never;
       /** Not beside `limits`: give it inside each limit. */
@@ -234,6 +263,11 @@ export interface TokenBucketStats {
   readonly denied: number;
   /** `getToken()` calls rejected with `MaxWaitExceededError`, at the call or when `reconfigure()` re-planned them. */
   readonly maxWaitExceeded: number;
+  /**
+   * `getToken()` calls rejected with `QueueFullError`: they would have waited while this instance's
+   * queue held `maxQueue` callers. Such a call takes nothing and is counted here only (not in `denied`).
+   */
+  readonly queueFull: number;
   /** Queued `getToken()` calls that left the queue because their signal aborted. */
   readonly aborted: number;
   /** Queued `getToken()` calls rejected with `BucketClosedError` by `close()`. */
@@ -256,7 +290,9 @@ export interface ReconfigurableTokenBucketFilter extends TokenBucketFilter {
    * and the queued callers are re-planned under the new limits in the same order: a caller whose new
    * grant instant would break its `maxWait` (counted from its call) rejects with
    * `MaxWaitExceededError`, and one that asks for more than the new capacity rejects with
-   * `RangeError`; the callers behind move up.
+   * `RangeError`; the callers behind move up. `maxQueue` applies to the calls made after this one:
+   * callers already queued stay, even above a lower cap. `reconfigure({ maxQueue })` alone changes
+   * only the cap, leaving the limits and their schedule as they are.
    *
    * Throws `TypeError` or `RangeError` (naming the option and value) when an option is invalid, and
    * `BucketClosedError` after `close()`; on a throw nothing changes.
@@ -267,6 +303,66 @@ export interface ReconfigurableTokenBucketFilter extends TokenBucketFilter {
   reconfigure(options: ReconfigureOptions): void;
   /** Returns a snapshot of the bucket's counters; cheap, and never throws (also after `close()`). */
   stats(): TokenBucketStats;
+}
+
+/**
+ * Why a call was refused, as a {@link BucketObserver} hears it: the name of the `stats()` counter the
+ * refusal is counted in. `'denied'`: a `tryGetToken()` that returned false; `'maxWaitExceeded'`: a
+ * `getToken()` rejected with `MaxWaitExceededError` (at the call, or re-planned by `reconfigure()` or `pause()`);
+ * `'queueFull'`: rejected with `QueueFullError`; `'overCapacity'`: a queued call rejected by a
+ * `reconfigure()` that left its count above the new capacity.
+ */
+export type RefusalReason = 'denied' | 'maxWaitExceeded' | 'queueFull' | 'overCapacity';
+
+/**
+ * BucketObserver receives what a bucket does, as it happens, through the `observer` option: every call
+ * that `stats()` counts is reported once, to the method named after what became of it, so that metrics
+ * fed from the observer add up to `stats()` exactly. Every method is optional. All times are in ms,
+ * all counts in tokens; waits are measured on the bucket's clock, from the call.
+ *
+ * - `granted(count, waitedMs)`: a call got its `count` tokens, `waitedMs` after it was made (0 for a
+ *   grant without waiting, `tryGetToken()` included; for a Redis bucket, a grant at the reply is the
+ *   round trip).
+ * - `refused(count, reason)`: a call was refused; `reason` names the `stats()` counter it is counted
+ *   in ({@link RefusalReason}). Invalid arguments and calls after `close()` are not counted, nor reported.
+ * - `queued(count, queueLength)`: a `getToken()` started waiting; `queueLength` is this instance's
+ *   `pending`, it included.
+ * - `aborted(count, waitedMs, reason)`: a waiting call left because its signal aborted with `reason`
+ *   (what it rejects with), `waitedMs` after it was made (NaN if the clock's reading was invalid then).
+ * - `closed(pendingRejected)`: `close()` rejected that many waiting callers (for a shared bucket: this
+ *   instance's, when it closes or notices another thread's close).
+ *
+ * On a keyed bucket each method but `closed` gets the key as its last argument (`K`). Methods, not
+ * event objects: an observed bucket allocates nothing per event (an observed bucket's waiters each
+ * keep the instant of their call, for `waitedMs`), and an unobserved one pays a field check per call.
+ * Methods are called synchronously, at the moment of the event, once the bucket is consistent again
+ * (calling the bucket from one is safe). A method that throws does not break the bucket: the error is
+ * rethrown in a microtask (`queueMicrotask`), where the runtime reports it as it reports an
+ * `EventTarget` listener's (in Node, an uncaught exception), and the bucket carries on.
+ *
+ * Methods are read once, when the bucket is created, own or inherited (a class instance works), but
+ * never from `Object.prototype`. The observer must have at least one of them.
+ *
+ * @example
+ * const bucket = new LazyTokenBucketFilter({
+ *   capacity: 10,
+ *   observer: {
+ *     granted: (count, waitedMs) => histogram.record(waitedMs),
+ *     refused: (count, reason) => refusals.add(1, { reason }),
+ *   },
+ * });
+ */
+export interface BucketObserver<K = undefined> {
+  /** A call got `count` tokens, `waitedMs` ms after it was made (0: without waiting). */
+  granted?(count: number, waitedMs: number, key: K): void;
+  /** A call for `count` tokens was refused; `reason` is the `stats()` counter it is counted in. */
+  refused?(count: number, reason: RefusalReason, key: K): void;
+  /** A `getToken(count)` started waiting; `queueLength` callers of this instance wait now, it included. */
+  queued?(count: number, queueLength: number, key: K): void;
+  /** A waiting call for `count` tokens left, `waitedMs` ms after it was made: its signal aborted with `reason`. */
+  aborted?(count: number, waitedMs: number, reason: unknown, key: K): void;
+  /** `close()` rejected `pendingRejected` waiting callers. */
+  closed?(pendingRejected: number): void;
 }
 
 /**

@@ -29,7 +29,7 @@ export const TokenBucketFilterFactory = {
    * const perUser = TokenBucketFilterFactory.createKeyed<string>({ capacity: 5, refillTokens: 1, refillInterval: 1000 });
    * await perUser.getToken('alice');
    */
-  createKeyed<K = unknown>(options: KeyedTokenBucketOptions): KeyedTokenBucketFilter<K> {
+  createKeyed<K = unknown>(options: KeyedTokenBucketOptions<K>): KeyedTokenBucketFilter<K> {
     return new KeyedTokenBucketFilter<K>(options);
   },
 };

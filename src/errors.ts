@@ -33,6 +33,28 @@ export class MaxWaitExceededError extends Error {
 }
 
 /**
+ * QueueFullError is the rejection of a `getToken()` that would have had to wait while this bucket
+ * instance's queue already held `maxQueue` callers (the bucket option; `maxQueue: 0` refuses every call
+ * that would wait). It is refused at once: no tokens are taken and nothing is reserved, so the callers
+ * queued keep their grant instants. A call that can be granted without waiting is never refused this
+ * way. Its `name` is `'QueueFullError'`.
+ */
+export class QueueFullError extends Error {
+  override readonly name = 'QueueFullError';
+
+  /**
+   * @param queueLength callers waiting in this instance's queue at the call (at least `maxQueue`)
+   * @param maxQueue the bucket's `maxQueue` in force at the call
+   */
+  constructor(
+    readonly queueLength: number,
+    readonly maxQueue: number,
+  ) {
+    super(`The queue is full: ${queueLength} callers are waiting and maxQueue is ${maxQueue}`);
+  }
+}
+
+/**
  * BucketNotStartedError is the rejection of a `getToken()` that would have to wait on a
  * `TimerTokenBucketFilter` whose `start()` was never called: without its refill timer nobody would
  * ever grant the wait. Create timer buckets with `TokenBucketFilterFactory.create()`, which starts

@@ -6,6 +6,7 @@ export {
   InvalidClockReadingError,
   MAX_CLOCK_READING,
   MaxWaitExceededError,
+  QueueFullError,
 } from './errors.js';
 export { rateLimitHeaders, rateLimitPolicy } from './http/rateLimitHeaders.js';
 export type {
@@ -22,6 +23,7 @@ export type { KeyedOptions, KeyedTokenBucketOptions, KeyedTokenBucketStats } fro
 export { LazyTokenBucketFilter } from './LazyTokenBucketFilter.js';
 export { TimerTokenBucketFilter } from './TimerTokenBucketFilter.js';
 export type {
+  BucketObserver,
   GetTokenOptions,
   MultiLimitFilterOptions,
   MultiLimitOptions,
@@ -29,6 +31,7 @@ export type {
   ReconfigurableTokenBucketFilter,
   ReconfigureOptions,
   RefillLimit,
+  RefusalReason,
   TokenBucketFilter,
   TokenBucketFilterKind,
   TokenBucketFilterOptions,

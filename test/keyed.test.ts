@@ -196,6 +196,7 @@ describe('KeyedTokenBucketFilter', () => {
       granted: 10,
       denied: 1,
       maxWaitExceeded: 0,
+      queueFull: 0,
       aborted: 1,
       closed: 0,
       overCapacity: 0,

@@ -13,6 +13,7 @@ const exported = [
   'MAX_CLOCK_READING',
   'MAX_TIMER_DELAY',
   'MaxWaitExceededError',
+  'QueueFullError',
   'TimerTokenBucketFilter',
   'TokenBucketFilterFactory',
   'rateLimitHeaders',
@@ -58,6 +59,7 @@ function namesProbe(type: string): string {
           'BucketNotStartedError',
           'InvalidClockReadingError',
           'MaxWaitExceededError',
+          'QueueFullError',
         ].filter(
           (key) => modules[entry][key] !== undefined && modules[entry][key] === root[key],
         );
@@ -139,12 +141,15 @@ describe('the built package', () => {
       'token-bucket-filter: BucketNotStartedError',
       'token-bucket-filter: InvalidClockReadingError',
       'token-bucket-filter: MaxWaitExceededError',
+      'token-bucket-filter: QueueFullError',
       'token-bucket-filter/shared: BucketClosedError',
       'token-bucket-filter/shared: InvalidClockReadingError',
       'token-bucket-filter/shared: MaxWaitExceededError',
+      'token-bucket-filter/shared: QueueFullError',
       'token-bucket-filter/redis: BucketClosedError',
       'token-bucket-filter/redis: InvalidClockReadingError',
       'token-bucket-filter/redis: MaxWaitExceededError',
+      'token-bucket-filter/redis: QueueFullError',
       'token-bucket-filter/redis: RedisTimeoutError',
       'token-bucket-filter/redis: RedisUnavailableError',
     ]);
@@ -154,8 +159,18 @@ describe('the built package', () => {
     }
     // The subpaths export the very classes of the package root, so `instanceof` works across them.
     expect(report.sameErrorClasses).toEqual({
-      'token-bucket-filter/shared': ['BucketClosedError', 'InvalidClockReadingError', 'MaxWaitExceededError'],
-      'token-bucket-filter/redis': ['BucketClosedError', 'InvalidClockReadingError', 'MaxWaitExceededError'],
+      'token-bucket-filter/shared': [
+        'BucketClosedError',
+        'InvalidClockReadingError',
+        'MaxWaitExceededError',
+        'QueueFullError',
+      ],
+      'token-bucket-filter/redis': [
+        'BucketClosedError',
+        'InvalidClockReadingError',
+        'MaxWaitExceededError',
+        'QueueFullError',
+      ],
     });
   });
 

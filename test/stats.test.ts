@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { QueueFullError } from '../src/errors.js';
 import { LazyTokenBucketFilter } from '../src/LazyTokenBucketFilter.js';
 import { SharedTokenBucketFilter } from '../src/shared/SharedTokenBucketFilter.js';
 import { TimerTokenBucketFilter } from '../src/TimerTokenBucketFilter.js';
@@ -20,6 +21,7 @@ describe.each(kinds)('stats() (%s)', (_name, create) => {
       granted: 0,
       denied: 0,
       maxWaitExceeded: 0,
+      queueFull: 0,
       aborted: 0,
       closed: 0,
       overCapacity: 0,
@@ -30,7 +32,7 @@ describe.each(kinds)('stats() (%s)', (_name, create) => {
 
   it('counts every way a call ends', async () => {
     const clock = createFakeClock();
-    const bucket = create({ capacity: 3, refillInterval: 100, clock });
+    const bucket = create({ capacity: 3, refillInterval: 100, maxQueue: 3, clock });
     expect(bucket.tryGetToken(2)).toBe(true); // granted 2 tokens
     await bucket.getToken(1); // granted 1
     expect(bucket.tryGetToken()).toBe(false); // denied
@@ -40,6 +42,7 @@ describe.each(kinds)('stats() (%s)', (_name, create) => {
     const aborted = track(bucket.getToken(1, { signal: controller.signal }), clock);
     const tooBig = track(bucket.getToken(3), clock);
     expect(bucket.stats()).toMatchObject({ pending: 3 });
+    await expect(bucket.getToken(1)).rejects.toThrow(QueueFullError); // queueFull
     controller.abort();
     await flushPromises();
     bucket.reconfigure({ capacity: 2 }); // tooBig: overCapacity
@@ -51,6 +54,7 @@ describe.each(kinds)('stats() (%s)', (_name, create) => {
       granted: 3,
       denied: 1,
       maxWaitExceeded: 1,
+      queueFull: 1,
       aborted: 1,
       closed: 0,
       overCapacity: 1,

@@ -74,11 +74,14 @@ export abstract class BucketBase extends LocalBucket implements PausableTokenBuc
     // The one decision with no wait: granted now, or refused (a queue means nobody may barge).
     if (room.length !== 0 || Number.isNaN(decide(this.limit, now, count, 0))) {
       counters.denied += 1;
+      counters.events?.refused(count, 'denied', this.eventKey);
       return false;
     }
     counters.tokensGranted += count;
     counters.granted += 1;
     if (this.takeWakes) this.tokensTaken();
+    // The one field check an unobserved bucket pays.
+    counters.events?.granted(count, 0, this.eventKey);
     return true;
   }
 
@@ -121,6 +124,7 @@ export abstract class BucketBase extends LocalBucket implements PausableTokenBuc
       counters.tokensGranted += count;
       counters.granted += 1;
       if (this.takeWakes) this.tokensTaken();
+      counters.events?.granted(count, 0, this.eventKey);
       return GRANTED;
     }
     return this.enqueue(count, request, now);
@@ -132,9 +136,12 @@ export abstract class BucketBase extends LocalBucket implements PausableTokenBuc
    */
   reconfigure(options: ReconfigureOptions): void {
     if (this.closed) throw new BucketClosedError();
-    const limits = resolveReconfigure(options, this.limit.schedules());
-    const now = this.timeline.now();
-    this.applySchedules(schedulesFrom(limits, now), now);
+    const { limits, maxQueue } = resolveReconfigure(options, this.limit.schedules());
+    if (limits !== undefined) {
+      const now = this.timeline.now();
+      this.applySchedules(schedulesFrom(limits, now), now);
+    }
+    if (maxQueue !== undefined) this.cap.maxQueue = maxQueue; // for later calls: queued callers stay
   }
 
   /**
@@ -159,7 +166,13 @@ export abstract class BucketBase extends LocalBucket implements PausableTokenBuc
     if (this.closed) return;
     this.closed = true;
     this.stopTimers();
-    this.closeRoom();
+    const rejected = this.closeRoom();
+    this.reportClose(rejected);
+  }
+
+  /** Tells the observer that `close()` rejected `rejected` callers (the keyed bucket tells it once, for every key). */
+  protected reportClose(rejected: number): void {
+    this.counters.events?.closed(rejected);
   }
 
   [Symbol.dispose](): void {

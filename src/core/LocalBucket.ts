@@ -9,7 +9,7 @@ import type { RefillSchedule } from './refill.js';
 import { replanWaiters } from './replan.js';
 import type { SignalWatch } from './SignalWatch.js';
 import type { Timeline } from './Timeline.js';
-import { WaitingRoom } from './WaitingRoom.js';
+import { WaitingRoom, type QueueCap } from './WaitingRoom.js';
 import { Waiter, WaiterExtras } from './WaiterQueue.js';
 
 /**
@@ -43,6 +43,10 @@ export abstract class LocalBucket {
   protected limit: LimitState;
   /** The counters behind `stats()`. */
   protected readonly counters: BucketCounters;
+  /** `maxQueue`, shared by the keys of a keyed bucket. */
+  protected readonly cap: QueueCap;
+  /** The key of a keyed bucket's key (passed to the observer), undefined for a bucket of its own. */
+  protected readonly eventKey: unknown;
   /** Where the bucket reads time: its clock, re-based when that clock changes under it. */
   protected readonly timeline: Timeline;
   /**
@@ -64,6 +68,8 @@ export abstract class LocalBucket {
     this.limit = init.limit;
     this.timeline = init.timeline;
     this.counters = init.counters;
+    this.cap = init.cap;
+    this.eventKey = init.key;
     this.signals = init.signals;
     // A bucket of its own re-arms its timers when the clock changes under it; the keys of a keyed
     // bucket share its timeline, whose owner (the keyed bucket) tells each of them.
@@ -145,11 +151,14 @@ export abstract class LocalBucket {
   protected replan(limit: LimitState, now: number): void {
     this.limit = limit;
     const projected = limit.clone();
-    replanWaiters(this.room, projected, this.counters);
+    const refused = replanWaiters(this.room, projected, this.counters);
     this.tail = projected;
     this.limitChanged();
     this.sync(now);
     this.room.rearm();
+    // Told once the bucket is consistent again: an observer may call it.
+    const events = this.counters.events;
+    if (events !== undefined) for (const [count, reason] of refused) events.refused(count, reason, this.eventKey);
   }
 
   /**
@@ -178,18 +187,22 @@ export abstract class LocalBucket {
   }
 
   /**
-   * The slow path of `getToken()`: predicts the grant, applies `maxWait`, and queues the caller. Throws
-   * what the signal's `addEventListener` throws before anything changes.
+   * The slow path of `getToken()`, for a caller that has to wait: refuses it when the queue holds
+   * `maxQueue` callers, predicts the grant, applies `maxWait`, and queues the caller. Throws what the
+   * signal's `addEventListener` throws before anything changes.
    */
   protected enqueue(count: number, request: GetTokenRequest, now: number): Promise<void> {
     const refusal = this.refuseWait();
     if (refusal !== undefined) return Promise.reject(refusal);
     const { signal, maxWait } = request;
     const room = this.room === NO_ROOM ? (this.room = this.openRoom()) : this.room;
+    if (room.full) return Promise.reject(room.queueFull(count));
     const { promise, resolve, reject } = deferred();
-    // Only a call with a signal or a maxWait keeps `reject` and the rest (WaiterExtras).
+    const counters = this.counters;
+    // Only a call with a signal or a maxWait, or of an observed bucket (its wait is reported), keeps
+    // `reject`, the instant of the call and the rest (WaiterExtras).
     const extras =
-      signal === undefined && maxWait === undefined
+      signal === undefined && maxWait === undefined && counters.events === undefined
         ? undefined
         : new WaiterExtras(reject, signal, now, maxWait ?? Number.POSITIVE_INFINITY, room);
     const waiter = new Waiter(count, resolve, extras);
@@ -200,7 +213,8 @@ export abstract class LocalBucket {
     const projected = tail === this.limit ? tail.clone() : tail;
     if (Number.isNaN(decide(projected, now, count, maxWait ?? Number.POSITIVE_INFINITY))) {
       room.unwatch(waiter);
-      this.counters.maxWaitExceeded += 1;
+      counters.maxWaitExceeded += 1;
+      counters.events?.refused(count, 'maxWaitExceeded', this.eventKey);
       return Promise.reject(new MaxWaitExceededError(peekWait(projected, now, count), maxWait ?? 0));
     }
     this.tail = projected;
@@ -208,10 +222,14 @@ export abstract class LocalBucket {
     return promise;
   }
 
-  /** Rejects every waiting caller with `BucketClosedError` and forgets the projection (for `close()`). */
-  protected closeRoom(): void {
-    if (this.room !== NO_ROOM) this.room.close(new BucketClosedError());
+  /**
+   * Rejects every waiting caller with `BucketClosedError` and forgets the projection (for `close()`);
+   * returns how many were rejected.
+   */
+  protected closeRoom(): number {
+    const rejected = this.room === NO_ROOM ? 0 : this.room.close(new BucketClosedError()).length;
     this.tail = undefined;
+    return rejected;
   }
 
   /** Creates this bucket's waiting room, at its first caller that has to wait. */
@@ -232,7 +250,7 @@ export abstract class LocalBucket {
       },
       this.timeline,
       this.counters,
-      { signals: this.signals, headTimer: this.setsHeadTimer },
+      { signals: this.signals, headTimer: this.setsHeadTimer, cap: this.cap, key: this.eventKey },
     );
   }
 

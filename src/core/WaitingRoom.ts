@@ -1,51 +1,16 @@
-import { ClockRetry, ClockTimer, type Clock } from '../clock.js';
+import { QueueFullError } from '../errors.js';
 import type { BucketCounters } from './counters.js';
+import { HeadTimer } from './HeadTimer.js';
 import { pendingAbort, SignalWatch, type AbortOwner } from './SignalWatch.js';
 import { rejectWaiter, WaiterQueue, type Waiter } from './WaiterQueue.js';
+import { NO_CAP, type QueueCap, type RoomTime, type WaitingRoomOptions, type WaitPlan } from './WaitPlan.js';
 
-/**
- * What a bucket tells its {@link WaitingRoom}: when a waiter is due, and what happens at a grant and
- * after aborts. The room owns the mechanics (order, timer, signals, close); the plan owns the tokens.
- */
-export interface WaitPlan<W extends Waiter> {
-  /**
-   * Returns the clock reading (ms) at which `head`, the first waiter, is due. Called each time the room
-   * looks at a head, so it may be computed (the in-process buckets derive it from their live state) or
-   * stored on the waiter (a reservation's instant). `Infinity`: not due until told otherwise.
-   */
-  dueAt(head: W): number;
-  /** `head` is due and not aborted: called just before its promise is resolved (take its tokens here). */
-  granting(head: W): void;
-  /**
-   * Waiters left the queue because their signals aborted (or a head was found aborted when due); each
-   * has been rejected with its signal's reason. Give back what can be given back and re-plan the rest:
-   * the room drains and re-arms right after.
-   */
-  dropped(dropped: readonly W[]): void;
-  /** Optional: the head changed (a first waiter, the head granted or dropped, the queue emptied). */
-  headChanged?(): void;
-}
-
-/** Where a room reads time and sets its timer; a core `Timeline` is one. */
-export interface RoomTime {
-  /** The clock reading now (ms), or undefined when the clock gives an invalid one. */
-  tryNow(): number | undefined;
-  /** The clock to set timers on. */
-  readonly clock: Clock;
-}
-
-/** Options of a {@link WaitingRoom}. */
-export interface WaitingRoomOptions {
-  /** The abort listeners to register with, shared by the keys of a keyed bucket; default: the room's own. */
-  readonly signals?: SignalWatch | undefined;
-  /** Whether the room sets a timer for its head (default true); false: the bucket calls `drain()` itself. */
-  readonly headTimer?: boolean | undefined;
-}
+export type { QueueCap, RoomTime, WaitingRoomOptions, WaitPlan } from './WaitPlan.js';
 
 /**
  * WaitingRoom holds one bucket instance's waiting callers, whatever the bucket stores its tokens in:
  * a strict FIFO with O(1) push, grant and remove ({@link WaiterQueue}), one timer for the head at most
- * (paced by {@link ClockRetry} while the clock gives invalid readings), one abort listener per signal
+ * ({@link HeadTimer}, paced while the clock gives invalid readings), one abort listener per signal
  * however many callers share it ({@link SignalWatch}), and a `close()` that rejects every caller. Every
  * bucket waits through it: the in-process ones, the shared one, and the Redis ones. What differs
  * between them is only their {@link WaitPlan}: when a head is due, and what a grant and an abort do to
@@ -54,6 +19,11 @@ export interface WaitingRoomOptions {
  * A caller may also be *held*: pending but not queued, such as a Redis call whose reply has not come.
  * It counts in {@link length}, is rejected by {@link close}, and its abort is delivered like a queued
  * one's; the bucket {@link release}s it when its fate is known.
+ *
+ * The room tells the bucket's observer (`counters.events`) what it counts: a caller queued, granted
+ * after waiting (with its wait, from `extras.calledAt`: an observed bucket gives every waiter extras),
+ * aborted, or refused by the cap. Each once the room and the plan are consistent again: a grant
+ * right after the caller's promise is resolved, aborts once the plan has re-planned the rest.
  */
 export class WaitingRoom<W extends Waiter> implements AbortOwner {
   private readonly queue = new WaiterQueue();
@@ -62,12 +32,16 @@ export class WaitingRoom<W extends Waiter> implements AbortOwner {
   private count = 0;
   private signals: SignalWatch | undefined;
   private readonly counters: BucketCounters;
+  private readonly cap: QueueCap;
+  private readonly key: unknown;
   private readonly useTimer: boolean;
-  private timer: ClockTimer | undefined = undefined;
-  private retry: ClockRetry | undefined = undefined;
+  private readonly timer: HeadTimer;
   private closed = false;
   /** The waiters of the abort being delivered, in the order SignalWatch told them. */
   private aborting: W[] | undefined = undefined;
+  /** For the observer: the tokens each of {@link aborting} asked for, and the abort's reason. */
+  private abortingCounts: number[] | undefined = undefined;
+  private abortingReason: unknown = undefined;
 
   /**
    * @param plan when waiters are due, and what grants and aborts do to the bucket's tokens
@@ -83,7 +57,42 @@ export class WaitingRoom<W extends Waiter> implements AbortOwner {
   ) {
     this.signals = options.signals;
     this.counters = counters;
+    this.cap = options.cap ?? NO_CAP;
+    this.key = options.key;
     this.useTimer = options.headTimer ?? true;
+    this.timer = new HeadTimer(time, (now) => {
+      this.drain(now);
+      if (!this.timer.armed) this.headChanged(now); // drain() may have set it
+    });
+  }
+
+  /**
+   * Whether the room holds `maxQueue` callers or more: a caller that would have to wait is then refused
+   * with {@link queueFull}. A store that learns only later whether a call waits (shared, Redis) asks
+   * before it decides, and decides that call as one that may not wait.
+   */
+  get full(): boolean {
+    return this.count >= this.cap.maxQueue;
+  }
+
+  /**
+   * Returns the error that refuses a caller of `count` tokens who would have to wait while the room is
+   * {@link full} (or, from a store that decided it with no wait, was {@link full} at its call, with
+   * `queueLength` and `maxQueue` as they were then), and counts it in `queueFull`. Changes nothing else.
+   */
+  queueFull(count: number, queueLength = this.count, maxQueue = this.cap.maxQueue): QueueFullError {
+    const counters = this.counters;
+    counters.queueFull += 1;
+    counters.events?.refused(count, 'queueFull', this.key);
+    return new QueueFullError(queueLength, maxQueue);
+  }
+
+  /**
+   * Tells the observer that `waiter`, just resolved, got its tokens at clock reading `now` (ms): a
+   * store that grants a held waiter calls it; the room does for the waiters it grants.
+   */
+  grantedAt(waiter: W, now: number | undefined): void {
+    this.counters.events?.granted(waiter.count, waitedSince(waiter, now), this.key);
   }
 
   /** Callers waiting: queued and held. */
@@ -125,8 +134,10 @@ export class WaitingRoom<W extends Waiter> implements AbortOwner {
   push(waiter: W): void {
     this.queue.push(waiter);
     this.count += 1;
-    this.counters.queued += 1;
+    const counters = this.counters;
+    counters.queued += 1;
     if (this.queue.length === 1) this.headChanged();
+    counters.events?.queued(waiter.count, this.count, this.key);
   }
 
   /** Holds `waiter` as pending but not queued (its instant is not known yet). */
@@ -161,7 +172,9 @@ export class WaitingRoom<W extends Waiter> implements AbortOwner {
   drain(now: number | undefined): void {
     const queue = this.queue;
     const first = queue.head;
+    const events = this.counters.events;
     let dropped: W[] | undefined;
+    let reasons: unknown[] | undefined;
     if (now !== undefined) {
       for (let head = first as W | undefined; head !== undefined; head = queue.head as W | undefined) {
         if (this.plan.dueAt(head) > now) break;
@@ -174,15 +187,23 @@ export class WaitingRoom<W extends Waiter> implements AbortOwner {
         if (aborted === undefined) {
           this.plan.granting(head);
           head.resolve();
+          events?.granted(head.count, waitedSince(head, now), this.key);
         } else {
           this.counters.aborted += 1;
           rejectWaiter(head, aborted.reason);
           (dropped ??= []).push(head);
+          if (events !== undefined) (reasons ??= []).push(aborted.reason);
         }
       }
     }
     if (dropped !== undefined) {
       this.plan.dropped(dropped);
+      if (events !== undefined) {
+        // A head leaves the queue with its count intact.
+        dropped.forEach((waiter, i) => {
+          events.aborted(waiter.count, waitedSince(waiter, now), reasons?.[i], this.key);
+        });
+      }
       this.drain(now);
       return;
     }
@@ -211,8 +232,7 @@ export class WaitingRoom<W extends Waiter> implements AbortOwner {
    */
   close(error: Error): W[] {
     this.closed = true;
-    this.timer?.cancel();
-    this.timer = undefined;
+    this.timer.cancel();
     const waiters = (this.queue.length === 0 ? [] : this.queue.takeAll()) as W[];
     if (this.held !== undefined) {
       waiters.push(...this.held);
@@ -231,6 +251,10 @@ export class WaitingRoom<W extends Waiter> implements AbortOwner {
   /** Called by {@link SignalWatch}: `waiter`'s signal aborted. Rejects it at once with `reason`. */
   dropAborted(waiter: Waiter, reason: unknown): void {
     const mine = waiter as W;
+    if (this.counters.events !== undefined) {
+      (this.abortingCounts ??= []).push(mine.count); // read now: leaving the queue may clear it
+      this.abortingReason = reason;
+    }
     if (this.held?.delete(mine) !== true) this.queue.remove(mine);
     this.count -= 1;
     this.counters.queued -= 1;
@@ -242,12 +266,21 @@ export class WaitingRoom<W extends Waiter> implements AbortOwner {
   /** Called by {@link SignalWatch} once every waiter of an abort was dropped: the plan re-plans, then the room drains. */
   afterAborts(): void {
     const dropped = this.aborting;
+    const counts = this.abortingCounts;
+    const reason = this.abortingReason;
     this.aborting = undefined;
+    this.abortingCounts = undefined;
+    this.abortingReason = undefined;
     if (dropped === undefined || this.closed) return;
     this.plan.dropped(dropped);
     const now = this.time.tryNow();
     this.drain(now);
     this.headChanged(now);
+    const events = this.counters.events;
+    if (events === undefined || counts === undefined) return;
+    dropped.forEach((waiter, i) => {
+      events.aborted(counts[i] ?? 0, waitedSince(waiter, now), reason, this.key);
+    });
   }
 
   /** Forgets `waiter`'s signal registration, if it has one. */
@@ -260,30 +293,16 @@ export class WaitingRoom<W extends Waiter> implements AbortOwner {
     if (this.closed) return; // a call's late reply (Redis) or a notice (shared) after close() arms nothing
     this.plan.headChanged?.();
     if (!this.useTimer) return;
-    this.timer?.cancel();
-    this.timer = undefined;
+    this.timer.cancel();
     const head = this.queue.head as W | undefined;
     if (head === undefined) return;
     const at = this.plan.dueAt(head);
-    if (at === Number.POSITIVE_INFINITY) return;
-    const reading = now ?? this.time.tryNow();
-    let delay: number;
-    if (reading === undefined) {
-      delay = (this.retry ??= new ClockRetry()).next();
-    } else {
-      this.retry?.reset();
-      delay = at - reading;
-    }
-    // Timers round, cap and sometimes fire early: on waking the room re-reads the clock, grants what is
-    // due, and a head still early simply gets a new timer.
-    this.timer = ClockTimer.timeout(this.time.clock, this.wake, delay);
+    if (at !== Number.POSITIVE_INFINITY) this.timer.arm(at, now);
   }
+}
 
-  private readonly wake = (): void => {
-    this.timer = undefined;
-    const now = this.time.tryNow();
-    this.drain(now);
-    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- drain() may have set a timer
-    if (this.timer === undefined) this.headChanged(now);
-  };
+/** Ms from `waiter`'s call to clock reading `now`; NaN when unknown (no extras, or an invalid reading). */
+function waitedSince(waiter: Waiter, now: number | undefined): number {
+  const calledAt = waiter.extras?.calledAt;
+  return now === undefined || calledAt === undefined ? Number.NaN : Math.max(0, now - calledAt);
 }

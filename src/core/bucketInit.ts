@@ -6,6 +6,7 @@ import { limitStateAt, type LimitState } from './limits.js';
 import type { RefillSchedule } from './refill.js';
 import type { SignalWatch } from './SignalWatch.js';
 import { Timeline } from './Timeline.js';
+import type { QueueCap } from './WaitingRoom.js';
 
 /** What a bucket starts from: its limits' state, its clock and where it counts. */
 export interface BucketInit {
@@ -15,6 +16,10 @@ export interface BucketInit {
   readonly timeline: Timeline;
   /** The counters to bump (shared by the keys of a keyed bucket). */
   readonly counters: BucketCounters;
+  /** `maxQueue` (shared by the keys of a keyed bucket, each of which has a queue of its own). */
+  readonly cap: QueueCap;
+  /** A keyed bucket's key, for the observer; undefined for a bucket of its own. */
+  readonly key?: unknown;
   /**
    * The abort listeners to register waiters with, shared by the keys of a keyed bucket (one listener
    * per signal for them all); undefined for a bucket of its own, which creates one on first use.
@@ -51,6 +56,7 @@ export function bucketInit(options: TokenBucketOptions | MultiLimitOptions, kind
       now,
     ),
     timeline,
-    counters: new BucketCounters(),
+    counters: new BucketCounters(resolved.events),
+    cap: { maxQueue: resolved.maxQueue },
   };
 }

@@ -66,6 +66,9 @@ export class KeyBucket<K> extends BucketBase {
     }
   }
 
+  /** The keyed bucket tells the observer of its close once, for every key. */
+  protected override reportClose(): void {}
+
   // The head's one timer is the waiting room's: nothing else to stop.
   protected stopTimers(): void {}
 }

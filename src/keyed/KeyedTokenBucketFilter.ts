@@ -5,11 +5,13 @@ import { peekAvailable, peekWait } from '../core/decide.js';
 import type { RefillSchedule } from '../core/refill.js';
 import { SignalWatch } from '../core/SignalWatch.js';
 import { Timeline } from '../core/Timeline.js';
+import type { QueueCap } from '../core/WaitingRoom.js';
 import { BucketClosedError } from '../errors.js';
-import { resolveBucketOptions, resolveReconfigure } from '../options/bucketOptions.js';
+import { resolveBucketOptions, resolveReconfigure, type ResolvedLimit } from '../options/bucketOptions.js';
 import { formatValue, ownOption } from '../options/format.js';
 import { checkCount, checkPauseMs, PLAIN_REQUEST, readGetTokenOptions } from '../options/requestOptions.js';
 import type {
+  BucketObserver,
   DisposableLike,
   GetTokenOptions,
   MultiLimitOptions,
@@ -20,8 +22,8 @@ import type {
 import { KeyBucket, type KeyBucketOwner } from './KeyBucket.js';
 import { KeyTable } from './KeyTable.js';
 
-/** The option a keyed bucket adds to the bucket options. */
-export interface KeyedOptions {
+/** The options a keyed bucket adds to the bucket options, or types by its key. */
+export interface KeyedOptions<K = unknown> {
   /**
    * Most keys held at once, a positive safe integer; unbounded by default. When a new key would go
    * above it, the least recently used key is evicted. Evicting a bucket that is not full forgets that
@@ -31,10 +33,21 @@ export interface KeyedOptions {
    * `maxKeys`).
    */
   maxKeys?: number | undefined;
+  /**
+   * Receives what every key's bucket does, with the key as the last argument of each method but
+   * `closed` (called once, with the callers of every key that `close()` rejected); see `BucketObserver`.
+   */
+  observer?: BucketObserver<K> | undefined;
 }
 
-/** Options of a {@link KeyedTokenBucketFilter}: one limit or several, a clock, and `maxKeys`. */
-export type KeyedTokenBucketOptions = (TokenBucketOptions | MultiLimitOptions) & KeyedOptions;
+/**
+ * Options of a {@link KeyedTokenBucketFilter}: one limit or several, a clock, `maxQueue` (per key),
+ * `maxKeys`, and an `observer` told the key of each event.
+ */
+export type KeyedTokenBucketOptions<K = unknown> = (
+  Omit<TokenBucketOptions, 'observer'> | Omit<MultiLimitOptions, 'observer'>
+) &
+  KeyedOptions<K>;
 
 /** What `KeyedTokenBucketFilter.stats()` returns: the counts of all keys together, plus the keys. */
 export interface KeyedTokenBucketStats extends TokenBucketStats {
@@ -73,7 +86,9 @@ export class KeyedTokenBucketFilter<K = unknown> implements DisposableLike {
   /** The keys' buckets, and which of them may be dropped or evicted. */
   private readonly table: KeyTable<K>;
   private readonly owner: KeyBucketOwner<K>;
-  private readonly counters = new BucketCounters();
+  private readonly counters: BucketCounters;
+  /** `maxQueue`, for the queue of each key. */
+  private readonly cap: QueueCap;
   /** One abort listener per signal for every key's callers. */
   private readonly signals = new SignalWatch();
   /** Where every key reads time: the clock, re-based when it changes under the bucket. */
@@ -88,7 +103,7 @@ export class KeyedTokenBucketFilter<K = unknown> implements DisposableLike {
    * @param options one limit (`capacity`, `refillTokens`, `refillInterval`, `initialTokens`) or
    * several (`limits: [...]`), and optionally `clock` and `maxKeys`
    */
-  constructor(options: KeyedTokenBucketOptions) {
+  constructor(options: KeyedTokenBucketOptions<K>) {
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- validates input from untyped callers
     if (typeof options !== 'object' || options === null) {
       throw new TypeError(`options must be an object, received ${formatValue(options)}`);
@@ -106,6 +121,8 @@ export class KeyedTokenBucketFilter<K = unknown> implements DisposableLike {
       throw new Class(`maxKeys must be a positive safe integer, received ${formatValue(maxKeys)}`);
     }
     this.table = new KeyTable<K>(maxKeys ?? Number.POSITIVE_INFINITY);
+    this.cap = { maxQueue: resolved.maxQueue };
+    this.counters = new BucketCounters(resolved.events);
     this.timeline = new Timeline(resolved.clock);
     // When the clock changes under the keyed bucket, every key with callers waiting re-arms its timer.
     this.timeline.onSourceChange = () => {
@@ -230,12 +247,20 @@ export class KeyedTokenBucketFilter<K = unknown> implements DisposableLike {
   /**
    * Changes the limits of every key now, as `ReconfigurableTokenBucketFilter.reconfigure()` does for
    * one bucket: each key's tokens carry over (capped), the schedules restart from this call, and each
-   * key's queue is re-planned. Costs O(keys held). Throws `TypeError`/`RangeError` on invalid options
-   * (changing nothing) and `BucketClosedError` after `close()`.
+   * key's queue is re-planned. Costs O(keys held). `maxQueue` changes the cap of every key's queue for
+   * the calls made after it (O(1); alone, it leaves the limits untouched). Throws
+   * `TypeError`/`RangeError` on invalid options (changing nothing) and `BucketClosedError` after
+   * `close()`.
    */
   reconfigure(options: ReconfigureOptions): void {
     if (this.closed) throw new BucketClosedError();
-    const limits = resolveReconfigure(options, this.schedules);
+    const { limits, maxQueue } = resolveReconfigure(options, this.schedules);
+    if (limits !== undefined) this.moveAll(limits);
+    if (maxQueue !== undefined) this.cap.maxQueue = maxQueue; // for later calls: queued callers stay
+  }
+
+  /** Puts `limits` in force for every key now (see {@link reconfigure}). */
+  private moveAll(limits: readonly ResolvedLimit[]): void {
     const now = this.timeline.now();
     this.table.sweep(now);
     const schedules = schedulesFrom(limits, now);
@@ -263,7 +288,10 @@ export class KeyedTokenBucketFilter<K = unknown> implements DisposableLike {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    const counters = this.counters;
+    const before = counters.closed;
     for (const bucket of this.table.clear()) bucket.close();
+    counters.events?.closed(counters.closed - before);
   }
 
   /** Same as `close()`, so `using` closes the keyed bucket. */
@@ -285,7 +313,9 @@ export class KeyedTokenBucketFilter<K = unknown> implements DisposableLike {
         limit: limitStateAt(this.schedules, this.startTokens, now),
         timeline: this.timeline,
         counters: this.counters,
+        cap: this.cap,
         signals: this.signals,
+        key,
       });
       table.buckets.set(key, bucket);
       table.link(bucket, now);

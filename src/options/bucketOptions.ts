@@ -1,8 +1,9 @@
 /**
- * Reading and validating the options of a bucket: one limit or several, `kind`, `clock`, and the
- * options of `reconfigure()`. Every message names the option and the value received.
+ * Reading and validating the options of a bucket: one limit or several, `kind`, `clock`, `maxQueue`,
+ * and the options of `reconfigure()`. Every message names the option and the value received.
  */
 import type { Clock } from '../clock.js';
+import { eventsOf, type BucketEvents } from '../core/events.js';
 import type { TokenBucketFilterKind } from '../TokenBucketFilter.js';
 import { formatValue, ownOption, positiveSafeInteger, requireNumber, withDefault } from './format.js';
 
@@ -15,9 +16,22 @@ export interface ResolvedOptions {
   readonly kind: TokenBucketFilterKind;
   /** The injected clock, or undefined for `globalThis` looked up at each use. */
   readonly clock: Clock | undefined;
+  /** The most callers this instance's queue holds (a non-negative integer, or Infinity: the default). */
+  readonly maxQueue: number;
+  /** The observer's methods, or undefined without one. */
+  readonly events: BucketEvents | undefined;
 }
 
-const KNOWN_OPTIONS = new Set(['capacity', 'refillTokens', 'refillInterval', 'initialTokens', 'kind', 'clock']);
+const KNOWN_OPTIONS = new Set([
+  'capacity',
+  'refillTokens',
+  'refillInterval',
+  'initialTokens',
+  'kind',
+  'clock',
+  'maxQueue',
+  'observer',
+]);
 const CLOCK_METHODS = ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] as const;
 
 function validClock(value: unknown): Clock {
@@ -53,7 +67,25 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     }
   }
   const limit = resolveLimit('', options, true);
-  return { ...limit, kind: resolveKind(ownOption(options, 'kind')), clock: resolveClock(ownOption(options, 'clock')) };
+  return {
+    ...limit,
+    kind: resolveKind(ownOption(options, 'kind')),
+    clock: resolveClock(ownOption(options, 'clock')),
+    maxQueue: resolveMaxQueue(ownOption(options, 'maxQueue')),
+    events: eventsOf(ownOption(options, 'observer')),
+  };
+}
+
+/**
+ * Validates `maxQueue`: returns it when it is a non-negative safe integer or `Infinity`, `Infinity`
+ * when it is undefined (the default: no cap). Throws a `TypeError` for a non-number and a `RangeError`
+ * for any other number, naming the value.
+ */
+export function resolveMaxQueue(value: unknown): number {
+  if (value === undefined) return Number.POSITIVE_INFINITY;
+  const maxQueue = requireNumber('maxQueue', value);
+  if (maxQueue === Number.POSITIVE_INFINITY || (Number.isSafeInteger(maxQueue) && maxQueue >= 0)) return maxQueue + 0;
+  throw new RangeError(`maxQueue must be a non-negative integer or Infinity, received ${formatValue(maxQueue)}`);
 }
 
 /** One limit after validation, with defaults filled in. */
@@ -71,10 +103,14 @@ export interface ResolvedBucketOptions {
   readonly kind: TokenBucketFilterKind;
   /** The injected clock, or undefined for `globalThis` looked up at each use. */
   readonly clock: Clock | undefined;
+  /** The most callers this instance's queue holds (Infinity: no cap). */
+  readonly maxQueue: number;
+  /** The observer's methods, or undefined without one. */
+  readonly events: BucketEvents | undefined;
 }
 
 const LIMIT_OPTIONS = ['capacity', 'refillTokens', 'refillInterval', 'initialTokens'];
-const MULTI_OPTIONS = new Set(['limits', 'kind', 'clock']);
+const MULTI_OPTIONS = new Set(['limits', 'kind', 'clock', 'maxQueue', 'observer']);
 
 /**
  * Validates the options of a bucket that may have several limits: either the single-limit options
@@ -85,13 +121,14 @@ export function resolveBucketOptions(options: unknown): ResolvedBucketOptions {
   // `unknown`, not TokenBucketFilterOptions | MultiLimitFilterOptions: the options may come from untyped callers.
   if (typeof options !== 'object' || options === null || !Object.hasOwn(options, 'limits')) {
     const single = resolveOptions(options);
-    return { limits: [single], kind: single.kind, clock: single.clock };
+    const { kind, clock, maxQueue, events } = single;
+    return { limits: [single], kind, clock, maxQueue, events };
   }
   for (const key of Object.keys(options)) {
     if (!MULTI_OPTIONS.has(key)) {
       const hint = LIMIT_OPTIONS.includes(key) ? ` (with limits, give ${key} inside each limit)` : '';
       throw new TypeError(
-        `Unknown option ${formatValue(key)} beside limits${hint}; known options: limits, kind, clock`,
+        `Unknown option ${formatValue(key)} beside limits${hint}; known options: ${[...MULTI_OPTIONS].join(', ')}`,
       );
     }
   }
@@ -99,37 +136,53 @@ export function resolveBucketOptions(options: unknown): ResolvedBucketOptions {
     limits: resolveLimitList(ownOption(options, 'limits'), true),
     kind: resolveKind(ownOption(options, 'kind')),
     clock: resolveClock(ownOption(options, 'clock')),
+    maxQueue: resolveMaxQueue(ownOption(options, 'maxQueue')),
+    events: eventsOf(ownOption(options, 'observer')),
   };
 }
 
+/** What `reconfigure()` changes, validated. */
+export interface Reconfiguration {
+  /** The new limits, or undefined when the options change only `maxQueue` (the limits stay as they are). */
+  readonly limits: ResolvedLimit[] | undefined;
+  /** The new `maxQueue`, or undefined to keep it. */
+  readonly maxQueue: number | undefined;
+}
+
 /**
- * Validates the options of `reconfigure()` against the limits now in force and returns the new limits
- * (their `initialTokens` is meaningless and set to the capacity). Throws `TypeError` for a wrong type,
- * an unknown option, or the single-limit form on a bucket of several limits; `RangeError` for a number
+ * Validates the options of `reconfigure()` against the limits now in force and returns what changes:
+ * the new limits (their `initialTokens` is meaningless and set to the capacity), unless `maxQueue` is
+ * the only option given, and the new `maxQueue`, if given. Throws `TypeError` for a wrong type, an
+ * unknown option, or the single-limit form on a bucket of several limits; `RangeError` for a number
  * out of range. Messages name the option and the value.
  */
 export function resolveReconfigure(
   options: unknown,
   current: readonly Omit<ResolvedLimit, 'initialTokens'>[],
-): ResolvedLimit[] {
+): Reconfiguration {
   // `unknown`, not ReconfigureOptions: the options may come from untyped JavaScript callers.
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`options must be an object, received ${formatValue(options)}`);
   }
+  const keys = Object.keys(options);
+  const given = ownOption(options, 'maxQueue');
+  const maxQueue = given === undefined ? undefined : resolveMaxQueue(given);
   if (Object.hasOwn(options, 'limits')) {
-    for (const key of Object.keys(options)) {
-      if (key !== 'limits')
-        throw new TypeError(`Unknown option ${formatValue(key)} beside limits; known options: limits`);
+    for (const key of keys) {
+      if (key !== 'limits' && key !== 'maxQueue')
+        throw new TypeError(`Unknown option ${formatValue(key)} beside limits; known options: limits, maxQueue`);
     }
-    return resolveLimitList(ownOption(options, 'limits'), false);
+    return { limits: resolveLimitList(ownOption(options, 'limits'), false), maxQueue };
   }
-  for (const key of Object.keys(options)) {
-    if (!['capacity', 'refillTokens', 'refillInterval'].includes(key)) {
+  for (const key of keys) {
+    if (!['capacity', 'refillTokens', 'refillInterval', 'maxQueue'].includes(key)) {
       throw new TypeError(
-        `Unknown option ${formatValue(key)}; known options: capacity, refillTokens, refillInterval, limits`,
+        `Unknown option ${formatValue(key)}; known options: capacity, refillTokens, refillInterval, limits, maxQueue`,
       );
     }
   }
+  // Only the cap: the limits and their schedule stay untouched (any other form restarts the schedule).
+  if (keys.length > 0 && keys.every((key) => key === 'maxQueue')) return { limits: undefined, maxQueue };
   const [only] = current;
   if (current.length !== 1 || only === undefined) {
     throw new TypeError(`This bucket has ${current.length} limits: reconfigure it with { limits: [...] }`);
@@ -139,7 +192,7 @@ export function resolveReconfigure(
     refillTokens: withDefault(ownOption(options, 'refillTokens'), only.refillTokens),
     refillInterval: withDefault(ownOption(options, 'refillInterval'), only.refillInterval),
   };
-  return [resolveLimit('', merged, false)];
+  return { limits: [resolveLimit('', merged, false)], maxQueue };
 }
 
 function resolveLimitList(limits: unknown, allowInitial: boolean): ResolvedLimit[] {

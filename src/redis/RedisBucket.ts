@@ -1,6 +1,7 @@
 import type { BucketCounters } from '../core/counters.js';
 import { deferred } from '../core/deferred.js';
 import type { SignalWatch } from '../core/SignalWatch.js';
+import type { QueueCap } from '../core/WaitingRoom.js';
 import { BucketClosedError } from '../errors.js';
 import { resolveReconfigure } from '../options/bucketOptions.js';
 import { checkCount, readGetTokenOptions } from '../options/requestOptions.js';
@@ -26,6 +27,8 @@ export interface RedisBucketParts {
   readonly redisKey: string;
   readonly sent: SentConfig;
   readonly counters: BucketCounters;
+  /** `maxQueue`: the cap on this instance's queue (for the keyed store, shared by its keys, each of which has its own queue). */
+  readonly cap: QueueCap;
   /** The abort listeners: the keyed store's (one per signal for every key), or undefined: the bucket's own. */
   readonly signals: SignalWatch | undefined;
   readonly fallback: TokenBucketFilter | undefined;
@@ -33,6 +36,8 @@ export interface RedisBucketParts {
   readonly origin: string;
   /** Whether a missing key is a full bucket from the first call on (the keyed store's keys). */
   readonly started: boolean;
+  /** The keyed store's key of this bucket, passed to the observer; undefined for a bucket of its own. */
+  readonly eventKey?: string | undefined;
 }
 
 /**
@@ -101,8 +106,14 @@ export class RedisBucket implements AsyncTokenBucketFilter {
       if (error instanceof RangeError) throw error;
       granted = this.fallback === undefined ? this.key.config.failMode === 'open' : this.fallback.tryGetToken(count);
     }
-    if (granted) this.waits.granted(count);
-    else this.counters.denied += 1;
+    const events = this.counters.events;
+    if (granted) {
+      this.waits.granted(count);
+      events?.granted(count, 0, this.waits.eventKey);
+    } else {
+      this.counters.denied += 1;
+      events?.refused(count, 'denied', this.waits.eventKey);
+    }
     return granted;
   }
 
@@ -136,16 +147,27 @@ export class RedisBucket implements AsyncTokenBucketFilter {
   }
 
   /**
-   * Changes the limits in Redis, for every process sharing the key; see
-   * `RedisTokenBucketFilter.reconfigure()`. Rejects (never throws) on invalid options, after `close()`,
-   * and with `RedisUnavailableError` when Redis does not take it (then nothing changed).
+   * Changes the limits in Redis, for every process sharing the key, and this instance's `maxQueue`;
+   * see `RedisTokenBucketFilter.reconfigure()`. Rejects (never throws) on invalid options, after
+   * `close()`, and with `RedisUnavailableError` when Redis does not take it (then nothing changed).
    */
   reconfigure(options: ReconfigureOptions): Promise<void> {
     try {
       if (this.closed) return Promise.reject(new BucketClosedError());
-      const limits = resolveReconfigure(options, this.key.inForce.limits);
+      const { limits, maxQueue } = resolveReconfigure(options, this.key.inForce.limits);
+      const cap = this.waits.cap;
+      if (limits === undefined) {
+        if (maxQueue !== undefined) cap.maxQueue = maxQueue; // this instance's alone: nothing to send
+        return Promise.resolve();
+      }
       const stamp = Math.max(Date.now(), this.key.sent.current.stamp + 1, this.key.inForce.stamp + 1);
-      return this.reconfigureTo(new ScriptConfig(limits, stamp));
+      const done = this.reconfigureTo(new ScriptConfig(limits, stamp));
+      // Once Redis holds the new limits, with them: a failed reconfiguration changes nothing.
+      return maxQueue === undefined
+        ? done
+        : done.then(() => {
+            cap.maxQueue = maxQueue;
+          });
     } catch (refusal) {
       // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passed on untouched, whatever it is
       return Promise.reject(refusal);
@@ -172,16 +194,19 @@ export class RedisBucket implements AsyncTokenBucketFilter {
   /**
    * Rejects each waiter of this instance with `BucketClosedError` (giving their reserved tokens back
    * where that is safe, in the background), stops its timer, and makes later calls fail the same way.
-   * The bucket in Redis is untouched. Closing twice is harmless.
+   * The bucket in Redis is untouched. Closing twice is harmless. Returns how many waiters it rejected
+   * (0 when already closed), for the observer, which the public classes tell.
    */
-  close(): void {
-    if (this.closed) return;
+  close(): number {
+    if (this.closed) return 0;
     this.closed = true;
-    for (const call of this.waits.room.close(new BucketClosedError())) {
+    const rejected = this.waits.room.close(new BucketClosedError());
+    for (const call of rejected) {
       call.state = 'done';
       call.unwanted = true;
     }
     this.giveBacks.closed();
+    return rejected.length;
   }
 
   [Symbol.dispose](): void {

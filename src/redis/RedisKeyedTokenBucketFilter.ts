@@ -1,5 +1,6 @@
 import { BucketCounters } from '../core/counters.js';
 import { SignalWatch } from '../core/SignalWatch.js';
+import type { QueueCap } from '../core/WaitingRoom.js';
 import { BucketClosedError } from '../errors.js';
 import { resolveReconfigure } from '../options/bucketOptions.js';
 import type { GetTokenOptions, ReconfigureOptions, TokenBucketStats } from '../TokenBucketFilter.js';
@@ -44,7 +45,9 @@ export class RedisKeyedTokenBucketFilter {
   private readonly active = new Map<string, RedisBucket>();
   /** The configuration every key's bucket sends. */
   private readonly sent: SentConfig;
-  private readonly counters = new BucketCounters();
+  private readonly counters: BucketCounters;
+  /** `maxQueue`, for this instance's queue of each key. */
+  private readonly cap: QueueCap;
   private closed = false;
 
   constructor(options: RedisKeyedTokenBucketOptions) {
@@ -57,6 +60,8 @@ export class RedisKeyedTokenBucketFilter {
       );
     }
     this.sent = { current: new ScriptConfig(this.config.limits, 0) };
+    this.cap = { maxQueue: this.config.maxQueue };
+    this.counters = new BucketCounters(this.config.events);
     this.caller = new ScriptCaller(this.config.runner, this.config.redisTimeout, this.config.breakerCooldown);
   }
 
@@ -105,12 +110,15 @@ export class RedisKeyedTokenBucketFilter {
    * (their queued callers re-planned), and every other key at this store's next use of it. Resolves once
    * the waiting keys hold the new limits; rejects (changing nothing) on invalid options and after
    * `close()`, and with `RedisUnavailableError` when a waiting key could not be reconfigured (the others
-   * are).
+   * are). `maxQueue` is this instance's cap on each key's queue: it applies at once to later calls
+   * (`{ maxQueue }` alone sends nothing).
    */
   reconfigure(options: ReconfigureOptions): Promise<void> {
     try {
       if (this.closed) return Promise.reject(new BucketClosedError());
-      const limits = resolveReconfigure(options, this.sent.current.limits);
+      const { limits, maxQueue } = resolveReconfigure(options, this.sent.current.limits);
+      if (maxQueue !== undefined) this.cap.maxQueue = maxQueue; // this instance's, for later calls
+      if (limits === undefined) return Promise.resolve();
       const next = new ScriptConfig(limits, Math.max(Date.now(), this.sent.current.stamp + 1));
       const waiting = [...this.active.values()].map((bucket) => bucket.reconfigureTo(next));
       this.sent.current = next;
@@ -149,8 +157,10 @@ export class RedisKeyedTokenBucketFilter {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const bucket of this.active.values()) bucket.close();
+    let rejected = 0;
+    for (const bucket of this.active.values()) rejected += bucket.close();
     this.active.clear();
+    this.counters.events?.closed(rejected);
   }
 
   [Symbol.dispose](): void {
@@ -169,10 +179,12 @@ export class RedisKeyedTokenBucketFilter {
       redisKey: `${this.config.prefix}{${key}}`,
       sent: this.sent,
       counters: this.counters,
+      cap: this.cap,
       signals: this.signals,
       fallback: undefined,
       origin: '',
       started: true,
+      eventKey: key,
     });
   }
 

@@ -83,6 +83,7 @@ export class RedisTokenBucketFilter implements AsyncTokenBucketFilter {
   /** The Redis key holding this bucket's configuration and state. */
   readonly redisKey: string;
   private readonly bucket: RedisBucket;
+  private readonly counters: BucketCounters;
 
   /**
    * Creates a bucket named `options.key`; no Redis call is made until the first use. Options are read
@@ -98,12 +99,14 @@ export class RedisTokenBucketFilter implements AsyncTokenBucketFilter {
     if (badKey !== undefined) throw badKey;
     const fallback = checkFallback(ownOption(options, 'fallback'));
     this.redisKey = `${config.prefix}{${key as string}}`;
+    this.counters = new BucketCounters(config.events);
     this.bucket = new RedisBucket({
       config,
       caller: new ScriptCaller(config.runner, config.redisTimeout, config.breakerCooldown),
       redisKey: this.redisKey,
       sent: { current: new ScriptConfig(config.limits, 0) },
-      counters: new BucketCounters(),
+      counters: this.counters,
+      cap: { maxQueue: config.maxQueue },
       signals: undefined,
       fallback,
       origin: config.clientTime ? String(readClock(config.clock ?? epochClock)) : '',
@@ -119,7 +122,11 @@ export class RedisTokenBucketFilter implements AsyncTokenBucketFilter {
     return this.bucket.capacity;
   }
 
-  /** Callers of this instance waiting right now: sent to Redis, or sleeping on a reservation. */
+  /**
+   * Callers of this instance waiting right now: sent to Redis, or sleeping on a reservation. `maxQueue`
+   * caps this count: it is this process's queue (a call in flight may turn out to be granted at once,
+   * but counts until its reply says so).
+   */
   get pending(): number {
     return this.bucket.pending;
   }
@@ -160,8 +167,10 @@ export class RedisTokenBucketFilter implements AsyncTokenBucketFilter {
    *
    * Rejects (never throws) with `RangeError` (bad `count` or `maxWait`; a count above the capacity in
    * force in Redis), `TypeError` (bad options or signal), the signal's reason (aborted before the
-   * grant; see the class for when the tokens go back), `MaxWaitExceededError` (the grant would come
-   * more than `maxWait` ms from now; nothing is taken), `InvalidClockReadingError` (nothing is sent),
+   * grant; see the class for when the tokens go back), `QueueFullError` (this instance already has
+   * `maxQueue` calls pending, and this one would have to wait: it is sent as a call that may not wait,
+   * so nothing is reserved), `MaxWaitExceededError` (the grant would come more than `maxWait` ms from
+   * now; nothing is taken), `InvalidClockReadingError` (nothing is sent),
    * `BucketClosedError`, or `RedisUnavailableError` (Redis failed or did not answer within
    * `redisTimeout`, with `failMode: 'closed'` and no fallback). Options are read once, as own properties.
    */
@@ -178,7 +187,9 @@ export class RedisTokenBucketFilter implements AsyncTokenBucketFilter {
    * `MaxWaitExceededError`, and the callers behind move up) when their reservations are the last in
    * Redis; callers of other processes keep their reservations, and the new limits then take over at
    * the last of them. The change is stamped with this process's wall clock (`Date.now()`), later than
-   * the one it replaces, so that the latest reconfiguration wins. Resolves once Redis holds the new
+   * the one it replaces, so that the latest reconfiguration wins. `maxQueue` is this instance's own cap
+   * (other processes keep theirs): it applies to later calls once the limits are in Redis, and
+   * `reconfigure({ maxQueue })` alone sends nothing. Resolves once Redis holds the new
    * limits; rejects (changing nothing) with `TypeError`/`RangeError` for invalid options,
    * `BucketClosedError` after `close()`, `InvalidClockReadingError`, or `RedisUnavailableError`.
    *
@@ -205,11 +216,13 @@ export class RedisTokenBucketFilter implements AsyncTokenBucketFilter {
    * the same way. The shared bucket in Redis is untouched. Closing twice is harmless.
    */
   close(): void {
-    this.bucket.close();
+    if (this.bucket.isClosed) return;
+    const rejected = this.bucket.close();
+    this.counters.events?.closed(rejected);
   }
 
   [Symbol.dispose](): void {
-    this.bucket.close();
+    this.close();
   }
 
   /**

@@ -1,7 +1,7 @@
 import { readClock, tryReadClock, type Clock } from '../clock.js';
 import type { BucketCounters } from '../core/counters.js';
 import { deferred } from '../core/deferred.js';
-import { WaitingRoom, type WaitPlan } from '../core/WaitingRoom.js';
+import { WaitingRoom, type QueueCap, type WaitPlan } from '../core/WaitingRoom.js';
 import { WaiterExtras } from '../core/WaiterQueue.js';
 import { MaxWaitExceededError } from '../errors.js';
 import { checkCount, type GetTokenRequest } from '../options/requestOptions.js';
@@ -25,6 +25,8 @@ export class Waits {
   readonly room: WaitingRoom<Call>;
   /** The takes sent so far. */
   takesSent = 0;
+  /** `maxQueue`: the cap on this instance's queue (held and sleeping calls). */
+  readonly cap: QueueCap;
   private readonly counters: BucketCounters;
   private readonly fallback: TokenBucketFilter | undefined;
 
@@ -36,11 +38,12 @@ export class Waits {
   ) {
     this.counters = parts.counters;
     this.fallback = parts.fallback;
+    this.cap = parts.cap;
     const plan: WaitPlan<Call> = {
       dueAt: (head) => head.deadline,
       granting: (head) => {
         head.state = 'done';
-        this.granted(head.count);
+        this.granted(head.count); // the room tells the observer, with the wait
         this.giveBacks.granting(head);
       },
       dropped: (dropped) => {
@@ -62,9 +65,13 @@ export class Waits {
         },
       },
       parts.counters,
-      { signals: parts.signals },
+      { signals: parts.signals, cap: parts.cap, key: parts.eventKey },
     );
+    this.eventKey = parts.eventKey;
   }
+
+  /** The key of a keyed store's bucket, for the observer (undefined for a bucket of its own). */
+  readonly eventKey: string | undefined;
 
   /** Settles `call`, released from the room (or never queued), as rejected with `reason`. */
   refuseReleased(call: Call, reason: unknown): void {
@@ -77,52 +84,70 @@ export class Waits {
   overCapacity(call: Call, capacity: number): void {
     call.state = 'done';
     call.unwanted = true;
+    const count = call.count; // read first: leaving the queue from its middle clears it
     this.counters.overCapacity += 1;
-    this.room.refuse(
-      call,
-      new RangeError(`count must not exceed the new capacity (${capacity}), received ${call.count}`),
-    );
+    this.room.refuse(call, new RangeError(`count must not exceed the new capacity (${capacity}), received ${count}`));
+    this.counters.events?.refused(count, 'overCapacity', this.eventKey);
   }
 
   /** Rejects `call`, which the new limits (`reconfigure()`) would grant `waitTime` ms after its call, past its `maxWait`. */
   maxWaitBroken(call: Call, waitTime: number): void {
     call.state = 'done';
     call.unwanted = true;
+    const count = call.count; // read first: leaving the queue from its middle clears it
     this.counters.maxWaitExceeded += 1;
     this.room.refuse(call, new MaxWaitExceededError(waitTime, call.maxWait ?? 0));
+    this.counters.events?.refused(count, 'maxWaitExceeded', this.eventKey);
   }
 
-  /** Counts a grant of `count` tokens. */
+  /** Counts a grant of `count` tokens (the caller tells the observer, or the room does). */
   granted(count: number): void {
     this.counters.granted += 1;
     this.counters.tokensGranted += count;
+  }
+
+  /** Counts the grant of `call`, resolved just now without sleeping, and tells the observer its wait. */
+  private grantedNow(call: Call): void {
+    this.granted(call.count);
+    if (this.counters.events !== undefined) this.room.grantedAt(call, tryReadClock(this.key.timeClock));
   }
 
   /**
    * `getToken()` once the bucket is open and `count` and the options are valid: sends the take. Throws
    * (the caller rejects with it) `InvalidClockReadingError` and what the signal's `addEventListener`
    * throws, in both cases having sent nothing.
+   *
+   * While this instance's queue (its calls in flight included, as `pending` counts them) holds
+   * `maxQueue` calls, the take is sent as one that may not wait (`maxWait` 0): granted if the tokens
+   * are there now, otherwise refused by the script having reserved nothing, and rejected here with
+   * `QueueFullError` (before the caller's own `maxWait`).
    */
   send(count: number, request: GetTokenRequest): Promise<void> {
     const { signal, maxWait } = request;
     // The decision's time (client time), or the clock the caller may have to sleep on (Redis time).
     const now = readClock(this.key.timeClock);
     const { promise, resolve, reject } = deferred();
+    // An observed bucket's calls keep the instant of the call in their extras, for the wait it reports.
     const extras =
-      signal === undefined
+      signal === undefined && this.counters.events === undefined
         ? undefined
         : new WaiterExtras(reject, signal, now, maxWait ?? Number.POSITIVE_INFINITY, this.room);
     const call = new Call(this.takesSent + 1, count, resolve, extras, reject, maxWait, now);
     // Watched before anything is sent: a signal whose addEventListener throws reserves nothing.
     this.room.watch(call);
     this.takesSent = call.seq; // counted only once it is sure to be sent
+    const queued = this.room.length;
+    const maxQueue = this.cap.maxQueue;
+    const full = queued >= maxQueue;
     this.room.hold(call);
+    // A refusal of a take sent full is a QueueFullError, with the queue and the cap as they were at the call.
+    const fullAt = full ? queued : -1;
     const onReply = (reply: ScriptReply): void => {
-      this.answered(call, reply);
+      this.answered(call, reply, fullAt, maxQueue);
     };
     this.key.take(
       count,
-      maxWait,
+      full ? 0 : maxWait, // full: a take that may not wait
       now,
       () => !call.unwanted, // aborted or closed before its batch was sent: nothing is sent for it
       onReply,
@@ -135,7 +160,8 @@ export class Waits {
     return promise;
   }
 
-  private answered(call: Call, reply: ScriptReply): void {
+  /** `fullAt`: the queue's length at the call when it was full then (`maxQueue` the cap then), else -1. */
+  private answered(call: Call, reply: ScriptReply, fullAt: number, maxQueue: number): void {
     let take: TakeReply;
     try {
       take = this.key.readTake(this.key.observe(reply), 0);
@@ -144,12 +170,12 @@ export class Waits {
       this.giveBacks.takeAnswered(call.seq);
       return;
     }
-    this.settleTake(call, take);
+    this.settleTake(call, take, fullAt, maxQueue);
     this.giveBacks.takeAnswered(call.seq);
   }
 
-  /** What the reply of `call`'s take means for it. */
-  private settleTake(call: Call, take: TakeReply): void {
+  /** What the reply of `call`'s take means for it (`fullAt`, `maxQueue`: see {@link answered}). */
+  private settleTake(call: Call, take: TakeReply, fullAt: number, maxQueue: number): void {
     const { status, wait, grantAt } = take;
     if (call.state !== 'sending' || !this.room.release(call)) {
       // Aborted, failed or closed while the script ran: give back what it took, when that is safe.
@@ -159,11 +185,14 @@ export class Waits {
     }
     if (status === TAKE_GRANTED) {
       call.state = 'done';
-      this.granted(call.count);
       this.room.grantHeld(call);
+      this.grantedNow(call);
+    } else if (status === TAKE_TOO_LATE && fullAt >= 0) {
+      this.refuseReleased(call, this.room.queueFull(call.count, fullAt, maxQueue));
     } else if (status === TAKE_TOO_LATE) {
       this.counters.maxWaitExceeded += 1;
       this.refuseReleased(call, new MaxWaitExceededError(wait, call.maxWait ?? 0));
+      this.counters.events?.refused(call.count, 'maxWaitExceeded', this.eventKey);
     } else if (status === TAKE_RESERVED) {
       let deadline: number;
       try {
@@ -201,12 +230,12 @@ export class Waits {
       if (call.maxWait !== undefined) options.maxWait = call.maxWait;
       this.room.unwatch(call);
       this.fallback.getToken(call.count, options).then(() => {
-        this.granted(call.count);
         call.resolve();
+        this.grantedNow(call);
       }, call.reject);
     } else if (this.key.config.failMode === 'open') {
-      this.granted(call.count);
       this.room.grantHeld(call);
+      this.grantedNow(call);
     } else {
       this.refuseReleased(call, error);
     }

@@ -4,7 +4,7 @@
  * of the package root, so `instanceof` works whichever entry they were imported from.
  */
 export type { AsyncTokenBucketFilter } from './AsyncTokenBucketFilter.js';
-export { BucketClosedError, InvalidClockReadingError, MaxWaitExceededError } from '../errors.js';
+export { BucketClosedError, InvalidClockReadingError, MaxWaitExceededError, QueueFullError } from '../errors.js';
 export { scriptRunner } from './clients.js';
 export type { IoRedisLike, NodeRedisLike, RedisClientLike, RedisScriptRunner } from './clients.js';
 export { RedisTimeoutError, RedisUnavailableError } from './errors.js';
@@ -20,3 +20,4 @@ export type {
 export { RedisKeyedTokenBucketFilter } from './RedisKeyedTokenBucketFilter.js';
 export { RedisTokenBucketFilter } from './RedisTokenBucketFilter.js';
 export { BUCKET_SCRIPT, BUCKET_SCRIPT_SHA } from './script.js';
+export type { BucketObserver, RefusalReason } from '../TokenBucketFilter.js';

@@ -1,8 +1,9 @@
 import type { Clock } from '../clock.js';
+import type { BucketEvents } from '../core/events.js';
 import { MAX_TIMER_DELAY } from '../clock.js';
 import { resolveBucketOptions, type ResolvedLimit } from '../options/bucketOptions.js';
 import { formatValue, ownOption } from '../options/format.js';
-import type { MultiLimitOptions, TokenBucketFilter, TokenBucketOptions } from '../TokenBucketFilter.js';
+import type { BucketObserver, MultiLimitOptions, TokenBucketFilter, TokenBucketOptions } from '../TokenBucketFilter.js';
 import { scriptRunner, type RedisClientLike, type RedisScriptRunner } from './clients.js';
 
 /** Where the Redis store reads the time of each decision. */
@@ -88,9 +89,13 @@ export type RedisTokenBucketOptions = RedisBucketOptions & RedisBucketName;
 /**
  * Options of `new RedisKeyedTokenBucketFilter()`: the Redis options, one bucket per key. A missing key
  * is always a full bucket (a new user, or one whose key expired once full), so `initialTokens`, if
- * given, must equal `capacity`.
+ * given, must equal `capacity`. Its `observer` is told the key of each event (see `BucketObserver`).
  */
-export type RedisKeyedTokenBucketOptions = RedisBucketOptions;
+export type RedisKeyedTokenBucketOptions = RedisStoreOptions &
+  (Omit<TokenBucketOptions, 'observer'> | Omit<MultiLimitOptions, 'observer'>) & {
+    /** Receives what this instance's calls on every key do, with the key; see `BucketObserver`. */
+    observer?: BucketObserver<string> | undefined;
+  };
 
 /** The validated configuration shared by the buckets of one store. */
 export interface RedisConfig {
@@ -105,9 +110,22 @@ export interface RedisConfig {
   readonly failMode: RedisFailMode;
   /** The limits given, each with its `initialTokens`. */
   readonly limits: readonly ResolvedLimit[];
+  /** The most callers this instance queues (per key, for the keyed store); Infinity: no cap. */
+  readonly maxQueue: number;
+  /** This instance's observer, if it has one. */
+  readonly events: BucketEvents | undefined;
 }
 
-const CORE_OPTIONS = ['capacity', 'refillTokens', 'refillInterval', 'initialTokens', 'clock', 'limits'] as const;
+const CORE_OPTIONS = [
+  'capacity',
+  'refillTokens',
+  'refillInterval',
+  'initialTokens',
+  'clock',
+  'limits',
+  'maxQueue',
+  'observer',
+] as const;
 const REDIS_OPTIONS = ['client', 'prefix', 'timeSource', 'redisTimeout', 'breakerCooldown', 'failMode'] as const;
 
 /**
@@ -117,7 +135,10 @@ const REDIS_OPTIONS = ['client', 'prefix', 'timeSource', 'redisTimeout', 'breake
  * itself (`key`, `fallback`). Throws `TypeError` for a wrong type, an unknown option or an unusable
  * client, `RangeError` for a number out of range; every message names the option and the value.
  */
-export function resolveRedisOptions(options: RedisBucketOptions, extra: readonly string[]): RedisConfig {
+export function resolveRedisOptions(
+  options: RedisBucketOptions | RedisKeyedTokenBucketOptions,
+  extra: readonly string[],
+): RedisConfig {
   // Read as unknown: the options come from JavaScript callers too, whatever the types say.
   const input: unknown = options;
   if (typeof input !== 'object' || input === null) {
@@ -167,6 +188,8 @@ export function resolveRedisOptions(options: RedisBucketOptions, extra: readonly
     breakerCooldown,
     failMode,
     limits: core.limits,
+    maxQueue: core.maxQueue,
+    events: core.events,
   };
 }
 

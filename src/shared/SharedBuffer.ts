@@ -7,6 +7,7 @@ import {
   EARLIER,
   LOCK,
   PENDING,
+  QUEUE_FULL,
   type CounterName,
 } from './layout.js';
 import { lock, unlock } from './lock.js';
@@ -72,6 +73,11 @@ export class SharedBuffer {
     this.floats[COUNTERS + 2] = (this.floats[COUNTERS + 2] as number) + 1;
   }
 
+  /** Adds one call refused by a thread's `maxQueue` to the counters (lock held). */
+  countQueueFull(): void {
+    this.floats[QUEUE_FULL] = (this.floats[QUEUE_FULL] as number) + 1;
+  }
+
   /** How often the earliest grant has moved earlier (see `EARLIER` in `layout.ts`; atomic, no lock needed). */
   get earlier(): number {
     return Atomics.load(this.words, EARLIER);
@@ -93,6 +99,7 @@ export class SharedBuffer {
       granted: value('granted'),
       denied: value('denied') + Atomics.load(this.words, DENIED_UNLOCKED),
       maxWaitExceeded: value('maxWaitExceeded'),
+      queueFull: this.floats[QUEUE_FULL] as number,
       aborted: value('aborted'),
       closed: value('closed'),
       overCapacity: value('overCapacity'),

@@ -1,9 +1,10 @@
 import { ClockTimer, globalClock, readClock, tryReadClock, type Clock } from '../clock.js';
 import { BucketCounters } from '../core/counters.js';
+import type { BucketEvents } from '../core/events.js';
 import { deferred } from '../core/deferred.js';
 import { WaiterExtras } from '../core/WaiterQueue.js';
-import { WaitingRoom, type RoomTime, type WaitPlan } from '../core/WaitingRoom.js';
-import { BucketClosedError } from '../errors.js';
+import { WaitingRoom, type QueueCap, type RoomTime, type WaitPlan } from '../core/WaitingRoom.js';
+import { BucketClosedError, MaxWaitExceededError } from '../errors.js';
 import type { GetTokenRequest } from '../options/requestOptions.js';
 import { epochClock } from './epochClock.js';
 import { GENERATION, NOTICE } from './layout.js';
@@ -74,13 +75,18 @@ export class SharedThread implements WaitPlan<SharedWaiter>, QueueOwner, RoomTim
    * @param state the shared state
    * @param injected the injected clock (every thread must inject one of the same base), or undefined
    *   for the default time base, `performance.timeOrigin + performance.now()`
+   * @param cap this instance's `maxQueue` (a cap on this thread's queue, not on every thread's)
+   * @param events this instance's observer, told what this thread's calls do
    */
   constructor(
     readonly state: SharedState,
     readonly injected: Clock | undefined,
+    readonly cap: QueueCap,
+    readonly events: BucketEvents | undefined,
   ) {
     // The room's own counts are this thread's alone; stats() reads the shared ones, kept in the buffer.
-    this.room = new WaitingRoom<SharedWaiter>(this, this, new BucketCounters());
+    // They carry this instance's observer, which the room tells what it counts.
+    this.room = new WaitingRoom<SharedWaiter>(this, this, new BucketCounters(events), { cap });
     this.handle = Object.freeze({ buffer: state.buffer });
     state.lock();
     state.read(); // learns the configuration (the capacity)
@@ -133,11 +139,13 @@ export class SharedThread implements WaitPlan<SharedWaiter>, QueueOwner, RoomTim
     this.closedHere = true;
     this.stopPoll();
     const waiters = this.room.close(new BucketClosedError());
-    if (waiters.length === 0) return;
-    this.state.addPending(-waiters.length);
-    this.state.lock();
-    this.state.count('closed', waiters.length);
-    this.state.unlock();
+    if (waiters.length !== 0) {
+      this.state.addPending(-waiters.length);
+      this.state.lock();
+      this.state.count('closed', waiters.length);
+      this.state.unlock();
+    }
+    this.events?.closed(waiters.length);
   }
 
   /** Called with the lock held when this thread's queue is planned for an older configuration. */
@@ -159,35 +167,50 @@ export class SharedThread implements WaitPlan<SharedWaiter>, QueueOwner, RoomTim
     this.state.addPending(-all.length);
     for (const [waiter, error] of all) this.room.refuse(waiter, error);
     this.room.rearm();
+    const events = this.events;
+    if (events === undefined) return;
+    for (const [waiter, error] of all) {
+      events.refused(
+        waiter.tokens,
+        error instanceof MaxWaitExceededError ? 'maxWaitExceeded' : 'overCapacity',
+        undefined,
+      );
+    }
   }
 
   /**
    * `getToken()` at clock reading `now`, once the bucket is open and `count` and the options valid:
-   * takes the tokens now, or reserves them at the instant of their grant and waits. Throws (the caller
-   * rejects with it) `RangeError`, `MaxWaitExceededError`, or what the signal's `addEventListener`
-   * throws, having reserved nothing.
+   * takes the tokens now, or reserves them at the instant of their grant and waits (unless this
+   * thread's queue is full). Throws (the caller rejects with it) `RangeError`, `QueueFullError`,
+   * `MaxWaitExceededError`, or what the signal's `addEventListener` throws, having reserved nothing.
    */
   getToken(count: number, request: GetTokenRequest, now: number): Promise<void> {
     const room = this.room;
     const { signal, maxWait } = request;
+    // Asked once, before the decision: a full queue makes it the decision with no wait.
+    const full = room.full;
     let waiter: SharedWaiter | undefined;
     let promise: Promise<void> | undefined;
     for (;;) {
       let at: number;
       try {
-        at = reserve(this.state, this, now, count, maxWait ?? Number.POSITIVE_INFINITY, waiter);
+        at = reserve(this.state, this, now, count, maxWait ?? Number.POSITIVE_INFINITY, waiter, full);
       } catch (refusal) {
         if (waiter !== undefined) room.unwatch(waiter);
+        if (refusal instanceof MaxWaitExceededError) this.events?.refused(count, 'maxWaitExceeded', undefined);
         throw refusal;
       } finally {
         this.settle();
       }
+      // QUEUE_FULL (NaN): refused and counted in shared memory; no waiter was made.
+      if (Number.isNaN(at)) throw room.queueFull(count);
       if (at === NEEDS_WAITER) {
         // Created and watched outside the lock (addEventListener is the caller's code), then asked again.
         const settle = deferred();
         promise = settle.promise;
+        // An observed instance's waiters keep the instant of their call too, for the wait it reports.
         const extras =
-          signal === undefined && maxWait === undefined
+          signal === undefined && maxWait === undefined && this.events === undefined
             ? undefined
             : new WaiterExtras(settle.reject, signal, now, maxWait ?? Number.POSITIVE_INFINITY, room);
         waiter = new SharedWaiter(count, Number.POSITIVE_INFINITY, settle.resolve, extras);
@@ -196,6 +219,7 @@ export class SharedThread implements WaitPlan<SharedWaiter>, QueueOwner, RoomTim
       }
       if (at <= now || waiter === undefined || promise === undefined) {
         if (waiter !== undefined) room.unwatch(waiter);
+        this.events?.granted(count, 0, undefined);
         return GRANTED;
       }
       this.state.addPending(1);

@@ -1,7 +1,8 @@
 import type { Clock } from '../clock.js';
+import type { BucketEvents } from '../core/events.js';
 import { peekAvailable, peekWait } from '../core/decide.js';
 import { BucketClosedError } from '../errors.js';
-import { resolveReconfigure } from '../options/bucketOptions.js';
+import { resolveReconfigure, type ResolvedLimit } from '../options/bucketOptions.js';
 import { checkCount, checkPauseMs, readGetTokenOptions } from '../options/requestOptions.js';
 import type {
   GetTokenOptions,
@@ -11,31 +12,14 @@ import type {
   TokenBucketOptions,
   TokenBucketStats,
 } from '../TokenBucketFilter.js';
+import type { SharedTokenBucketFromOptions, SharedTokenBucketHandle } from './handle.js';
 import { CLOSED, NOTICE } from './layout.js';
 import { attachState, checkLimitCount, createState } from './open.js';
-import { pause, reconfigure, takeNow } from './operations.js';
+import { pause, reconfigure, takeNow, type Refusal, type SharedWaiter } from './operations.js';
 import type { SharedState } from './SharedState.js';
 import { SharedThread } from './SharedThread.js';
 
-/**
- * SharedTokenBucketHandle is what a worker needs to draw from a {@link SharedTokenBucketFilter}:
- * pass `bucket.handle` to the worker with `postMessage()` or `workerData` (it is structured-clonable;
- * the buffer is shared, not copied) and call `SharedTokenBucketFilter.from(handle)` there.
- */
-export interface SharedTokenBucketHandle {
-  /** The bucket's whole state and configuration (776 bytes, layout version 3). */
-  readonly buffer: SharedArrayBuffer;
-}
-
-/** Options of {@link SharedTokenBucketFilter.from}. */
-export interface SharedTokenBucketFromOptions {
-  /**
-   * Where this thread reads time and sets timers. Give one only if the bucket was created with one
-   * (tests): every thread must read the same time base, so a bucket created with the default clock
-   * refuses an injected one here and vice versa.
-   */
-  clock?: Clock | undefined;
-}
+export type { SharedTokenBucketFromOptions, SharedTokenBucketHandle } from './handle.js';
 
 /** A count is checked against the capacity under the lock (another thread may change it): only its type here. */
 const ANY_CAPACITY = Number.POSITIVE_INFINITY;
@@ -109,8 +93,8 @@ export class SharedTokenBucketFilter implements PausableTokenBucketFilter {
    * must pass the same kind of clock to {@link SharedTokenBucketFilter.from}.
    */
   constructor(options: TokenBucketOptions | MultiLimitOptions) {
-    const { state, clock, origin } = createState(options);
-    this.attach(state, clock);
+    const { state, clock, origin, maxQueue, events } = createState(options);
+    this.attach(state, clock, maxQueue, events);
     this.thread.lastReading = origin;
   }
 
@@ -124,11 +108,11 @@ export class SharedTokenBucketFilter implements PausableTokenBucketFilter {
    * the bucket was created (an injected clock on one side only).
    */
   static from(handle: SharedTokenBucketHandle, options: SharedTokenBucketFromOptions = {}): SharedTokenBucketFilter {
-    const { state, clock } = attachState(handle, options);
+    const { state, clock, maxQueue, events } = attachState(handle, options);
     // An instance of this class on an existing buffer. It runs no constructor (a constructor creates a
     // bucket), so that nothing has to be smuggled into one: `attach()` is the whole of what is shared.
     const bucket = Object.create(SharedTokenBucketFilter.prototype) as SharedTokenBucketFilter;
-    bucket.attach(state, clock);
+    bucket.attach(state, clock, maxQueue, events);
     bucket.thread.tryNow();
     return bucket;
   }
@@ -175,7 +159,13 @@ export class SharedTokenBucketFilter implements PausableTokenBucketFilter {
     if (invalid !== undefined) throw invalid;
     const now = thread.now();
     if (thread.room.queued !== 0) thread.room.drain(now);
-    return takeNow(thread.state, thread.takeCache, now, count);
+    const taken = takeNow(thread.state, thread.takeCache, now, count);
+    const events = thread.events;
+    if (events !== undefined) {
+      if (taken) events.granted(count, 0, undefined);
+      else events.refused(count, 'denied', undefined);
+    }
+    return taken;
   }
 
   waitTime(count = 1): number {
@@ -215,8 +205,10 @@ export class SharedTokenBucketFilter implements PausableTokenBucketFilter {
 
   /**
    * Changes the limits for every thread; see `ReconfigurableTokenBucketFilter.reconfigure` and the
-   * class comment for how the callers queued in other threads are re-planned. Throws `TypeError` or
-   * `RangeError` on invalid options (at most 8 limits), `BucketClosedError` after `close()`, and
+   * class comment for how the callers queued in other threads are re-planned. `maxQueue` is this
+   * instance's alone: it changes the cap on this thread's queue, for the calls made after it (alone,
+   * it leaves the limits untouched, and other threads see nothing). Throws `TypeError` or `RangeError`
+   * on invalid options (at most 8 limits), `BucketClosedError` after `close()`, and
    * `InvalidClockReadingError` on an invalid clock reading; on a throw nothing changes.
    */
   reconfigure(options: ReconfigureOptions): void {
@@ -227,15 +219,32 @@ export class SharedTokenBucketFilter implements PausableTokenBucketFilter {
     const current = state.schedules();
     state.unlock();
     // Read outside the lock: the options' getters are the caller's code.
-    const limits = resolveReconfigure(options, current);
+    const { limits, maxQueue } = resolveReconfigure(options, current);
+    if (limits !== undefined) this.reconfigureLimits(limits);
+    if (maxQueue !== undefined) thread.cap.maxQueue = maxQueue; // for later calls: queued callers stay
+  }
+
+  /** Puts `limits` in force for every thread (see {@link reconfigure}). */
+  private reconfigureLimits(limits: readonly ResolvedLimit[]): void {
     checkLimitCount(limits.length);
-    const now = thread.now();
+    const now = this.thread.now();
+    this.changeForAll(now, (state, mine) => reconfigure(state, now, limits, mine));
+  }
+
+  /**
+   * Makes `change` to the shared state at clock reading `now`, under the lock, once this thread's
+   * queue is planned for the configuration in force; `change` re-plans this thread's queue `mine` and
+   * returns the refusals. Then tells every thread, settles the refusals and grants what is due.
+   */
+  private changeForAll(now: number, change: (state: SharedState, mine: SharedWaiter[]) => Refusal[]): void {
+    const thread = this.thread;
+    const state = thread.state;
     thread.room.drain(now);
     state.lock();
     let refusals;
     try {
       if (state.generation !== thread.generation) thread.replanUnderLock(now);
-      refusals = reconfigure(state, now, limits, thread.queue());
+      refusals = change(state, thread.queue());
       thread.generation = state.generation;
     } finally {
       state.unlock();
@@ -263,22 +272,7 @@ export class SharedTokenBucketFilter implements PausableTokenBucketFilter {
     const invalid = checkPauseMs(ms);
     if (invalid !== undefined) throw invalid;
     const now = thread.now();
-    thread.room.drain(now);
-    const state = thread.state;
-    state.lock();
-    let refusals;
-    try {
-      if (state.generation !== thread.generation) thread.replanUnderLock(now);
-      refusals = pause(state, now, now + ms, thread.queue());
-      thread.generation = state.generation;
-    } finally {
-      state.unlock();
-    }
-    Atomics.add(state.words, NOTICE, 1);
-    Atomics.notify(state.words, NOTICE);
-    thread.settle(refusals);
-    thread.room.rearm();
-    thread.room.drain(now);
+    this.changeForAll(now, (state, mine) => pause(state, now, now + ms, mine));
   }
 
   /**
@@ -318,7 +312,12 @@ export class SharedTokenBucketFilter implements PausableTokenBucketFilter {
   }
 
   /** Makes this instance this thread's side of the bucket whose state is `state`. */
-  private attach(state: SharedState, clock: Clock | undefined): void {
-    this.thread = new SharedThread(state, clock);
+  private attach(
+    state: SharedState,
+    clock: Clock | undefined,
+    maxQueue: number,
+    events: BucketEvents | undefined,
+  ): void {
+    this.thread = new SharedThread(state, clock, { maxQueue }, events);
   }
 }

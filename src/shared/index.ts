@@ -8,14 +8,16 @@ export {
   type SharedTokenBucketFromOptions,
   type SharedTokenBucketHandle,
 } from './SharedTokenBucketFilter.js';
-export { BucketClosedError, InvalidClockReadingError, MaxWaitExceededError } from '../errors.js';
+export { BucketClosedError, InvalidClockReadingError, MaxWaitExceededError, QueueFullError } from '../errors.js';
 export type { Clock } from '../clock.js';
 export type {
+  BucketObserver,
   GetTokenOptions,
   MultiLimitOptions,
   ReconfigurableTokenBucketFilter,
   ReconfigureOptions,
   RefillLimit,
+  RefusalReason,
   TokenBucketFilter,
   TokenBucketOptions,
   TokenBucketStats,

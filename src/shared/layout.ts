@@ -8,6 +8,8 @@ import { formatValue, ownOption } from '../options/format.js';
  * |----------|-----------|------|
  * | 0..39    | Int32 ×10 | {@link LOCK}, {@link CLOSED}, {@link PENDING}, {@link NOTICE}, {@link MAGIC}, {@link CLOCK_BASE}, {@link GENERATION}, {@link LIMIT_COUNT}, {@link EARLIER}, {@link DENIED_UNLOCKED} |
  * | 40..47   | Float64   | {@link RESUME_AT} |
+ * | 48..55   |           | unused |
+ * | 56..63   | Float64   | {@link QUEUE_FULL}: the `queueFull` counter of `stats()` |
  * | 64..127  | Float64 ×8| {@link SEQUENCE}, then the counters of `stats()` from {@link COUNTERS} |
  * | 128..639 | Float64 ×8 per limit, {@link MAX_LIMITS} limits | origin, capacity, refillTokens, refillInterval (the schedule), tokens, step (the core's `SingleLimit` position), born |
  * | 640..767 | Float64 ×16 | {@link RECONFIGURED_AT}: the clock reading of the reconfiguration that began each generation (a ring) |
@@ -47,6 +49,12 @@ export const DENIED_UNLOCKED = 9;
  * core's `LimitState.resumeAt`), or -Infinity when no pause is in force. New in layout version 3.
  */
 export const RESUME_AT = 5;
+
+/**
+ * Float64 index of the `queueFull` counter of `stats()` (calls refused by a thread's `maxQueue`). New
+ * in layout version 3.
+ */
+export const QUEUE_FULL = 7;
 
 /** Float64 index of the state's write sequence: bumped by every write that takes or gives back tokens. */
 export const SEQUENCE = 8;

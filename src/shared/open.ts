@@ -1,16 +1,21 @@
 import { readClock, type Clock } from '../clock.js';
-import { resolveBucketOptions, resolveOptions } from '../options/bucketOptions.js';
+import { eventsOf, type BucketEvents } from '../core/events.js';
+import { resolveBucketOptions, resolveMaxQueue, resolveOptions } from '../options/bucketOptions.js';
 import { formatValue, ownOption } from '../options/format.js';
 import type { MultiLimitOptions, TokenBucketOptions } from '../TokenBucketFilter.js';
 import { epochClock } from './epochClock.js';
 import { bufferOf, CLOCK_BASE, createBuffer, INJECTED_BASE, MAX_LIMITS } from './layout.js';
 import { SharedState } from './SharedState.js';
 
-/** What a shared bucket instance is made of: the state it shares, and its thread's clock. */
+/** What a shared bucket instance is made of: the state it shares, its thread's clock, and its own `maxQueue`. */
 export interface Opened {
   readonly state: SharedState;
   /** The injected clock, or undefined for the default time base. */
   readonly clock: Clock | undefined;
+  /** This instance's cap on its own queue (Infinity: none). */
+  readonly maxQueue: number;
+  /** This instance's observer, if it has one. */
+  readonly events: BucketEvents | undefined;
 }
 
 /** Refuses more limits than the shared buffer has room for (`RangeError`). */
@@ -33,7 +38,7 @@ export function createState(options: TokenBucketOptions | MultiLimitOptions): Op
   if (typeof input === 'object' && input !== null && ownOption(input, 'kind') !== undefined) {
     throw new TypeError(`Unknown option "kind" for a SharedTokenBucketFilter`);
   }
-  const { limits, clock } = resolveBucketOptions(options);
+  const { limits, clock, maxQueue, events } = resolveBucketOptions(options);
   checkLimitCount(limits.length);
   if (typeof SharedArrayBuffer !== 'function') {
     throw new TypeError(
@@ -41,13 +46,14 @@ export function createState(options: TokenBucketOptions | MultiLimitOptions): Op
     );
   }
   const origin = readClock(clock ?? epochClock);
-  return { state: new SharedState(createBuffer(limits, origin, clock !== undefined)), clock, origin };
+  return { state: new SharedState(createBuffer(limits, origin, clock !== undefined)), clock, origin, maxQueue, events };
 }
 
 /**
  * Validates a handle and the options of `from()` (own properties only) and returns the state it
  * shares. Throws `TypeError` for anything but a handle of this layout (naming an older build's), an
- * unknown option, or a clock on one side only (the bucket's creator and this thread must agree).
+ * unknown option, or a clock on one side only (the bucket's creator and this thread must agree), and
+ * `TypeError`/`RangeError` for a bad `maxQueue`.
  */
 export function attachState(handle: unknown, options: unknown): Opened {
   const buffer = bufferOf(handle);
@@ -55,8 +61,12 @@ export function attachState(handle: unknown, options: unknown): Opened {
     throw new TypeError(`options must be an object, received ${formatValue(options)}`);
   }
   for (const key of Object.keys(options)) {
-    if (key !== 'clock') throw new TypeError(`Unknown option ${formatValue(key)}; known options: clock`);
+    if (key !== 'clock' && key !== 'maxQueue' && key !== 'observer') {
+      throw new TypeError(`Unknown option ${formatValue(key)}; known options: clock, maxQueue, observer`);
+    }
   }
+  const maxQueue = resolveMaxQueue(ownOption(options, 'maxQueue'));
+  const events = eventsOf(ownOption(options, 'observer'));
   const given = ownOption(options, 'clock');
   const clock = given === undefined ? undefined : resolveOptions({ capacity: 1, clock: given }).clock;
   const injected = new Int32Array(buffer)[CLOCK_BASE] === INJECTED_BASE;
@@ -67,5 +77,5 @@ export function attachState(handle: unknown, options: unknown): Opened {
         : 'This shared bucket was created with the default clock: from() must not be given a clock',
     );
   }
-  return { state: new SharedState(buffer), clock };
+  return { state: new SharedState(buffer), clock, maxQueue, events };
 }

@@ -44,6 +44,8 @@ export class SharedWaiter extends Waiter {
 
 /** What {@link reserve} returns when the caller must wait but no waiter was given: nothing was written. */
 export const NEEDS_WAITER = Number.NEGATIVE_INFINITY;
+/** What {@link reserve} returns when the caller must wait but may not (its thread's queue is full): nothing was written. */
+export const QUEUE_FULL = Number.NaN;
 
 /** A waiter that a re-plan refused, and what it must be rejected with. */
 export type Refusal = readonly [waiter: SharedWaiter, error: Error];
@@ -101,7 +103,9 @@ export function takeNow(state: SharedState, cache: TakeCache, now: number, count
  * `now` when granted now. A grant to come is reserved only when `waiter` is given (its `before`,
  * `grantAt`, `sequence` and `generation` are set); without one it returns {@link NEEDS_WAITER} and
  * writes nothing, so that the caller can register the waiter's signal outside the lock and ask again.
- * Throws `RangeError` above the capacity and `MaxWaitExceededError` past `maxWait` (nothing taken).
+ * With `full` (the thread's queue holds `maxQueue` callers) a grant to come is not reserved: it
+ * returns {@link QUEUE_FULL}, counted, having written nothing. Throws `RangeError` above the capacity
+ * and `MaxWaitExceededError` past `maxWait` (nothing taken).
  */
 export function reserve(
   state: SharedState,
@@ -110,6 +114,7 @@ export function reserve(
   count: number,
   maxWait: number,
   waiter: SharedWaiter | undefined,
+  full = false,
 ): number {
   state.lock();
   try {
@@ -118,7 +123,12 @@ export function reserve(
     if (count > tail.capacity) throw checkCount(count, tail.capacity) as RangeError;
     tail.advance(now);
     const idle = tail.grantTime(0) <= now; // nobody queued in any thread
-    const at = decide(tail, now, count, maxWait);
+    // A full queue takes no waiter: the one decision with no wait, refused as queue-full (before maxWait).
+    const at = decide(tail, now, count, full ? 0 : maxWait);
+    if (Number.isNaN(at) && full) {
+      state.countQueueFull();
+      return QUEUE_FULL;
+    }
     if (Number.isNaN(at)) {
       state.count('maxWaitExceeded');
       throw new MaxWaitExceededError(peekWait(tail, now, count), maxWait);

@@ -170,15 +170,17 @@ export function hostileInputSuite(name: string, create: SuiteFactory, hooks: Sui
         try {
           prototype['refillTokens'] = 1000;
           prototype['maxWait'] = 0;
+          prototype['maxQueue'] = 0;
           ({ bucket, clock } = await setup({ capacity: 5, refillInterval: 100, initialTokens: 0 }));
           promise = bucket.getToken(1, {});
         } finally {
           delete prototype['refillTokens'];
           delete prototype['maxWait'];
+          delete prototype['maxQueue'];
         }
         const call = track(promise, clock);
         await tick(clock, 100);
-        expect(call).toMatchObject({ state: 'granted', at: 100 }); // no maxWait: 0 from the prototype
+        expect(call).toMatchObject({ state: 'granted', at: 100 }); // no maxWait or maxQueue: 0 from the prototype
         expect(await bucket.available).toBe(0); // one token per step, not 1000
         bucket.close();
       });

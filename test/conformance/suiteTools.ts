@@ -1,5 +1,5 @@
 import { expect, it as vitestIt } from 'vitest';
-import type { GetTokenOptions } from '../../src/index.js';
+import type { GetTokenOptions, ReconfigureOptions, TokenBucketStats } from '../../src/index.js';
 import { flushPromises, type FakeClock } from '../support/clock.js';
 import type { SuiteOptions } from '../support/implementations.js';
 
@@ -15,6 +15,10 @@ export interface SuiteBucket extends Disposable {
   tryGetToken(count?: number): boolean | Promise<boolean>;
   waitTime(count?: number): number | Promise<number>;
   close(): void;
+  /** The bucket's `stats()`, where it has one (`features.stats`). */
+  stats?(): TokenBucketStats;
+  /** The bucket's `reconfigure()`, where it has one (`features.reconfigure`); a promise for an async store. */
+  reconfigure?(options: ReconfigureOptions): unknown;
 }
 
 /**

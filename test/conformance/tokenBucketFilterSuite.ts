@@ -4,7 +4,9 @@ import type { Clock } from '../../src/clock.js';
 import { BucketClosedError, MaxWaitExceededError } from '../../src/index.js';
 import { createFakeClock, track, type FakeClock } from '../support/clock.js';
 import type { SuiteOptions } from '../support/implementations.js';
+import { eventsSuite } from './eventsSuite.js';
 import { hostileInputSuite } from './hostileInputSuite.js';
+import { queueCapSuite } from './queueCapSuite.js';
 import { suiteTools, type SuiteBucket, type SuiteFactory, type SuiteHooks } from './suiteTools.js';
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -518,4 +520,6 @@ export function tokenBucketFilterSuite(name: string, create: SuiteFactory, hooks
     });
   });
   hostileInputSuite(name, create, hooks);
+  queueCapSuite(name, create, hooks);
+  eventsSuite(name, create, hooks);
 }

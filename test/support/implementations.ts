@@ -93,9 +93,16 @@ export type Implementation = SyncImplementation | AsyncImplementation;
  * several-limit code path (`MultiLimit`, one refill timer per limit) exactly as for one limit.
  */
 function twice(options: SuiteOptionsMaybeClock | MultiLimitOptions): MultiLimitOptions {
-  const { clock, ...rest } = options;
+  // The options of the bucket as a whole stay beside the limits (own ones only, as every bucket reads them).
+  const { clock, maxQueue, observer, ...rest } = options;
+  const own = <T>(name: string, value: T): T | undefined => (Object.hasOwn(options, name) ? value : undefined);
   const limits = 'limits' in rest ? rest.limits : [rest as TokenBucketOptions];
-  return { limits: [...limits, ...limits.map((limit) => ({ ...limit }))], ...(clock === undefined ? {} : { clock }) };
+  return {
+    limits: [...limits, ...limits.map((limit) => ({ ...limit }))],
+    ...(own('clock', clock) === undefined ? {} : { clock }),
+    ...(own('maxQueue', maxQueue) === undefined ? {} : { maxQueue }),
+    ...(own('observer', observer) === undefined ? {} : { observer }),
+  };
 }
 
 const ALL: Features = { limits: true, reconfigure: true, stats: true, pause: true };

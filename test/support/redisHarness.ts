@@ -202,6 +202,8 @@ function bucketView(bucket: RedisTokenBucketFilter): SuiteBucket {
     tryGetToken: (count) => bucket.tryGetToken(count),
     waitTime: (count) => bucket.waitTime(count),
     close: () => bucket.close(),
+    stats: () => bucket.stats(),
+    reconfigure: (options) => bucket.reconfigure(options),
     [Symbol.dispose]: () => bucket[Symbol.dispose](),
   };
 }
@@ -226,7 +228,8 @@ function keyedView(
   // The store takes no initialTokens but capacity's: the view takes the difference itself, below.
   const rest: SuiteOptionsMaybeClock = { ...options };
   delete rest.initialTokens;
-  const store = new RedisKeyedTokenBucketFilter({ ...rest, ...common });
+  // An observer of the suite's is told the key too, as a last argument it does not read.
+  const store = new RedisKeyedTokenBucketFilter({ ...rest, ...common } as RedisKeyedTokenBucketOptions);
   created.add(store);
   const view: SuiteBucket = {
     capacity: store.capacity,
@@ -240,6 +243,8 @@ function keyedView(
     tryGetToken: (count) => store.tryGetToken(key, count),
     waitTime: (count) => store.waitTime(key, count),
     close: () => store.close(),
+    stats: () => store.stats(),
+    reconfigure: (reconfigureOptions) => store.reconfigure(reconfigureOptions),
     [Symbol.dispose]: () => store[Symbol.dispose](),
   };
   const shortfall = resolved.capacity - resolved.initialTokens;
