@@ -12,6 +12,9 @@
 # test's fake clock (timeSource: 'redis'; see test/redis/server.ts).
 # The server listens on a free port of 127.0.0.1 only, with persistence off (no RDB, no AOF), and writes
 # its log to a temporary folder that is removed at the end.
+#
+# Redis Cluster: the cluster tests start their own clusters from the same redis-server (test/redis/cluster.ts),
+# or use the one that TBF_REDIS_CLUSTER_URL names (comma-separated seed URLs), if set before this script.
 
 tbf_redis_install() {
   local missing=()

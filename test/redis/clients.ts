@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { Redis as Valkey } from 'iovalkey';
 import { afterAll, beforeAll, describe } from 'vitest';
 import { createClient } from 'redis';
 import type { RedisClientLike } from '../../src/redis/index.js';
@@ -11,14 +12,18 @@ export interface TestClient {
   close(): Promise<void>;
 }
 
-/** The two client libraries the store supports by duck typing, each with the settings the README advises. */
-export const clientKinds = ['ioredis', 'node-redis'] as const;
+/**
+ * The client libraries the store supports by duck typing, each with the settings the README advises:
+ * ioredis, node-redis, and iovalkey (Valkey's fork of ioredis, recognised by the same shape).
+ */
+export const clientKinds = ['ioredis', 'node-redis', 'iovalkey'] as const;
 export type ClientKind = (typeof clientKinds)[number];
 
 /** Connects a client of `kind` to `url`, offline queue off, and waits until it is ready. */
 export async function connect(kind: ClientKind, url: string): Promise<TestClient> {
-  if (kind === 'ioredis') {
-    const client = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 0, lazyConnect: true });
+  if (kind === 'ioredis' || kind === 'iovalkey') {
+    const settings = { enableOfflineQueue: false, maxRetriesPerRequest: 0, lazyConnect: true };
+    const client = kind === 'ioredis' ? new Redis(url, settings) : new Valkey(url, settings);
     client.on('error', () => undefined);
     await client.connect();
     return {

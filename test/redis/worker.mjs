@@ -9,8 +9,28 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, m
 
 let client;
 let quit;
-if (config.client === 'ioredis') {
-  const { Redis } = await import('ioredis');
+if (config.seeds !== undefined) {
+  // A Redis Cluster, through the library's cluster client, with the settings of test/redis/clusterClients.ts.
+  if (config.client === 'node-redis') {
+    const { createCluster } = await import('redis');
+    client = createCluster({
+      rootNodes: config.seeds.map(({ host, port }) => ({ url: `redis://${host}:${port}` })),
+      defaults: { disableOfflineQueue: true, socket: { reconnectStrategy: () => 100, connectTimeout: 1000 } },
+      topologyRefreshOnReconnectionAttemptStrategy: 200,
+    });
+    await client.connect();
+    quit = () => client.close();
+  } else {
+    const { Cluster } = await import(config.client === 'iovalkey' ? 'iovalkey' : 'ioredis');
+    client = new Cluster(config.seeds, {
+      redisOptions: { enableOfflineQueue: false, maxRetriesPerRequest: 0 },
+      lazyConnect: true,
+    });
+    await client.connect();
+    quit = () => client.quit();
+  }
+} else if (config.client === 'ioredis' || config.client === 'iovalkey') {
+  const { Redis } = await import(config.client);
   client = new Redis(config.url, { enableOfflineQueue: false, lazyConnect: true });
   await client.connect();
   quit = () => client.quit();

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import type { SuiteBucket, SuiteHooks } from '../conformance/suiteTools.js';
+import { clusterUnavailable } from '../redis/cluster.js';
 import { fakeTimeUnavailable, REDIS_URL_VARIABLE, redisServerInstalled } from '../redis/server.js';
 import {
   hooksOf,
@@ -24,6 +25,8 @@ export function serverUnavailable(server: Server): string | undefined {
     }
   } else if (server === 'fake-time redis') {
     reason = fakeTimeUnavailable();
+  } else if (server === 'redis cluster') {
+    reason = clusterUnavailable();
   }
   if (reason !== undefined && process.env.CI === 'true') {
     throw new Error(`${server} needed and not available under CI=true: ${reason} (see scripts/ci-redis.sh)`);

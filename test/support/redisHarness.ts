@@ -10,6 +10,8 @@ import {
 } from '../../src/redis/index.js';
 import type { SuiteBucket } from '../conformance/suiteTools.js';
 import { connect, type ClientKind, type TestClient } from '../redis/clients.js';
+import { clusterTarget, type ClusterTarget, type Seed } from '../redis/cluster.js';
+import { connectCluster } from '../redis/clusterClients.js';
 import { launchFakeTimeRedis, redisTarget, type FakeTimeRedis } from '../redis/server.js';
 import type { TokenBucketOptions } from '../../src/index.js';
 import type { Harness, SuiteOptionsMaybeClock } from './implementations.js';
@@ -28,6 +30,26 @@ import type { Harness, SuiteOptionsMaybeClock } from './implementations.js';
 /** Servers opened by this test file, shared by its entries, stopped when the last entry closes. */
 let plain: { target: Promise<Awaited<ReturnType<typeof redisTarget>>>; users: number } | undefined;
 let fake: { server: Promise<FakeTimeRedis>; users: number; tail: Promise<unknown> } | undefined;
+let cluster: { target: Promise<ClusterTarget>; users: number } | undefined;
+
+/** The file's Redis Cluster (test/redis/cluster.ts), started by its first entry, stopped after its last. */
+async function openCluster(): Promise<{ seeds: readonly Seed[]; close(): Promise<void> }> {
+  cluster ??= { target: clusterTarget(), users: 0 };
+  const opened = cluster;
+  opened.users += 1;
+  const target = await opened.target;
+  if ('skip' in target) throw new Error(target.skip);
+  return {
+    seeds: target.seeds,
+    async close() {
+      opened.users -= 1;
+      if (opened.users === 0) {
+        if (cluster === opened) cluster = undefined;
+        await target.stop();
+      }
+    },
+  };
+}
 
 async function openPlain(): Promise<{ url: string; close(): Promise<void> }> {
   plain ??= { target: redisTarget(), users: 0 };
@@ -109,21 +131,30 @@ interface Idle {
 }
 
 /**
- * Opens a Redis entry: a server (plain or fake-time), a connection of `kind`, and a factory of
- * buckets, each on a new key. `keyed`: a one-key view of the keyed store instead of a bucket.
+ * Opens a Redis entry: a server (plain or fake-time) or a cluster, a connection of `kind` (its cluster
+ * client on a cluster), and a factory of buckets, each on a new key. `keyed`: a one-key view of the
+ * keyed store instead of a bucket.
  */
-export async function openRedis(kind: ClientKind, time: RedisTimeSource, keyed: boolean): Promise<Harness> {
-  const server = time === 'redis' ? await openFake() : await openPlain();
-  const url = 'server' in server ? server.server.url : server.url;
+export async function openRedis(
+  kind: ClientKind,
+  time: RedisTimeSource,
+  keyed: boolean,
+  topology: 'server' | 'cluster' = 'server',
+): Promise<Harness> {
+  if (topology === 'cluster' && time === 'redis') throw new Error('no fake-time Redis Cluster: client time only');
+  const server = topology === 'cluster' ? await openCluster() : time === 'redis' ? await openFake() : await openPlain();
   let connection: TestClient;
   try {
-    connection = await connect(kind, url);
+    connection =
+      'seeds' in server
+        ? await connectCluster(kind, server.seeds)
+        : await connect(kind, 'server' in server ? server.server.url : server.url);
   } catch (error) {
     await server.close();
     throw error;
   }
   const created = new Set<Idle>();
-  const prefix = `tbf-list:${process.pid}:${Date.now()}:${kind}:${time}:${keyed ? 'keyed' : 'bucket'}:`;
+  const prefix = `tbf-list:${process.pid}:${Date.now()}:${kind}:${topology}:${time}:${keyed ? 'keyed' : 'bucket'}:`;
   let run = 0;
   const clientFor = (clock: Clock | undefined) =>
     'server' in server
@@ -135,7 +166,11 @@ export async function openRedis(kind: ClientKind, time: RedisTimeSource, keyed: 
   return {
     create(options: SuiteOptionsMaybeClock): SuiteBucket | Promise<SuiteBucket> {
       run += 1;
-      const common = { client: clientFor(options.clock), prefix, timeSource: time, redisTimeout: 5000 };
+      // With Redis time, calls wait in the clocked runner's queue, one round trip each, and a call's
+      // redisTimeout runs from when it was made: 2,000 callers queued at once (test/abortListeners.test.ts)
+      // took more than 5 s on a loaded 2-core machine and timed out.
+      const redisTimeout = time === 'redis' ? 30_000 : 5000;
+      const common = { client: clientFor(options.clock), prefix, timeSource: time, redisTimeout };
       if (keyed) return keyedView(options, common, `key ${run}`, created);
       const bucket = new RedisTokenBucketFilter({ ...options, ...common, key: String(run) });
       created.add(bucket);
