@@ -18,18 +18,20 @@ const notCore = [/EVALSHA/i, /redis/i, /SharedArrayBuffer/, /Atomics\./, /worker
  * internal property names was measured to save only 6% (6.35 → 5.96 kB), so the issue's 3 kB goal
  * needs a leaner structure, not a minifier setting. Module-level objects are marked `@__PURE__`, so
  * that an import of `wrap` or the HTTP helpers alone does not keep the buckets' code.
+ * 2026-12-02, later: `pause(ms)` (the resume gate in both limit states, the timer kind's resume timer,
+ * keyed `pause(key, ms)` and its checks), +0.27 kB on the lazy bucket (6.36 → 6.63 kB).
  */
 const checks = [
   {
     name: 'LazyTokenBucketFilter',
     code: "export { LazyTokenBucketFilter } from './dist/index.js';",
-    gzip: 6550,
+    gzip: 6950,
     forbidden: notCore,
   },
   {
     name: 'TokenBucketFilterFactory',
     code: "export { TokenBucketFilterFactory } from './dist/index.js';",
-    gzip: 8400,
+    gzip: 8950,
     forbidden: notCore,
   },
   // 2026-12-02, later: wrap()'s concurrency cap and keyed wrap, and the HTTP header helpers, +2.0 kB.
@@ -40,7 +42,7 @@ const checks = [
     gzip: 1800,
     forbidden: notCore,
   },
-  { name: 'everything in the root entry', code: "export * from './dist/index.js';", gzip: 10900, forbidden: notCore },
+  { name: 'everything in the root entry', code: "export * from './dist/index.js';", gzip: 11500, forbidden: notCore },
   {
     // 9.05 kB measured on 2026-12-02 after the shared bucket moved onto the core (decide(), LimitState,
     // WaitingRoom, SignalWatch, the options readers) and gained limits, reconfigure() and stats():

@@ -121,6 +121,8 @@ class Ticker {
 export class TimerTokenBucketFilter extends BucketBase {
   /** One refill timer per limit while started, open and not idle (full with nobody waiting). */
   private tickers: Ticker[] = [];
+  /** A one-shot timer to the end of a pause, while callers wait through it (it may fall between ticks). */
+  private resumeTimer: ClockTimer | undefined = undefined;
   private started = false;
 
   /**
@@ -155,11 +157,14 @@ export class TimerTokenBucketFilter extends BucketBase {
   protected override headChanged(): void {
     const keepAlive = this.room.length > 0;
     for (const ticker of this.tickers) ticker.setKeepAlive(keepAlive);
+    if (keepAlive && this.resumeTimer === undefined) this.armResume();
   }
 
   protected stopTimers(): void {
     for (const ticker of this.tickers) ticker.cancel();
     this.tickers = [];
+    this.resumeTimer?.cancel();
+    this.resumeTimer = undefined;
     this.takeWakes = true;
   }
 
@@ -167,7 +172,26 @@ export class TimerTokenBucketFilter extends BucketBase {
     if (!this.started) return;
     this.stopTimers();
     this.armAll();
+    this.armResume();
   }
+
+  /**
+   * A pause ends at an instant of its own, generally between two ticks, where the lazy kind would
+   * grant the head: while callers wait through a pause, one timer fires then and grants what is due.
+   */
+  private armResume(): void {
+    const resumeAt = this.limit.resumeAt;
+    const now = this.timeline.tryNow();
+    if (!this.started || this.isClosed || this.room.length === 0 || now === undefined || !(resumeAt > now)) return;
+    this.resumeTimer = ClockTimer.timeout(this.timeline.clock, this.onResume, resumeAt - now);
+  }
+
+  private readonly onResume = (): void => {
+    this.resumeTimer = undefined;
+    const now = this.timeline.tryNow();
+    if (now !== undefined) this.sync(now);
+    this.armResume(); // still early (timers and clock disagree by a fraction of a ms): once more
+  };
 
   protected override refuseWait(): Error | undefined {
     return this.started ? undefined : new BucketNotStartedError();
@@ -182,6 +206,7 @@ export class TimerTokenBucketFilter extends BucketBase {
     if (!this.started || this.isClosed) return;
     this.stopTimers();
     this.armAll();
+    this.armResume();
   }
 
   /** Whether the refill timer has nothing to do: the bucket is full and nobody waits. */

@@ -268,3 +268,33 @@ export interface ReconfigurableTokenBucketFilter extends TokenBucketFilter {
   /** Returns a snapshot of the bucket's counters; cheap, and never throws (also after `close()`). */
   stats(): TokenBucketStats;
 }
+
+/**
+ * PausableTokenBucketFilter is a {@link ReconfigurableTokenBucketFilter} that can also be paused, for
+ * backing off when the upstream answers 429. The in-process buckets (`LazyTokenBucketFilter`,
+ * `TimerTokenBucketFilter`, and every key of `KeyedTokenBucketFilter` through `pause(key, ms)`)
+ * implement it; the shared and Redis buckets do not yet.
+ */
+export interface PausableTokenBucketFilter extends ReconfigurableTokenBucketFilter {
+  /**
+   * Grants nothing for `ms` milliseconds from now, to `getToken()` or `tryGetToken()`: the call to
+   * make when the upstream answers 429 with `Retry-After`. The bucket refills through the pause on its
+   * unchanged schedule, but when the pause ends each limit holds **at most one refill** (its
+   * `refillTokens`, or what it would hold then if less): the bucket resumes at its steady rate, with
+   * no burst that could earn the next 429. A limit that refills its whole capacity at once (a budget
+   * of 10,000 a day) thus keeps its tokens; one that refills a token at a time starts again from one.
+   *
+   * Queued callers keep their order and are granted after the pause, and so are callers that queue
+   * during it; `waitTime()` and `maxWait` count the pause, so a queued caller whose grant would now
+   * come after its `maxWait` (counted from its call) rejects with `MaxWaitExceededError`. A second
+   * `pause()` extends a pause in force and never shortens it; `pause(0)` only caps the tokens at
+   * one refill. A pause holds through `reconfigure()` (capped at the new `refillTokens` at its end).
+   *
+   * Throws `TypeError` when `ms` is not a number, `RangeError` when it is negative, NaN or infinite
+   * (naming the value), and `BucketClosedError` after `close()`; on a throw nothing changes.
+   *
+   * @example
+   * if (response.status === 429) bucket.pause(Number(response.headers.get('retry-after')) * 1000);
+   */
+  pause(ms: number): void;
+}

@@ -11,7 +11,7 @@ export const TokenBucketFilterFactory = {
   /**
    * Creates a bucket of the given `kind` (default `'lazy'`) and, for `'timer'`, starts its refill timer.
    * Returns a `LazyTokenBucketFilter` or a `TimerTokenBucketFilter` (typed by `kind`; either, when
-   * `kind` is a variable), both `ReconfigurableTokenBucketFilter`s.
+   * `kind` is a variable), both `PausableTokenBucketFilter`s.
    *
    * Throws `TypeError` or `RangeError` when an option is invalid; the message names the option and
    * the value.

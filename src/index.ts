@@ -25,6 +25,7 @@ export type {
   GetTokenOptions,
   MultiLimitFilterOptions,
   MultiLimitOptions,
+  PausableTokenBucketFilter,
   ReconfigurableTokenBucketFilter,
   ReconfigureOptions,
   RefillLimit,

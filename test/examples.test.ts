@@ -67,4 +67,11 @@ describe('examples', () => {
     expect(output).toContain('refused: 0');
     expect(output).toContain('12 requests took at least 1000 ms');
   });
+
+  it('api-client.mjs pauses on a real 429 with Retry-After, then every retry goes through', async () => {
+    const output = await runExample('api-client.mjs');
+    expect(output).toContain('backoff: 5 refused with Retry-After 1 s');
+    expect(output).toContain('after the pause: 200 200 200 200 200');
+    expect(output).toContain('nothing was sent for at least 1000 ms after the last 429');
+  });
 });

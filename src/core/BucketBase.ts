@@ -1,21 +1,29 @@
 import { BucketClosedError } from '../errors.js';
 import { resolveReconfigure } from '../options/bucketOptions.js';
-import { checkCount, PLAIN_REQUEST, readGetTokenOptions, type GetTokenRequest } from '../options/requestOptions.js';
+import {
+  checkCount,
+  checkPauseMs,
+  PLAIN_REQUEST,
+  readGetTokenOptions,
+  type GetTokenRequest,
+} from '../options/requestOptions.js';
 import type {
   GetTokenOptions,
-  ReconfigurableTokenBucketFilter,
+  PausableTokenBucketFilter,
   ReconfigureOptions,
   TokenBucketStats,
 } from '../TokenBucketFilter.js';
 import { schedulesFrom, type BucketInit } from './bucketInit.js';
-import { decide, peekWait } from './decide.js';
+import { decide, peekAvailable, peekWait } from './decide.js';
 import { LocalBucket } from './LocalBucket.js';
 import { msUntil } from './refill.js';
 
 const GRANTED: Promise<void> = Promise.resolve();
+/** `LimitState.resumeAt` when no pause is in force. */
+const NO_PAUSE = Number.NEGATIVE_INFINITY;
 
 /**
- * BucketBase is the contract every in-process bucket shares (`ReconfigurableTokenBucketFilter`):
+ * BucketBase is the contract every in-process bucket shares (`PausableTokenBucketFilter`):
  * argument checks, the closed state, the hot paths of `getToken()` and `tryGetToken()`, `waitTime()`,
  * `reconfigure()`, `stats()` and `close()`, over the store of {@link LocalBucket} (live limits, their
  * projection through the queue, and the waiting room).
@@ -23,7 +31,7 @@ const GRANTED: Promise<void> = Promise.resolve();
  * Every public method reads the clock once and passes that instant down to the pure arithmetic of
  * `decide.ts`, `limits.ts` and `refill.ts`.
  */
-export abstract class BucketBase extends LocalBucket implements ReconfigurableTokenBucketFilter {
+export abstract class BucketBase extends LocalBucket implements PausableTokenBucketFilter {
   protected constructor(init: BucketInit) {
     super(init);
   }
@@ -35,8 +43,10 @@ export abstract class BucketBase extends LocalBucket implements ReconfigurableTo
 
   get available(): number {
     if (this.closed) return 0;
-    this.syncIfValid();
-    return this.room.length === 0 ? this.limit.tokens : 0;
+    const now = this.timeline.tryNow();
+    if (now === undefined) return this.room.length === 0 && this.limit.resumeAt === NO_PAUSE ? this.limit.tokens : 0;
+    this.sync(now);
+    return this.room.length === 0 ? peekAvailable(this.limit, now) : 0;
   }
 
   get pending(): number {
@@ -117,7 +127,7 @@ export abstract class BucketBase extends LocalBucket implements ReconfigurableTo
   }
 
   /**
-   * Changes the limits; see {@link ReconfigurableTokenBucketFilter.reconfigure}. Throws on invalid
+   * Changes the limits; see `ReconfigurableTokenBucketFilter.reconfigure`. Throws on invalid
    * options (changing nothing) and after `close()`.
    */
   reconfigure(options: ReconfigureOptions): void {
@@ -125,6 +135,18 @@ export abstract class BucketBase extends LocalBucket implements ReconfigurableTo
     const limits = resolveReconfigure(options, this.limit.schedules());
     const now = this.timeline.now();
     this.applySchedules(schedulesFrom(limits, now), now);
+  }
+
+  /**
+   * Grants nothing for `ms` ms from now; see {@link PausableTokenBucketFilter.pause}. Throws on
+   * an invalid `ms` (changing nothing) and after `close()`.
+   */
+  pause(ms: number): void {
+    if (this.closed) throw new BucketClosedError();
+    const invalid = checkPauseMs(ms);
+    if (invalid !== undefined) throw invalid;
+    const now = this.timeline.now();
+    this.pauseAt(now, now + ms);
   }
 
   /** Returns a snapshot of the counters; see {@link TokenBucketStats}. */

@@ -2,7 +2,7 @@ import { BucketClosedError, MaxWaitExceededError } from '../errors.js';
 import type { GetTokenRequest } from '../options/requestOptions.js';
 import type { BucketInit } from './bucketInit.js';
 import { BucketCounters } from './counters.js';
-import { decide, peekWait } from './decide.js';
+import { decide, pauseUntil, peekWait } from './decide.js';
 import { deferred } from './deferred.js';
 import { limitStateAt, type LimitState } from './limits.js';
 import type { RefillSchedule } from './refill.js';
@@ -108,13 +108,31 @@ export abstract class LocalBucket {
   /**
    * Brings the bucket to `now` and puts `schedules` (starting at `now`) in force: limit `i` carries the
    * tokens of the old limit `i`, capped at its new capacity (a limit with no old counterpart starts
-   * full), and the queue is re-planned by {@link replan}.
+   * full), a pause in force carries on (at most `refillTokens` of each new limit at its end), and the
+   * queue is re-planned by {@link replan}.
    */
   protected applySchedules(schedules: readonly RefillSchedule[], now: number): void {
     this.sync(now);
     const held = this.limit.tokensByLimit();
     const carried = schedules.map((schedule, i) => Math.min(schedule.capacity, held[i] ?? schedule.capacity));
-    this.replan(limitStateAt(schedules, carried, now), now);
+    const limit = limitStateAt(schedules, carried, now);
+    // A pause in force holds through a reconfiguration.
+    const resumeAt = this.limit.resumeAt;
+    if (resumeAt > now) pauseUntil(limit, resumeAt);
+    this.replan(limit, now);
+  }
+
+  /**
+   * Brings the bucket to `now` and pauses it until clock reading `until` (see `pauseUntil()` in
+   * `decide.ts`): the live limits are emptied as of `until`, and the queue is re-planned on them in
+   * order by {@link replan} (a waiter whose grant now breaks its `maxWait` rejects). Public for the
+   * keyed bucket, which pauses one key's bucket; `now` and `until` are valid clock readings, the bucket open.
+   */
+  pauseAt(now: number, until: number): void {
+    this.sync(now);
+    const limit = this.limit;
+    pauseUntil(limit, until);
+    this.replan(limit, now);
   }
 
   /**

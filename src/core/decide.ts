@@ -16,7 +16,8 @@ import { msUntil } from './refill.js';
  *
  * `tryGetToken()` is this decision with `maxWait` 0; `getToken()` is it with the caller's `maxWait`
  * (Infinity when none); `waitTime()` and `available` are {@link peekWait} and {@link peekAvailable};
- * giving back a reservation is {@link replay} from where the tail stood before it. The in-process
+ * giving back a reservation is {@link replay} from where the tail stood before it; `pause(ms)` is
+ * {@link pauseUntil} on the state before any reservation, which the queue is then re-planned on. The in-process
  * buckets run it on their queue's projection, the shared bucket on the state it holds in shared
  * memory, and the Redis script is a declared port of it, operation for operation
  * (`src/redis/script.ts`); one table of exact instants (`test/support/decisionTable.ts`) runs against
@@ -69,6 +70,21 @@ export function peekWait(tail: LimitState, now: number, count: number): number {
 export function peekAvailable(tail: LimitState, now: number): number {
   tail.advance(now);
   return tail.grantTime(1) <= now ? tail.tokens : 0;
+}
+
+/**
+ * Pauses the limits in `state` until clock reading `until` (ms): nothing can be granted before it.
+ * Through the pause the limits refill on their unchanged schedules, but at its end each holds at most
+ * one refill step's tokens (its `refillTokens`), so the bucket resumes at its steady rate with no
+ * burst: after a 429 from upstream, a burst would likely earn the next one. A limit that refills its
+ * whole capacity at once (10,000 a day) thus keeps its budget. Pausing again with an earlier `until`
+ * than a pause in force changes nothing: a pause is only ever extended.
+ *
+ * `state` must hold no reservation (it is the state before every queued caller): the callers that
+ * had reserved are then decided again on it, in order, so they keep their places.
+ */
+export function pauseUntil(state: LimitState, until: number): void {
+  state.pauseUntil(until);
 }
 
 /**

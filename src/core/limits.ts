@@ -8,6 +8,9 @@ import {
   type RefillSchedule,
 } from './refill.js';
 
+/** {@link LimitState.resumeAt} when no pause is in force. */
+const NO_PAUSE = Number.NEGATIVE_INFINITY;
+
 /**
  * LimitState is where a bucket stands on its refill schedule or schedules: the whole tokens of one
  * limit ({@link SingleLimit}) or of several limits that every grant draws from at the same instant
@@ -23,7 +26,7 @@ export interface LimitState {
   readonly tokens: number;
   /** Clock reading of the next step of any limit: before it, {@link advance} changes nothing. */
   readonly nextStepAt: number;
-  /** Whether every limit holds its full capacity. */
+  /** Whether every limit holds its full capacity (never while a pause may still be in force). */
   readonly full: boolean;
   /** Takes `count` tokens from every limit now. The caller has checked `tokens >= count`. */
   take(count: number): void;
@@ -36,6 +39,19 @@ export interface LimitState {
   grantNext(count: number): number;
   /** Adds the refills of every step up to clock reading `now`; a reading in the past changes nothing. */
   advance(now: number): void;
+  /**
+   * Clock reading before which nothing is granted (a pause's end, ms), or `-Infinity` when no pause is
+   * in force; {@link grantTime} and {@link grantNext} never return an instant before it. Cleared by the
+   * first {@link advance} that moves past it.
+   */
+  readonly resumeAt: number;
+  /**
+   * Pauses until clock reading `until` (ms): nothing is granted before it, and at it each limit holds
+   * what it would hold then, capped at one refill step (its `refillTokens`), so the bucket resumes at
+   * its steady rate with no burst. Each limit keeps its schedule. An `until` before a pause in force
+   * changes nothing. Called on the state before any reservation, never on a projection through a queue.
+   */
+  pauseUntil(until: number): void;
   /** Returns an independent copy (for projections through the queue). */
   clone(): LimitState;
   /** Every limit's schedule, in the order given at construction. */
@@ -53,6 +69,7 @@ export class SingleLimit implements LimitState, BucketPosition {
   /** The schedule's capacity, copied to a field of its own for the hot path. */
   readonly capacity: number;
   nextStepAt: number;
+  resumeAt = NO_PAUSE;
 
   /**
    * @param schedule the refill schedule (origin included)
@@ -69,7 +86,7 @@ export class SingleLimit implements LimitState, BucketPosition {
   }
 
   get full(): boolean {
-    return this.tokens >= this.capacity;
+    return this.tokens >= this.capacity && this.resumeAt === NO_PAUSE;
   }
 
   take(count: number): void {
@@ -77,15 +94,18 @@ export class SingleLimit implements LimitState, BucketPosition {
   }
 
   grantTime(count: number): number {
-    return stepTime(this.schedule, this.step + stepsUntil(this.schedule, this.tokens, count));
+    const at = stepTime(this.schedule, this.step + stepsUntil(this.schedule, this.tokens, count));
+    return at < this.resumeAt ? this.resumeAt : at;
   }
 
   grantNext(count: number): number {
-    return stepTime(this.schedule, grantNext(this.schedule, this, count));
+    const at = stepTime(this.schedule, grantNext(this.schedule, this, count));
+    return at < this.resumeAt ? this.resumeAt : at;
   }
 
   advance(now: number): void {
     if (now < this.nextStepAt) return;
+    if (this.resumeAt <= now) this.resumeAt = NO_PAUSE;
     const current = Math.max(this.step, stepsAt(this.schedule, now));
     if (current > this.step) {
       this.tokens = refill(this.schedule, this.tokens, current - this.step);
@@ -103,9 +123,18 @@ export class SingleLimit implements LimitState, BucketPosition {
     }
   }
 
+  pauseUntil(until: number): void {
+    if (until <= this.resumeAt) return;
+    this.advanceTo(until);
+    this.tokens = Math.min(this.tokens, this.schedule.refillTokens);
+    this.resumeAt = until;
+    this.nextStepAt = stepTime(this.schedule, this.step + 1);
+  }
+
   clone(): SingleLimit {
     const copy = new SingleLimit(this.schedule, this.tokens, this.step);
     copy.nextStepAt = this.nextStepAt;
+    copy.resumeAt = this.resumeAt;
     return copy;
   }
 
@@ -127,6 +156,7 @@ export class MultiLimit implements LimitState {
   readonly capacity: number;
   tokens: number;
   nextStepAt: number;
+  resumeAt = NO_PAUSE;
 
   /** @param limits two or more limits; the array is owned by this object from now on */
   constructor(private readonly limits: SingleLimit[]) {
@@ -139,6 +169,7 @@ export class MultiLimit implements LimitState {
   }
 
   get full(): boolean {
+    if (this.resumeAt !== NO_PAUSE) return false;
     for (const limit of this.limits) if (!limit.full) return false;
     return true;
   }
@@ -149,7 +180,7 @@ export class MultiLimit implements LimitState {
   }
 
   grantTime(count: number): number {
-    let at = Number.NEGATIVE_INFINITY;
+    let at = this.resumeAt;
     for (const limit of this.limits) at = Math.max(at, limit.grantTime(count));
     return at;
   }
@@ -167,12 +198,25 @@ export class MultiLimit implements LimitState {
 
   advance(now: number): void {
     if (now < this.nextStepAt) return;
+    if (this.resumeAt <= now) this.resumeAt = NO_PAUSE;
     for (const limit of this.limits) limit.advance(now);
     this.refresh();
   }
 
+  pauseUntil(until: number): void {
+    if (until <= this.resumeAt) return;
+    for (const limit of this.limits) {
+      limit.advanceTo(until);
+      limit.tokens = Math.min(limit.tokens, limit.schedule.refillTokens);
+    }
+    this.resumeAt = until;
+    this.refresh();
+  }
+
   clone(): MultiLimit {
-    return new MultiLimit(this.limits.map((limit) => limit.clone()));
+    const copy = new MultiLimit(this.limits.map((limit) => limit.clone()));
+    copy.resumeAt = this.resumeAt;
+    return copy;
   }
 
   schedules(): readonly RefillSchedule[] {

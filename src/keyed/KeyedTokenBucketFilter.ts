@@ -8,7 +8,7 @@ import { Timeline } from '../core/Timeline.js';
 import { BucketClosedError } from '../errors.js';
 import { resolveBucketOptions, resolveReconfigure } from '../options/bucketOptions.js';
 import { formatValue, ownOption } from '../options/format.js';
-import { checkCount, PLAIN_REQUEST, readGetTokenOptions } from '../options/requestOptions.js';
+import { checkCount, checkPauseMs, PLAIN_REQUEST, readGetTokenOptions } from '../options/requestOptions.js';
 import type {
   DisposableLike,
   GetTokenOptions,
@@ -206,6 +206,25 @@ export class KeyedTokenBucketFilter<K = unknown> implements DisposableLike {
     const bucket = this.table.buckets.get(key);
     if (bucket !== undefined) return bucket.waitTime(count);
     return peekWait(limitStateAt(this.schedules, this.startTokens, now), now, count);
+  }
+
+  /**
+   * Grants nothing to `key` for `ms` ms from now, as `ReconfigurableTokenBucketFilter.pause()` does
+   * for one bucket (at the end the key holds at most `refillTokens` of each limit); other keys are not
+   * affected. Creates the key's bucket if it has none. A paused key is held until its pause has ended,
+   * unless `maxKeys` evicts it as the least recently used, which forgets the pause as it forgets any
+   * evicted key's tokens. Throws `TypeError`/`RangeError` for a bad `ms` (changing nothing) and
+   * `BucketClosedError` after `close()`.
+   *
+   * @example
+   * if (response.status === 429) keyed.pause(tenant, Number(response.headers.get('retry-after')) * 1000);
+   */
+  pause(key: K, ms: number): void {
+    if (this.closed) throw new BucketClosedError();
+    const invalid = checkPauseMs(ms);
+    if (invalid !== undefined) throw invalid;
+    const now = this.timeline.now();
+    this.use(key, now).pauseAt(now, now + ms);
   }
 
   /**

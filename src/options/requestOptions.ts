@@ -23,6 +23,17 @@ export function checkMaxWait(maxWait: unknown): RangeError | undefined {
   return new RangeError(`maxWait must be a non-negative number of ms, received ${formatValue(maxWait)}`);
 }
 
+/**
+ * Validates the `ms` of `pause(ms)`: returns a `TypeError` when it is not a number and a `RangeError`
+ * naming the value when it is negative, NaN or infinite (a bucket that should never grant again is
+ * closed, not paused), or undefined when valid.
+ */
+export function checkPauseMs(ms: unknown): TypeError | RangeError | undefined {
+  if (typeof ms !== 'number') return new TypeError(`pause() takes a number of ms, received ${formatValue(ms)}`);
+  if (ms >= 0 && ms !== Number.POSITIVE_INFINITY) return undefined;
+  return new RangeError(`pause() takes a non-negative finite number of ms, received ${formatValue(ms)}`);
+}
+
 /** Whether `value` looks like an `AbortSignal`: an object with a boolean `aborted` and listener methods. */
 export function isAbortSignal(value: unknown): value is AbortSignalLike {
   const signal = value as Partial<AbortSignalLike> | null;

@@ -4,15 +4,18 @@ import { KeyedTokenBucketFilter, type KeyedTokenBucketOptions } from '../../src/
 /**
  * A one-key view of a keyed bucket: a `TokenBucketFilter` whose every call goes to `keyed` with `key`.
  * Its `close()` closes the whole keyed bucket (the view is for running the conformance suite), and its
- * `reconfigure()` reconfigures every key. It has no `stats()`: the keyed bucket's count every key.
+ * `reconfigure()` reconfigures every key; its `pause()` pauses its key only. It has no `stats()`: the keyed bucket's count every key.
  */
 export function keyView<K>(
   keyed: KeyedTokenBucketFilter<K>,
   key: K,
-): TokenBucketFilter & { reconfigure(options: ReconfigureOptions): void } {
+): TokenBucketFilter & { reconfigure(options: ReconfigureOptions): void; pause(ms: number): void } {
   return {
     reconfigure: (options) => {
       keyed.reconfigure(options);
+    },
+    pause: (ms) => {
+      keyed.pause(key, ms);
     },
     get capacity() {
       return keyed.capacity;
