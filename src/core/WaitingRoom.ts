@@ -213,7 +213,7 @@ export class WaitingRoom<W extends Waiter> implements AbortOwner {
     this.closed = true;
     this.timer?.cancel();
     this.timer = undefined;
-    const waiters = (this.queue.length === 0 ? [] : this.queue.takeAll()) as W[];
+    const waiters = this.queue.takeAll() as W[];
     if (this.held !== undefined) {
       waiters.push(...this.held);
       this.held = undefined;
