@@ -147,3 +147,61 @@ describe('TimerTokenBucketFilter', () => {
     bucket.close();
   });
 });
+
+/** A clock whose reading the test sets and whose timers it fires by hand, recording each as set. */
+function scriptedClock() {
+  let now = 0;
+  const timers: Array<{ kind: 'timeout' | 'interval'; ms: number; callback: () => void; cleared: boolean }> = [];
+  const add = (kind: 'timeout' | 'interval') => (callback: () => void, ms: number) => {
+    timers.push({ kind, ms, callback, cleared: false });
+    return timers.length - 1;
+  };
+  const clear = (handle: number) => {
+    const timer = timers[handle];
+    if (timer) timer.cleared = true;
+  };
+  const clock = {
+    performance: { now: () => now },
+    setTimeout: add('timeout'),
+    clearTimeout: clear,
+    setInterval: add('interval'),
+    clearInterval: clear,
+  };
+  return { clock, timers, set: (reading: number) => (now = reading) };
+}
+
+describe('TimerTokenBucketFilter: the refill timer at exact instants (interval 100 ms)', () => {
+  // Rows: [start() at, the first timer set]: on the schedule (less than 1 ms past a step) an interval,
+  // otherwise a one-shot timer to the next step.
+  const starts: Array<[number, { kind: 'timeout' | 'interval'; ms: number }]> = [
+    [100, { kind: 'interval', ms: 100 }],
+    [100.5, { kind: 'interval', ms: 100 }],
+    [100.999, { kind: 'interval', ms: 100 }],
+    [101, { kind: 'timeout', ms: 99 }],
+    [150, { kind: 'timeout', ms: 50 }],
+  ];
+  it.each(starts)('start() at %d ms sets %o', (at, first) => {
+    const { clock, timers, set } = scriptedClock();
+    const bucket = new TimerTokenBucketFilter({ capacity: 3, refillInterval: 100, initialTokens: 0, clock });
+    set(at);
+    bucket.start();
+    expect(timers).toMatchObject([first]);
+    bucket.close();
+  });
+
+  // Rows: [an interval tick at, whether the interval is re-aligned]: less than 1 ms late is on time.
+  const ticks: Array<[number, boolean]> = [
+    [200, false],
+    [200.999, false],
+    [201, true],
+  ];
+  it.each(ticks)('an interval tick at %d ms re-aligns: %s', (at, realigned) => {
+    const { clock, timers, set } = scriptedClock();
+    const bucket = new TimerTokenBucketFilter({ capacity: 3, refillInterval: 100, initialTokens: 0, clock }).start();
+    set(at);
+    timers[0]?.callback();
+    expect(timers[0]?.cleared).toBe(realigned);
+    expect(timers.length).toBe(realigned ? 2 : 1);
+    bucket.close();
+  });
+});
