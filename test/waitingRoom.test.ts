@@ -346,3 +346,92 @@ describe('WaitingRoom: one timer, for the head, set at its exact wait', () => {
     expect(timers).toEqual([]);
   });
 });
+
+/** A signal-like whose listeners the test fires itself; `removeEventListener` may throw. */
+function scriptedSignal(options: { removeThrows?: boolean } = {}) {
+  const listeners = new Set<() => void>();
+  const state: { aborted: boolean; reason: () => unknown } = { aborted: false, reason: () => undefined };
+  const signal = {
+    get aborted() {
+      return state.aborted;
+    },
+    get reason() {
+      return state.reason();
+    },
+    addEventListener: (_type: string, listener: () => void) => listeners.add(listener),
+    removeEventListener: (_type: string, listener: () => void) => {
+      if (options.removeThrows === true) throw new Error('removeEventListener failed');
+      listeners.delete(listener);
+    },
+  };
+  return { signal: signal as unknown as AbortSignal, listeners, state };
+}
+
+describe('SignalWatch with hostile signal-likes', () => {
+  function waiterOn(room: WaitingRoom<Reserved>, signal: AbortSignal, at = 100) {
+    const settle = deferred();
+    const waiter = new Reserved(at, settle.resolve, new WaiterExtras(settle.reject, signal, 0, Infinity, room));
+    return { waiter, promise: settle.promise };
+  }
+
+  it('an abort whose reason getter throws rejects its callers with what the getter threw', async () => {
+    const { room } = harness();
+    const { signal, listeners, state } = scriptedSignal();
+    const { waiter, promise } = waiterOn(room, signal);
+    room.watch(waiter);
+    room.push(waiter);
+    const boom = new Error('no reason for you');
+    state.aborted = true;
+    state.reason = () => {
+      throw boom;
+    };
+    for (const listener of listeners) listener();
+    await expect(promise).rejects.toBe(boom);
+    expect(room.length).toBe(0);
+  });
+
+  it("a due head whose signal's aborted getter throws leaves as aborted with what it threw", async () => {
+    const { clock, room, granted } = harness();
+    const { signal, state } = scriptedSignal();
+    const { waiter, promise } = waiterOn(room, signal, 10);
+    room.watch(waiter);
+    room.push(waiter);
+    const boom = new Error('aborted? who knows');
+    Object.defineProperty(signal, 'aborted', {
+      get() {
+        throw boom;
+      },
+    });
+    state.aborted = true;
+    const settled = promise.catch((error: unknown) => error);
+    await clock.tickAsync(10);
+    expect(await settled).toBe(boom);
+    expect(granted).toEqual([]);
+  });
+
+  it('a listener left behind by a throwing removeEventListener finds nothing to abort later', async () => {
+    const { clock, room } = harness();
+    const { signal, listeners, state } = scriptedSignal({ removeThrows: true });
+    const { waiter, promise } = waiterOn(room, signal, 10);
+    room.watch(waiter);
+    room.push(waiter);
+    await clock.tickAsync(10);
+    await promise; // granted: the signal is forgotten, but its listener could not be removed
+    expect(listeners.size).toBe(1);
+    state.aborted = true;
+    for (const listener of listeners) expect(() => listener()).not.toThrow();
+    expect(room.length).toBe(0);
+  });
+
+  it('forgetting a waiter whose signal is not watched (never, or no longer) changes nothing', () => {
+    const { room } = harness();
+    const { signal, listeners } = scriptedSignal();
+    const watch = new SignalWatch();
+    const { waiter } = waiterOn(room, signal);
+    expect(() => watch.forget(waiter)).not.toThrow();
+    watch.watch(waiter, signal);
+    watch.forget(waiter);
+    expect(listeners.size).toBe(0);
+    expect(() => watch.forget(waiter)).not.toThrow();
+  });
+});
