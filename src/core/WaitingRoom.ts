@@ -241,9 +241,10 @@ export class WaitingRoom<W extends Waiter> implements AbortOwner {
 
   /** Called by {@link SignalWatch} once every waiter of an abort was dropped: the plan re-plans, then the room drains. */
   afterAborts(): void {
-    const dropped = this.aborting;
+    // Called right after dropAborted() put waiters here; never on a closed room, whose waiters close()
+    // made SignalWatch forget.
+    const dropped = this.aborting as W[];
     this.aborting = undefined;
-    if (dropped === undefined || this.closed) return;
     this.plan.dropped(dropped);
     const now = this.time.tryNow();
     this.drain(now);
