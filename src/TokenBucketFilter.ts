@@ -271,9 +271,9 @@ export interface ReconfigurableTokenBucketFilter extends TokenBucketFilter {
 
 /**
  * PausableTokenBucketFilter is a {@link ReconfigurableTokenBucketFilter} that can also be paused, for
- * backing off when the upstream answers 429. The in-process buckets (`LazyTokenBucketFilter`,
- * `TimerTokenBucketFilter`, and every key of `KeyedTokenBucketFilter` through `pause(key, ms)`)
- * implement it; the shared and Redis buckets do not yet.
+ * backing off when the upstream answers 429. `LazyTokenBucketFilter`, `TimerTokenBucketFilter` and
+ * `SharedTokenBucketFilter` implement it, and `KeyedTokenBucketFilter` pauses one key with
+ * `pause(key, ms)`; the Redis buckets do not yet.
  */
 export interface PausableTokenBucketFilter extends ReconfigurableTokenBucketFilter {
   /**

@@ -241,7 +241,17 @@ describe('SharedTokenBucketFilter: the layout version', () => {
     Atomics.store(new Int32Array(old), 18, 0x54424631); // "TBF1" where layout 1 kept it
     expect(() => SharedTokenBucketFilter.from({ buffer: old })).toThrow(
       new TypeError(
-        'handle comes from an older build of token-bucket-filter (shared layout version 1; this build reads version 2): every thread must load the same build',
+        'handle comes from an older build of token-bucket-filter (shared layout version 1; this build reads version 3): every thread must load the same build',
+      ),
+    );
+  });
+
+  it('refuses a handle from a build before pause() (layout 2, same size) with a TypeError that says so', () => {
+    const old = new SharedArrayBuffer(776);
+    Atomics.store(new Int32Array(old), 4, 0x54424632); // "TBF2"
+    expect(() => SharedTokenBucketFilter.from({ buffer: old })).toThrow(
+      new TypeError(
+        'handle comes from an older build of token-bucket-filter (shared layout version 2; this build reads version 3): every thread must load the same build',
       ),
     );
   });

@@ -16,6 +16,7 @@ const hammerScript = fileURLToPath(new URL('./shared/hammer.mjs', import.meta.ur
 const waiterScript = fileURLToPath(new URL('./shared/waiter.mjs', import.meta.url));
 const brokenClockScript = fileURLToPath(new URL('./shared/brokenClock.mjs', import.meta.url));
 const replanScript = fileURLToPath(new URL('./shared/replan.mjs', import.meta.url));
+const pauseScript = fileURLToPath(new URL('./shared/pause.mjs', import.meta.url));
 
 /** How many times the 2-second hammer runs; raise it (SHARED_HAMMER_RUNS=20) to hunt for races. */
 const RUNS = Number(process.env.SHARED_HAMMER_RUNS ?? 3);
@@ -197,6 +198,27 @@ describe('SharedTokenBucketFilter across worker threads', () => {
     });
     // Through Atomics.waitAsync the worker learns at once, not at its ten-minute timer.
     expect(performance.now() - started).toBeLessThan(10_000);
+    bucket.close();
+  });
+
+  it("a pause in one thread holds for another thread's queued caller: granted no earlier than its end", async () => {
+    const bucket = new Shared({ capacity: 1, refillInterval: 200, initialTokens: 0 });
+    let pausedAt = Number.NaN;
+    const [waiting, result] = await runWorker<Record<string, unknown>>(
+      pauseScript,
+      { handle: bucket.handle, sharedUrl },
+      2,
+      15_000,
+      (message) => {
+        if (message['waiting'] !== true) return;
+        pausedAt = performance.timeOrigin + performance.now();
+        bucket.pause(600);
+      },
+    );
+    expect(waiting).toEqual({ waiting: true });
+    // The worker's call was due 200 ms after the bucket's creation; the pause moved it to its end.
+    expect(result).toMatchObject({ stats: { granted: 1, pending: 0 } });
+    expect(Number(result?.['grantedAt']) - pausedAt).toBeGreaterThanOrEqual(600 - 1);
     bucket.close();
   });
 

@@ -1,5 +1,6 @@
+import { pauseUntil } from '../core/decide.js';
 import { MultiLimit, SingleLimit, type LimitState } from '../core/limits.js';
-import { stepTime, type RefillSchedule } from '../core/refill.js';
+import { refill, stepsAt, stepTime, type RefillSchedule } from '../core/refill.js';
 import type { ResolvedLimit } from '../options/bucketOptions.js';
 import {
   BORN,
@@ -14,6 +15,7 @@ import {
   RECONFIGURED_SLOTS,
   REFILL_INTERVAL,
   REFILL_TOKENS,
+  RESUME_AT,
   SEQUENCE,
   STEP,
   TOKENS,
@@ -50,6 +52,8 @@ export class SharedState extends SharedBuffer {
   private builtFor = -1;
   /** One `SingleLimit` per limit in force, loaded with the shared positions at each {@link read}. */
   private limits: SingleLimit[] = [];
+  /** The `MultiLimit` the last {@link read} or {@link restore} of several limits returned (to write its gate back). */
+  private multi: MultiLimit | undefined = undefined;
   /** The capacity in force at the last {@link read} (the smallest, with several limits). */
   capacity = 0;
 
@@ -76,13 +80,15 @@ export class SharedState extends SharedBuffer {
       // The common case, and the hot path of every call: no loop, no allocation.
       const only = limits[0] as SingleLimit;
       place(only, floats[FIRST_TOKENS] as number, floats[FIRST_STEP] as number);
+      const gate = floats[RESUME_AT] as number;
+      if (only.resumeAt !== gate) only.resumeAt = gate;
       return only;
     }
     for (let i = 0; i < limits.length; i += 1) {
       const base = limitBase(i);
       place(limits[i] as SingleLimit, floats[base + TOKENS] as number, floats[base + STEP] as number);
     }
-    return new MultiLimit(limits);
+    return this.several();
   }
 
   /** Returns the state as {@link read} would, loaded from `snapshot` instead of the shared memory. */
@@ -92,7 +98,23 @@ export class SharedState extends SharedBuffer {
     for (let i = 0; i < limits.length; i += 1) {
       place(limits[i] as SingleLimit, snapshot[2 * i] as number, snapshot[2 * i + 1] as number);
     }
-    return limits.length === 1 ? (limits[0] as SingleLimit) : new MultiLimit(limits);
+    if (limits.length !== 1) return this.several();
+    const only = limits[0] as SingleLimit;
+    only.resumeAt = this.floats[RESUME_AT] as number;
+    return only;
+  }
+
+  /** The limits placed in {@link limits} as one `MultiLimit`, with the pause gate in force. */
+  private several(): MultiLimit {
+    const multi = new MultiLimit(this.limits);
+    multi.resumeAt = this.floats[RESUME_AT] as number;
+    this.multi = multi;
+    return multi;
+  }
+
+  /** The pause gate in force: the end of a pause (ms), or -Infinity (see `LimitState.resumeAt`). */
+  get resumeAt(): number {
+    return this.floats[RESUME_AT] as number;
   }
 
   /** Stores the state last returned by {@link read} or {@link restore}; returns the new write sequence. */
@@ -103,6 +125,8 @@ export class SharedState extends SharedBuffer {
       const only = limits[0] as SingleLimit;
       floats[FIRST_TOKENS] = only.tokens;
       floats[FIRST_STEP] = only.step;
+      // Moved only by a pause and by the first advance past its end: a store then, not at every write.
+      if (only.resumeAt !== floats[RESUME_AT]) floats[RESUME_AT] = only.resumeAt;
     } else {
       this.writeAll();
     }
@@ -121,6 +145,7 @@ export class SharedState extends SharedBuffer {
       floats[base + TOKENS] = limit.tokens;
       floats[base + STEP] = limit.step;
     }
+    if (this.multi !== undefined) floats[RESUME_AT] = this.multi.resumeAt;
   }
 
   /**
@@ -211,6 +236,62 @@ export class SharedState extends SharedBuffer {
     }
     this.floats[SEQUENCE] = this.sequence + 1;
     Atomics.add(this.words, EARLIER, 1);
+  }
+
+  /**
+   * Pauses until clock reading `until` (ms) from clock reading `now`, voiding every reservation
+   * outstanding in any thread (see `pause()` in `operations.ts`); the limits must have been placed by
+   * a {@link read} or {@link restore} brought up to `now`. Then bumps the generation: every thread
+   * re-plans its queued callers, and since every limit is born anew, none of their reservations gives
+   * tokens back.
+   */
+  pause(now: number, until: number): void {
+    this.placePaused(now, until);
+    const words = this.words;
+    const generation = (words[GENERATION] as number) + 1;
+    Atomics.store(words, GENERATION, generation); // also read outside the lock, as a hint
+    this.floats[RECONFIGURED_AT + (generation % RECONFIGURED_SLOTS)] = now;
+    for (let i = 0; i < this.limits.length; i += 1) this.floats[limitBase(i) + BORN] = generation;
+    this.chainReserved = 0;
+    // Voided reservations can make the next grant come sooner than a thread last saw.
+    Atomics.add(words, EARLIER, 1);
+  }
+
+  /**
+   * Puts the pause gate in force that a `reconfigure()` during a pause must keep (lock held, just
+   * after {@link replace}): the new limits are capped at one refill when the pause ends.
+   */
+  keepPause(now: number): void {
+    const until = this.resumeAt;
+    if (!(until > now)) return;
+    this.read();
+    this.placePaused(now, until);
+  }
+
+  /**
+   * Places each limit, as the last {@link read} or {@link restore} left it, where it stands at `now`
+   * (or at the end of a pause in force, whose position it already holds) once the reservations beyond
+   * that are taken away, never below 0 tokens (a lower bound: tokens are never minted); then runs the
+   * core's `pauseUntil(until)` on them and writes them.
+   */
+  private placePaused(now: number, until: number): void {
+    const gate = this.resumeAt;
+    const from = gate > now ? gate : now;
+    const limits = this.limits;
+    for (const limit of limits) {
+      const { schedule } = limit;
+      const base = stepsAt(schedule, from);
+      const tokens =
+        limit.step > base
+          ? Math.max(0, limit.tokens - (limit.step - base) * schedule.refillTokens)
+          : refill(schedule, limit.tokens, base - limit.step);
+      place(limit, tokens, base);
+      limit.resumeAt = Number.NEGATIVE_INFINITY;
+    }
+    this.floats[RESUME_AT] = Number.NEGATIVE_INFINITY;
+    const state: LimitState = limits.length === 1 ? (limits[0] as SingleLimit) : this.several();
+    pauseUntil(state, until);
+    this.write();
   }
 
   /** Rebuilds {@link limits} from the configuration in shared memory. */

@@ -2,18 +2,18 @@ import type { Clock } from '../clock.js';
 import { peekAvailable, peekWait } from '../core/decide.js';
 import { BucketClosedError } from '../errors.js';
 import { resolveReconfigure } from '../options/bucketOptions.js';
-import { checkCount, readGetTokenOptions } from '../options/requestOptions.js';
+import { checkCount, checkPauseMs, readGetTokenOptions } from '../options/requestOptions.js';
 import type {
   GetTokenOptions,
   MultiLimitOptions,
-  ReconfigurableTokenBucketFilter,
+  PausableTokenBucketFilter,
   ReconfigureOptions,
   TokenBucketOptions,
   TokenBucketStats,
 } from '../TokenBucketFilter.js';
 import { CLOSED, NOTICE } from './layout.js';
 import { attachState, checkLimitCount, createState } from './open.js';
-import { reconfigure, takeNow } from './operations.js';
+import { pause, reconfigure, takeNow } from './operations.js';
 import type { SharedState } from './SharedState.js';
 import { SharedThread } from './SharedThread.js';
 
@@ -23,7 +23,7 @@ import { SharedThread } from './SharedThread.js';
  * the buffer is shared, not copied) and call `SharedTokenBucketFilter.from(handle)` there.
  */
 export interface SharedTokenBucketHandle {
-  /** The bucket's whole state and configuration (776 bytes, layout version 2). */
+  /** The bucket's whole state and configuration (776 bytes, layout version 3). */
   readonly buffer: SharedArrayBuffer;
 }
 
@@ -44,7 +44,7 @@ const ANY_CAPACITY = Number.POSITIVE_INFINITY;
  * SharedTokenBucketFilter is one token bucket shared by every thread (worker) of a process: its whole
  * state and configuration live in a `SharedArrayBuffer`, so eight workers that draw from it together
  * get the rate of one bucket, not eight. It takes the options of every bucket, one limit or several
- * (`limits`, at most 8), and implements `ReconfigurableTokenBucketFilter`: `reconfigure()` and
+ * (`limits`, at most 8), and implements `PausableTokenBucketFilter`: `pause()`, `reconfigure()` and
  * `stats()` as well as the `TokenBucketFilter` contract.
  *
  * Create it in one thread, send `bucket.handle` to each worker, and call
@@ -96,7 +96,7 @@ const ANY_CAPACITY = Number.POSITIVE_INFINITY;
  * and messages as every bucket; `kind` is refused, and `limits` may hold at most 8 limits), when
  * `SharedArrayBuffer` is unavailable, and `InvalidClockReadingError` when the clock's reading is invalid.
  */
-export class SharedTokenBucketFilter implements ReconfigurableTokenBucketFilter {
+export class SharedTokenBucketFilter implements PausableTokenBucketFilter {
   /** This thread's side of the bucket: the shared state, its clock and its waiting callers. */
   private thread!: SharedThread;
 
@@ -236,6 +236,40 @@ export class SharedTokenBucketFilter implements ReconfigurableTokenBucketFilter 
     try {
       if (state.generation !== thread.generation) thread.replanUnderLock(now);
       refusals = reconfigure(state, now, limits, thread.queue());
+      thread.generation = state.generation;
+    } finally {
+      state.unlock();
+    }
+    Atomics.add(state.words, NOTICE, 1);
+    Atomics.notify(state.words, NOTICE);
+    thread.settle(refusals);
+    thread.room.rearm();
+    thread.room.drain(now);
+  }
+
+  /**
+   * Grants nothing for `ms` ms from now, in any thread; see `PausableTokenBucketFilter.pause`. Every
+   * thread's queued callers are decided again after the pause, in order within each thread (this
+   * thread's at once, the others' when they see the pause, before they grant anyone); across threads,
+   * in the order in which they re-plan. With callers of other threads queued, the tokens held at the
+   * pause's end are counted without the tokens promised to them, so a pause shorter than one
+   * `refillInterval` may resume with fewer tokens than an in-process bucket would (never more).
+   * Throws `TypeError`/`RangeError` for a bad `ms`, `BucketClosedError` after `close()` and
+   * `InvalidClockReadingError` on an invalid clock reading; on a throw nothing changes.
+   */
+  pause(ms: number): void {
+    const thread = this.thread;
+    if (thread.sync()) throw new BucketClosedError();
+    const invalid = checkPauseMs(ms);
+    if (invalid !== undefined) throw invalid;
+    const now = thread.now();
+    thread.room.drain(now);
+    const state = thread.state;
+    state.lock();
+    let refusals;
+    try {
+      if (state.generation !== thread.generation) thread.replanUnderLock(now);
+      refusals = pause(state, now, now + ms, thread.queue());
       thread.generation = state.generation;
     } finally {
       state.unlock();

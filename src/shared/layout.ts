@@ -2,11 +2,12 @@ import type { ResolvedLimit } from '../options/bucketOptions.js';
 import { formatValue, ownOption } from '../options/format.js';
 
 /**
- * The layout of a shared bucket's `SharedArrayBuffer` (layout version 2, {@link MAGIC_VALUE}), 776 bytes:
+ * The layout of a shared bucket's `SharedArrayBuffer` (layout version 3, {@link MAGIC_VALUE}), 776 bytes:
  *
  * | bytes    | view      | what |
  * |----------|-----------|------|
  * | 0..39    | Int32 ×10 | {@link LOCK}, {@link CLOSED}, {@link PENDING}, {@link NOTICE}, {@link MAGIC}, {@link CLOCK_BASE}, {@link GENERATION}, {@link LIMIT_COUNT}, {@link EARLIER}, {@link DENIED_UNLOCKED} |
+ * | 40..47   | Float64   | {@link RESUME_AT} |
  * | 64..127  | Float64 ×8| {@link SEQUENCE}, then the counters of `stats()` from {@link COUNTERS} |
  * | 128..639 | Float64 ×8 per limit, {@link MAX_LIMITS} limits | origin, capacity, refillTokens, refillInterval (the schedule), tokens, step (the core's `SingleLimit` position), born |
  * | 640..767 | Float64 ×16 | {@link RECONFIGURED_AT}: the clock reading of the reconfiguration that began each generation (a ring) |
@@ -40,6 +41,12 @@ export const LIMIT_COUNT = 7;
 export const EARLIER = 8;
 /** `tryGetToken()` refusals counted without the lock (atomically), folded into the counters now and then. */
 export const DENIED_UNLOCKED = 9;
+
+/**
+ * Float64 index of the clock reading before which nothing is granted (the end of a `pause()`, the
+ * core's `LimitState.resumeAt`), or -Infinity when no pause is in force. New in layout version 3.
+ */
+export const RESUME_AT = 5;
 
 /** Float64 index of the state's write sequence: bumped by every write that takes or gives back tokens. */
 export const SEQUENCE = 8;
@@ -86,8 +93,8 @@ export const CHAIN_RESERVED = RECONFIGURED_AT + RECONFIGURED_SLOTS;
 
 /** The buffer's size in bytes. */
 export const BYTES = 8 * (CHAIN_RESERVED + 1);
-/** "TBF2": layout version 2. */
-export const MAGIC_VALUE = 0x54424632;
+/** "TBF3": layout version 3 (version 2 had no {@link RESUME_AT}). */
+export const MAGIC_VALUE = 0x54424633;
 /** The default clock: `performance.timeOrigin + performance.now()` in every thread. */
 export const DEFAULT_BASE = 1;
 /** An injected clock (tests), the same in every thread. */
@@ -97,6 +104,8 @@ export const INJECTED_BASE = 2;
 const V1_BYTES = 192;
 const V1_MAGIC = 18;
 const V1_MAGIC_VALUE = 0x54424631;
+/** Layout version 2 (the builds before `pause()`): this size, without {@link RESUME_AT}. */
+const V2_MAGIC_VALUE = 0x54424632;
 
 /**
  * Writes the positions of `limits` into `floats` at generation `generation`: each limit `i` starts its
@@ -138,6 +147,7 @@ export function createBuffer(
     [],
   );
   words[LIMIT_COUNT] = limits.length;
+  floats[RESUME_AT] = Number.NEGATIVE_INFINITY;
   words[CLOCK_BASE] = injectedClock ? INJECTED_BASE : DEFAULT_BASE;
   Atomics.store(words, MAGIC, MAGIC_VALUE); // last: a buffer with its magic is complete
   return buffer;
@@ -151,12 +161,19 @@ export function createBuffer(
 export function bufferOf(handle: unknown): SharedArrayBuffer {
   const buffer = typeof handle === 'object' && handle !== null ? ownOption(handle, 'buffer') : undefined;
   if (typeof SharedArrayBuffer === 'function' && buffer instanceof SharedArrayBuffer) {
-    if (buffer.byteLength === BYTES && Atomics.load(new Int32Array(buffer), MAGIC) === MAGIC_VALUE) return buffer;
+    const magic = buffer.byteLength === BYTES ? Atomics.load(new Int32Array(buffer), MAGIC) : undefined;
+    if (magic === MAGIC_VALUE) return buffer;
+    if (magic === V2_MAGIC_VALUE) throw olderBuild(2);
     if (buffer.byteLength === V1_BYTES && Atomics.load(new Int32Array(buffer), V1_MAGIC) === V1_MAGIC_VALUE) {
-      throw new TypeError(
-        'handle comes from an older build of token-bucket-filter (shared layout version 1; this build reads version 2): every thread must load the same build',
-      );
+      throw olderBuild(1);
     }
   }
   throw new TypeError(`handle must be the handle of a SharedTokenBucketFilter, received ${formatValue(handle)}`);
+}
+
+/** The error for a handle of an older layout `version`: every thread must load the same build. */
+function olderBuild(version: number): TypeError {
+  return new TypeError(
+    `handle comes from an older build of token-bucket-filter (shared layout version ${version}; this build reads version 3): every thread must load the same build`,
+  );
 }

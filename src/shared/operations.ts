@@ -272,6 +272,24 @@ export function reconfigure(
     now,
   );
   if (!withdrawn) for (const waiter of mine) state.giveBackTokens(waiter.tokens, waiter.generation);
+  state.keepPause(now);
+  return redecide(state, now, mine);
+}
+
+/**
+ * Pauses the bucket for every thread until clock reading `until` (lock held; this thread's queue
+ * `mine`, in order, has been granted up to `now`). Every reservation outstanding is voided: the state
+ * goes back to where the limits stand at `now` without them (exactly when only this thread has callers
+ * queued; otherwise without the tokens promised to other threads' callers, and never below 0), the
+ * core's `pauseUntil()` runs on that, and each thread's queue is decided again on it in order, this
+ * one's now and the others' when they see the new generation (their tokens are not given back). A
+ * pause that ends before the one in force changes nothing. Returns this thread's refusals.
+ */
+export function pause(state: SharedState, now: number, until: number, mine: readonly SharedWaiter[]): Refusal[] {
+  if (until <= state.resumeAt) return [];
+  const base = withdrawable(state, mine) ? state.restore((mine[0] as SharedWaiter).before) : state.read();
+  base.advance(now);
+  state.pause(now, until);
   return redecide(state, now, mine);
 }
 
