@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import FakeTimers from '@sinonjs/fake-timers';
+import { MAX_TIMER_DELAY } from '../src/clock.js';
 import { BucketClosedError, BucketNotStartedError, TimerTokenBucketFilter } from '../src/index.js';
 import { createFakeClock, flushPromises, recordTimers, track } from './support/clock.js';
 
@@ -203,5 +205,65 @@ describe('TimerTokenBucketFilter: the refill timer at exact instants (interval 1
     expect(timers[0]?.cleared).toBe(realigned);
     expect(timers.length).toBe(realigned ? 2 : 1);
     bucket.close();
+  });
+});
+
+describe('TimerTokenBucketFilter: which timers it keeps, and when it keeps none', () => {
+  it('a refill interval up to 2^31 - 1 ms ticks on an interval; a longer one on one-shot timers', () => {
+    for (const [refillInterval, kind] of [
+      [MAX_TIMER_DELAY, 'interval'],
+      [MAX_TIMER_DELAY + 1, 'timeout'],
+    ] as const) {
+      const { clock, timers } = scriptedClock();
+      const bucket = new TimerTokenBucketFilter({ capacity: 2, refillInterval, initialTokens: 0, clock }).start();
+      expect(timers.map((timer) => timer.kind)).toEqual([kind]);
+      bucket.close();
+    }
+  });
+
+  it('a take before start() starts no timer', () => {
+    const clock = createFakeClock();
+    const bucket = new TimerTokenBucketFilter({ capacity: 2, clock });
+    expect(bucket.tryGetToken()).toBe(true);
+    expect(clock.countTimers()).toBe(0);
+    bucket.start();
+    expect(clock.countTimers()).toBe(1);
+    bucket.close();
+  });
+
+  it('stops at once when a late interval tick fills it', () => {
+    const { clock, timers, set } = scriptedClock();
+    const bucket = new TimerTokenBucketFilter({ capacity: 1, refillInterval: 10, initialTokens: 0, clock }).start();
+    set(21); // 1 ms late, and the step at 10 fills the bucket
+    expect(() => timers[0]?.callback()).not.toThrow();
+    expect(timers.map((timer) => [timer.kind, timer.cleared])).toEqual([['interval', true]]);
+    expect(bucket.available).toBe(1);
+    bucket.close();
+  });
+
+  it('stops at once when a one-shot tick (a fractional interval) fills it, arming no other', () => {
+    const { clock, timers, set } = scriptedClock();
+    const bucket = new TimerTokenBucketFilter({ capacity: 1, refillInterval: 2.5, initialTokens: 0, clock }).start();
+    expect(timers).toMatchObject([{ kind: 'timeout', ms: 3 }]); // 2.5 ms, rounded up
+    set(3);
+    timers[0]?.callback();
+    expect(timers.length).toBe(1);
+    expect(bucket.available).toBe(1);
+    bucket.close();
+  });
+
+  it('arms nothing when fake timers come under a bucket not started, or closed', () => {
+    const notStarted = new TimerTokenBucketFilter({ capacity: 1, initialTokens: 0 });
+    const closed = new TimerTokenBucketFilter({ capacity: 1, initialTokens: 0 }).start();
+    closed.close();
+    const fake = FakeTimers.install();
+    try {
+      notStarted.stats(); // the first readings on the fake clock: each bucket hears the clock changed
+      closed.stats();
+      expect(fake.countTimers()).toBe(0);
+    } finally {
+      fake.uninstall();
+      notStarted.close();
+    }
   });
 });
