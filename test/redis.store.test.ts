@@ -3,6 +3,7 @@ import { RedisKeyedTokenBucketFilter, RedisTokenBucketFilter } from '../src/redi
 import { describeEachClient } from './redis/clients.js';
 import { countingRunner } from './redis/counting.js';
 import { announceSkip, redisTarget } from './redis/server.js';
+import { storedState } from './redis/storedState.js';
 
 // Real Redis, real time (Redis TIME): bounds are generous, and timing claims live in bench/.
 const target = await redisTarget();
@@ -19,14 +20,28 @@ describe.skipIf('skip' in target)('RedisTokenBucketFilter with Redis time', () =
     () => ('skip' in target ? undefined : target.url),
     'tbf-store',
     ({ connection, prefix, key }) => {
-      it('reads a key of the format before the configuration was stored as missing (a full bucket), and rewrites it', async () => {
+      it.each([
+        ["0.1.0's hash (origin in µs, tokens and step, no configuration)", ['o', '1000', 't', '0', 's', '0']],
+        ['the hash that stored the configuration', ['c', '0|3:1:1000', 'o', '1000', 'g', '7', 't1', '0', 's1', '0']],
+      ])('reads a key of an earlier format, %s, as missing (a full bucket), and rewrites it', async (_, fields) => {
         const bucket = new RedisTokenBucketFilter({ client: connection.client, key: key(), prefix, capacity: 3 });
-        // 0.1.0's layout: origin (µs), tokens and step, no configuration; an empty bucket.
-        await connection.command('HSET', bucket.redisKey, 'o', '1000', 't', '0', 's', '0');
+        // An empty bucket in the old layout: read as missing, it is a full one.
+        await connection.command('HSET', bucket.redisKey, ...fields);
         await connection.command('PEXPIRE', bucket.redisKey, '60000');
         expect(await bucket.tryGetToken(3)).toBe(true);
-        const fields = (await connection.command('HKEYS', bucket.redisKey)) as string[];
-        expect([...fields].sort()).toEqual(['c', 'g', 'o', 's1', 't1']);
+        expect(await connection.command('TYPE', bucket.redisKey)).toBe('string');
+        expect((await storedState(connection, bucket.redisKey))?.limits).toEqual([
+          { capacity: 3, refillTokens: 1, refillInterval: 1000, tokens: 0, step: 0 },
+        ]);
+        bucket.close();
+      });
+
+      it('a key of another type is an error of that key (WRONGTYPE), never overwritten', async () => {
+        const bucket = new RedisTokenBucketFilter({ client: connection.client, key: key(), prefix, capacity: 3 });
+        await connection.command('RPUSH', bucket.redisKey, 'not a bucket');
+        await expect(bucket.waitTime()).rejects.toThrow(expect.objectContaining({ name: 'RedisUnavailableError' }));
+        expect(await bucket.tryGetToken()).toBe(false); // failMode 'closed'
+        expect(await connection.command('LRANGE', bucket.redisKey, '0', '-1')).toEqual(['not a bucket']);
         bucket.close();
       });
 
@@ -49,19 +64,20 @@ describe.skipIf('skip' in target)('RedisTokenBucketFilter with Redis time', () =
         const started = performance.now();
         await bucket.getToken();
         expect(performance.now() - started).toBeGreaterThanOrEqual(wait - 5);
-        // The configuration and the state are one hash at the key: the configuration as stored (stamp 0:
-        // construction options), origin (ms), generation, and each limit's tokens and step (whole numbers).
-        const fields = (await connection.command('HGETALL', bucket.redisKey)) as unknown;
-        const record = Array.isArray(fields)
-          ? Object.fromEntries(
-              Array.from({ length: fields.length / 2 }, (_, i) => [String(fields[2 * i]), String(fields[2 * i + 1])]),
-            )
-          : (fields as Record<string, string>);
-        expect(Object.keys(record).sort()).toEqual(['c', 'g', 'o', 's1', 't1']);
-        expect(record['c']).toBe('0|2:1:100');
-        expect(record['t1']).toMatch(/^\d+$/);
-        expect(record['s1']).toMatch(/^\d+$/);
-        expect(record['g']).toMatch(/^\d+$/);
+        // The configuration and the state are one string at the key: origin (a whole ms with Redis
+        // time), generation, each limit and its tokens and step (whole numbers), then the configuration
+        // as stored (stamp 0: construction options).
+        expect(await connection.command('TYPE', bucket.redisKey)).toBe('string');
+        const state = await storedState(connection, bucket.redisKey);
+        expect(state?.config).toBe('0|2:1:100');
+        expect(Number.isInteger(state?.origin)).toBe(true);
+        expect(state?.gen).toBe(3); // two grants now, one reservation
+        expect(state?.limits.map((limit) => ({ ...limit, tokens: 0, step: 0 }))).toEqual([
+          { capacity: 2, refillTokens: 1, refillInterval: 100, tokens: 0, step: 0 },
+        ]);
+        expect(state?.limits.every((limit) => Number.isInteger(limit.tokens) && Number.isInteger(limit.step))).toBe(
+          true,
+        );
         bucket.close();
       });
 
@@ -195,6 +211,9 @@ describe.skipIf('skip' in target)('RedisTokenBucketFilter with Redis time', () =
         });
         expect(await bucket.tryGetToken(2)).toBe(true);
         const waiting = [bucket.getToken(), bucket.getToken(2)];
+        // The second take travels in the call after the first one's (batched): both have reserved once
+        // this instance is idle.
+        await bucket.idle();
         const other = new RedisTokenBucketFilter({
           client: connection.client,
           key: name,

@@ -16,7 +16,10 @@
  * Each row runs in `--slices` short slices (default 15 × 300 ms), every variant once per slice in a
  * rotating order. calls/s is the median over slices; `overhead` is the median over slices of
  * 1 − (library calls/s ÷ bare bucket-script calls/s in the same slice): what the library adds in this
- * process. Latencies are per call, from the call to its settlement, p50 and p99 over every call.
+ * process (negative where the library batches: calls made while one is in flight on the key travel
+ * together in its next script call, while the bare rows make one call each). Latencies are per call,
+ * from the call to its settlement, p50 and p99 over every call. `bench/scenarios/redis-throughput.mjs`
+ * compares with rate-limiter-flexible.
  *
  * Not a scenario of bench/run.mjs: its rows are variants of one library against one server, not
  * libraries, so it runs on its own.
@@ -142,9 +145,9 @@ async function benchClient(kind, url) {
   // its key lives on (it would be full again only after as many seconds as tokens were taken).
   const spec = { capacity: 1_000_000_000_000, refillTokens: 1, refillInterval: 1000 };
   const bucket = new RedisTokenBucketFilter({ client, key: `bench-${kind}-${Date.now()}`, ...spec });
-  // op take, capacity, refillTokens, refillInterval (ms), initialTokens, now and origin ('' = Redis
-  // TIME, and a new key's origin is now), count, maxWait.
-  const bucketArgs = ['1', String(spec.capacity), '1', '1000', String(spec.capacity), '', '', '1', '0'];
+  // op take, the configuration's text, now ('' = Redis TIME), what a missing key holds ('' = full, its
+  // schedule starting now), then one run of takes: 1 take, count 1, maxWait 0.
+  const bucketArgs = ['1', `0|${spec.capacity}:1:1000`, '', '', '1', '1', '0'];
   const bareKey = `bench:{bare-${kind}-${Date.now()}}`;
   await runner.eval(BUCKET_SCRIPT, [bareKey], bucketArgs);
   const variants = {

@@ -2,9 +2,9 @@ import { globalClock, readClock, tryReadClock, type Clock } from '../clock.js';
 import { epochClock } from './calls.js';
 import { RedisUnavailableError } from './errors.js';
 import type { RedisConfig } from './options.js';
-import { ScriptConfig, takeAt, type TakeReply } from './protocol.js';
+import { OP_TAKE, ScriptConfig, takeAt, takesAt, type TakeReply } from './protocol.js';
 import type { RedisBucketParts, SentConfig } from './RedisBucket.js';
-import type { ScriptCaller, ScriptReply } from './ScriptCaller.js';
+import type { ScriptCaller, ScriptReply, TakeRequest } from './ScriptCaller.js';
 
 /**
  * BucketKey is one Redis bucket's link to its key: the script's arguments it sends (its configuration,
@@ -64,10 +64,74 @@ export class BucketKey {
    * bucket's), followed by `tail`.
    */
   args(op: number, now: string, tail: readonly string[], config = this.sent.current): string[] {
-    const initial = config.limits.map(({ capacity }, i) =>
-      String(this.started ? capacity : Math.min(capacity, this.config.limits[i]?.initialTokens ?? capacity)),
+    return [String(op), config.text, now, this.missing(config), ...tail];
+  }
+
+  /** What a missing key holds: '' (full, its schedule starting now), or `origin|tokens,...` per limit. */
+  private missing(config: ScriptConfig): string {
+    let full = this.origin === '';
+    const initial = config.limits.map(({ capacity }, i) => {
+      const tokens = this.started ? capacity : Math.min(capacity, this.config.limits[i]?.initialTokens ?? capacity);
+      if (tokens !== capacity) full = false;
+      return tokens;
+    });
+    return full ? '' : `${this.origin}|${initial.join(',')}`;
+  }
+
+  /**
+   * The reading of the time clock a take is called at: the decision's time with client time (throws
+   * `InvalidClockReadingError` on an invalid reading), 0 with Redis time (where a `tryGetToken()`
+   * needs none).
+   */
+  callReading(): number {
+    return this.config.clientTime ? readClock(this.timeClock) : 0;
+  }
+
+  /**
+   * Sends a take of `count` tokens in this key's next script call (see `ScriptCaller.take`): `maxWait`
+   * ms (undefined or Infinity: unlimited) counted from `calledAt`, a reading of the time clock at the
+   * call. With client time the take is decided at `calledAt`; with Redis time at its arrival, so the
+   * time it waited for its call is taken off its `maxWait` (then rounded down to whole ms). `wanted` is asked when the call is sent:
+   * false withdraws it. The callbacks get the take's own values, as {@link ScriptCaller.take} says.
+   */
+  take(
+    count: number,
+    maxWait: number | undefined,
+    calledAt: number,
+    wanted: () => boolean,
+    resolve: (reply: ScriptReply) => void,
+    reject: (error: RedisUnavailableError) => void,
+    late?: (reply: ScriptReply) => void,
+  ): void {
+    this.caller.take(this.redisKey, this.request(count, maxWait, calledAt, wanted), resolve, reject, late);
+  }
+
+  /** Like {@link take} for `tryGetToken()` (maxWait 0, always wanted), as a promise of the take's values (noted). */
+  async takeNow(count: number, calledAt: number, late: (reply: ScriptReply) => void): Promise<number[]> {
+    return this.observe(
+      await this.caller.runTake(
+        this.redisKey,
+        this.request(count, 0, calledAt, () => true),
+        late,
+      ),
     );
-    return [String(op), ...config.head, now, this.origin, ...initial, ...tail];
+  }
+
+  private request(count: number, maxWait: number | undefined, calledAt: number, wanted: () => boolean): TakeRequest {
+    const unlimited = maxWait === undefined || maxWait === Number.POSITIVE_INFINITY;
+    return {
+      tuple: () => {
+        if (!wanted()) return undefined;
+        if (this.config.clientTime) return [String(count), unlimited ? '' : String(maxWait), String(calledAt)];
+        if (unlimited || maxWait === 0) return [String(count), unlimited ? '' : '0'];
+        const now = tryReadClock(this.timeClock);
+        if (now === undefined || !(now > calledAt)) return [String(count), String(maxWait)];
+        // Rounded down to whole ms: never later than maxWait after the call, and calls queued in the same
+        // ms send the same value (one run of takes).
+        return [String(count), String(Math.max(0, Math.floor(maxWait - (now - calledAt))))];
+      },
+      head: (first) => this.args(OP_TAKE, this.config.clientTime ? (first[2] ?? '') : '', []),
+    };
   }
 
   /** Notes a reply: the key exists, and the configuration in force is the stored one it names, if any. */
@@ -87,10 +151,19 @@ export class BucketKey {
     return reply.values;
   }
 
-  /** Reads the take at `offset`, throwing `RedisUnavailableError` when the reply is malformed. */
+  /** Reads the first take of the block at `offset` (see `takesAt`), throwing `RedisUnavailableError` when the reply is malformed. */
   readTake(values: readonly number[], offset: number): TakeReply {
     try {
       return takeAt(values, offset, this.view.limits.length);
+    } catch (invalid) {
+      throw new RedisUnavailableError(invalid);
+    }
+  }
+
+  /** Reads every take of the block at `offset` (see `takesAt`), throwing `RedisUnavailableError` when the reply is malformed. */
+  readTakes(values: readonly number[], offset: number): TakeReply[] {
+    try {
+      return takesAt(values, offset, this.view.limits.length);
     } catch (invalid) {
       throw new RedisUnavailableError(invalid);
     }

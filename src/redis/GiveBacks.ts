@@ -13,6 +13,7 @@ import {
   type Reservation,
   type TakeReply,
 } from './protocol.js';
+import { RedisUnavailableError } from './errors.js';
 import type { RedisBucket } from './RedisBucket.js';
 import type { ScriptReply } from './ScriptCaller.js';
 
@@ -237,13 +238,15 @@ export class GiveBacks {
    * reservation as dead ones, for the next withdraw.
    */
   private replayed(start: number, chain: readonly Call[], kept: readonly Call[], values: readonly number[]): void {
+    const takes = this.replies(values, kept.length);
     const below = this.sleepers[start - 1];
     if (below?.reservation !== undefined && onTop(below.reservation, chain[0]?.reservation)) {
-      below.reservation = { ...below.reservation, gen: values[1] ?? 0 };
+      below.reservation = { ...below.reservation, gen: values[2] ?? 0 };
     }
     for (const call of chain) call.reservation = undefined;
     kept.forEach((call, index) => {
-      const take = this.bucket.key.readTake(values, 2 + (5 + 2 * this.bucket.key.inForce.limits.length) * index);
+      const take = takes[index];
+      if (take === undefined) return;
       call.reservation = take.reservation;
       if (call.state !== 'sleeping') return;
       try {
@@ -267,14 +270,15 @@ export class GiveBacks {
     elapsed: readonly number[],
     values: readonly number[],
   ): void {
+    const takes = this.replies(values, kept.length);
     const below = this.sleepers[start - 1];
     if (below?.reservation !== undefined && onTop(below.reservation, chain[0]?.reservation)) {
-      below.reservation = { ...below.reservation, gen: values[1] ?? 0 };
+      below.reservation = { ...below.reservation, gen: values[2] ?? 0 };
     }
     for (const call of chain) call.reservation = undefined;
-    const length = 5 + 2 * this.bucket.key.inForce.limits.length;
     kept.forEach((call, index) => {
-      const take = this.bucket.key.readTake(values, 2 + length * index);
+      const take = takes[index];
+      if (take === undefined) return;
       if (take.status === TAKE_TOO_LATE) {
         if (call.state === 'sleeping') this.bucket.waits.maxWaitBroken(call, take.wait + (elapsed[index] ?? 0));
         return;
@@ -288,6 +292,17 @@ export class GiveBacks {
       }
     });
     this.reorder();
+  }
+
+  /** The takes of a rewrite's reply (after the 1 that says the chain was given back), one per kept call; throws if not. */
+  private replies(values: readonly number[], kept: number): TakeReply[] {
+    const takes = this.bucket.key.readTakes(values, 1);
+    if (takes.length !== kept) {
+      throw new RedisUnavailableError(
+        new TypeError(`unexpected reply from the bucket script: ${takes.length} takes for ${kept}`),
+      );
+    }
+    return takes;
   }
 
   /** Keeps local grants in order (nobody wakes before a call ahead of it), then re-arms the room. */

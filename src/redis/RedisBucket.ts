@@ -9,15 +9,7 @@ import type { AsyncTokenBucketFilter } from './AsyncTokenBucketFilter.js';
 import { BucketKey } from './BucketKey.js';
 import { GiveBacks } from './GiveBacks.js';
 import type { RedisConfig } from './options.js';
-import {
-  OP_PEEK,
-  OP_TAKE,
-  ScriptConfig,
-  TAKE_GRANTED,
-  TAKE_OVER_CAPACITY,
-  TAKE_RESERVED,
-  takeLength,
-} from './protocol.js';
+import { OP_PEEK, ScriptConfig, TAKE_GRANTED, TAKE_OVER_CAPACITY, TAKE_RESERVED } from './protocol.js';
 import type { ScriptCaller, ScriptReply } from './ScriptCaller.js';
 import { Waits } from './Waits.js';
 
@@ -99,10 +91,10 @@ export class RedisBucket implements AsyncTokenBucketFilter {
     if (this.closed) throw new BucketClosedError();
     const invalid = checkCount(count, this.capacity);
     if (invalid !== undefined) throw invalid;
-    const args = this.key.args(OP_TAKE, this.key.decisionNow(), [String(count), '0']);
+    const calledAt = this.key.callReading();
     let granted: boolean;
     try {
-      const take = this.key.readTake(await this.key.ask(args, takeLength(1), this.late), 0);
+      const take = this.key.readTake(await this.key.takeNow(count, calledAt, this.late), 0);
       if (take.status === TAKE_OVER_CAPACITY) throw checkCount(count, this.capacity) as RangeError;
       granted = take.status === TAKE_GRANTED;
     } catch (error) {

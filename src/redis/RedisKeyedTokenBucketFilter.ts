@@ -23,7 +23,8 @@ import { ScriptCaller } from './ScriptCaller.js';
  * reconfiguration keeps that one. `stats()` counts this instance's calls over all keys.
  *
  * All keys share one circuit breaker and `redisTimeout`; when Redis is unavailable the store fails per
- * `failMode` (there is no local fallback for keyed buckets).
+ * `failMode` (there is no local fallback for keyed buckets). Calls are batched per key: those made on a
+ * key while one is in flight on it travel together in that key's next script call, in order.
  *
  * @example
  * import { createClient } from 'redis';

@@ -32,7 +32,9 @@ function checkFallback(fallback: unknown): TokenBucketFilter | undefined {
  * integer arithmetic, at most `capacity` held, strict FIFO across all processes in order of arrival at
  * Redis. Each decision is one atomic Lua script (`EVALSHA`, resent with `EVAL` after `NOSCRIPT`, so a
  * Redis restart or `SCRIPT FLUSH` heals by itself) on one key, `` `${prefix}{${key}}` `` (hash-tagged for
- * Redis Cluster), which expires by itself once the bucket would be full again. The script is a declared
+ * Redis Cluster), which expires by itself once the bucket would be full again. The `getToken()` and
+ * `tryGetToken()` calls this instance makes while one of them is in flight travel together in its next
+ * script call, which decides them in the order they were made (each keeps its own `redisTimeout`). The script is a declared
  * port of the core's decision (`src/core/decide.ts`): every step instant and count is the in-process
  * buckets', fractional intervals included.
  *
@@ -44,7 +46,7 @@ function checkFallback(fallback: unknown): TokenBucketFilter | undefined {
  * options).
  *
  * A `getToken()` that must wait reserves its tokens in the same call and learns its exact grant
- * instant, then sleeps locally: one Redis call per granted call, no polling. Aborting a waiter gives
+ * instant, then sleeps locally: at most one Redis call per granted call, no polling. Aborting a waiter gives
  * its tokens back, and the callers of this instance behind it move up, when nobody else has reserved
  * since it did (its reservation and this instance's later ones are the last); otherwise the callers
  * behind keep their grant instants, and the aborted tokens are simply unused.

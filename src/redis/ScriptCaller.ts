@@ -1,81 +1,35 @@
 import { timerDelay } from '../clock.js';
+import { afterMicrotasks, Lane, MAX_BATCH, PendingCall, Runs, Send, type TakeRequest } from './batches.js';
+import { Breaker, realNow } from './Breaker.js';
 import type { RedisScriptRunner } from './clients.js';
 import { RedisTimeoutError, RedisUnavailableError } from './errors.js';
-import { BUCKET_SCRIPT, BUCKET_SCRIPT_SHA } from './script.js';
+import { evalScript } from './evalScript.js';
+import { InFlight } from './InFlight.js';
+import { TAKES_HEADER, takeLength } from './protocol.js';
+import { parseReply, splitTakes, type ScriptReply } from './replies.js';
+
+export type { TakeRequest } from './batches.js';
+export type { ScriptReply } from './replies.js';
 
 interface TimerHandle {
   unref?(): unknown;
 }
 
-/** Real time, for I/O timeouts and the breaker (the bucket's clock may be a fake one). */
-function realNow(): number {
-  return globalThis.performance.now();
-}
-
-function isNoScript(error: unknown): boolean {
-  return error instanceof Error && error.message.includes('NOSCRIPT');
-}
-
-/** A reply of the bucket script: the configuration in force when it is not the one sent, and the numbers after it. */
-export interface ScriptReply {
-  /** The stored configuration's text, when it differs from the one sent (it is the one in force). */
-  readonly stored: string | undefined;
-  readonly values: number[];
-}
-
-/**
- * Reads the reply, or throws a `TypeError` describing it. The script replies with 0 or the stored
- * configuration (a string), then integers (which must be safe integers) and numbers of ms written as
- * strings (which must read back as finite numbers: the script writes them with `%.17g`, so they
- * round-trip exactly); at least `length` of them.
- */
-function parseReply(reply: unknown, length: number): ScriptReply {
-  if (Array.isArray(reply) && reply.length >= length + 1) {
-    const first: unknown = reply[0];
-    const stored = typeof first === 'string' && first !== '0' ? first : undefined;
-    let valid = stored !== undefined || first === 0 || first === '0' || first === 0n;
-    const values = new Array<number>(reply.length - 1);
-    for (let i = 1; i < reply.length; i += 1) {
-      const value: unknown = reply[i];
-      let number: number;
-      if (typeof value === 'string') {
-        number = value === '' ? Number.NaN : Number(value);
-        if (!Number.isFinite(number)) valid = false;
-      } else {
-        number = typeof value === 'bigint' ? Number(value) : (value as number);
-        if (!Number.isSafeInteger(number)) valid = false;
-      }
-      values[i - 1] = number;
-    }
-    if (valid) return { stored, values };
-  }
-  const text = JSON.stringify(reply, (_, value: unknown) => (typeof value === 'bigint' ? String(value) : value));
-  throw new TypeError(`unexpected reply from the bucket script: ${text}`);
-}
-
-/** One script call awaiting its reply, in the order calls were made (= the order their timeouts expire). */
-class PendingCall {
-  /** Settled: answered, failed, or timed out. */
-  done = false;
-  timedOut = false;
-
-  constructor(
-    readonly deadline: number,
-    readonly length: number,
-    readonly probe: boolean,
-    readonly resolve: (reply: ScriptReply) => void,
-    readonly reject: (error: RedisUnavailableError) => void,
-    readonly late: ((reply: ScriptReply) => void) | undefined,
-  ) {}
-}
+/** The cause given to a take withdrawn before its call was sent (its caller was settled already). */
+const WITHDRAWN = new Error('the take was withdrawn before it was sent');
 
 /**
  * ScriptCaller runs the bucket script for one store instance (or one keyed store): `EVALSHA`, falling
  * back to `EVAL` on `NOSCRIPT` on every call; its own timeout on every call; a circuit breaker; and a
  * count of the calls still in flight, so `idle()` can wait for them.
  *
- * Every call has the same timeout, so calls time out in the order they were made: one timer, set for
- * the oldest unanswered call, serves them all (no timer per call).
+ * Takes are batched per key ({@link take}): while a script call of takes on a key is in flight, the
+ * takes made on that key wait, and then travel together in the next call, which the script decides in
+ * their order; each caller gets its own take's outcome. So FIFO in order of arrival at Redis holds,
+ * and a hot key costs one round trip per batch instead of one per call.
+ *
+ * Every call has the same timeout, counted from the call (a take's, not its batch's), so calls time
+ * out in the order they were made: one timer, set for the oldest unanswered call, serves them all.
  *
  * The breaker: after a failure, calls fail at once (without touching Redis) for `cooldown` ms; then
  * one call at a time probes Redis, and the first success closes the breaker. A `cooldown` of 0 turns
@@ -86,18 +40,19 @@ export class ScriptCaller {
   private calls: PendingCall[] = [];
   private head = 0;
   private timer: unknown = undefined;
-  /** Calls whose reply has not arrived (including timed-out ones still running). */
-  private inFlight = 0;
-  private idleWaiters: Array<() => void> = [];
-  private openUntil = Number.NEGATIVE_INFINITY;
-  private lastFailure: unknown = undefined;
-  private probing = false;
+  /** The takes of each key with takes waiting or in flight. */
+  private readonly lanes = new Map<string, Lane>();
+  /** Calls whose reply has not arrived (including timed-out ones still running, and takes not sent yet). */
+  private readonly inFlight = new InFlight();
+  private readonly breaker: Breaker;
 
   constructor(
     private readonly runner: RedisScriptRunner,
     private readonly timeout: number,
-    private readonly cooldown: number,
-  ) {}
+    cooldown: number,
+  ) {
+    this.breaker = new Breaker(cooldown);
+  }
 
   /**
    * Runs the script on `key` with `args` and resolves with its reply (at least `length` numbers after the configuration).
@@ -124,45 +79,47 @@ export class ScriptCaller {
     reject: (error: RedisUnavailableError) => void,
     late?: (reply: ScriptReply) => void,
   ): void {
-    const now = realNow();
-    if (this.cooldown > 0 && this.lastFailure !== undefined && (now < this.openUntil || this.probing)) {
-      reject(new RedisUnavailableError(this.lastFailure));
+    if (this.breaker.refusing) {
+      reject(new RedisUnavailableError(this.breaker.lastFailure));
       return;
     }
-    const probe = this.lastFailure !== undefined;
-    if (probe) this.probing = true;
-    const call = new PendingCall(now + this.timeout, length, probe, resolve, reject, late);
-    this.calls.push(call);
-    if (this.timer === undefined) this.arm(this.timeout);
-    this.inFlight += 1;
-    const keys = [key];
-    const onReply = (reply: unknown): void => {
-      this.answered(call, reply);
-    };
-    const onError = (error: unknown): void => {
-      this.answered(call, undefined, error);
-    };
-    let sent: Promise<unknown>;
-    try {
-      sent = this.runner.evalsha(BUCKET_SCRIPT_SHA, keys, args);
-    } catch (error) {
-      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the client's own error, passed on as it is
-      sent = Promise.reject(error);
+    // The takes made on this key before this call reach Redis before it (in order, on the same connection).
+    const lane = this.lanes.get(key);
+    if (lane !== undefined) this.flush(lane, true);
+    this.send(key, args, [this.pending(length, resolve, reject, late, undefined, undefined)]);
+  }
+
+  /**
+   * Sends one take (op 1) on `key`: at once when no take on `key` is in flight, otherwise in the next
+   * call, with every take made on `key` until then (up to {@link MAX_BATCH}). `resolve` gets a reply
+   * holding this take's values alone. Callbacks as in {@link call}: a failure or a malformed reply of
+   * the batch's call rejects every take in it; each take times out `timeout` ms after this call. A
+   * call of another kind on `key` ({@link call}) first sends the takes waiting on it: it never overtakes them.
+   */
+  take(
+    key: string,
+    request: TakeRequest,
+    resolve: (reply: ScriptReply) => void,
+    reject: (error: RedisUnavailableError) => void,
+    late?: (reply: ScriptReply) => void,
+  ): void {
+    if (this.breaker.refusing) {
+      reject(new RedisUnavailableError(this.breaker.lastFailure));
+      return;
     }
-    sent.then(onReply, (error: unknown) => {
-      if (!isNoScript(error)) {
-        onError(error);
-        return;
-      }
-      // Redis lost the script (a restart, SCRIPT FLUSH, a failover): send it whole, every time this happens.
-      let resent: Promise<unknown>;
-      try {
-        resent = this.runner.eval(BUCKET_SCRIPT, keys, args);
-      } catch (evalError) {
-        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the client's own error, passed on as it is
-        resent = Promise.reject(evalError);
-      }
-      resent.then(onReply, onError);
+    let lane = this.lanes.get(key);
+    if (lane === undefined) {
+      lane = new Lane(key);
+      this.lanes.set(key, lane);
+    }
+    lane.queue.push(this.pending(TAKES_HEADER + takeLength(1), resolve, reject, late, lane, request));
+    if (lane.busy === undefined && !lane.deferred) this.flush(lane);
+  }
+
+  /** Like {@link take}, as a promise. */
+  runTake(key: string, request: TakeRequest, late?: (reply: ScriptReply) => void): Promise<ScriptReply> {
+    return new Promise((resolve, reject) => {
+      this.take(key, request, resolve, reject, late);
     });
   }
 
@@ -176,59 +133,147 @@ export class ScriptCaller {
    * after twice the timeout at most (a client may hold a command forever: an offline queue).
    */
   idle(): Promise<void> {
-    if (this.inFlight === 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const handle = globalThis.setTimeout(
-        () => {
-          this.idleWaiters = this.idleWaiters.filter((waiter) => waiter !== done);
-          resolve();
-        },
-        timerDelay(2 * this.timeout),
-      ) as TimerHandle;
-      handle.unref?.();
-      const done = (): void => {
-        globalThis.clearTimeout(handle as never);
-        resolve();
-      };
-      this.idleWaiters.push(done);
-    });
+    return this.inFlight.idle(2 * this.timeout);
   }
 
-  private answered(call: PendingCall, reply: unknown, error?: unknown): void {
-    let values: ScriptReply | undefined;
+  private pending(
+    length: number,
+    resolve: (reply: ScriptReply) => void,
+    reject: (error: RedisUnavailableError) => void,
+    late: ((reply: ScriptReply) => void) | undefined,
+    lane: Lane | undefined,
+    request: TakeRequest | undefined,
+  ): PendingCall {
+    const call = new PendingCall(realNow() + this.timeout, length, resolve, reject, late, lane, request);
+    this.calls.push(call);
+    if (this.timer === undefined) this.arm(this.timeout);
+    this.inFlight.add(1);
+    return call;
+  }
+
+  /**
+   * Sends the takes waiting on `lane`, in batches, while it has none in flight; all of them at once
+   * with `now` (before another call on the key, which must not overtake them).
+   */
+  private flush(lane: Lane, now = false): void {
+    lane.deferred = false;
+    while ((now || lane.busy === undefined) && lane.head < lane.queue.length) {
+      const members: PendingCall[] = [];
+      const runs = new Runs();
+      let first: readonly string[] | undefined;
+      while (lane.head < lane.queue.length && members.length < MAX_BATCH) {
+        const call = lane.queue[lane.head] as PendingCall;
+        lane.head += 1;
+        if (call.done) {
+          this.inFlight.done(1); // timed out while it waited: never sent
+          continue;
+        }
+        let tuple: readonly string[] | undefined;
+        try {
+          tuple = call.request?.tuple();
+        } catch {
+          tuple = undefined;
+        }
+        if (tuple === undefined) {
+          this.settleUnsent(call, WITHDRAWN);
+          continue;
+        }
+        first ??= tuple;
+        members.push(call);
+        runs.add(tuple);
+      }
+      const last = members[members.length - 1];
+      if (last === undefined || first === undefined) break;
+      if (this.breaker.refusing) {
+        // The breaker opened while they waited (the call before them failed): they fail at once too.
+        for (const call of members) this.settleUnsent(call, this.breaker.lastFailure);
+        continue;
+      }
+      lane.busy = this.send(lane.key, runs.args((last.request as TakeRequest).head(first)), members);
+    }
+    if (lane.head >= lane.queue.length) {
+      lane.queue = [];
+      lane.head = 0;
+      if (lane.busy === undefined && this.lanes.get(lane.key) === lane) this.lanes.delete(lane.key);
+    } else if (lane.head > 1024 && lane.head * 2 > lane.queue.length) {
+      lane.queue = lane.queue.slice(lane.head); // a key that always has more than a batch waiting
+      lane.head = 0;
+    }
+    this.dropSettled();
+  }
+
+  /** Rejects a take that is not sent (withdrawn, or refused by the breaker) with `cause`. */
+  private settleUnsent(call: PendingCall, cause: unknown): void {
+    call.done = true;
+    this.inFlight.done(1);
+    call.reject(new RedisUnavailableError(cause));
+  }
+
+  /** Sends one script call for `members` (one caller, or a batch of takes on `key`). */
+  private send(key: string, args: readonly string[], members: readonly PendingCall[]): Send {
+    const send = new Send(members, this.breaker.probeNow());
+    for (const call of members) call.sent = send;
+    evalScript(
+      this.runner,
+      key,
+      args,
+      (reply) => {
+        this.answered(send, reply);
+      },
+      (error) => {
+        this.answered(send, undefined, error);
+      },
+    );
+    return send;
+  }
+
+  private answered(send: Send, reply: unknown, error?: unknown): void {
+    const members = send.members;
+    let replies: ScriptReply[] | undefined;
     let failure = error;
     if (error === undefined) {
       try {
-        values = parseReply(reply, call.length);
+        const parsed = parseReply(reply, members.length === 1 ? (members[0] as PendingCall).length : 1);
+        replies = members.length === 1 ? [parsed] : splitTakes(parsed, members.length);
       } catch (invalid) {
         failure = invalid;
       }
     }
-    if (call.timedOut) {
-      if (values !== undefined) call.late?.(values);
-    } else {
-      call.done = true;
-      if (values !== undefined) {
-        this.succeeded(call.probe);
-        call.resolve(values);
-      } else {
-        this.failed(failure, call.probe);
-        call.reject(new RedisUnavailableError(failure));
+    // A reply after every caller's timeout says nothing about Redis now: the breaker stays as it is.
+    if (members.some((call) => !call.timedOut)) {
+      if (replies !== undefined) this.breaker.succeeded(send);
+      else this.breaker.failed(failure, send);
+    }
+    members.forEach((call, i) => {
+      const own = replies?.[i];
+      if (call.timedOut) {
+        if (own !== undefined) call.late?.(own);
+        return;
       }
-      this.dropSettled();
+      call.done = true;
+      if (own !== undefined) call.resolve(own);
+      else call.reject(new RedisUnavailableError(failure));
+    });
+    this.dropSettled();
+    const lane = (members[0] as PendingCall).lane;
+    if (lane !== undefined && lane.busy === send) {
+      lane.busy = undefined;
+      // The callers a batch resumed are likely to call again at once: let them join the next call.
+      if (members.length > 1) {
+        lane.deferred = true;
+        afterMicrotasks(() => {
+          this.flush(lane);
+        });
+      } else this.flush(lane);
     }
-    this.inFlight -= 1;
-    if (this.inFlight === 0 && this.idleWaiters.length > 0) {
-      const waiters = this.idleWaiters;
-      this.idleWaiters = [];
-      for (const wake of waiters) wake();
-    }
+    this.inFlight.done(members.length);
   }
 
   /** Times out every call whose deadline has passed, then waits for the next oldest. */
   private readonly expire = (): void => {
     this.timer = undefined;
     const now = realNow();
+    const freed: Lane[] = [];
     for (; this.head < this.calls.length; this.head += 1) {
       const call = this.calls[this.head] as PendingCall;
       if (call.done) continue;
@@ -236,12 +281,23 @@ export class ScriptCaller {
       call.done = true;
       call.timedOut = true;
       const cause = new RedisTimeoutError(this.timeout);
-      this.failed(cause, call.probe);
+      this.breaker.failed(cause, call.sent);
+      const sent = call.sent;
+      if (sent !== undefined) {
+        sent.unsettled -= 1;
+        // Its whole batch timed out: the key's next takes go without waiting for that reply.
+        if (sent.unsettled === 0 && call.lane?.busy === sent) {
+          call.lane.busy = undefined;
+          freed.push(call.lane);
+        }
+      }
       call.reject(new RedisUnavailableError(cause));
     }
     this.dropSettled();
+    // After the loop: the takes waiting on a freed key that are past their deadline have timed out too.
+    for (const lane of freed) this.flush(lane);
     const next = this.calls[this.head];
-    if (next !== undefined) this.arm(next.deadline - now);
+    if (next !== undefined && this.timer === undefined) this.arm(next.deadline - now);
   };
 
   private arm(ms: number): void {
@@ -259,17 +315,5 @@ export class ScriptCaller {
       this.calls = this.calls.slice(this.head);
       this.head = 0;
     }
-  }
-
-  private succeeded(probe: boolean): void {
-    if (probe) this.probing = false;
-    this.lastFailure = undefined;
-    this.openUntil = Number.NEGATIVE_INFINITY;
-  }
-
-  private failed(cause: unknown, probe: boolean): void {
-    if (probe) this.probing = false;
-    this.lastFailure = cause;
-    this.openUntil = realNow() + this.cooldown;
   }
 }

@@ -10,15 +10,7 @@ import type { BucketKey } from './BucketKey.js';
 import { Call } from './calls.js';
 import { RedisUnavailableError } from './errors.js';
 import type { GiveBacks } from './GiveBacks.js';
-import {
-  OP_TAKE,
-  TAKE_GRANTED,
-  TAKE_OVER_CAPACITY,
-  TAKE_RESERVED,
-  TAKE_TOO_LATE,
-  takeLength,
-  type TakeReply,
-} from './protocol.js';
+import { TAKE_GRANTED, TAKE_OVER_CAPACITY, TAKE_RESERVED, TAKE_TOO_LATE, type TakeReply } from './protocol.js';
 import type { RedisBucketParts } from './RedisBucket.js';
 import type { ScriptReply } from './ScriptCaller.js';
 
@@ -125,15 +117,14 @@ export class Waits {
     this.room.watch(call);
     this.takesSent = call.seq; // counted only once it is sure to be sent
     this.room.hold(call);
-    const maxWaitArg = maxWait === undefined || maxWait === Number.POSITIVE_INFINITY ? '' : String(maxWait);
-    const args = this.key.args(OP_TAKE, this.key.config.clientTime ? String(now) : '', [String(count), maxWaitArg]);
     const onReply = (reply: ScriptReply): void => {
       this.answered(call, reply);
     };
-    this.key.caller.call(
-      this.key.redisKey,
-      args,
-      takeLength(1),
+    this.key.take(
+      count,
+      maxWait,
+      now,
+      () => !call.unwanted, // aborted or closed before its batch was sent: nothing is sent for it
       onReply,
       (error) => {
         this.unavailable(call, error);

@@ -24,12 +24,10 @@ export type StoredLimit = Omit<ResolvedLimit, 'initialTokens'>;
  * `reconfigure()` that made it (0: options given at construction). Text: `stamp|cap:refill:interval,...`.
  */
 export class ScriptConfig {
-  /** The text stored in the key's `c` field and sent with every call. */
+  /** The text stored in the key after the state, and sent with every call. */
   readonly text: string;
   /** The largest count one grant can take: the smallest capacity. */
   readonly capacity: number;
-  /** The configuration's part of every call's arguments: text, number of limits, then each limit's numbers. */
-  readonly head: readonly string[];
 
   constructor(
     readonly limits: readonly StoredLimit[],
@@ -40,11 +38,6 @@ export class ScriptConfig {
     const parts = limits.map((l) => `${l.capacity}:${l.refillTokens}:${l.refillInterval}`);
     this.text = `${stamp}|${parts.join(',')}`;
     this.capacity = Math.min(...limits.map((l) => l.capacity));
-    this.head = [
-      this.text,
-      String(limits.length),
-      ...limits.flatMap((l) => [String(l.capacity), String(l.refillTokens), String(l.refillInterval)]),
-    ];
   }
 
   /** Reads a configuration the script replied with; throws `TypeError` describing a malformed one. */
@@ -90,19 +83,45 @@ export interface TakeReply {
   readonly reservation: Reservation;
 }
 
-/** The number of values of one take for a configuration of `limits` limits. */
+/** The number of values of one take in a reply, for a configuration of `limits` limits (status, wait, grantAt, then tokens and step of each). */
 export function takeLength(limits: number): number {
-  return 5 + 2 * limits;
+  return 3 + 2 * limits;
 }
 
-/** Reads the take whose values start at `offset` of `values`; throws `TypeError` if they are missing. */
-export function takeAt(values: readonly number[], offset: number, limits: number): TakeReply {
-  const end = offset + takeLength(limits);
-  if (values.length < end) {
-    throw new TypeError(`unexpected reply from the bucket script: ${values.length} values, expected ${end}`);
+/** The values before the takes of a block: the origin, and the generation before the first take. */
+export const TAKES_HEADER = 2;
+
+/**
+ * Reads the block of takes that starts at `offset` of `values` (the origin, the generation before the
+ * first take, then as many takes as follow: see `script.ts`), for a configuration of `limits` limits.
+ * Each take's generation is the one before the first plus the takes granted or reserved up to it.
+ * Throws `TypeError` when the values do not divide into takes.
+ */
+export function takesAt(values: readonly number[], offset: number, limits: number): TakeReply[] {
+  const length = takeLength(limits);
+  const count = (values.length - offset - TAKES_HEADER) / length;
+  if (!Number.isInteger(count) || count < 0) {
+    throw new TypeError(
+      `unexpected reply from the bucket script: ${values.length} values, takes of ${length} from ${offset + 2}`,
+    );
   }
-  const [status = 0, wait = 0, grantAt = 0, origin = 0, gen = 0] = values.slice(offset, offset + 5);
-  return { status, wait, grantAt, reservation: { origin, gen, before: values.slice(offset + 5, end) } };
+  const origin = values[offset] ?? 0;
+  let gen = values[offset + 1] ?? 0;
+  const takes: TakeReply[] = [];
+  for (let at = offset + TAKES_HEADER; at < values.length; at += length) {
+    const [status = 0, wait = 0, grantAt = 0] = values.slice(at, at + 3);
+    if (status === TAKE_GRANTED || status === TAKE_RESERVED) gen += 1;
+    takes.push({ status, wait, grantAt, reservation: { origin, gen, before: values.slice(at + 3, at + length) } });
+  }
+  return takes;
+}
+
+/** Reads the first take of the block at `offset` of `values` (see {@link takesAt}); throws `TypeError` if there is none. */
+export function takeAt(values: readonly number[], offset: number, limits: number): TakeReply {
+  const [take] = takesAt(values, offset, limits);
+  if (take === undefined)
+    throw new TypeError(`unexpected reply from the bucket script: no take in ${values.length} values`);
+  return take;
 }
 
 /** Whether `upper` was reserved right on top of `lower`: nobody else wrote to the tail between them. */

@@ -1,122 +1,51 @@
-/**
- * The one Lua script behind every decision of the Redis store: a declared port of the core's decision
- * (`src/core/decide.ts`, on the state of `src/core/limits.ts` and the arithmetic of `src/core/refill.ts`),
- * function by function, with the same names and the same operations on the same doubles. It runs
- * atomically in Redis on one key, and replies with integers, numbers written as strings and (first) the
- * stored configuration, never with an error reply for control flow, so Redis 7's `ERR ` prefix changes
- * nothing.
- *
- * | core (TypeScript)                          | script (Lua)                       |
- * |--------------------------------------------|------------------------------------|
- * | `refill.ts` `stepTime`, `stepsAt`, `refill`, `stepsUntil` | `stepTime`, `stepsAt`, `refill`, `stepsUntil` (limit `i`) |
- * | `LimitState.advance`, `grantTime`, `take`, `grantNext` (`SingleLimit` with one limit, `MultiLimit` with several) | `advance`, `grantTime`, `take`, `grantNext` |
- * | `decide.ts` `decide(tail, now, count, maxWait)` | `decide(count, maxWait)` (also returns whether it refused) |
- * | `peekAvailable`, `peekWait`                | op 0, written out where it runs     |
- * | `replay(from, now, counts, instants)`      | `replay` (op 2; op 3 reconfigures between the restore and the replay) |
- *
- * The key is a hash holding the configuration with the state, so that one key never enforces two
- * configurations: `c` = the configuration (`capacity:refillTokens:refillInterval` per limit, joined by
- * `,`, as the client formats it), `o` = origin (ms), `g` = generation (bumped by every write that moves
- * the tail), and `t<i>`, `s<i>` = tokens and step of limit i. The stored state is the bucket's *tail*
- * (where the limits stand once every reservation made so far is granted), exactly the core's tail: it
- * may lie in the future, and while it does nobody may take tokens at once. Step k of a limit happens at
- * `origin + k × interval` (ms); the steps at an instant are counted with the core's floor-and-correct;
- * token counts are integers, capped at capacity. Redis' Lua numbers are IEEE doubles, so every instant
- * and count equals the core's (fractional intervals included), provided the numbers travel exactly:
- * JavaScript's `String(x)` and Lua's `%.17g` both round-trip. FIFO is strict, in order of arrival.
- *
- * The stored configuration wins: a call that sends another one (a process created with other options)
- * is decided on the stored one, and the reply's first value is then that configuration (0 when it is
- * the one sent). Only op 3 (reconfigure) replaces it; a missing key takes the one sent.
- *
- * KEYS[1]: the bucket's key.
- * ARGV: op (0 peek, 1 take, 2 replay, 3 reconfigure), config, n (limits of config), then capacity,
- *   refillTokens and interval (ms) of each limit, then now (ms; empty: Redis TIME), origin (ms, for a
- *   missing key; empty: now), the tokens each limit holds if the key is missing (n values), then:
- * - peek: count. Reply {cfg, status (0, or 4: count above capacity), available, wait ms}.
- * - take: count, maxWait (ms; empty: unlimited; 0: only a grant now). Reply {cfg, take...}, where a take
- *   is the 5 + 2n values {status, wait ms, grantAt ms, origin ms, generation, then tokens and step of
- *   each limit before it}: status 1 granted now, 3 reserved until grantAt (wait after now), 2 refused
- *   because the wait exceeds maxWait (nothing taken), 4 refused because count exceeds the capacity.
- * - replay: the origin and generation the tail must still have (the last reservation's, or nothing is
- *   written: reply {cfg, 0}), m (limits of the state to restore: must equal the stored ones), the tokens
- *   and step of each (where the tail stood before the first reservation given back), then pairs of
- *   (count, maxWait) still wanted, in order. Reply {cfg, 1, generation after the restore, take... for
- *   each pair}.
- * - reconfigure: the config and limits of the prefix are the new ones (the tokens-if-missing too); then
- *   the same arguments as replay (generation empty: give nothing back). The old limits are brought to
- *   now; when the tail lies in the future (reservations outstanding), the new limits start at the tail's
- *   instant, so that no reservation made under the old limits is granted twice; limit i carries the
- *   tokens of old limit i, capped at its new capacity (a new limit starts full); the new schedule starts
- *   now. Reply {0, 1 if the chain was given back and its pairs replayed on the new limits else 0,
- *   generation, take... for each pair replayed}.
- * A missing key is a new bucket holding the tokens-if-missing, its schedule starting now (or at
- * `origin`); one created less than full is written at its first use, even a read. A key of the format
- * before the configuration was stored (no `c`) is read as missing. Every write sets the key to expire
- * when the bucket would be full again (rounded up to whole ms, plus 1 s with client time, whose clock
- * may run slower than Redis', and at most 2^44 ms), so an idle key disappears by itself.
- */
-export const BUCKET_SCRIPT = `
-local key = KEYS[1]
-local op = tonumber(ARGV[1])
-local sent = ARGV[2]
-local format = string.format
--- The limits of the configuration sent (ARGV 3..): a missing key takes them, op 3 puts them in force.
-local n = tonumber(ARGV[3])
-local capacity, refillTokens, interval = {}, {}, {}
-for i = 1, n do
-  local a = 3 * i + 1
-  capacity[i] = tonumber(ARGV[a]); refillTokens[i] = tonumber(ARGV[a + 1]); interval[i] = tonumber(ARGV[a + 2])
-end
-local b = 3 * n + 4
-local now = tonumber(ARGV[b])
--- A client clock may run slower than Redis' own: keep its keys a second longer.
-local slack = 1000
-if now == nil then
-  slack = 0
-  local time = redis.call('TIME')
-  now = tonumber(time[1]) * 1000 + tonumber(time[2]) / 1000
-end
-local p = b + 2 + n
+import { SCRIPT_HEAD } from './scriptHead.js';
 
-local state
-if n == 1 then
-  state = redis.call('HMGET', key, 'c', 'o', 'g', 't1', 's1')
-else
-  local fields = {'c', 'o', 'g', 't1', 's1'}
-  for i = 2, n do fields[2 * i + 2] = 't' .. i; fields[2 * i + 3] = 's' .. i end
-  state = redis.call('HMGET', key, unpack(fields))
+/** The general path of the bucket script, after {@link SCRIPT_HEAD}: every operation, any number of limits. */
+const GENERAL_PATH = `-- The general path: every operation, any number of limits, a missing key, another configuration stored.
+op = tonumber(op)
+local n = 0
+local capacity, refillTokens, interval, tokens, step = {}, {}, {}, {}, {}
+local origin, gen
+-- The instant a schedule starting now starts: now itself with client time, the whole ms of now with
+-- Redis time (its µs say nothing about when the call was made, and whole instants are cheap to reply).
+local start = now
+if not timed then start = math.floor(now) end
+-- Reads the limits of a configuration's text (stamp|capacity:refillTokens:interval,...).
+local function readLimits(text)
+  capacity, refillTokens, interval = {}, {}, {}
+  for c, r, v in string.gmatch(text, '([^:,|]+):([^:,|]+):([^:,|]+)') do
+    local i = #capacity + 1
+    capacity[i] = tonumber(c); refillTokens[i] = tonumber(r); interval[i] = tonumber(v)
+  end
+  n = #capacity
 end
-local stored = state[1]
-local exists = stored and true or false
+local exists = value and true or false
 -- The reply's first value: 0 while the configuration in force is the one sent, else the one in force.
 local cfg = 0
-local origin, gen
-local tokens, step = {}, {}
 if exists then
-  origin = tonumber(state[2]); gen = tonumber(state[3])
-  if stored ~= sent then
-    -- Another configuration is stored: it is in force (until a later reconfiguration replaces it).
-    cfg = stored
-    local sentN = n
-    capacity, refillTokens, interval = {}, {}, {}
-    for c, r, v in string.gmatch(stored, '([^:,|]+):([^:,|]+):([^:,|]+)') do
-      local i = #capacity + 1
-      capacity[i] = tonumber(c); refillTokens[i] = tonumber(r); interval[i] = tonumber(v)
-    end
-    n = #capacity
-    if n > sentN then
-      local more = {}
-      for i = sentN + 1, n do more[#more + 1] = 't' .. i; more[#more + 1] = 's' .. i end
-      local extra = redis.call('HMGET', key, unpack(more))
-      for j = 1, #extra do state[2 * sentN + 3 + j] = extra[j] end
-    end
+  if #value < 18 then return redis.error_reply('token-bucket-filter: ' .. key .. ' holds a string that is no bucket') end
+  local pos
+  n, origin, gen, pos = struct.unpack('<Hdd', value)
+  for i = 1, n do
+    capacity[i], refillTokens[i], interval[i], tokens[i], step[i], pos = struct.unpack('<ddddd', value, pos)
   end
-  for i = 1, n do tokens[i] = tonumber(state[2 * i + 2]); step[i] = tonumber(state[2 * i + 3]) end
+  local stored = string.sub(value, pos)
+  -- Another configuration is stored: it is in force (until a later reconfiguration replaces it).
+  if stored ~= sent then cfg = stored end
 else
-  if state[2] then redis.call('DEL', key) end -- the format before the configuration was stored
-  origin = tonumber(ARGV[b + 1]) or now; gen = 0
-  for i = 1, n do tokens[i] = tonumber(ARGV[b + 1 + i]); step[i] = 0 end
+  readLimits(sent)
+  gen = 0
+  -- ARGV[4]: '' (a full bucket, its schedule starting now) or origin|tokens,tokens... (origin '': now).
+  local init = ARGV[4]
+  if init == '' then
+    origin = start
+    for i = 1, n do tokens[i] = capacity[i]; step[i] = 0 end
+  else
+    local o, held = string.match(init, '^([^|]*)|(.*)$')
+    origin = tonumber(o) or start
+    local i = 0
+    for t in string.gmatch(held, '[^,]+') do i = i + 1; tokens[i] = tonumber(t); step[i] = 0 end
+  end
 end
 local writeConfig = not exists
 -- The largest count a grant may take: the smallest capacity (LimitState.capacity).
@@ -188,57 +117,44 @@ end
 -- BucketBase.applySchedules: the sent limits replace the ones in force, at now, or at the tail's instant
 -- while reservations are outstanding (so that none made under the old limits is granted twice); limit i
 -- carries the tokens of old limit i, capped at its new capacity (a new limit starts full).
-local reconfigure
-if op == 3 or cfg ~= 0 then reconfigure = function()
+local function reconfigure()
   if exists then
     advance(now)
     local tail = now
     for i = 1, n do local at = stepTime(i, step[i]); if at > tail then tail = at end end
-    local held, oldN = tokens, n
-    n = tonumber(ARGV[3]); capacity, refillTokens, interval = {}, {}, {}
-    for i = 1, n do
-      local a = 3 * i + 1
-      capacity[i] = tonumber(ARGV[a]); refillTokens[i] = tonumber(ARGV[a + 1]); interval[i] = tonumber(ARGV[a + 2])
-    end
-    origin = now; tokens = {}; step = {}
+    local held = tokens
+    readLimits(sent)
+    origin = start; tokens = {}; step = {}
     for i = 1, n do tokens[i] = math.min(capacity[i], held[i] or capacity[i]); step[i] = stepsAt(i, tail) end
-    for i = n + 1, oldN do redis.call('HDEL', key, 't' .. i, 's' .. i) end
   end
   least = capacity[1]
   for i = 2, n do if capacity[i] < least then least = capacity[i] end end
   gen = gen + 1
   writeConfig = true
   cfg = 0
-end end
+end
 
--- Writes the tail, and the configuration when it changed. Integers are written digit by digit ('%.0f':
--- Lua would use exponent notation), other numbers with '%.17g', so that they round-trip.
+-- Writes the configuration in force with the tail, to expire when the bucket would be full again.
 local function save()
-  local write = {'g', format('%.0f', gen), 't1', format('%.0f', tokens[1]), 's1', format('%.0f', step[1])}
   local full = stepTime(1, step[1] + stepsUntil(1, tokens[1], capacity[1]))
-  for i = 2, n do
-    write[4 * i - 1] = 't' .. i; write[4 * i] = format('%.0f', tokens[i])
-    write[4 * i + 1] = 's' .. i; write[4 * i + 2] = format('%.0f', step[i])
+  local parts = {struct.pack('<Hdd', n, origin, gen)}
+  for i = 1, n do
+    parts[i + 1] = struct.pack('<ddddd', capacity[i], refillTokens[i], interval[i], tokens[i], step[i])
     local at = stepTime(i, step[i] + stepsUntil(i, tokens[i], capacity[i]))
     if at > full then full = at end
   end
-  if writeConfig then
-    local text = sent
-    if cfg ~= 0 then text = cfg end
-    write[#write + 1] = 'c'; write[#write + 1] = text; write[#write + 1] = 'o'; write[#write + 1] = format('%.17g', origin)
-  end
-  redis.call('HSET', key, unpack(write))
+  if cfg ~= 0 then parts[n + 2] = cfg else parts[n + 2] = sent end
   local ttl = math.ceil(full - now) + slack
-  if ttl < 1 then ttl = 1 elseif ttl > 17592186044416 then ttl = 17592186044416 end
-  redis.call('PEXPIRE', key, format('%.0f', ttl))
+  if ttl < 1 then ttl = 1 elseif ttl > MAX_TTL then ttl = MAX_TTL end
+  redis.call('SET', key, table.concat(parts), 'PX', format('%d', ttl))
 end
 
 -- Decides count for a caller arriving now behind every reservation (maxWait nil: no limit) and appends
--- the 5 + 2n values of a take to reply.
+-- the 3 + 2n values of a take to reply.
 local function decideInto(reply, count, maxWait)
   local r = #reply
   local status, at, wait = 4, 0, 0
-  for i = 1, n do reply[r + 4 + 2 * i] = tokens[i]; reply[r + 5 + 2 * i] = step[i] end
+  for i = 1, n do reply[r + 2 + 2 * i] = tokens[i]; reply[r + 3 + 2 * i] = step[i] end
   if count <= least then
     local refused
     at, refused = decide(count, maxWait)
@@ -246,8 +162,7 @@ local function decideInto(reply, count, maxWait)
     if status ~= 1 then wait = at - now end
     if status ~= 2 then gen = gen + 1 end
   end
-  reply[r + 1] = status; reply[r + 2] = format('%.17g', wait); reply[r + 3] = format('%.17g', at)
-  reply[r + 4] = format('%.17g', origin); reply[r + 5] = gen
+  reply[r + 1] = status; reply[r + 2] = num(wait); reply[r + 3] = num(at)
   return status
 end
 
@@ -262,7 +177,7 @@ if not exists then
 end
 
 if op == 0 then
-  local count = tonumber(ARGV[p])
+  local count = tonumber(ARGV[5])
   if count > least then return {cfg, 4, 0, '0'} end
   -- peekAvailable, then peekWait: both bring the tail up to now and take nothing.
   advance(now)
@@ -274,42 +189,128 @@ if op == 0 then
   local wait = grantTime(count) - now
   if wait < 0 then wait = 0 end
   if fresh or writeConfig then save() end
-  return {cfg, 0, available, format('%.17g', wait)}
+  return {cfg, 0, available, num(wait)}
 end
 
 if op == 1 then
-  local reply = {cfg}
-  local status = decideInto(reply, tonumber(ARGV[p]), tonumber(ARGV[p + 1]))
-  if status == 1 or status == 3 or fresh or writeConfig then save() end
+  local reply = {cfg, num(origin), gen}
+  local wrote = fresh or writeConfig
+  local q, last = 5, #ARGV
+  while q < last do
+    local times, count, maxWait = tonumber(ARGV[q]), tonumber(ARGV[q + 1]), tonumber(ARGV[q + 2])
+    if timed then now = tonumber(ARGV[q + 3]); q = q + 4 else q = q + 3 end
+    for _ = 1, times do
+      local status = decideInto(reply, count, maxWait)
+      if status == 1 or status == 3 then wrote = true end
+    end
+  end
+  if wrote then save() end
   return reply
 end
 
 -- replay (2) and reconfigure (3): give back this process's last reservations when the tail is still
 -- where the last of them left it, then (3) put the new limits in force, then re-decide the pairs.
-local m = tonumber(ARGV[p + 2])
-local chained = exists and tonumber(ARGV[p + 1]) == gen and tonumber(ARGV[p]) == origin and m == n
+local m = tonumber(ARGV[7])
+local chained = exists and tonumber(ARGV[6]) == gen and tonumber(ARGV[5]) == origin and m == n
 if op == 2 and not chained then return {cfg, 0} end
 if chained then
-  for i = 1, n do tokens[i] = tonumber(ARGV[p + 1 + 2 * i]); step[i] = tonumber(ARGV[p + 2 + 2 * i]) end
+  for i = 1, n do tokens[i] = tonumber(ARGV[6 + 2 * i]); step[i] = tonumber(ARGV[7 + 2 * i]) end
   gen = gen + 1
 end
 if op == 3 then
   -- An explicit reconfiguration always wins, and is stamped later than the one it replaces.
   local stamp = stampOf(sent)
-  local replaced = exists and stampOf(stored) or -1
+  local replaced = -1
+  if exists then replaced = stampOf(cfg ~= 0 and cfg or sent) end
   reconfigure()
   if stamp <= replaced then cfg = format('%.0f', replaced + 1) .. string.sub(sent, string.find(sent, '|', 1, true)) end
 end
-local reply = {cfg, chained and 1 or 0, gen}
+local reply = {cfg, chained and 1 or 0, num(origin), gen}
 if chained then
-  for q = p + 3 + 2 * m, #ARGV, 2 do decideInto(reply, tonumber(ARGV[q]), tonumber(ARGV[q + 1])) end
+  for q = 8 + 2 * m, #ARGV, 2 do decideInto(reply, tonumber(ARGV[q]), tonumber(ARGV[q + 1])) end
 end
 save()
 return reply
 `;
 
 /**
+ * The one Lua script behind every decision of the Redis store: a declared port of the core's decision
+ * (`src/core/decide.ts`, on the state of `src/core/limits.ts` and the arithmetic of `src/core/refill.ts`),
+ * function by function, with the same names and the same operations on the same doubles. It runs
+ * atomically in Redis on one key, and replies with integers, numbers written as strings and (first) the
+ * stored configuration, never with an error reply for control flow, so Redis 7's `ERR ` prefix changes
+ * nothing.
+ *
+ * | core (TypeScript)                          | script (Lua)                       |
+ * |--------------------------------------------|------------------------------------|
+ * | `refill.ts` `stepTime`, `stepsAt`, `refill`, `stepsUntil` | `stepTime`, `stepsAt`, `refill`, `stepsUntil` (limit `i`) |
+ * | `LimitState.advance`, `grantTime`, `take`, `grantNext` (`SingleLimit` with one limit, `MultiLimit` with several) | `advance`, `grantTime`, `take`, `grantNext` |
+ * | `decide.ts` `decide(tail, now, count, maxWait)` | `decide(count, maxWait)` (also returns whether it refused) |
+ * | `peekAvailable`, `peekWait`                | op 0, written out where it runs     |
+ * | `replay(from, now, counts, instants)`      | `replay` (op 2; op 3 reconfigures between the restore and the replay) |
+ * | the same with one limit (`SingleLimit`)    | the lean path (takes on a one-limit key that holds the configuration sent): the functions above written out inline, in the same order |
+ *
+ * The lean path is the hot case, every take on an existing key of one limit whose configuration is the
+ * one sent: one `GET`, one `SET … PX` and Redis `TIME`, no function defined, no number read from text.
+ * The general path runs everything else. The table of exact instants (`test/redis.decisionTable.test.ts`)
+ * runs through both.
+ *
+ * The key is one string holding the configuration with the state, so that one key never enforces two
+ * configurations: `struct.pack('<Hdd', n, origin, generation)`, then for each limit
+ * `struct.pack('<ddddd', capacity, refillTokens, interval, tokens, step)` (doubles: they round-trip
+ * exactly), then the configuration's text (`stamp|capacity:refillTokens:refillInterval` per limit,
+ * joined by `,`, as the client formats it). The origin is in ms; the generation is bumped by every
+ * write that moves the tail. The stored state is the bucket's *tail* (where the limits stand once every
+ * reservation made so far is granted), exactly the core's tail: it may lie in the future, and while it
+ * does nobody may take tokens at once. Step k of a limit happens at `origin + k × interval` (ms); the
+ * steps at an instant are counted with the core's floor-and-correct; token counts are integers, capped
+ * at capacity. Redis' Lua numbers are IEEE doubles, so every instant and count equals the core's
+ * (fractional intervals included), provided the numbers travel exactly: JavaScript's `String(x)` and
+ * Lua's `%.17g` both round-trip, and whole numbers travel as integers. FIFO is strict, in order of
+ * arrival at Redis, and within one call in the order of its takes.
+ *
+ * The stored configuration wins: a call that sends another one (a process created with other options)
+ * is decided on the stored one, and the reply's first value is then that configuration (0 when it is
+ * the one sent). Only op 3 (reconfigure) replaces it; a missing key takes the one sent.
+ *
+ * KEYS[1]: the bucket's key.
+ * ARGV: op (0 peek, 1 take, 2 replay, 3 reconfigure), config (its text), now (ms; empty: Redis TIME),
+ *   what a missing key holds ('': every limit full, its schedule starting now; else
+ *   `origin|tokens,tokens,…`, one count per limit, an empty origin meaning now), then:
+ * - peek: count. Reply {cfg, status (0, or 4: count above capacity), available, wait ms}.
+ * - take: one or more runs of takes, decided in order: (times, count, maxWait) each with Redis time,
+ *   (times, count, maxWait, now) each with client time, when `now` above is the first take's; a run is
+ *   `times` takes of the same count, maxWait and now. maxWait in ms; empty: unlimited; 0: only a grant
+ *   now. Reply {cfg, origin ms, generation before the first take, take...}, where a
+ *   take is the 3 + 2n values {status, wait ms, grantAt ms, then tokens and step of each limit before
+ *   it}: status 1 granted now, 3 reserved until grantAt (wait after now), 2 refused because the wait
+ *   exceeds maxWait (nothing taken), 4 refused because count exceeds the capacity. Each take of status
+ *   1 or 3 bumps the generation by one: the generation after a take is the one before the first, plus
+ *   the takes of status 1 or 3 up to it.
+ * - replay: the origin and generation the tail must still have (the last reservation's, or nothing is
+ *   written: reply {cfg, 0}), m (limits of the state to restore: must equal the stored ones), the tokens
+ *   and step of each (where the tail stood before the first reservation given back), then pairs of
+ *   (count, maxWait) still wanted, in order, decided at now. Reply {cfg, 1, origin, generation after
+ *   the restore, take... for each pair}.
+ * - reconfigure: the config sent is the new one (the tokens-if-missing too); then the same arguments as
+ *   replay (generation empty: give nothing back). The old limits are brought to now; when the tail lies
+ *   in the future (reservations outstanding), the new limits start at the tail's instant, so that no
+ *   reservation made under the old limits is granted twice; limit i carries the tokens of old limit i,
+ *   capped at its new capacity (a new limit starts full); the new schedule starts now. Reply {0, 1 if
+ *   the chain was given back and its pairs replayed on the new limits else 0, origin, generation,
+ *   take... for each pair replayed}.
+ * A missing key is a new bucket holding the tokens-if-missing, its schedule starting now (with Redis
+ * time, at its whole ms, so that its instants stay whole numbers) or at `origin`; one created less
+ * than full is written at its first use, even a read. A key holding a hash (the formats before this
+ * one) is read as missing and replaced; a key of another type is an error (`WRONGTYPE`). Every write
+ * sets the key to expire when the bucket would be full again (rounded up to whole ms, plus 1 s with
+ * client time, whose clock may run slower than Redis', and at most 2^44 ms), so an idle key disappears
+ * by itself.
+ */
+export const BUCKET_SCRIPT = SCRIPT_HEAD + GENERAL_PATH;
+
+/**
  * The SHA1 of {@link BUCKET_SCRIPT}, as `EVALSHA` expects it (40 lowercase hex digits). Written out
  * rather than computed so the store needs no crypto module; a test checks it against the script.
  */
-export const BUCKET_SCRIPT_SHA = 'f3b6055e5cf09e6f057ce98125a551cc737ae202';
+export const BUCKET_SCRIPT_SHA = '0c1e91a62b61d7bda4cadcbf534d75b4de90bfa3';
