@@ -108,6 +108,18 @@ describe.each(kinds)('reconfigure() (%s)', (_name, create) => {
     bucket.close();
   });
 
+  it("a caller refused by reconfigure() is told the wait counted from its own call, not the bucket's creation", async () => {
+    const { clock, bucket } = setup({ capacity: 1, refillInterval: 100, initialTokens: 0 });
+    await clock.tickAsync(30);
+    const late = track(bucket.getToken(1, { maxWait: 200 }), clock); // called at 30, due at 100
+    await clock.tickAsync(20);
+    bucket.reconfigure({ refillInterval: 400 }); // from 50: the first step at 450, 420 ms after the call
+    await flushPromises();
+    expect(late.error).toBeInstanceOf(MaxWaitExceededError);
+    expect(late.error).toMatchObject({ waitTime: 420, maxWait: 200 });
+    bucket.close();
+  });
+
   it('accepts { limits } to switch between one limit and several', async () => {
     const { clock, bucket } = setup({ capacity: 5, refillInterval: 100 });
     bucket.reconfigure({

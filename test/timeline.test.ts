@@ -1,6 +1,7 @@
 import FakeTimers from '@sinonjs/fake-timers';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Clock } from '../src/clock.js';
+import { MAX_CLOCK_READING } from '../src/errors.js';
 import {
   KeyedTokenBucketFilter,
   LazyTokenBucketFilter,
@@ -55,6 +56,48 @@ describe('in-process buckets re-base their schedule when the clock goes back', (
     expect(keyed.available('a')).toBe(1);
     expect(keyed.available('b')).toBe(2);
     keyed.close();
+  });
+});
+
+describe('the timeline at exact readings', () => {
+  it('reading the same fractional instant twice moves the schedule by nothing', () => {
+    const { clock, set } = handClock();
+    const bucket = new LazyTokenBucketFilter({ capacity: 1, initialTokens: 0, refillInterval: 200, clock });
+    set(150.5);
+    expect(bucket.available).toBe(0);
+    expect(bucket.available).toBe(0); // the same reading again: not a re-base
+    set(199.5);
+    expect(bucket.available).toBe(0);
+    set(200); // the first step, at exactly 200 ms
+    expect(bucket.available).toBe(1);
+    bucket.close();
+  });
+
+  it('accepts readings up to 2^42 ms, the largest valid one, and refills on them', () => {
+    const { clock, set } = handClock();
+    const bucket = new LazyTokenBucketFilter({ capacity: 1, initialTokens: 0, refillInterval: 100, clock });
+    const lastStep = MAX_CLOCK_READING - (MAX_CLOCK_READING % 100); // the last step at or before 2^42
+    set(lastStep - 1);
+    expect(bucket.tryGetToken()).toBe(true);
+    set(MAX_CLOCK_READING);
+    expect(bucket.available).toBe(1);
+    bucket.close();
+  });
+
+  it('fake timers installed and advanced before the next reading mint nothing (a changed source re-bases)', () => {
+    const bucket = new LazyTokenBucketFilter({ capacity: 1, initialTokens: 0, refillInterval: 1000 });
+    const fake = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
+    try {
+      fake.tick(1e9); // the fake clock reads far past anything the real clock has read
+      expect(bucket.available).toBe(0);
+      fake.tick(999);
+      expect(bucket.available).toBe(0);
+      fake.tick(1);
+      expect(bucket.available).toBe(1);
+    } finally {
+      fake.uninstall();
+    }
+    bucket.close();
   });
 });
 

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import FakeTimers from '@sinonjs/fake-timers';
+import { MAX_TIMER_DELAY } from '../src/clock.js';
 import { BucketClosedError, BucketNotStartedError, TimerTokenBucketFilter } from '../src/index.js';
 import { createFakeClock, flushPromises, recordTimers, track } from './support/clock.js';
 
@@ -145,5 +147,123 @@ describe('TimerTokenBucketFilter', () => {
     expect(calls.map((call) => call.at)).toEqual([10, 20, 30, 40, 50]);
     expect(clock.countTimers()).toBe(0);
     bucket.close();
+  });
+});
+
+/** A clock whose reading the test sets and whose timers it fires by hand, recording each as set. */
+function scriptedClock() {
+  let now = 0;
+  const timers: Array<{ kind: 'timeout' | 'interval'; ms: number; callback: () => void; cleared: boolean }> = [];
+  const add = (kind: 'timeout' | 'interval') => (callback: () => void, ms: number) => {
+    timers.push({ kind, ms, callback, cleared: false });
+    return timers.length - 1;
+  };
+  const clear = (handle: number) => {
+    const timer = timers[handle];
+    if (timer) timer.cleared = true;
+  };
+  const clock = {
+    performance: { now: () => now },
+    setTimeout: add('timeout'),
+    clearTimeout: clear,
+    setInterval: add('interval'),
+    clearInterval: clear,
+  };
+  return { clock, timers, set: (reading: number) => (now = reading) };
+}
+
+describe('TimerTokenBucketFilter: the refill timer at exact instants (interval 100 ms)', () => {
+  // Rows: [start() at, the first timer set]: on the schedule (less than 1 ms past a step) an interval,
+  // otherwise a one-shot timer to the next step.
+  const starts: Array<[number, { kind: 'timeout' | 'interval'; ms: number }]> = [
+    [100, { kind: 'interval', ms: 100 }],
+    [100.5, { kind: 'interval', ms: 100 }],
+    [100.999, { kind: 'interval', ms: 100 }],
+    [101, { kind: 'timeout', ms: 99 }],
+    [150, { kind: 'timeout', ms: 50 }],
+  ];
+  it.each(starts)('start() at %d ms sets %o', (at, first) => {
+    const { clock, timers, set } = scriptedClock();
+    const bucket = new TimerTokenBucketFilter({ capacity: 3, refillInterval: 100, initialTokens: 0, clock });
+    set(at);
+    bucket.start();
+    expect(timers).toMatchObject([first]);
+    bucket.close();
+  });
+
+  // Rows: [an interval tick at, whether the interval is re-aligned]: less than 1 ms late is on time.
+  const ticks: Array<[number, boolean]> = [
+    [200, false],
+    [200.999, false],
+    [201, true],
+  ];
+  it.each(ticks)('an interval tick at %d ms re-aligns: %s', (at, realigned) => {
+    const { clock, timers, set } = scriptedClock();
+    const bucket = new TimerTokenBucketFilter({ capacity: 3, refillInterval: 100, initialTokens: 0, clock }).start();
+    set(at);
+    timers[0]?.callback();
+    expect(timers[0]?.cleared).toBe(realigned);
+    expect(timers.length).toBe(realigned ? 2 : 1);
+    bucket.close();
+  });
+});
+
+describe('TimerTokenBucketFilter: which timers it keeps, and when it keeps none', () => {
+  it('a refill interval up to 2^31 - 1 ms ticks on an interval; a longer one on one-shot timers', () => {
+    for (const [refillInterval, kind] of [
+      [MAX_TIMER_DELAY, 'interval'],
+      [MAX_TIMER_DELAY + 1, 'timeout'],
+    ] as const) {
+      const { clock, timers } = scriptedClock();
+      const bucket = new TimerTokenBucketFilter({ capacity: 2, refillInterval, initialTokens: 0, clock }).start();
+      expect(timers.map((timer) => timer.kind)).toEqual([kind]);
+      bucket.close();
+    }
+  });
+
+  it('a take before start() starts no timer', () => {
+    const clock = createFakeClock();
+    const bucket = new TimerTokenBucketFilter({ capacity: 2, clock });
+    expect(bucket.tryGetToken()).toBe(true);
+    expect(clock.countTimers()).toBe(0);
+    bucket.start();
+    expect(clock.countTimers()).toBe(1);
+    bucket.close();
+  });
+
+  it('stops at once when a late interval tick fills it', () => {
+    const { clock, timers, set } = scriptedClock();
+    const bucket = new TimerTokenBucketFilter({ capacity: 1, refillInterval: 10, initialTokens: 0, clock }).start();
+    set(21); // 1 ms late, and the step at 10 fills the bucket
+    expect(() => timers[0]?.callback()).not.toThrow();
+    expect(timers.map((timer) => [timer.kind, timer.cleared])).toEqual([['interval', true]]);
+    expect(bucket.available).toBe(1);
+    bucket.close();
+  });
+
+  it('stops at once when a one-shot tick (a fractional interval) fills it, arming no other', () => {
+    const { clock, timers, set } = scriptedClock();
+    const bucket = new TimerTokenBucketFilter({ capacity: 1, refillInterval: 2.5, initialTokens: 0, clock }).start();
+    expect(timers).toMatchObject([{ kind: 'timeout', ms: 3 }]); // 2.5 ms, rounded up
+    set(3);
+    timers[0]?.callback();
+    expect(timers.length).toBe(1);
+    expect(bucket.available).toBe(1);
+    bucket.close();
+  });
+
+  it('arms nothing when fake timers come under a bucket not started, or closed', () => {
+    const notStarted = new TimerTokenBucketFilter({ capacity: 1, initialTokens: 0 });
+    const closed = new TimerTokenBucketFilter({ capacity: 1, initialTokens: 0 }).start();
+    closed.close();
+    const fake = FakeTimers.install();
+    try {
+      notStarted.stats(); // the first readings on the fake clock: each bucket hears the clock changed
+      closed.stats();
+      expect(fake.countTimers()).toBe(0);
+    } finally {
+      fake.uninstall();
+      notStarted.close();
+    }
   });
 });

@@ -260,3 +260,178 @@ describe('WaitingRoom', () => {
     expect(rooms.map((room) => room.length)).toEqual([0, 0]);
   });
 });
+
+/**
+ * A room on a fake clock whose one-shot timers are recorded as "set <delay>" and "cleared", so that a
+ * test sees exactly when the room arms, re-arms and stops its head timer.
+ */
+function recordedRoom(): {
+  clock: FakeClock;
+  room: WaitingRoom<Reserved>;
+  timers: string[];
+  add: (at: number) => { waiter: Reserved; outcome: ReturnType<typeof track> };
+} {
+  const clock = createFakeClock();
+  const timers: string[] = [];
+  const recorded = Object.create(clock) as FakeClock;
+  recorded.setTimeout = ((callback: () => void, ms: number) => {
+    timers.push(`set ${ms}`);
+    return clock.setTimeout(callback, ms);
+  }) as never;
+  recorded.clearTimeout = ((handle: never) => {
+    timers.push('cleared');
+    clock.clearTimeout(handle);
+  }) as never;
+  const plan: WaitPlan<Reserved> = { dueAt: (head) => head.at, granting: () => undefined, dropped: () => undefined };
+  const room = new WaitingRoom(plan, { tryNow: () => clock.performance.now(), clock: recorded }, new BucketCounters());
+  return {
+    clock,
+    room,
+    timers,
+    add: (at) => {
+      const settle = deferred();
+      const waiter = new Reserved(at, settle.resolve, undefined);
+      room.push(waiter);
+      return { waiter, outcome: track(settle.promise, clock) };
+    },
+  };
+}
+
+describe('WaitingRoom: one timer, for the head, set at its exact wait', () => {
+  it("callers queued behind the head set no timer; the head's is set once, for its wait", async () => {
+    const { clock, timers, add } = recordedRoom();
+    await clock.tickAsync(30);
+    add(130);
+    add(150);
+    add(160);
+    expect(timers).toEqual(['set 100']);
+  });
+
+  it('a drain that grants nobody leaves the timer alone; one that grants the head re-arms for the next', async () => {
+    const { clock, room, timers, add } = recordedRoom();
+    const first = add(100);
+    add(250);
+    room.drain(40); // nobody due
+    expect(timers).toEqual(['set 100']);
+    await clock.tickAsync(100);
+    expect(first.outcome.state).toBe('granted');
+    expect(timers).toEqual(['set 100', 'set 150']); // the fired timer needs no clearing
+  });
+
+  it('refusing a caller behind the head leaves the timer alone; refusing the head re-arms', () => {
+    const { room, timers, add } = recordedRoom();
+    const first = add(100);
+    const second = add(200);
+    const third = add(300);
+    room.refuse(second.waiter, new Error('no'));
+    expect(timers).toEqual(['set 100']);
+    room.refuse(first.waiter, new Error('no'));
+    expect(timers).toEqual(['set 100', 'cleared', 'set 300']);
+    expect(room.head).toBe(third.waiter);
+  });
+
+  it('a head due at Infinity sets no timer until told otherwise', () => {
+    const { room, timers, add } = recordedRoom();
+    const head = add(Number.POSITIVE_INFINITY);
+    expect(timers).toEqual([]);
+    room.refuse(head.waiter, new Error('no'));
+    expect(room.length).toBe(0);
+  });
+
+  it('after close() nothing arms a timer: a late push (a Redis reply) or a re-arm sets none', () => {
+    const { room, timers, add } = recordedRoom();
+    room.close(new Error('closed'));
+    add(100);
+    room.rearm();
+    expect(timers).toEqual([]);
+  });
+});
+
+/** A signal-like whose listeners the test fires itself; `removeEventListener` may throw. */
+function scriptedSignal(options: { removeThrows?: boolean } = {}) {
+  const listeners = new Set<() => void>();
+  const state: { aborted: boolean; reason: () => unknown } = { aborted: false, reason: () => undefined };
+  const signal = {
+    get aborted() {
+      return state.aborted;
+    },
+    get reason() {
+      return state.reason();
+    },
+    addEventListener: (_type: string, listener: () => void) => listeners.add(listener),
+    removeEventListener: (_type: string, listener: () => void) => {
+      if (options.removeThrows === true) throw new Error('removeEventListener failed');
+      listeners.delete(listener);
+    },
+  };
+  return { signal: signal as unknown as AbortSignal, listeners, state };
+}
+
+describe('SignalWatch with hostile signal-likes', () => {
+  function waiterOn(room: WaitingRoom<Reserved>, signal: AbortSignal, at = 100) {
+    const settle = deferred();
+    const waiter = new Reserved(at, settle.resolve, new WaiterExtras(settle.reject, signal, 0, Infinity, room));
+    return { waiter, promise: settle.promise };
+  }
+
+  it('an abort whose reason getter throws rejects its callers with what the getter threw', async () => {
+    const { room } = harness();
+    const { signal, listeners, state } = scriptedSignal();
+    const { waiter, promise } = waiterOn(room, signal);
+    room.watch(waiter);
+    room.push(waiter);
+    const boom = new Error('no reason for you');
+    state.aborted = true;
+    state.reason = () => {
+      throw boom;
+    };
+    for (const listener of listeners) listener();
+    await expect(promise).rejects.toBe(boom);
+    expect(room.length).toBe(0);
+  });
+
+  it("a due head whose signal's aborted getter throws leaves as aborted with what it threw", async () => {
+    const { clock, room, granted } = harness();
+    const { signal, state } = scriptedSignal();
+    const { waiter, promise } = waiterOn(room, signal, 10);
+    room.watch(waiter);
+    room.push(waiter);
+    const boom = new Error('aborted? who knows');
+    Object.defineProperty(signal, 'aborted', {
+      get() {
+        throw boom;
+      },
+    });
+    state.aborted = true;
+    const settled = promise.catch((error: unknown) => error);
+    await clock.tickAsync(10);
+    expect(await settled).toBe(boom);
+    expect(granted).toEqual([]);
+  });
+
+  it('a listener left behind by a throwing removeEventListener finds nothing to abort later', async () => {
+    const { clock, room } = harness();
+    const { signal, listeners, state } = scriptedSignal({ removeThrows: true });
+    const { waiter, promise } = waiterOn(room, signal, 10);
+    room.watch(waiter);
+    room.push(waiter);
+    await clock.tickAsync(10);
+    await promise; // granted: the signal is forgotten, but its listener could not be removed
+    expect(listeners.size).toBe(1);
+    state.aborted = true;
+    for (const listener of listeners) expect(() => listener()).not.toThrow();
+    expect(room.length).toBe(0);
+  });
+
+  it('forgetting a waiter whose signal is not watched (never, or no longer) changes nothing', () => {
+    const { room } = harness();
+    const { signal, listeners } = scriptedSignal();
+    const watch = new SignalWatch();
+    const { waiter } = waiterOn(room, signal);
+    expect(() => watch.forget(waiter)).not.toThrow();
+    watch.watch(waiter, signal);
+    watch.forget(waiter);
+    expect(listeners.size).toBe(0);
+    expect(() => watch.forget(waiter)).not.toThrow();
+  });
+});

@@ -14,7 +14,7 @@ import type {
   TokenBucketStats,
 } from '../TokenBucketFilter.js';
 import { schedulesFrom, type BucketInit } from './bucketInit.js';
-import { decide, peekAvailable, peekWait } from './decide.js';
+import { decide, peekAvailable } from './decide.js';
 import { LocalBucket } from './LocalBucket.js';
 import { msUntil } from './refill.js';
 
@@ -91,7 +91,8 @@ export abstract class BucketBase extends LocalBucket implements PausableTokenBuc
     if (invalid !== undefined) throw invalid;
     const now = this.timeline.now();
     this.sync(now);
-    return this.room.length === 0 ? peekWait(this.limit, now, count) : msUntil(this.tailState().grantTime(count), now);
+    // Behind the queue's projection, or on the live state itself when nobody waits (both brought to now).
+    return msUntil(this.tailState().grantTime(count), now);
   }
 
   getToken(count = 1, options?: GetTokenOptions): Promise<void> {
@@ -158,7 +159,7 @@ export abstract class BucketBase extends LocalBucket implements PausableTokenBuc
 
   /** Returns a snapshot of the counters; see {@link TokenBucketStats}. */
   stats(): TokenBucketStats {
-    if (!this.closed) this.syncIfValid();
+    this.syncIfValid(); // after close() too: nobody waits any more, so it only moves the tokens
     return this.counters.snapshot();
   }
 

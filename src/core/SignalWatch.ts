@@ -1,6 +1,6 @@
 import { abortReason } from '../options/requestOptions.js';
 import type { AbortSignalLike } from '../TokenBucketFilter.js';
-import type { Waiter } from './WaiterQueue.js';
+import type { Waiter, WaiterExtras } from './WaiterQueue.js';
 
 /** What holds a watched waiter in its queue: a bucket, told when the waiter's signal aborts. */
 export interface AbortOwner {
@@ -67,8 +67,8 @@ export class SignalWatch {
     }
     const owners = new Set<AbortOwner>();
     for (const waiter of watched.waiters) {
-      const owner = waiter.extras?.owner;
-      if (owner === undefined) continue;
+      // Only a waiter with extras (its signal among them) is ever watched.
+      const owner = (waiter.extras as WaiterExtras).owner;
       owner.dropAborted(waiter, reason);
       owners.add(owner);
     }

@@ -91,11 +91,8 @@ export class Timeline {
     if (!(typeof reading === 'number' && reading <= MAX_CLOCK_READING && reading >= -MAX_CLOCK_READING)) {
       return refuse(reading);
     }
-    const now = reading - this.base + this.anchor;
-    if (source === this.source && now >= this.last) {
-      this.last = now; // not a re-base after all (only reached through an odd reading)
-      return now;
-    }
+    // A valid reading of the same source that did not go back took the fast path in now(): from here
+    // on, the source changed or the reading went back.
     const changed = source !== this.source;
     this.source = source;
     this.base = reading;

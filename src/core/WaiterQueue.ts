@@ -87,14 +87,16 @@ export class WaiterQueue {
   /** The waiter at the head (the next to be granted), or undefined when the queue is empty. */
   get head(): Waiter | undefined {
     if (this.live === 0) return undefined;
-    const slots = this.slots;
-    let waiter = slots[this.start];
-    while (waiter === undefined || waiter.count === REMOVED) {
-      // Drop removed waiters (and holes) at the head as they surface.
-      slots[this.start] = undefined;
+    // Every slot from `start` on holds a waiter (a hole is only ever left behind `start`), and a live
+    // one lies among them.
+    const slots = this.slots as Waiter[];
+    let waiter = slots[this.start] as Waiter;
+    while (waiter.count === REMOVED) {
+      // Drop removed waiters at the head as they surface.
+      slots[this.start] = undefined as never;
       this.start += 1;
-      if (waiter !== undefined) this.removedCount -= 1;
-      waiter = slots[this.start];
+      this.removedCount -= 1;
+      waiter = slots[this.start] as Waiter;
     }
     return waiter;
   }

