@@ -4,6 +4,7 @@ import { LazyTokenBucketFilter } from '../src/index.js';
 import { RedisTokenBucketFilter, RedisTimeoutError, RedisUnavailableError } from '../src/redis/index.js';
 import { clientKinds, connect, type TestClient } from './redis/clients.js';
 import { announceSkip, freePort, launchRedis, redisServerInstalled, type LaunchedRedis } from './redis/server.js';
+import { load, type Outcome } from './redis/load.js';
 
 // Faults against a private redis-server per test, in real time: every promise must settle within
 // redisTimeout plus a margin, with the documented outcome, without over-granting, and the bucket must
@@ -22,55 +23,6 @@ const CAPACITY = 5;
 const INTERVAL = 10;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-interface Outcome {
-  kind: 'get' | 'try';
-  calledAt: number;
-  settledAt: number;
-  result: 'granted' | 'refused' | 'maxWait' | 'unavailable' | 'other';
-  error?: unknown;
-}
-
-/** Drives a bucket with a getToken and a tryGetToken every `every` ms until stopped; records every outcome. */
-function load(bucket: RedisTokenBucketFilter, every = 4): { stop(): Promise<Outcome[]> } {
-  const outcomes: Outcome[] = [];
-  const inFlight = new Set<Promise<void>>();
-  const record = (kind: Outcome['kind'], promise: Promise<unknown>): void => {
-    const calledAt = performance.now();
-    const settled = promise.then(
-      (value) => {
-        outcomes.push({
-          kind,
-          calledAt,
-          settledAt: performance.now(),
-          result: value === false ? 'refused' : 'granted',
-        });
-      },
-      (error: unknown) => {
-        const result =
-          error instanceof RedisUnavailableError
-            ? 'unavailable'
-            : (error as Error).name === 'MaxWaitExceededError'
-              ? 'maxWait'
-              : 'other';
-        outcomes.push({ kind, calledAt, settledAt: performance.now(), result, error });
-      },
-    );
-    inFlight.add(settled);
-    void settled.then(() => inFlight.delete(settled));
-  };
-  const timer = setInterval(() => {
-    record('get', bucket.getToken(1, { maxWait: MAX_WAIT }));
-    record('try', bucket.tryGetToken());
-  }, every);
-  return {
-    async stop() {
-      clearInterval(timer);
-      await Promise.all([...inFlight]);
-      return outcomes.sort((a, b) => a.settledAt - b.settledAt);
-    },
-  };
-}
 
 /** Checks every outcome settled in time with a documented result, and no window got more than the schedule. */
 function checkOutcomes(outcomes: Outcome[], extraBursts = 0): void {
@@ -121,7 +73,7 @@ describe.skipIf(!installed)('RedisTokenBucketFilter under faults', () => {
         const admin = await connect(kind, server.url);
         connections.push(admin);
         const bucket = new RedisTokenBucketFilter({ ...options, client: connection.client, key: 'flush' });
-        const running = load(bucket);
+        const running = load(bucket, MAX_WAIT);
         for (let i = 0; i < 5; i += 1) {
           await sleep(200);
           await admin.command('SCRIPT', 'FLUSH');
@@ -138,7 +90,7 @@ describe.skipIf(!installed)('RedisTokenBucketFilter under faults', () => {
         const connection = await connect(kind, server.url);
         connections.push(connection);
         const bucket = new RedisTokenBucketFilter({ ...options, client: connection.client, key: 'restart' });
-        const running = load(bucket);
+        const running = load(bucket, MAX_WAIT);
         await sleep(500);
         await server.stop();
         await sleep(800);
@@ -163,7 +115,7 @@ describe.skipIf(!installed)('RedisTokenBucketFilter under faults', () => {
         const admin = await connect(kind, server.url);
         connections.push(admin);
         const bucket = new RedisTokenBucketFilter({ ...options, client: connection.client, key: 'stall' });
-        const running = load(bucket);
+        const running = load(bucket, MAX_WAIT);
         await sleep(300);
         const stallStart = performance.now();
         const stall = admin.command(

@@ -19,8 +19,6 @@ import { LocalBucket } from './LocalBucket.js';
 import { msUntil } from './refill.js';
 
 const GRANTED: Promise<void> = Promise.resolve();
-/** `LimitState.resumeAt` when no pause is in force. */
-const NO_PAUSE = Number.NEGATIVE_INFINITY;
 
 /**
  * BucketBase is the contract every in-process bucket shares (`PausableTokenBucketFilter`):
@@ -44,9 +42,9 @@ export abstract class BucketBase extends LocalBucket implements PausableTokenBuc
   get available(): number {
     if (this.closed) return 0;
     const now = this.timeline.tryNow();
-    if (now === undefined) return this.room.length === 0 && this.limit.resumeAt === NO_PAUSE ? this.limit.tokens : 0;
-    this.sync(now);
-    return this.room.length === 0 ? peekAvailable(this.limit, now) : 0;
+    if (now !== undefined) this.sync(now);
+    // On an invalid reading, as of the last valid one (a pause in force still holds then).
+    return this.room.length === 0 ? peekAvailable(this.limit, now ?? this.timeline.lastReading) : 0;
   }
 
   get pending(): number {

@@ -9,7 +9,7 @@ import {
 } from './refill.js';
 
 /** {@link LimitState.resumeAt} when no pause is in force. */
-const NO_PAUSE = Number.NEGATIVE_INFINITY;
+export const NO_PAUSE = Number.NEGATIVE_INFINITY;
 
 /**
  * LimitState is where a bucket stands on its refill schedule or schedules: the whole tokens of one

@@ -1,5 +1,5 @@
 import { pauseUntil } from '../core/decide.js';
-import { MultiLimit, SingleLimit, type LimitState } from '../core/limits.js';
+import { MultiLimit, NO_PAUSE, SingleLimit, type LimitState } from '../core/limits.js';
 import { refill, stepsAt, stepTime, type RefillSchedule } from '../core/refill.js';
 import type { ResolvedLimit } from '../options/bucketOptions.js';
 import {
@@ -286,9 +286,9 @@ export class SharedState extends SharedBuffer {
           ? Math.max(0, limit.tokens - (limit.step - base) * schedule.refillTokens)
           : refill(schedule, limit.tokens, base - limit.step);
       place(limit, tokens, base);
-      limit.resumeAt = Number.NEGATIVE_INFINITY;
+      limit.resumeAt = NO_PAUSE;
     }
-    this.floats[RESUME_AT] = Number.NEGATIVE_INFINITY;
+    this.floats[RESUME_AT] = NO_PAUSE;
     const state: LimitState = limits.length === 1 ? (limits[0] as SingleLimit) : this.several();
     pauseUntil(state, until);
     this.write();
