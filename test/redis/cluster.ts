@@ -87,7 +87,11 @@ process.once('exit', () => {
 async function waitUntil(check: () => Promise<boolean>, what: string, timeout: number): Promise<void> {
   const deadline = Date.now() + timeout;
   for (;;) {
-    if (await check().catch(() => false)) return;
+    const ok = await check().catch((error: unknown) => {
+      if (error instanceof PortTakenError) throw error;
+      return false;
+    });
+    if (ok) return;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${what}`);
     await sleep(50);
   }
@@ -153,17 +157,17 @@ async function stopNode(started: Started): Promise<void> {
   rmSync(started.dir, { recursive: true, force: true });
 }
 
+function logOf(dir: string): string {
+  try {
+    return readFileSync(join(dir, 'redis.log'), 'utf8');
+  } catch {
+    return '(no log)';
+  }
+}
+
 function logTails(nodes: readonly Started[]): string {
   return nodes
-    .map(({ node, dir }) => {
-      let log: string;
-      try {
-        log = readFileSync(join(dir, 'redis.log'), 'utf8').split('\n').slice(-8).join('\n');
-      } catch {
-        log = '(no log)';
-      }
-      return `--- node ${node.port} (pid ${node.pid}):\n${log}`;
-    })
+    .map(({ node, dir }) => `--- node ${node.port} (pid ${node.pid}):\n${logOf(dir).split('\n').slice(-8).join('\n')}`)
     .join('\n');
 }
 
@@ -173,9 +177,24 @@ function logTails(nodes: readonly Started[]): string {
  * with its own temporary folder, persistence off. It is built without redis-cli, by CLUSTER ADDSLOTSRANGE,
  * MEET and REPLICATE, and ready when every node says `cluster_state:ok`, knows every other node, and
  * every replica's link to its master is up. Rejects (after stopping every node it started) when that
- * takes more than 30 s, with the tail of each node's log.
+ * takes more than 30 s, with the tail of each node's log. A node that could not bind its port (something
+ * else took it between freePort()'s probe and the bind) fails the attempt at once, and the whole cluster
+ * is started again on other ports, up to 3 times.
  */
 export async function launchCluster(options: ClusterOptions = {}): Promise<LaunchedCluster> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await launchOnce(options);
+    } catch (error) {
+      if (attempt >= 3 || !(error instanceof PortTakenError)) throw error;
+    }
+  }
+}
+
+/** A node of the cluster being started exited at once, its log saying its port was taken. */
+class PortTakenError extends Error {}
+
+async function launchOnce(options: ClusterOptions): Promise<LaunchedCluster> {
   const masters = options.masters ?? 3;
   const replicas = options.replicas ?? 1;
   const nodeTimeout = options.nodeTimeout ?? 1000;
@@ -188,7 +207,21 @@ export async function launchCluster(options: ClusterOptions = {}): Promise<Launc
     for (let i = 0; i < masters * (1 + replicas); i += 1)
       started.push(await startNode(nodeTimeout, requireFullCoverage));
     const nodes = started.map(({ node }) => node);
-    await Promise.all(nodes.map((node) => waitUntil(() => ping(node.port), `redis-server on ${node.port}`, 10_000)));
+    await Promise.all(
+      started.map(({ node, dir }) =>
+        waitUntil(
+          async () => {
+            if (await ping(node.port)) return true;
+            if (!node.alive() && logOf(dir).includes('Address already in use')) {
+              throw new PortTakenError(`node ${node.port} (bus ${node.busPort}): address already in use`);
+            }
+            return false;
+          },
+          `redis-server on ${node.port}`,
+          10_000,
+        ),
+      ),
+    );
     const ids = await Promise.all(nodes.map(async (node) => String(await command(node.port, ['CLUSTER', 'MYID']))));
     for (let m = 0; m < masters; m += 1) {
       const first = Math.floor((16384 * m) / masters);
@@ -229,6 +262,7 @@ export async function launchCluster(options: ClusterOptions = {}): Promise<Launc
   } catch (error) {
     const logs = logTails(started);
     await stop();
+    if (error instanceof PortTakenError) throw error;
     throw new Error(`could not start a Redis Cluster: ${(error as Error).message}\n${logs}`, { cause: error });
   }
 }

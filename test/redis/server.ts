@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,18 +27,49 @@ export function redisServerInstalled(): boolean {
   return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
 }
 
-/** Returns a TCP port that was free a moment ago on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * The ports this process hands out: a slice of its own below the kernel's ephemeral range. Ports from
+ * the ephemeral range (`listen(0)`) were taken, between the probe and redis-server's bind, by the local
+ * end of some other test's outgoing connection, and two test workers probing at once could be handed
+ * the same port: both failed CI runs with "bind: Address already in use". Below the ephemeral range
+ * no outgoing connection takes a port, and each vitest worker (`VITEST_POOL_ID`, unique among the
+ * workers running at once) has its own slice, so only an unrelated listener can be in the way, and the
+ * probe skips it.
+ */
+const PORT_SLICE = 500;
+const ports = ((): { low: number; count: number } => {
+  let ephemeralLow = 32768;
+  try {
+    ephemeralLow = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+  } catch {
+    // not Linux: keep the IANA default's lower end
+  }
+  const base = 10_000;
+  const slices = Math.max(1, Math.floor((Math.max(ephemeralLow, base + PORT_SLICE) - base) / PORT_SLICE));
+  const worker = Number(process.env.VITEST_POOL_ID) || process.pid;
+  return { low: base + (worker % slices) * PORT_SLICE, count: PORT_SLICE };
+})();
+let nextPort = 0;
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
+}
+
+/**
+ * Returns a TCP port of this process's slice that was free a moment ago on 127.0.0.1, never the
+ * same one twice in a row: it walks the slice round-robin. Rejects if every port of the slice is busy.
+ */
+export async function freePort(): Promise<number> {
+  for (let tried = 0; tried < ports.count; tried += 1) {
+    const port = ports.low + (nextPort % ports.count);
+    nextPort += 1;
+    if (await canListen(port)) return port;
+  }
+  throw new Error(`no free port in ${ports.low}-${ports.low + ports.count - 1} on 127.0.0.1`);
 }
 
 /** Resolves true if something answers PING with +PONG at host:port within `timeout` ms. */
@@ -81,9 +112,20 @@ function exited(child: ChildProcess): Promise<void> {
 
 /** Starts a private redis-server on a free port of 127.0.0.1, persistence off, and waits until it answers. */
 export async function launchRedis(env?: NodeJS.ProcessEnv): Promise<LaunchedRedis> {
-  const port = await freePort();
+  // A server that exits before it answers could not bind the port (taken since freePort()'s probe):
+  // it is started again on another, up to 3 times.
+  let port = await freePort();
   let child = startProcess(port, env);
-  await waitFor(() => ping(port), `redis-server on port ${port}`);
+  for (let attempt = 1; ; attempt += 1) {
+    const started = child;
+    const exitedEarly = (): Promise<boolean> =>
+      Promise.resolve(started.exitCode !== null || started.signalCode !== null);
+    await waitFor(async () => (await ping(port)) || (await exitedEarly()), `redis-server on port ${port}`);
+    if (!(await exitedEarly())) break;
+    if (attempt >= 3) throw new Error(`redis-server exited at once on port ${port}, ${attempt} times`);
+    port = await freePort();
+    child = startProcess(port, env);
+  }
   const stop = async (): Promise<void> => {
     const current = child;
     if (current.exitCode !== null || current.signalCode !== null) return;
