@@ -1,6 +1,6 @@
 import { globalClock, readClock, tryReadClock, type Clock } from '../clock.js';
 import { epochClock } from './calls.js';
-import { RedisUnavailableError } from './errors.js';
+import { RedisUnavailableError, type ScriptFailure } from './errors.js';
 import type { RedisConfig } from './options.js';
 import { OP_TAKE, ScriptConfig, takeAt, takesAt, type TakeReply } from './protocol.js';
 import type { RedisBucketParts, SentConfig } from './RedisBucket.js';
@@ -100,7 +100,7 @@ export class BucketKey {
     calledAt: number,
     wanted: () => boolean,
     resolve: (reply: ScriptReply) => void,
-    reject: (error: RedisUnavailableError) => void,
+    reject: (error: ScriptFailure) => void,
     late?: (reply: ScriptReply) => void,
   ): void {
     this.caller.take(this.redisKey, this.request(count, maxWait, calledAt, wanted), resolve, reject, late);

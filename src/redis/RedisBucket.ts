@@ -8,6 +8,7 @@ import { checkCount, readGetTokenOptions } from '../options/requestOptions.js';
 import type { GetTokenOptions, ReconfigureOptions, TokenBucketFilter, TokenBucketStats } from '../TokenBucketFilter.js';
 import type { AsyncTokenBucketFilter } from './AsyncTokenBucketFilter.js';
 import { BucketKey } from './BucketKey.js';
+import { RedisKeyError } from './errors.js';
 import { GiveBacks } from './GiveBacks.js';
 import type { RedisConfig } from './options.js';
 import { OP_PEEK, ScriptConfig, TAKE_GRANTED, TAKE_OVER_CAPACITY, TAKE_RESERVED } from './protocol.js';
@@ -87,7 +88,7 @@ export class RedisBucket implements AsyncTokenBucketFilter {
     try {
       return (await this.key.ask(args, 3))[1] ?? 0;
     } catch (error) {
-      if (this.fallback === undefined) throw error;
+      if (this.fallback === undefined || error instanceof RedisKeyError) throw error;
       return this.fallback.available;
     }
   }
@@ -103,7 +104,7 @@ export class RedisBucket implements AsyncTokenBucketFilter {
       if (take.status === TAKE_OVER_CAPACITY) throw checkCount(count, this.capacity) as RangeError;
       granted = take.status === TAKE_GRANTED;
     } catch (error) {
-      if (error instanceof RangeError) throw error;
+      if (error instanceof RangeError || error instanceof RedisKeyError) throw error;
       granted = this.fallback === undefined ? this.key.config.failMode === 'open' : this.fallback.tryGetToken(count);
     }
     const events = this.counters.events;
@@ -126,7 +127,7 @@ export class RedisBucket implements AsyncTokenBucketFilter {
     try {
       values = await this.key.ask(args, 3);
     } catch (error) {
-      if (this.fallback === undefined) throw error;
+      if (this.fallback === undefined || error instanceof RedisKeyError) throw error;
       return this.fallback.waitTime(count);
     }
     if (values[0] === TAKE_OVER_CAPACITY) throw checkCount(count, this.capacity) as RangeError;

@@ -1,9 +1,9 @@
 import { timerDelay } from '../clock.js';
 import { afterMicrotasks, Lane, MAX_BATCH, PendingCall, Runs, Send, type TakeRequest } from './batches.js';
-import { Breaker, realNow } from './Breaker.js';
+import { afterMacrotask, Breakers, realNow } from './Breaker.js';
 import type { RedisScriptRunner } from './clients.js';
-import { RedisTimeoutError, RedisUnavailableError } from './errors.js';
-import { evalScript } from './evalScript.js';
+import { RedisKeyError, RedisTimeoutError, RedisUnavailableError, type ScriptFailure } from './errors.js';
+import { evalScript, isKeyError } from './evalScript.js';
 import { InFlight } from './InFlight.js';
 import { TAKES_HEADER, takeLength } from './protocol.js';
 import { parseReply, splitTakes, type ScriptReply } from './replies.js';
@@ -15,8 +15,8 @@ interface TimerHandle {
   unref?(): unknown;
 }
 
-/** The cause given to a take withdrawn before its call was sent (its caller was settled already). */
-const WITHDRAWN = new Error('the take was withdrawn before it was sent');
+/** The error given to a take withdrawn before its call was sent (its caller was settled already). */
+const WITHDRAWN = new RedisUnavailableError(new Error('the take was withdrawn before it was sent'));
 
 /**
  * ScriptCaller runs the bucket script for one store instance (or one keyed store): `EVALSHA`, falling
@@ -31,9 +31,12 @@ const WITHDRAWN = new Error('the take was withdrawn before it was sent');
  * Every call has the same timeout, counted from the call (a take's, not its batch's), so calls time
  * out in the order they were made: one timer, set for the oldest unanswered call, serves them all.
  *
- * The breaker: after a failure, calls fail at once (without touching Redis) for `cooldown` ms; then
- * one call at a time probes Redis, and the first success closes the breaker. A `cooldown` of 0 turns
- * the breaker off: every call tries Redis.
+ * The breakers, one per key ({@link Breakers}): after a failure of a call on a key, calls on that key
+ * fail (without touching Redis) for `cooldown` ms, each after a macrotask, so that a retry loop
+ * without a delay cannot starve the timers; then one call at a time probes Redis, and the first
+ * success closes the key's breaker. A `cooldown` of 0 turns them off: every call tries Redis. An error
+ * about the key itself (`WRONGTYPE`) rejects with `RedisKeyError` and trips no breaker; `CLUSTERDOWN`
+ * and `TRYAGAIN` are retried within the callers' timeout (see `evalScript`).
  */
 export class ScriptCaller {
   /** Calls in order; settled ones are dropped from the front. */
@@ -44,20 +47,21 @@ export class ScriptCaller {
   private readonly lanes = new Map<string, Lane>();
   /** Calls whose reply has not arrived (including timed-out ones still running, and takes not sent yet). */
   private readonly inFlight = new InFlight();
-  private readonly breaker: Breaker;
+  private readonly breakers: Breakers;
 
   constructor(
     private readonly runner: RedisScriptRunner,
     private readonly timeout: number,
     cooldown: number,
   ) {
-    this.breaker = new Breaker(cooldown);
+    this.breakers = new Breakers(cooldown, timeout);
   }
 
   /**
    * Runs the script on `key` with `args` and resolves with its reply (at least `length` numbers after the configuration).
-   * Rejects with `RedisUnavailableError` (never anything else) when Redis fails, answers wrongly, or
-   * does not answer within the timeout, or while the breaker is open. When the answer comes after the
+   * Rejects with `RedisUnavailableError` when Redis fails, answers wrongly, or does not answer within
+   * the timeout, or while the key's breaker is open (after a macrotask); with `RedisKeyError` when
+   * Redis' error is about the key (`WRONGTYPE`); never anything else. When the answer comes after the
    * timeout, `late` receives it (so a reservation nobody will use can be given back).
    */
   run(key: string, args: readonly string[], length: number, late?: (reply: ScriptReply) => void): Promise<ScriptReply> {
@@ -68,7 +72,7 @@ export class ScriptCaller {
 
   /**
    * Like {@link run}, with callbacks instead of a promise (one promise fewer on the hot path). Exactly
-   * one of `resolve` and `reject` is called: `reject` at once while the breaker is open, otherwise
+   * one of `resolve` and `reject` is called: `reject` after a macrotask while the key's breaker is open, otherwise
    * when Redis answers or the timeout passes.
    */
   call(
@@ -76,11 +80,14 @@ export class ScriptCaller {
     args: readonly string[],
     length: number,
     resolve: (reply: ScriptReply) => void,
-    reject: (error: RedisUnavailableError) => void,
+    reject: (error: ScriptFailure) => void,
     late?: (reply: ScriptReply) => void,
   ): void {
-    if (this.breaker.refusing) {
-      reject(new RedisUnavailableError(this.breaker.lastFailure));
+    const refused = this.breakers.refusal(key);
+    if (refused !== undefined) {
+      afterMacrotask(() => {
+        reject(refused);
+      });
       return;
     }
     // The takes made on this key before this call reach Redis before it (in order, on the same connection).
@@ -100,11 +107,14 @@ export class ScriptCaller {
     key: string,
     request: TakeRequest,
     resolve: (reply: ScriptReply) => void,
-    reject: (error: RedisUnavailableError) => void,
+    reject: (error: ScriptFailure) => void,
     late?: (reply: ScriptReply) => void,
   ): void {
-    if (this.breaker.refusing) {
-      reject(new RedisUnavailableError(this.breaker.lastFailure));
+    const refused = this.breakers.refusal(key);
+    if (refused !== undefined) {
+      afterMacrotask(() => {
+        reject(refused);
+      });
       return;
     }
     let lane = this.lanes.get(key);
@@ -139,7 +149,7 @@ export class ScriptCaller {
   private pending(
     length: number,
     resolve: (reply: ScriptReply) => void,
-    reject: (error: RedisUnavailableError) => void,
+    reject: (error: ScriptFailure) => void,
     late: ((reply: ScriptReply) => void) | undefined,
     lane: Lane | undefined,
     request: TakeRequest | undefined,
@@ -159,6 +169,7 @@ export class ScriptCaller {
     lane.deferred = false;
     while ((now || lane.busy === undefined) && lane.head < lane.queue.length) {
       const members: PendingCall[] = [];
+      const tuples: (readonly string[])[] = [];
       const runs = new Runs();
       let first: readonly string[] | undefined;
       while (lane.head < lane.queue.length && members.length < MAX_BATCH) {
@@ -180,16 +191,31 @@ export class ScriptCaller {
         }
         first ??= tuple;
         members.push(call);
+        tuples.push(tuple);
         runs.add(tuple);
       }
       const last = members[members.length - 1];
       if (last === undefined || first === undefined) break;
-      if (this.breaker.refusing) {
-        // The breaker opened while they waited (the call before them failed): they fail at once too.
-        for (const call of members) this.settleUnsent(call, this.breaker.lastFailure);
+      const refused = this.breakers.refusal(lane.key);
+      if (refused !== undefined) {
+        // The key's breaker opened while they waited (the call before them failed): they fail at once too.
+        for (const call of members) this.settleUnsent(call, refused);
         continue;
       }
-      lane.busy = this.send(lane.key, runs.args((last.request as TakeRequest).head(first)), members);
+      // A retry (CLUSTERDOWN) asks the takes again: with Redis time their maxWait is counted down to then.
+      const again = (): readonly string[] => {
+        const retried = new Runs();
+        const asked = members.map((call, i) => {
+          try {
+            return call.request?.tuple() ?? (tuples[i] as readonly string[]);
+          } catch {
+            return tuples[i] as readonly string[];
+          }
+        });
+        for (const tuple of asked) retried.add(tuple);
+        return retried.args((last.request as TakeRequest).head(asked[0] as readonly string[]));
+      };
+      lane.busy = this.send(lane.key, runs.args((last.request as TakeRequest).head(first)), members, again);
     }
     if (lane.head >= lane.queue.length) {
       lane.queue = [];
@@ -202,21 +228,33 @@ export class ScriptCaller {
     this.dropSettled();
   }
 
-  /** Rejects a take that is not sent (withdrawn, or refused by the breaker) with `cause`. */
-  private settleUnsent(call: PendingCall, cause: unknown): void {
+  /** Rejects a take that is not sent (withdrawn, or refused by the key's breaker) with `error`. */
+  private settleUnsent(call: PendingCall, error: ScriptFailure): void {
     call.done = true;
     this.inFlight.done(1);
-    call.reject(new RedisUnavailableError(cause));
+    call.reject(error);
   }
 
-  /** Sends one script call for `members` (one caller, or a batch of takes on `key`). */
-  private send(key: string, args: readonly string[], members: readonly PendingCall[]): Send {
-    const send = new Send(members, this.breaker.probeNow());
+  /**
+   * Sends one script call for `members` (one caller, or a batch of takes on `key`); a retry sends
+   * `again()`'s arguments, if given, else the same.
+   */
+  private send(
+    key: string,
+    args: readonly string[],
+    members: readonly PendingCall[],
+    again?: () => readonly string[],
+  ): Send {
+    const send = new Send(key, members, this.breakers.probeNow(key));
     for (const call of members) call.sent = send;
+    let attempts = 0;
     evalScript(
       this.runner,
       key,
-      args,
+      {
+        args: () => (attempts++ === 0 || again === undefined ? args : again()),
+        retrying: () => send.unsettled > 0,
+      },
       (reply) => {
         this.answered(send, reply);
       },
@@ -231,6 +269,8 @@ export class ScriptCaller {
     const members = send.members;
     let replies: ScriptReply[] | undefined;
     let failure = error;
+    // An error about the key itself: Redis answered, and no other key is concerned.
+    const keyFailure = error !== undefined && isKeyError(error) ? new RedisKeyError(send.key, error) : undefined;
     if (error === undefined) {
       try {
         const parsed = parseReply(reply, members.length === 1 ? (members[0] as PendingCall).length : 1);
@@ -241,9 +281,10 @@ export class ScriptCaller {
     }
     // A reply after every caller's timeout says nothing about Redis now: the breaker stays as it is.
     if (members.some((call) => !call.timedOut)) {
-      if (replies !== undefined) this.breaker.succeeded(send);
-      else this.breaker.failed(failure, send);
+      if (replies !== undefined || keyFailure !== undefined) this.breakers.succeeded(send.key, send);
+      else this.breakers.failed(send.key, failure, send);
     }
+    const refusal = keyFailure ?? new RedisUnavailableError(failure, this.breakers.retryAfter(send.key));
     members.forEach((call, i) => {
       const own = replies?.[i];
       if (call.timedOut) {
@@ -252,7 +293,7 @@ export class ScriptCaller {
       }
       call.done = true;
       if (own !== undefined) call.resolve(own);
-      else call.reject(new RedisUnavailableError(failure));
+      else call.reject(refusal);
     });
     this.dropSettled();
     const lane = (members[0] as PendingCall).lane;
@@ -281,8 +322,9 @@ export class ScriptCaller {
       call.done = true;
       call.timedOut = true;
       const cause = new RedisTimeoutError(this.timeout);
-      this.breaker.failed(cause, call.sent);
       const sent = call.sent;
+      const key = (sent?.key ?? call.lane?.key) as string;
+      this.breakers.failed(key, cause, sent);
       if (sent !== undefined) {
         sent.unsettled -= 1;
         // Its whole batch timed out: the key's next takes go without waiting for that reply.
@@ -291,7 +333,7 @@ export class ScriptCaller {
           freed.push(call.lane);
         }
       }
-      call.reject(new RedisUnavailableError(cause));
+      call.reject(new RedisUnavailableError(cause, this.breakers.retryAfter(key)));
     }
     this.dropSettled();
     // After the loop: the takes waiting on a freed key that are past their deadline have timed out too.

@@ -8,7 +8,7 @@ import { checkCount, type GetTokenRequest } from '../options/requestOptions.js';
 import type { GetTokenOptions, TokenBucketFilter } from '../TokenBucketFilter.js';
 import type { BucketKey } from './BucketKey.js';
 import { Call } from './calls.js';
-import { RedisUnavailableError } from './errors.js';
+import { RedisKeyError, RedisUnavailableError } from './errors.js';
 import type { GiveBacks } from './GiveBacks.js';
 import { TAKE_GRANTED, TAKE_OVER_CAPACITY, TAKE_RESERVED, TAKE_TOO_LATE, type TakeReply } from './protocol.js';
 import type { RedisBucketParts } from './RedisBucket.js';
@@ -224,7 +224,9 @@ export class Waits {
     call.state = 'done';
     call.unwanted = true;
     if (!this.room.release(call)) return; // aborted or closed meanwhile: settled already
-    if (this.fallback !== undefined) {
+    if (error instanceof RedisKeyError) {
+      this.refuseReleased(call, error); // the key's own error, not an outage: neither fallback nor failMode
+    } else if (this.fallback !== undefined) {
       const options: GetTokenOptions = {};
       if (call.extras?.signal !== undefined) options.signal = call.extras.signal;
       if (call.maxWait !== undefined) options.maxWait = call.maxWait;

@@ -1,4 +1,4 @@
-import type { RedisUnavailableError } from './errors.js';
+import type { ScriptFailure } from './errors.js';
 import type { ScriptReply } from './replies.js';
 
 /**
@@ -9,7 +9,7 @@ export interface TakeRequest {
   /**
    * The take's own arguments (count and maxWait, and its now with client time), or undefined when it is
    * no longer wanted (aborted or closed while it waited for its call): then nothing is sent for it, and
-   * its `reject` is called with a {@link RedisUnavailableError} nobody sees (its caller was settled already).
+   * its `reject` is called with a `RedisUnavailableError` nobody sees (its caller was settled already).
    */
   tuple(): readonly string[] | undefined;
   /** The call's arguments before its takes, for a call whose first take's arguments are `first`. */
@@ -32,7 +32,7 @@ export class PendingCall {
     /** The fewest numbers its reply may hold after the configuration. */
     readonly length: number,
     readonly resolve: (reply: ScriptReply) => void,
-    readonly reject: (error: RedisUnavailableError) => void,
+    readonly reject: (error: ScriptFailure) => void,
     readonly late: ((reply: ScriptReply) => void) | undefined,
     /** For a take: its key's lane and what it sends. */
     readonly lane: Lane | undefined,
@@ -46,6 +46,8 @@ export class Send {
   unsettled: number;
 
   constructor(
+    /** The Redis key it runs on. */
+    readonly key: string,
     readonly members: readonly PendingCall[],
     /** Whether it is the breaker's probe (until that is settled). */
     public probe: boolean,

@@ -1,23 +1,56 @@
 import type { RedisScriptRunner } from './clients.js';
 import { BUCKET_SCRIPT, BUCKET_SCRIPT_SHA } from './script.js';
 
+interface TimerHandle {
+  unref?(): unknown;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : '';
+}
+
 function isNoScript(error: unknown): boolean {
-  return error instanceof Error && error.message.includes('NOSCRIPT');
+  return messageOf(error).includes('NOSCRIPT');
 }
 
 /**
- * Runs the bucket script on `key` with `args` through `runner`: `EVALSHA`, and `EVAL` of the whole
- * script after `NOSCRIPT` (Redis lost it: a restart, `SCRIPT FLUSH`, a failover), every time that
- * happens. Calls exactly one of `onReply` (with the reply as the client gives it) and `onError` (with
- * the client's error, even one it throws synchronously), never synchronously.
+ * Whether `error` is Redis' answer that a cluster cannot serve the key for now, and that the same
+ * command may succeed a moment later, having changed nothing: `CLUSTERDOWN` (a master failed and its
+ * replica has not taken over yet, with `cluster-require-full-coverage yes`) and `TRYAGAIN` (a slot
+ * being resharded).
  */
-export function evalScript(
-  runner: RedisScriptRunner,
-  key: string,
-  args: readonly string[],
-  onReply: (reply: unknown) => void,
-  onError: (error: unknown) => void,
-): void {
+export function isRetryable(error: unknown): boolean {
+  return /^(?:ERR )?(?:CLUSTERDOWN|TRYAGAIN)\b/.test(messageOf(error));
+}
+
+/**
+ * Whether `error` is Redis' answer about the key itself rather than about Redis: `WRONGTYPE` (the key
+ * holds another type) or the script's own error for a string that is no bucket. Such a key fails every
+ * call on it, and no other.
+ */
+export function isKeyError(error: unknown): boolean {
+  const message = messageOf(error);
+  return (
+    /^(?:ERR )?WRONGTYPE\b/.test(message) ||
+    (message.includes('token-bucket-filter: ') && message.includes('holds a string that is no bucket'))
+  );
+}
+
+/** The wait before retry `attempt` (0, 1, ...) after `CLUSTERDOWN` or `TRYAGAIN`: 20, 30, 40, then 50 ms. */
+export function retryDelay(attempt: number): number {
+  return Math.min(50, 20 + 10 * attempt);
+}
+
+/** What {@link evalScript} sends, and whether it may still retry. */
+export interface ScriptSend {
+  /** The script's arguments, asked at each attempt (a retry may send newer ones). */
+  args(): readonly string[];
+  /** Whether a retry is still wanted (some caller is still waiting for this call); asked before each. */
+  retrying(): boolean;
+}
+
+/** Sends `EVALSHA`, then `EVAL` on `NOSCRIPT`; one attempt. */
+function attempt(runner: RedisScriptRunner, key: string, args: readonly string[]): Promise<unknown> {
   const keys = [key];
   let sent: Promise<unknown>;
   try {
@@ -26,18 +59,48 @@ export function evalScript(
     // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the client's own error, passed on as it is
     sent = Promise.reject(error);
   }
-  sent.then(onReply, (error: unknown) => {
-    if (!isNoScript(error)) {
-      onError(error);
-      return;
-    }
-    let resent: Promise<unknown>;
-    try {
-      resent = runner.eval(BUCKET_SCRIPT, keys, args);
-    } catch (evalError) {
-      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the client's own error, passed on as it is
-      resent = Promise.reject(evalError);
-    }
-    resent.then(onReply, onError);
+  return sent.catch((error: unknown) => {
+    if (!isNoScript(error)) throw error;
+    return runner.eval(BUCKET_SCRIPT, keys, args);
   });
+}
+
+/**
+ * Runs the bucket script on `key` through `runner`: `EVALSHA`, and `EVAL` of the whole script after
+ * `NOSCRIPT` (Redis lost it: a restart, `SCRIPT FLUSH`, a failover), every time that happens. A
+ * `CLUSTERDOWN` or `TRYAGAIN` reply is retried after {@link retryDelay} (20 ms, growing to 50) for as
+ * long as `send.retrying()` says (the callers' `redisTimeout`); then it is the error. Calls exactly one
+ * of `onReply` (with the reply as the client gives it) and `onError` (with the client's error, even
+ * one it throws synchronously), never synchronously.
+ */
+export function evalScript(
+  runner: RedisScriptRunner,
+  key: string,
+  send: ScriptSend,
+  onReply: (reply: unknown) => void,
+  onError: (error: unknown) => void,
+): void {
+  let attempts = 0;
+  const next = (): void => {
+    let sent: Promise<unknown>;
+    try {
+      sent = attempt(runner, key, send.args());
+    } catch (error) {
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passed on as it is
+      sent = Promise.reject(error);
+    }
+    sent.then(onReply, (error: unknown) => {
+      if (!isRetryable(error) || !send.retrying()) {
+        onError(error);
+        return;
+      }
+      const handle = globalThis.setTimeout(() => {
+        if (send.retrying()) next();
+        else onError(error);
+      }, retryDelay(attempts)) as TimerHandle;
+      handle.unref?.();
+      attempts += 1;
+    });
+  };
+  next();
 }
