@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { RedisTokenBucketFilter, type RedisUnavailableError } from '../src/redis/index.js';
+import { RedisKeyedTokenBucketFilter, RedisTokenBucketFilter, type RedisUnavailableError } from '../src/redis/index.js';
 import { clientKinds, type TestClient } from './redis/clients.js';
 import { clusterUnavailable, launchCluster, type LaunchedCluster } from './redis/cluster.js';
 import { infoFields } from './redis/clusterAdmin.js';
 import { connectCluster } from './redis/clusterClients.js';
-import { checkOutcomes, excess, load, tally, type Outcome } from './redis/load.js';
+import { checkOutcomes, excess, load, tally, type LoadTarget, type Outcome } from './redis/load.js';
 
 // Faults of a 3-master Redis Cluster with a replica each (test/redis/cluster.ts, cluster-node-timeout
 // 1000 ms), a new cluster per test, in real time, through each client's cluster client: a manual
@@ -23,6 +23,9 @@ const BOUND = Math.max(REDIS_TIMEOUT, MAX_WAIT) + MARGIN;
 const SCHEDULE = { capacity: 5, interval: 10 };
 const KEY = 'fault';
 const PREFIX = 'tbf-cluster-fault:';
+const KEYED_PREFIX = 'tbf-cluster-keyed:';
+/** How often each key of the keyed store is called (a getToken() and a tryGetToken()), ms. */
+const KEYED_EVERY = 12;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -43,10 +46,65 @@ function firstGrantAfter(outcomes: readonly Outcome[], since: number): number | 
   );
 }
 
+/**
+ * Checks a keyed store's keys through a master's outage (killed at `killed`, its replica promoted at
+ * `promoted`): each key's grants within its own schedule; the keys on the healthy masters answered on
+ * their merits during the outage (granted about as the schedule allows; with full coverage off never
+ * unavailable; with it on, unavailable only while CLUSTERDOWN outlasts the retries within
+ * redisTimeout); every refusal's cause a failure of its own key, never the dead master's connection.
+ */
+function checkKeyedStore(
+  kind: string,
+  setting: string,
+  fullCoverage: boolean,
+  deadPort: number,
+  killed: number,
+  promoted: number,
+  store: { onDead: readonly string[]; onHealthy: readonly string[] },
+  keyedOutcomes: ReadonlyMap<string, Outcome[]>,
+): void {
+  const outage = (outcome: Outcome): boolean => outcome.calledAt >= killed && outcome.calledAt < promoted;
+  const lines: string[] = [];
+  let healthyCalls = 0;
+  let healthyDown = 0;
+  for (const [key, outcomes] of keyedOutcomes) {
+    const onHealthy = store.onHealthy.includes(key);
+    checkOutcomes(outcomes, SCHEDULE, { bound: BOUND, lateness: MARGIN, extra: onHealthy ? 0 : SCHEDULE.capacity });
+    const during = outcomes.filter(outage);
+    const granted = during.filter((outcome) => outcome.result === 'granted').length;
+    const down = during.filter((outcome) => outcome.result === 'unavailable');
+    // What the schedule allows during the outage: a burst and a token per interval.
+    const allowed = SCHEDULE.capacity + Math.floor((promoted - killed) / SCHEDULE.interval);
+    lines.push(
+      `${key} (${onHealthy ? 'healthy' : 'dead'} master): ${granted} granted of ${allowed} allowed, ${down.length} of ${during.filter((outcome) => outcome.kind === 'get').length} getToken() unavailable`,
+    );
+    if (!onHealthy) continue;
+    const gets = during.filter((outcome) => outcome.kind === 'get');
+    healthyCalls += gets.length;
+    healthyDown += down.length;
+    for (const outcome of down) {
+      const cause = (outcome.error as RedisUnavailableError).cause as Error;
+      expect(cause.message, `${key}: a failure of its own key`).not.toContain(String(deadPort));
+      // CLUSTERDOWN is retried until redisTimeout: what fails is a timeout (or the breaker it opened).
+      expect(cause.name, cause.message).toBe('RedisTimeoutError');
+    }
+    if (!fullCoverage) {
+      expect(down, `${key}: unavailable during the outage`).toEqual([]);
+      // Calls come faster than tokens (two per KEYED_EVERY ms, a token per interval): most of the schedule is taken.
+      expect(granted, `${key}: grants during the outage`).toBeGreaterThanOrEqual(Math.floor(0.5 * allowed));
+    }
+  }
+  const answered = healthyCalls === 0 ? 1 : 1 - healthyDown / healthyCalls;
+  console.log(
+    `keyed store, master killed, ${kind}, ${setting}: healthy keys' getToken() answered (granted or MaxWaitExceededError) ${(100 * answered).toFixed(1)}% of ${healthyCalls} calls during the ${Math.round(promoted - killed)} ms outage; ${lines.join('; ')}`,
+  );
+  expect(healthyCalls).toBeGreaterThan(50);
+}
+
 describe.skipIf(unavailable !== undefined)('RedisTokenBucketFilter on a Redis Cluster under faults', () => {
   let cluster: LaunchedCluster | undefined;
   const connections: TestClient[] = [];
-  const buckets: RedisTokenBucketFilter[] = [];
+  const buckets: (RedisTokenBucketFilter | RedisKeyedTokenBucketFilter)[] = [];
   afterEach(async () => {
     for (const bucket of buckets.splice(0)) bucket.close();
     for (const connection of connections.splice(0)) await connection.close();
@@ -86,7 +144,36 @@ describe.skipIf(unavailable !== undefined)('RedisTokenBucketFilter on a Redis Cl
       }
       throw new Error(`no key on a master other than ${master}`);
     };
-    return { cluster: opened, bucket, slot, master, healthy };
+    /**
+     * A keyed store on the same connection (one breaker per key), and `perMaster` of its keys on
+     * `master` and on the other masters each, as one-key load targets.
+     */
+    const keyedStore = async (perMaster: number) => {
+      const keyed = new RedisKeyedTokenBucketFilter({
+        client: connection.client,
+        prefix: KEYED_PREFIX,
+        capacity: SCHEDULE.capacity,
+        refillInterval: SCHEDULE.interval,
+        redisTimeout: REDIS_TIMEOUT,
+        breakerCooldown: 100,
+      });
+      buckets.push(keyed);
+      const onDead: string[] = [];
+      const onHealthy: string[] = [];
+      for (let i = 0; onDead.length < perMaster || onHealthy.length < 2 * perMaster; i += 1) {
+        if (i > 1000) throw new Error('keys of the keyed store not spread over the masters');
+        const key = `user-${i}`;
+        const owner = await opened.masterOf(await opened.slotOf(`${KEYED_PREFIX}{${key}}`));
+        const group = owner === master ? onDead : onHealthy;
+        if (group.length < (owner === master ? perMaster : 2 * perMaster)) group.push(key);
+      }
+      const view = (key: string): LoadTarget => ({
+        getToken: (count, options) => keyed.getToken(key, count, options),
+        tryGetToken: () => keyed.tryGetToken(key),
+      });
+      return { keyed, onDead, onHealthy, view };
+    };
+    return { cluster: opened, bucket, slot, master, healthy, keyedStore };
   }
 
   for (const kind of clientKinds) {
@@ -127,11 +214,15 @@ describe.skipIf(unavailable !== undefined)('RedisTokenBucketFilter on a Redis Cl
       for (const fullCoverage of [true, false]) {
         const setting = `cluster-require-full-coverage ${fullCoverage ? 'yes' : 'no'}`;
         it(`SIGKILL of the key's master (${setting}): calls settle within redisTimeout, the replica takes over, the bucket recovers by itself; a key on another master ${fullCoverage ? 'answers but for CLUSTERDOWN' : 'is always answered'}`, async () => {
-          const { cluster, bucket, master, healthy } = await open(kind, fullCoverage);
+          const { cluster, bucket, master, healthy, keyedStore } = await open(kind, fullCoverage);
           const replica = await cluster.replicaOf(master);
           const other = await healthy();
+          const store = await keyedStore(2);
           const running = load(bucket, MAX_WAIT);
           const elsewhere = load(other, MAX_WAIT, 8);
+          const keyedRuns = new Map(
+            [...store.onDead, ...store.onHealthy].map((key) => [key, load(store.view(key), MAX_WAIT, KEYED_EVERY)]),
+          );
           await sleep(500);
           const killed = performance.now();
           cluster.kill(master);
@@ -148,6 +239,8 @@ describe.skipIf(unavailable !== undefined)('RedisTokenBucketFilter on a Redis Cl
           await sleep(2500);
           const outcomes = await running.stop();
           const otherOutcomes = await elsewhere.stop();
+          const keyedOutcomes = new Map<string, Outcome[]>();
+          for (const [key, keyRun] of keyedRuns) keyedOutcomes.set(key, await keyRun.stop());
           const recovered = firstGrantAfter(outcomes, promoted);
           const lost = Math.max(...[50, 200, 1000].map((window) => excess(outcomes, SCHEDULE, window, MARGIN)));
           const otherDown = otherOutcomes.filter((outcome) => outcome.result === 'unavailable');
@@ -162,6 +255,7 @@ describe.skipIf(unavailable !== undefined)('RedisTokenBucketFilter on a Redis Cl
           checkRecovered(outcomes, promoted + 1500);
           checkOutcomes(otherOutcomes, SCHEDULE, { bound: BOUND, lateness: MARGIN });
           if (!fullCoverage) expect(otherDown).toEqual([]);
+          checkKeyedStore(kind, setting, fullCoverage, master, killed, promoted, store, keyedOutcomes);
         }, 60_000);
       }
 

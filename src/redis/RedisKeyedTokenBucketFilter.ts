@@ -23,9 +23,13 @@ import { ScriptCaller } from './ScriptCaller.js';
  * use of it (at once for the keys with callers waiting here), and a key stored by a later
  * reconfiguration keeps that one. `stats()` counts this instance's calls over all keys.
  *
- * All keys share one circuit breaker and `redisTimeout`; when Redis is unavailable the store fails per
- * `failMode` (there is no local fallback for keyed buckets). Calls are batched per key: those made on a
- * key while one is in flight on it travel together in that key's next script call, in order.
+ * Each key has its own circuit breaker (all share `redisTimeout` and `breakerCooldown`): a failed key,
+ * or a dead master of a Redis Cluster, leaves every other key answered on its merits, and a refusal's
+ * `cause` is its own key's failure. When Redis is unavailable for a key, its calls fail per `failMode`
+ * (there is no local fallback for keyed buckets); a key of the wrong type (`WRONGTYPE`) rejects every
+ * call on it, `tryGetToken()` included, with `RedisKeyError`, and no other key notices. Calls are
+ * batched per key: those made on a key while one is in flight on it travel together in that key's next
+ * script call, in order.
  *
  * @example
  * import { createClient } from 'redis';

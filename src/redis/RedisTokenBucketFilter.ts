@@ -65,7 +65,8 @@ function checkFallback(fallback: unknown): TokenBucketFilter | undefined {
  * false; with `failMode: 'open'` every call is granted; with a `fallback` bucket, that bucket answers.
  * `waitTime()` and `available()` reject with `RedisUnavailableError` unless there is a fallback. An
  * invalid clock reading is not an unavailable Redis: it rejects with `InvalidClockReadingError` whatever
- * `failMode` and `fallback` say.
+ * `failMode` and `fallback` say. Nor is a key of the wrong type: every call (`tryGetToken()` included)
+ * rejects with `RedisKeyError`, which neither `failMode: 'open'` nor the fallback turns into a grant.
  *
  * @example
  * import { Redis } from 'ioredis';
@@ -145,8 +146,9 @@ export class RedisTokenBucketFilter implements AsyncTokenBucketFilter {
    * Takes `count` tokens (default 1) if they are there and nobody (in any process) is queued; resolves
    * whether it did. One Redis call. Rejects with `RangeError` for a bad `count` (above the capacity in
    * force in Redis included), `BucketClosedError` after `close()`, and `InvalidClockReadingError` on an
-   * invalid client-time reading (nothing is sent). When Redis is unavailable: false
-   * (`failMode: 'closed'`), true (`'open'`), or the fallback's answer.
+   * invalid client-time reading (nothing is sent), and `RedisKeyError` when the key holds another type
+   * (`WRONGTYPE`). When Redis is unavailable: false (`failMode: 'closed'`), true (`'open'`), or the
+   * fallback's answer.
    */
   tryGetToken(count?: number): Promise<boolean> {
     return this.bucket.tryGetToken(count);

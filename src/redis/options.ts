@@ -41,8 +41,11 @@ export interface RedisStoreOptions {
    */
   redisTimeout?: number | undefined;
   /**
-   * After a failed call, how long (ms, ≥ 0) later calls fail at once without trying Redis; then a single
-   * call probes it. Default 1000; 0 turns this circuit breaker off.
+   * After a failed call on a key, how long (ms, ≥ 0) later calls on that key fail without trying Redis
+   * (each after a macrotask, with `RedisUnavailableError.retryAfter` saying how long is left); then a
+   * single call probes it. One breaker per key: other keys are not affected. `CLUSTERDOWN`/`TRYAGAIN`
+   * replies are retried within `redisTimeout` before they count as a failure; an error about the key
+   * itself (`RedisKeyError`) never does. Default 1000; 0 turns the circuit breakers off.
    */
   breakerCooldown?: number | undefined;
   /**
