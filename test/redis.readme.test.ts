@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { createClient } from 'redis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LazyTokenBucketFilter } from '../src/index.js';
-import { RedisKeyedTokenBucketFilter, RedisTokenBucketFilter } from '../src/redis/index.js';
+import { RedisKeyedTokenBucketFilter, RedisTokenBucketFilter, RedisUnavailableError } from '../src/redis/index.js';
 import { announceSkip, redisTarget } from './redis/server.js';
 
 // The Redis section of the README, example by example, as written there (imports aside: the README
@@ -122,6 +122,51 @@ describe.skipIf('skip' in target)('README: the Redis store', () => {
     bucket.close();
     fallback.close();
     client.disconnect();
+  });
+
+  it('a retry loop that waits retryAfter', async () => {
+    const client = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', {
+      enableOfflineQueue: false,
+      lazyConnect: true,
+    });
+    await client.connect();
+    const bucket = new RedisTokenBucketFilter({
+      client,
+      key: `readme-retry:${process.pid}:${Date.now()}`,
+      capacity: 10,
+    });
+
+    async function getTokenWithRetries(attempts = 5): Promise<void> {
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          await bucket.getToken();
+          return;
+        } catch (error) {
+          if (!(error instanceof RedisUnavailableError) || attempt === attempts) throw error;
+          await new Promise((resolve) => setTimeout(resolve, Math.max(error.retryAfter, 50)));
+        }
+      }
+    }
+    await getTokenWithRetries();
+
+    expect(await bucket.available()).toBe(9);
+    bucket.close();
+    await client.quit();
+
+    // Against a Redis nobody answers, each attempt after the wait finds the breaker half-open, tries
+    // Redis again and fails again: a fresh cooldown to wait each time.
+    const down = new Redis('redis://127.0.0.1:1', { enableOfflineQueue: false, lazyConnect: true });
+    down.on('error', () => undefined);
+    const refused = new RedisTokenBucketFilter({ client: down, key: 'retry', capacity: 10, breakerCooldown: 200 });
+    for (let attempt = 1; attempt <= 3; attempt += 1) {
+      const error = (await refused.getToken().catch((caught: unknown) => caught)) as RedisUnavailableError;
+      expect(error).toBeInstanceOf(RedisUnavailableError);
+      expect(error.retryAfter).toBeGreaterThan(150);
+      expect(error.retryAfter).toBeLessThanOrEqual(200);
+      await new Promise((resolve) => setTimeout(resolve, Math.max(error.retryAfter, 50)));
+    }
+    refused.close();
+    down.disconnect();
   });
 
   it('testing with a fake clock', async () => {
