@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { RedisKeyedTokenBucketFilter, RedisTokenBucketFilter, type RedisUnavailableError } from '../src/redis/index.js';
-import { clientKinds, type TestClient } from './redis/clients.js';
+import { clientKinds, connect, type TestClient } from './redis/clients.js';
 import { clusterUnavailable, launchCluster, type LaunchedCluster } from './redis/cluster.js';
 import { infoFields } from './redis/clusterAdmin.js';
 import { connectCluster } from './redis/clusterClients.js';
@@ -284,5 +284,55 @@ describe.skipIf(unavailable !== undefined)('RedisTokenBucketFilter on a Redis Cl
         checkRecovered(outcomes, moved);
       }, 60_000);
     });
+  }
+});
+
+describe.skipIf(unavailable !== undefined)('CLUSTERDOWN and TRYAGAIN are retried within redisTimeout', () => {
+  // One master holding every slot, reached through a plain client (which passes CLUSTERDOWN on as it
+  // is: no client retry). Its key's slot is taken away (CLUSTER DELSLOTS: with full coverage required,
+  // the node then answers CLUSTERDOWN for every key) and given back 200 ms later.
+  let cluster: LaunchedCluster | undefined;
+  afterEach(async () => {
+    await cluster?.stop();
+    cluster = undefined;
+  });
+
+  for (const kind of clientKinds) {
+    it(`${kind}: a call during a 200 ms CLUSTERDOWN is answered once the slot is served again; one whose redisTimeout runs out first fails with RedisTimeoutError`, async () => {
+      cluster = await launchCluster({ masters: 1, replicas: 0 });
+      const port = (cluster.seeds[0] as { port: number }).port;
+      const connection = await connect(kind, `redis://127.0.0.1:${port}`);
+      try {
+        const options = { client: connection.client, prefix: PREFIX, capacity: 5, refillInterval: 100 };
+        const patient = new RedisTokenBucketFilter({ ...options, key: 'down', redisTimeout: 1500 });
+        const hasty = new RedisTokenBucketFilter({ ...options, key: 'down', redisTimeout: 100 });
+        const slot = String(await cluster.slotOf(patient.redisKey));
+        await cluster.command(port, 'CLUSTER', 'DELSLOTS', slot);
+        await expect(connection.command('GET', patient.redisKey)).rejects.toThrow(/CLUSTERDOWN/);
+        const calledAt = performance.now();
+        // A batch of takes (getToken() made while one is in flight) and a lone tryGetToken().
+        const taken = Promise.all([1, 2, 3].map(() => patient.getToken(1, { maxWait: 1000 })));
+        const tried = patient.tryGetToken();
+        const timedOut = hasty.getToken().catch((caught: unknown) => caught);
+        await sleep(200);
+        await cluster.command(port, 'CLUSTER', 'ADDSLOTS', slot);
+        await taken;
+        expect(await tried).toBe(true);
+        const elapsed = performance.now() - calledAt;
+        expect(elapsed).toBeGreaterThanOrEqual(200);
+        expect(elapsed).toBeLessThan(1500);
+        const error = (await timedOut) as RedisUnavailableError;
+        expect(error.name).toBe('RedisUnavailableError');
+        expect((error.cause as Error).name, 'retried until its redisTimeout').toBe('RedisTimeoutError');
+        expect(await patient.available()).toBe(1);
+        console.log(
+          `CLUSTERDOWN for 200 ms, ${kind}: the waiting calls were answered ${Math.round(elapsed)} ms after they were made`,
+        );
+        patient.close();
+        hasty.close();
+      } finally {
+        await connection.close();
+      }
+    }, 60_000);
   }
 });

@@ -1,5 +1,5 @@
 import { timerDelay } from '../clock.js';
-import { afterMicrotasks, Lane, MAX_BATCH, PendingCall, Runs, Send, type TakeRequest } from './batches.js';
+import { afterMicrotasks, Lane, MAX_BATCH, PendingCall, retriedArgs, Runs, Send, type TakeRequest } from './batches.js';
 import { afterMacrotask, Breakers, realNow } from './Breaker.js';
 import type { RedisScriptRunner } from './clients.js';
 import { RedisKeyError, RedisTimeoutError, RedisUnavailableError, type ScriptFailure } from './errors.js';
@@ -203,18 +203,7 @@ export class ScriptCaller {
         continue;
       }
       // A retry (CLUSTERDOWN) asks the takes again: with Redis time their maxWait is counted down to then.
-      const again = (): readonly string[] => {
-        const retried = new Runs();
-        const asked = members.map((call, i) => {
-          try {
-            return call.request?.tuple() ?? (tuples[i] as readonly string[]);
-          } catch {
-            return tuples[i] as readonly string[];
-          }
-        });
-        for (const tuple of asked) retried.add(tuple);
-        return retried.args((last.request as TakeRequest).head(asked[0] as readonly string[]));
-      };
+      const again = (): readonly string[] => retriedArgs(members, tuples);
       lane.busy = this.send(lane.key, runs.args((last.request as TakeRequest).head(first)), members, again);
     }
     if (lane.head >= lane.queue.length) {

@@ -105,6 +105,25 @@ export class Runs {
   }
 }
 
+/**
+ * The arguments of a batch's call sent again (after `CLUSTERDOWN`): each take's arguments asked again
+ * (with Redis time, its `maxWait` counted down to now), or the ones first sent (`sent`, in `members`'
+ * order) for a take no longer wanted or whose request throws: its reply then gives back what it took.
+ */
+export function retriedArgs(members: readonly PendingCall[], sent: readonly (readonly string[])[]): string[] {
+  const runs = new Runs();
+  const asked = members.map((call, i) => {
+    try {
+      return call.request?.tuple() ?? (sent[i] as readonly string[]);
+    } catch {
+      return sent[i] as readonly string[];
+    }
+  });
+  for (const tuple of asked) runs.add(tuple);
+  const last = members[members.length - 1] as PendingCall;
+  return runs.args((last.request as TakeRequest).head(asked[0] as readonly string[]));
+}
+
 interface TickSource {
   nextTick?(task: () => void): void;
 }
