@@ -15,8 +15,8 @@ interface TimerHandle {
   unref?(): unknown;
 }
 
-/** The error given to a take withdrawn before its call was sent (its caller was settled already). */
-const WITHDRAWN = new RedisUnavailableError(new Error('the take was withdrawn before it was sent'));
+/** The cause given to a take withdrawn before its call was sent (its caller was settled already). */
+const WITHDRAWN = new Error('the take was withdrawn before it was sent');
 
 /**
  * ScriptCaller runs the bucket script for one store instance (or one keyed store): `EVALSHA`, falling
@@ -186,7 +186,7 @@ export class ScriptCaller {
           tuple = undefined;
         }
         if (tuple === undefined) {
-          this.settleUnsent(call, WITHDRAWN);
+          this.settleUnsent(call, new RedisUnavailableError(WITHDRAWN));
           continue;
         }
         first ??= tuple;
@@ -199,7 +199,7 @@ export class ScriptCaller {
       const refused = this.breakers.refusal(lane.key);
       if (refused !== undefined) {
         // The key's breaker opened while they waited (the call before them failed): they fail at once too.
-        for (const call of members) this.settleUnsent(call, refused);
+        for (const call of members) this.settleUnsent(call, this.breakers.refusal(lane.key) ?? refused);
         continue;
       }
       // A retry (CLUSTERDOWN) asks the takes again: with Redis time their maxWait is counted down to then.
@@ -259,7 +259,7 @@ export class ScriptCaller {
     let replies: ScriptReply[] | undefined;
     let failure = error;
     // An error about the key itself: Redis answered, and no other key is concerned.
-    const keyFailure = error !== undefined && isKeyError(error) ? new RedisKeyError(send.key, error) : undefined;
+    const ofKey = error !== undefined && isKeyError(error);
     if (error === undefined) {
       try {
         const parsed = parseReply(reply, members.length === 1 ? (members[0] as PendingCall).length : 1);
@@ -270,10 +270,10 @@ export class ScriptCaller {
     }
     // A reply after every caller's timeout says nothing about Redis now: the breaker stays as it is.
     if (members.some((call) => !call.timedOut)) {
-      if (replies !== undefined || keyFailure !== undefined) this.breakers.succeeded(send.key, send);
+      if (replies !== undefined || ofKey) this.breakers.succeeded(send.key, send);
       else this.breakers.failed(send.key, failure, send);
     }
-    const refusal = keyFailure ?? new RedisUnavailableError(failure, this.breakers.retryAfter(send.key));
+    const retryAfter = this.breakers.retryAfter(send.key);
     members.forEach((call, i) => {
       const own = replies?.[i];
       if (call.timedOut) {
@@ -282,7 +282,8 @@ export class ScriptCaller {
       }
       call.done = true;
       if (own !== undefined) call.resolve(own);
-      else call.reject(refusal);
+      // Each caller its own error (they may be told apart, or changed, by their callers).
+      else call.reject(ofKey ? new RedisKeyError(send.key, error) : new RedisUnavailableError(failure, retryAfter));
     });
     this.dropSettled();
     const lane = (members[0] as PendingCall).lane;
