@@ -113,8 +113,8 @@ export class RedisKeyedTokenBucketFilter {
    * this instance are reconfigured in Redis at once, as `RedisTokenBucketFilter.reconfigure()` does
    * (their queued callers re-planned), and every other key at this store's next use of it. Resolves once
    * the waiting keys hold the new limits; rejects (changing nothing) on invalid options and after
-   * `close()`, and with `RedisUnavailableError` when a waiting key could not be reconfigured (the others
-   * are). `maxQueue` is this instance's cap on each key's queue: it applies at once to later calls
+   * `close()`, and with `RedisUnavailableError` (or `RedisKeyError`) when a waiting key could not be
+   * reconfigured (the others are). `maxQueue` is this instance's cap on each key's queue: it applies at once to later calls
    * (`{ maxQueue }` alone sends nothing).
    */
   reconfigure(options: ReconfigureOptions): Promise<void> {

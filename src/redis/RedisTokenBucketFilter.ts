@@ -135,8 +135,9 @@ export class RedisTokenBucketFilter implements AsyncTokenBucketFilter {
   /**
    * Resolves with the tokens that could be taken right now across all processes: 0 while anyone waits.
    * Resolves 0 after `close()`. Rejects with `RedisUnavailableError` when Redis is unavailable and there
-   * is no fallback (then the fallback's `available` is the answer), and with `InvalidClockReadingError`
-   * on an invalid client-time reading (nothing is sent).
+   * is no fallback (then the fallback's `available` is the answer), with `RedisKeyError` when the key
+   * holds another type (fallback or not), and with `InvalidClockReadingError` on an invalid client-time
+   * reading (nothing is sent).
    */
   available(): Promise<number> {
     return this.bucket.available();
@@ -156,8 +157,8 @@ export class RedisTokenBucketFilter implements AsyncTokenBucketFilter {
 
   /**
    * Resolves with the ms from now until a `getToken(count)` made now would be granted, counting every
-   * reservation ahead (0: at once). Rejects like `tryGetToken()`, and with `RedisUnavailableError` when
-   * Redis is unavailable and there is no fallback.
+   * reservation ahead (0: at once). Rejects like `tryGetToken()` (`RedisKeyError` included), and with
+   * `RedisUnavailableError` when Redis is unavailable and there is no fallback.
    */
   waitTime(count?: number): Promise<number> {
     return this.bucket.waitTime(count);
@@ -173,8 +174,10 @@ export class RedisTokenBucketFilter implements AsyncTokenBucketFilter {
    * `maxQueue` calls pending, and this one would have to wait: it is sent as a call that may not wait,
    * so nothing is reserved), `MaxWaitExceededError` (the grant would come more than `maxWait` ms from
    * now; nothing is taken), `InvalidClockReadingError` (nothing is sent),
-   * `BucketClosedError`, or `RedisUnavailableError` (Redis failed or did not answer within
-   * `redisTimeout`, with `failMode: 'closed'` and no fallback). Options are read once, as own properties.
+   * `BucketClosedError`, `RedisUnavailableError` (Redis failed or did not answer within
+   * `redisTimeout`, with `failMode: 'closed'` and no fallback; its `retryAfter` says how long a retry
+   * should wait), or `RedisKeyError` (the key holds another type, whatever `failMode` and the fallback
+   * say). Options are read once, as own properties.
    */
   getToken(count?: number, options?: GetTokenOptions): Promise<void> {
     return this.bucket.getToken(count, options);
@@ -193,7 +196,8 @@ export class RedisTokenBucketFilter implements AsyncTokenBucketFilter {
    * (other processes keep theirs): it applies to later calls once the limits are in Redis, and
    * `reconfigure({ maxQueue })` alone sends nothing. Resolves once Redis holds the new
    * limits; rejects (changing nothing) with `TypeError`/`RangeError` for invalid options,
-   * `BucketClosedError` after `close()`, `InvalidClockReadingError`, or `RedisUnavailableError`.
+   * `BucketClosedError` after `close()`, `InvalidClockReadingError`, `RedisUnavailableError`, or
+   * `RedisKeyError`.
    *
    * @example
    * await bucket.reconfigure({ refillTokens: 5 }); // the provider asked every process to slow down
