@@ -49,20 +49,14 @@ export interface ScriptSend {
   retrying(): boolean;
 }
 
-/** Sends `EVALSHA`, then `EVAL` on `NOSCRIPT`; one attempt. */
-function attempt(runner: RedisScriptRunner, key: string, args: readonly string[]): Promise<unknown> {
-  const keys = [key];
-  let sent: Promise<unknown>;
+/** Calls `send` (a client call), turning an error it throws synchronously into a rejection. */
+function sending(send: () => Promise<unknown>): Promise<unknown> {
   try {
-    sent = runner.evalsha(BUCKET_SCRIPT_SHA, keys, args);
+    return send();
   } catch (error) {
     // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the client's own error, passed on as it is
-    sent = Promise.reject(error);
+    return Promise.reject(error);
   }
-  return sent.catch((error: unknown) => {
-    if (!isNoScript(error)) throw error;
-    return runner.eval(BUCKET_SCRIPT, keys, args);
-  });
 }
 
 /**
@@ -80,26 +74,33 @@ export function evalScript(
   onReply: (reply: unknown) => void,
   onError: (error: unknown) => void,
 ): void {
+  const keys = [key];
   let attempts = 0;
-  const next = (): void => {
-    let sent: Promise<unknown>;
-    try {
-      sent = attempt(runner, key, send.args());
-    } catch (error) {
-      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passed on as it is
-      sent = Promise.reject(error);
+  const failed = (error: unknown): void => {
+    if (!isRetryable(error) || !send.retrying()) {
+      onError(error);
+      return;
     }
-    sent.then(onReply, (error: unknown) => {
-      if (!isRetryable(error) || !send.retrying()) {
-        onError(error);
-        return;
-      }
-      const handle = globalThis.setTimeout(() => {
-        if (send.retrying()) next();
-        else onError(error);
-      }, retryDelay(attempts)) as TimerHandle;
-      handle.unref?.();
-      attempts += 1;
+    const handle = globalThis.setTimeout(() => {
+      if (send.retrying()) next();
+      else onError(error);
+    }, retryDelay(attempts)) as TimerHandle;
+    handle.unref?.();
+    attempts += 1;
+  };
+  const next = (): void => {
+    let args: readonly string[];
+    try {
+      args = send.args();
+    } catch (error) {
+      queueMicrotask(() => {
+        onError(error); // never synchronously
+      });
+      return;
+    }
+    sending(() => runner.evalsha(BUCKET_SCRIPT_SHA, keys, args)).then(onReply, (error: unknown) => {
+      if (isNoScript(error)) sending(() => runner.eval(BUCKET_SCRIPT, keys, args)).then(onReply, failed);
+      else failed(error);
     });
   };
   next();
