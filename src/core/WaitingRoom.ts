@@ -180,6 +180,7 @@ export class WaitingRoom<W extends Waiter> implements AbortOwner {
         if (this.plan.dueAt(head) > now) break;
         const signal = head.extras?.signal;
         const aborted = signal === undefined ? undefined : pendingAbort(signal);
+        if (aborted === undefined && this.plan.ready !== undefined && !this.plan.ready(head, now)) break;
         queue.remove(head);
         this.count -= 1;
         this.counters.queued -= 1;
