@@ -64,7 +64,7 @@ export class Pauses {
     const key = this.bucket.key;
     const at = key.backgroundNow();
     if (at === undefined) return false; // an invalid reading: the room paces and comes back
-    const { calls } = this.giveBacks.held();
+    const { calls, start } = this.giveBacks.held();
     const due = calls.filter((call) => call.state === 'sleeping' && !call.confirmed && call.deadline <= now);
     let check = Number.POSITIVE_INFINITY;
     for (const call of due) {
@@ -78,7 +78,7 @@ export class Pauses {
     this.replan(
       key.args(OP_PAUSE, at, []),
       now,
-      [],
+      calls.slice(start),
       undefined,
       check,
       calls,

@@ -123,18 +123,12 @@ local function decide(count, maxWait)
   return at, false
 end
 
--- SharedState.placePaused: every reservation outstanding is voided. Each limit goes back to where it
--- stands at now (or the end of the pause in force) without the refills they waited for, never below 0
--- tokens: the tokens promised to them stay taken (fewer tokens, never more). Then limits.ts pauseUntil:
--- each limit as it stands at the pause's end, capped at one refill.
+-- limits.ts pauseUntil, on the tail: each limit as it stands at the pause's end (or at the tail, when
+-- that is later), capped at one refill, and nothing granted before the end. The reservations in the
+-- tail keep their tokens: a process whose sleeper is granted as planned (it does not ask, see
+-- Pauses.ts) takes nothing twice; one that asks re-decides behind the pause (fewer tokens, never more).
 local function placePaused(pauseEnd)
-  local from = now
-  if resumeAt > from then from = resumeAt end
   for i = 1, n do
-    local base = stepsAt(i, from)
-    if step[i] > base then tokens[i] = math.max(0, tokens[i] - (step[i] - base) * refillTokens[i])
-    else tokens[i] = refill(i, tokens[i], base - step[i]) end
-    step[i] = base
     local s = stepsAt(i, pauseEnd)
     if s > step[i] then tokens[i] = refill(i, tokens[i], s - step[i]); step[i] = s end
     if tokens[i] > refillTokens[i] then tokens[i] = refillTokens[i] end
@@ -251,7 +245,7 @@ local m = tonumber(ARGV[7])
 local chained = exists and tonumber(ARGV[6]) == gen and tonumber(ARGV[5]) == origin and m == n
 if op == 2 and not chained then return {cfg, 0} end
 local pairsAt = 8 + 2 * m
-local pauseEnd
+local pauseEnd, repause
 if op == 4 then
   local ms, check = tonumber(ARGV[pairsAt]), tonumber(ARGV[pairsAt + 1])
   pairsAt = pairsAt + 2
@@ -259,6 +253,11 @@ if op == 4 then
   if pauseEnd == nil then
     -- A check before granting: no pause since the reservation of generation check, nothing to do.
     if exists and check and check <= gen and gen - check < PAUSED then return {cfg, 2} end
+    -- Voided by a pause. This process's run is given back if only pauses wrote since its top, and the
+    -- pause in force is put on the state before it (pauseUntil on the state before every reservation).
+    local since = gen - (tonumber(ARGV[6]) or gen)
+    chained = exists and tonumber(ARGV[5]) == origin and m == n and since > 0 and since % PAUSED == 0
+    repause = chained and resumeAt > -math.huge
   elseif pauseEnd <= resumeAt then
     return {cfg, 2} -- a pause in force lasts longer: changes nothing
   end
@@ -270,6 +269,8 @@ end
 if pauseEnd then
   placePaused(pauseEnd)
   gen = gen + PAUSED
+elseif repause then
+  placePaused(resumeAt)
 end
 if op == 3 then
   -- An explicit reconfiguration always wins, and is stamped later than the one it replaces.
@@ -368,4 +369,4 @@ export const BUCKET_SCRIPT = SCRIPT_HEAD + GENERAL_PATH;
  * The SHA1 of {@link BUCKET_SCRIPT}, as `EVALSHA` expects it (40 lowercase hex digits). Written out
  * rather than computed so the store needs no crypto module; a test checks it against the script.
  */
-export const BUCKET_SCRIPT_SHA = 'f762490e215bd75019ccb1530ccdaf0d410495c9';
+export const BUCKET_SCRIPT_SHA = 'a7e2f60fcaa2e6d4cee59d1b8547526745ae3de1';
