@@ -304,6 +304,7 @@ return reply
  * | `decide.ts` `decide(tail, now, count, maxWait)` | `decide(count, maxWait)` (also returns whether it refused) |
  * | `peekAvailable`, `peekWait`                | op 0, written out where it runs     |
  * | `replay(from, now, counts, instants)`      | `replay` (op 2; op 3 reconfigures between the restore and the replay) |
+ * | `pauseUntil(state, until)` (`LimitState.pauseUntil`, `resumeAt` in `grantTime`) | `placePaused` and the gate in `grantTime` (op 4) |
  * | the same with one limit (`SingleLimit`)    | the lean path (takes on a one-limit key that holds the configuration sent): the functions above written out inline, in the same order |
  *
  * The lean path is the hot case, every take on an existing key of one limit whose configuration is the
@@ -314,7 +315,8 @@ return reply
  * The key is one string holding the configuration with the state, so that one key never enforces two
  * configurations: `struct.pack('<Hdd', n, origin, generation)`, then for each limit
  * `struct.pack('<ddddd', capacity, refillTokens, interval, tokens, step)` (doubles: they round-trip
- * exactly), then the configuration's text (`stamp|capacity:refillTokens:refillInterval` per limit,
+ * exactly), then, while a pause may be in force (256 added to n in the header), `struct.pack('<d',
+ * resumeAt)`, the pause's end (ms), then the configuration's text (`stamp|capacity:refillTokens:refillInterval` per limit,
  * joined by `,`, as the client formats it). The origin is in ms; the generation is bumped by every
  * write that moves the tail. The stored state is the bucket's *tail* (where the limits stand once every
  * reservation made so far is granted), exactly the core's tail: it may lie in the future, and while it
@@ -330,7 +332,7 @@ return reply
  * the one sent). Only op 3 (reconfigure) replaces it; a missing key takes the one sent.
  *
  * KEYS[1]: the bucket's key.
- * ARGV: op (0 peek, 1 take, 2 replay, 3 reconfigure), config (its text), now (ms; empty: Redis TIME),
+ * ARGV: op (0 peek, 1 take, 2 replay, 3 reconfigure, 4 pause or check), config (its text), now (ms; empty: Redis TIME),
  *   what a missing key holds ('': every limit full, its schedule starting now; else
  *   `origin|tokens,tokens,…`, one count per limit, an empty origin meaning now), then:
  * - peek: count. Reply {cfg, status (0, or 4: count above capacity), available, wait ms}.
@@ -355,6 +357,16 @@ return reply
  *   capped at its new capacity (a new limit starts full); the new schedule starts now. Reply {0, 1 if
  *   the chain was given back and its pairs replayed on the new limits else 0, origin, generation,
  *   take... for each pair replayed}.
+ * - pause: the same arguments as replay (the run to give back, or nothing), then ms (the pause's
+ *   length, from now; empty: a check before granting), the generation to check (a check: that of the
+ *   earliest reservation due), then pairs (count, maxWait) of every caller of the process still
+ *   sleeping. A pause ending before the one in force, or a check that finds no pause since that
+ *   generation (the key holds it and is less than 2^32 above it), replies {cfg, 2} and writes nothing.
+ *   Otherwise a pause gives back the run if it is the last, pauses (`placePaused`: the core's
+ *   `pauseUntil` on the tail, whose other reservations keep their tokens) and adds 2^32 to the
+ *   generation, so that every reservation made before it is known to be voided; a check gives back
+ *   the run when only pauses wrote since its top and puts the pause in force on what it restored.
+ *   Both then re-decide the pairs: reply {cfg, 1, origin, generation, take... for each pair}.
  * A missing key is a new bucket holding the tokens-if-missing, its schedule starting now (with Redis
  * time, at its whole ms, so that its instants stay whole numbers) or at `origin`; one created less
  * than full is written at its first use, even a read. A key holding a hash (the formats before this
