@@ -17,7 +17,7 @@ import type { RedisBucket } from './RedisBucket.js';
 
 /**
  * Pauses is a Redis bucket's side of `pause(ms)`, for every process sharing the key. The pause lives in
- * the key (the script's op 4, the core's `pauseUntil()` ported): it voids every reservation outstanding
+ * the key (the script's op 5, the core's `pauseUntil()` ported): it voids every reservation outstanding
  * there, as the shared bucket's pause does, and adds 2^32 to the key's generation, so a reservation's
  * generation tells whether a pause came after it. This bucket's sleeping callers are decided again in
  * the same call, in order, behind the pause. Another process learns of the pause at its sleepers'
@@ -96,7 +96,7 @@ export class Pauses {
   }
 
   /**
-   * Sends op 4 (`ms` set: a pause; else a check of generation `check`), giving back `chain` if it is
+   * Sends op 5 (`ms` set: a pause; else a check of generation `check`), giving back `chain` if it is
    * still the last and re-deciding every sleeping call of `calls` if Redis pauses or finds a pause.
    * On "unchanged", `confirm` (if any) are confirmed.
    */

@@ -9,7 +9,7 @@ export const OP_PEEK = 0;
 export const OP_TAKE = 1;
 export const OP_REPLAY = 2;
 export const OP_RECONFIGURE = 3;
-export const OP_PAUSE = 4;
+export const OP_PAUSE = 5;
 
 /**
  * What a pause adds to the key's generation (2^32, as the script's `PAUSED`): a reservation whose
@@ -18,7 +18,7 @@ export const OP_PAUSE = 4;
  */
 export const PAUSED_GEN = 4_294_967_296;
 
-/** The status a pause (op 4) replies when it changed nothing: a longer pause in force, or a check that found no pause. */
+/** The status a pause (op 5) replies when it changed nothing: a longer pause in force, or a check that found no pause. */
 export const PAUSE_UNCHANGED = 2;
 
 /** Statuses of a take. */
@@ -164,7 +164,7 @@ export function replayArgs(
 }
 
 /**
- * The arguments after the common part for a pause or a check before granting (op 4): the replay's
+ * The arguments after the common part for a pause or a check before granting (op 5): the replay's
  * (`top`, `bottom`: this bucket's run to give back, or nothing), then `ms` (the pause's length; undefined
  * for a check), `check` (for a check: the generation of the earliest reservation to be granted), then
  * the requests to re-decide after the pause, in order.

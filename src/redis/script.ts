@@ -238,15 +238,15 @@ if op == 1 then
   return reply
 end
 
--- replay (2), reconfigure (3) and pause (4): give back this process's last reservations when the tail
--- is still where the last of them left it, then (3) put the new limits in force or (4) pause, then
+-- replay (2), reconfigure (3) and pause (5): give back this process's last reservations when the tail
+-- is still where the last of them left it, then (3) put the new limits in force or (5) pause, then
 -- re-decide the pairs.
 local m = tonumber(ARGV[7])
 local chained = exists and tonumber(ARGV[6]) == gen and tonumber(ARGV[5]) == origin and m == n
 if op == 2 and not chained then return {cfg, 0} end
 local pairsAt = 8 + 2 * m
 local pauseEnd, repause
-if op == 4 then
+if op == 5 then
   local ms, check = tonumber(ARGV[pairsAt]), tonumber(ARGV[pairsAt + 1])
   pairsAt = pairsAt + 2
   if ms then pauseEnd = now + ms end
@@ -280,7 +280,7 @@ if op == 3 then
   reconfigure()
   if stamp <= replaced then cfg = format('%.0f', replaced + 1) .. string.sub(sent, string.find(sent, '|', 1, true)) end
 end
-local replan = chained or op == 4
+local replan = chained or op == 5
 local reply = {cfg, replan and 1 or 0, num(origin), gen}
 if replan then
   for q = pairsAt, #ARGV, 2 do decideInto(reply, tonumber(ARGV[q]), tonumber(ARGV[q + 1])) end
@@ -304,7 +304,7 @@ return reply
  * | `decide.ts` `decide(tail, now, count, maxWait)` | `decide(count, maxWait)` (also returns whether it refused) |
  * | `peekAvailable`, `peekWait`                | op 0, written out where it runs     |
  * | `replay(from, now, counts, instants)`      | `replay` (op 2; op 3 reconfigures between the restore and the replay) |
- * | `pauseUntil(state, until)` (`LimitState.pauseUntil`, `resumeAt` in `grantTime`) | `placePaused` and the gate in `grantTime` (op 4) |
+ * | `pauseUntil(state, until)` (`LimitState.pauseUntil`, `resumeAt` in `grantTime`) | `placePaused` and the gate in `grantTime` (op 5) |
  * | the same with one limit (`SingleLimit`)    | the lean path (takes on a one-limit key that holds the configuration sent): the functions above written out inline, in the same order |
  *
  * The lean path is the hot case, every take on an existing key of one limit whose configuration is the
@@ -332,7 +332,7 @@ return reply
  * the one sent). Only op 3 (reconfigure) replaces it; a missing key takes the one sent.
  *
  * KEYS[1]: the bucket's key.
- * ARGV: op (0 peek, 1 take, 2 replay, 3 reconfigure, 4 pause or check), config (its text), now (ms; empty: Redis TIME),
+ * ARGV: op (0 peek, 1 take, 2 replay, 3 reconfigure, 5 pause or check), config (its text), now (ms; empty: Redis TIME),
  *   what a missing key holds ('': every limit full, its schedule starting now; else
  *   `origin|tokens,tokens,…`, one count per limit, an empty origin meaning now), then:
  * - peek: count. Reply {cfg, status (0, or 4: count above capacity), available, wait ms}.
@@ -381,4 +381,4 @@ export const BUCKET_SCRIPT = SCRIPT_HEAD + GENERAL_PATH;
  * The SHA1 of {@link BUCKET_SCRIPT}, as `EVALSHA` expects it (40 lowercase hex digits). Written out
  * rather than computed so the store needs no crypto module; a test checks it against the script.
  */
-export const BUCKET_SCRIPT_SHA = 'a7e2f60fcaa2e6d4cee59d1b8547526745ae3de1';
+export const BUCKET_SCRIPT_SHA = 'a7636230a60a49674c4b2e39b4f55c2b5393b2c7';
