@@ -321,13 +321,52 @@ const pThrottle = {
   },
 };
 
-/** Every library, the reference first, then ours (observed too), then the peers. */
+/**
+ * With `$TBF_BASELINE_DIST` set (another build's dist/, such as main's), `lazy@baseline` and
+ * `timer@baseline` are that build's buckets, run in the same rounds as this build's: an A/B of two
+ * builds, interleaved, on the same machine at the same time.
+ */
+const baselineDir = process.env.TBF_BASELINE_DIST;
+let baselineModule;
+function baseline(base, create) {
+  return {
+    ...base,
+    id: `${base.id}@baseline`,
+    label: `${base.label} (baseline build)`,
+    config: `${base.config}, from $TBF_BASELINE_DIST (${baselineDir})`,
+    async load() {
+      baselineModule ??= await import(pathToFileURL(`${baselineDir}/index.js`).href);
+      this.mod = baselineModule;
+    },
+    create(spec) {
+      return create(this.mod, spec);
+    },
+    take(bucket) {
+      return bucket.getToken();
+    },
+    tryLoop(bucket, n) {
+      let granted = 0;
+      for (let i = 0; i < n; i++) if (bucket.tryGetToken()) granted++;
+      return granted;
+    },
+  };
+}
+const baselines =
+  baselineDir === undefined
+    ? []
+    : [
+        baseline(lazy, (mod, spec) => new mod.LazyTokenBucketFilter(spec)),
+        baseline(timer, (mod, spec) => mod.TokenBucketFilterFactory.create({ ...spec, kind: 'timer' })),
+      ];
+
+/** Every library, the reference first, then ours (observed too, and a baseline build's), then the peers. */
 export const libraries = [
   reference,
   lazy,
   timer,
   lazyObserved,
   timerObserved,
+  ...baselines,
   limiter,
   rateLimiterFlexible,
   bottleneck,
