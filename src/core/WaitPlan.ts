@@ -31,7 +31,7 @@ export interface WaitPlan<W extends Waiter> {
    * stops the grants there; the plan then makes {@link dueAt} Infinity until it knows, and calls the
    * room's `drain()` and `rearm()` (a Redis bucket that must ask whether a pause voided a reservation).
    */
-  ready?(head: W, now: number): boolean;
+  readonly ready?: ((head: W, now: number) => boolean) | undefined;
   /** Optional: the head changed (a first waiter, the head granted or dropped, the queue emptied). */
   headChanged?(): void;
 }

@@ -26,6 +26,9 @@ import type { RedisBucket } from './RedisBucket.js';
  * and re-plans all of its sleepers when a pause has voided them.
  */
 export class Pauses {
+  /** The takes this bucket had sent at its latest pause: those still in flight then ask before their grant. */
+  private takesAtPause = 0;
+
   constructor(
     private readonly bucket: RedisBucket,
     private readonly giveBacks: GiveBacks,
@@ -44,6 +47,7 @@ export class Pauses {
       const local = readClock(key.timeClock);
       const { calls, start } = this.giveBacks.held();
       const chain = calls.slice(start);
+      this.takesAtPause = this.bucket.waits.takesSent;
       this.replan(key.args(OP_PAUSE, now, []), local, chain, ms, undefined, calls, resolve, reject);
     } catch (invalid) {
       reject(invalid);
@@ -59,8 +63,10 @@ export class Pauses {
    */
   ready(head: Call, now: number): boolean {
     if (head.confirmed) return true;
-    // Made on a key never paused in its life, by a bucket created without pausable: granted as planned.
-    if (!this.bucket.key.config.pausable && (head.reservation?.gen ?? 0) < PAUSED_GEN) return true;
+    // Made on a key never paused in its life, by a bucket created without pausable, and not in flight
+    // during a pause of this bucket: granted as planned.
+    const pausedBefore = (head.reservation?.gen ?? 0) >= PAUSED_GEN || head.seq <= this.takesAtPause;
+    if (!this.bucket.key.config.pausable && !pausedBefore) return true;
     const key = this.bucket.key;
     const at = key.backgroundNow();
     if (at === undefined) return false; // an invalid reading: the room paces and comes back
@@ -87,8 +93,11 @@ export class Pauses {
         this.giveBacks.reorder();
       },
       (error) => {
-        settle();
-        this.unconfirmed(due, error);
+        // Never inside the room's drain, which asked: a refusing breaker rejects at once.
+        queueMicrotask(() => {
+          settle();
+          this.unconfirmed(due, error);
+        });
       },
       due,
     );

@@ -55,8 +55,8 @@ export class Waits {
         for (const call of dropped) if (call.state === 'sleeping') call.state = 'done';
         this.giveBacks.withdrawAborted();
       },
+      ready,
     };
-    if (ready !== undefined) plan.ready = ready;
     const timeClock = (): Clock => key.timeClock;
     this.room = new WaitingRoom(
       plan,
