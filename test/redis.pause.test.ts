@@ -5,6 +5,7 @@ import { PAUSED_GEN } from '../src/redis/protocol.js';
 import { BUCKET_SCRIPT } from '../src/redis/script.js';
 import { connect, describeEachClient, type TestClient } from './redis/clients.js';
 import { countingRunner } from './redis/counting.js';
+import { gatedRunner } from './redis/gated.js';
 import { announceSkip, redisTarget } from './redis/server.js';
 import { createFakeClock, track, type FakeClock } from './support/clock.js';
 
@@ -163,6 +164,37 @@ describe.skipIf('skip' in target)('Redis buckets: pause() holds for every instan
         a.close();
         b.close();
       });
+
+      it.each(['closed', 'open'] as const)(
+        'a check at the grant instant that fails rejects with RedisUnavailableError, or grants with failMode %s',
+        async (failMode) => {
+          const clock = createFakeClock();
+          const runner = gatedRunner(connection.client);
+          const b = new RedisTokenBucketFilter({
+            client: runner,
+            key: key(),
+            capacity: 1,
+            initialTokens: 0,
+            refillInterval: 100,
+            pausable: true,
+            failMode,
+            breakerCooldown: 0,
+            ...common(clock),
+          });
+          const sleeper = track(b.getToken(), clock); // due at 100: asks Redis then
+          await b.idle();
+          runner.failFrom(runner.calls.length, new Error('connection lost'));
+          await at(clock, 100, b);
+          if (failMode === 'closed') {
+            expect(sleeper.state).toBe('rejected');
+            expect(sleeper.error).toMatchObject({ name: 'RedisUnavailableError' });
+          } else {
+            expect(sleeper).toMatchObject({ state: 'granted', at: 100 });
+          }
+          expect(b.pending).toBe(0);
+          b.close();
+        },
+      );
 
       it('keyed: pause(key, ms) holds that key for every instance, and the other keys carry on', async () => {
         const clock = createFakeClock();
