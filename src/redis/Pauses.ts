@@ -17,9 +17,9 @@ import type { RedisBucket } from './RedisBucket.js';
 
 /**
  * Pauses is a Redis bucket's side of `pause(ms)`, for every process sharing the key. The pause lives in
- * the key (the script's op 5, the core's `pauseUntil()` ported): it voids every reservation outstanding
- * there, as the shared bucket's pause does, and adds 2^32 to the key's generation, so a reservation's
- * generation tells whether a pause came after it. This bucket's sleeping callers are decided again in
+ * the key (the script's op 5, the core's `pauseUntil()` ported on the tail, whose reservations keep
+ * their tokens) and adds 2^32 to the key's generation, so a reservation's generation tells whether a
+ * pause came after it: such a reservation is void for a caller that asks, which is decided again. This bucket's sleeping callers are decided again in
  * the same call, in order, behind the pause. Another process learns of the pause at its sleepers'
  * grant instants: a bucket created with `pausable: true`, or one whose sleeper reserved on a key paused
  * before, asks Redis ({@link ready}, one script call for every sleeper due then) before granting it,

@@ -206,14 +206,14 @@ export class RedisTokenBucketFilter implements AsyncTokenBucketFilter {
    * in-process `pause()` (`PausableTokenBucketFilter`): queued callers keep their order (this
    * instance's are re-planned behind the pause in the same call; a broken `maxWait` rejects with
    * `MaxWaitExceededError`), `waitTime()` and `maxWait` count the pause, a second pause only extends
-   * it, and when it ends each limit holds at most one refill. The pause voids every reservation in
-   * Redis: the tokens promised to callers still queued are counted as taken when the pause ends, so
-   * with callers queued the bucket may resume with fewer tokens than an in-process one (never more).
+   * it, and when it ends each limit holds at most one refill. The tokens promised to other processes'
+   * callers still queued stay taken (and those that ask are decided again behind the pause), so with
+   * such callers queued the bucket may resume with fewer tokens than an in-process one (never more).
    * Every process's later decisions see the pause in the key; a sleeping caller of another process
    * asks Redis at its grant instant, and is re-planned behind the pause, when that process was created
    * with `pausable: true` or the key had been paused before it reserved (see `pausable`: without it
    * everywhere, a key's first pause does not stop other processes' callers already sleeping). One
-   * Redis call; a key paused in its life is decided on the script's general path until it is full again.
+   * Redis call; while the pause is in force the key is decided on the script's general path.
    *
    * Rejects (never throws) with `TypeError` when `ms` is not a number, `RangeError` when it is
    * negative, NaN or infinite, `BucketClosedError` after
