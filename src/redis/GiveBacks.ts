@@ -17,6 +17,9 @@ import { RedisUnavailableError } from './errors.js';
 import type { RedisBucket } from './RedisBucket.js';
 import type { ScriptReply } from './ScriptCaller.js';
 
+/** The most background give-backs kept for a retry; older ones are dropped (their tokens stay taken: never too many). */
+const MAX_OWED = 1024;
+
 /**
  * GiveBacks holds a Redis bucket's reservations, in the order Redis made them (sleeping callers, and
  * aborted ones whose tokens may still go back), and rewrites the tail in Redis when that is safe: the
@@ -36,8 +39,20 @@ export class GiveBacks {
   private takesAnswered = 0;
   /** A withdraw waits for the answer of this take (the latest sent when it was due), if set. */
   private withdrawAfter: number | undefined = undefined;
+  /** Whether a withdraw failed (Redis unavailable) or could not be sent (an invalid reading): retried at Redis' next answer. */
+  private owed = false;
+  /** Background give-backs that failed, retried at Redis' next answer (each is written only if still the last: a retry of one that ran after all writes nothing). */
+  private owedCancels: Array<readonly [top: Reservation, bottom: Reservation]> = [];
+  private retryQueued = false;
 
-  constructor(private readonly bucket: RedisBucket) {}
+  constructor(private readonly bucket: RedisBucket) {
+    // Any reply of this bucket's key says Redis answers again: what could not go back then goes now.
+    bucket.key.answered = () => {
+      if (this.retryQueued || (!this.owed && this.owedCancels.length === 0)) return;
+      this.retryQueued = true;
+      queueMicrotask(this.retry); // after the reply that said so is read
+    };
+  }
 
   /** `call` reserved (`reservation`) until local clock reading `deadline`: it waits in the room until then, in reply order. */
   sleep(call: Call, reservation: Reservation, deadline: number): void {
@@ -92,7 +107,10 @@ export class GiveBacks {
     this.withdrawAborted();
   }
 
-  /** Gives `reservation` back in the background if it is still the last one (nothing written otherwise). */
+  /**
+   * Gives `reservation` back in the background if it is still the last one (nothing written otherwise),
+   * whatever the breaker says; if Redis does not answer, again at its next answer.
+   */
   cancel(reservation: Reservation): void {
     this.replayInBackground(reservation, reservation);
   }
@@ -131,22 +149,39 @@ export class GiveBacks {
     }
     let start = first;
     while (start < this.sleepers.length && !(this.sleepers[start] as Call).dead) start += 1;
+    // Nothing to give back.
+    if (start >= this.sleepers.length) return;
     const now = this.bucket.key.backgroundNow();
-    // Nothing to give back, or an invalid reading (the next abort tries again).
-    if (start >= this.sleepers.length || now === undefined) return;
+    if (now === undefined) {
+      // An invalid reading: the live callers cannot be re-decided on it. Redis' next answer (the next
+      // call, once the clock is mended) tries again; the tokens stay taken meanwhile (never too many).
+      this.owed = true;
+      return;
+    }
     const chain = this.sleepers.slice(start);
+    const sentAs = chain.map((call) => call.reservation);
     const kept = chain.filter((call) => call.state === 'sleeping');
     const pairs = kept.map((call): ReplayPair => [call.count, undefined]);
     const top = (chain[chain.length - 1] as Call).reservation;
     const args = replayArgs(top, (chain[0] as Call).reservation, pairs);
-    this.rewrite(this.bucket.key.args(OP_REPLAY, now, args), (values) => {
-      if (values[0] === 1) {
-        this.replayed(start, chain, kept, values);
-        return;
-      }
-      // Someone else reserved on top: the tail never comes back to that generation, so these stay taken.
-      for (const call of chain) if (call.dead) call.reservation = undefined;
-    });
+    this.rewrite(
+      this.bucket.key.args(OP_REPLAY, now, args),
+      (values) => {
+        if (values[0] === 1) {
+          this.replayed(start, chain, kept, values);
+          return;
+        }
+        // Someone else reserved on top: the tail never comes back to that generation, so these stay
+        // taken; but not the ones an earlier withdraw, timed out and answered after all, has re-made since.
+        chain.forEach((call, i) => {
+          if (call.dead && call.reservation === sentAs[i]) call.reservation = undefined;
+        });
+      },
+      () => {
+        this.owed = true; // nothing is known to have changed: again at Redis' next answer
+      },
+      true,
+    );
   }
 
   /**
@@ -197,11 +232,15 @@ export class GiveBacks {
     return first;
   }
 
-  /** Sends one tail rewrite; `done` gets the reply's values after the configuration, unless it failed. */
+  /**
+   * Sends one tail rewrite; `done` gets the reply's values after the configuration, unless it failed.
+   * A `giveBack` (a withdraw) is sent whatever the breaker says.
+   */
   private rewrite(
     args: string[],
     done: (values: number[], stored: string | undefined) => void,
     failed?: (error: unknown) => void,
+    giveBack = false,
   ): void {
     const request = {};
     this.rewriting = request;
@@ -228,6 +267,7 @@ export class GiveBacks {
         failed?.(error);
       },
       onReply, // ran after all, after our timeout
+      giveBack,
     );
   }
 
@@ -326,14 +366,42 @@ export class GiveBacks {
     return Number.NEGATIVE_INFINITY;
   }
 
-  /** Gives back the run from `bottom` to `top` in the background, re-making nothing. */
+  /**
+   * Gives back the run from `bottom` to `top` in the background, re-making nothing, whatever the
+   * breaker says; when Redis fails or does not answer, again at its next answer (a retry of one that
+   * ran after all writes nothing: the tail is no longer where `top` left it).
+   */
   private replayInBackground(top: Reservation | undefined, bottom: Reservation | undefined): void {
-    const now = this.bucket.key.backgroundNow();
-    // On an invalid reading nothing is sent, and the tokens stay taken: that never grants too much.
+    // With client time on an invalid reading, the last valid one: it only sets the key's expiry.
+    const now = this.bucket.key.giveBackNow();
     if (now === undefined || top === undefined || bottom === undefined) return;
-    this.bucket.key.caller.runInBackground(
+    const owed = [top, bottom] as const;
+    const settled = (): void => {
+      const at = this.owedCancels.indexOf(owed);
+      if (at >= 0) this.owedCancels.splice(at, 1);
+    };
+    this.bucket.key.caller.call(
       this.bucket.key.redisKey,
       this.bucket.key.args(OP_REPLAY, now, replayArgs(top, bottom, [])),
+      1,
+      settled,
+      () => {
+        if (this.owedCancels.length >= MAX_OWED) this.owedCancels.shift();
+        this.owedCancels.push(owed);
+      },
+      settled, // ran after all, after our timeout
+      true,
     );
   }
+
+  /** Sends again what could not go back (see {@link owed}, {@link owedCancels}). */
+  private readonly retry = (): void => {
+    this.retryQueued = false;
+    const cancels = this.owedCancels;
+    this.owedCancels = [];
+    for (const [top, bottom] of cancels) this.replayInBackground(top, bottom);
+    if (!this.owed) return;
+    this.owed = false;
+    this.withdrawAborted();
+  };
 }

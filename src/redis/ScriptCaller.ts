@@ -69,7 +69,9 @@ export class ScriptCaller {
   /**
    * Like {@link run}, with callbacks instead of a promise (one promise fewer on the hot path). Exactly
    * one of `resolve` and `reject` is called: `reject` at once while the breaker is open, otherwise
-   * when Redis answers or the timeout passes.
+   * when Redis answers or the timeout passes. A `giveBack` (a call that only returns tokens, sent when
+   * a late reply or a recovery shows that Redis answers) is sent whatever the breaker says: holding it
+   * back would lose its tokens for good, and its outcome updates the breaker like any call's.
    */
   call(
     key: string,
@@ -78,8 +80,9 @@ export class ScriptCaller {
     resolve: (reply: ScriptReply) => void,
     reject: (error: RedisUnavailableError) => void,
     late?: (reply: ScriptReply) => void,
+    giveBack = false,
   ): void {
-    if (this.breaker.refusing) {
+    if (!giveBack && this.breaker.refusing) {
       reject(new RedisUnavailableError(this.breaker.lastFailure));
       return;
     }
@@ -121,11 +124,6 @@ export class ScriptCaller {
     return new Promise((resolve, reject) => {
       this.take(key, request, resolve, reject, late);
     });
-  }
-
-  /** Runs the script in the background, ignoring its outcome; `idle()` waits for it. */
-  runInBackground(key: string, args: readonly string[]): void {
-    this.run(key, args, 1).catch(() => undefined);
   }
 
   /**
