@@ -14,11 +14,9 @@ import {
   type TakeReply,
 } from './protocol.js';
 import { RedisUnavailableError } from './errors.js';
+import { Owed } from './Owed.js';
 import type { RedisBucket } from './RedisBucket.js';
 import type { ScriptReply } from './ScriptCaller.js';
-
-/** The most background give-backs kept for a retry; older ones are dropped (their tokens stay taken: never too many). */
-const MAX_OWED = 1024;
 
 /**
  * GiveBacks holds a Redis bucket's reservations, in the order Redis made them (sleeping callers, and
@@ -39,19 +37,13 @@ export class GiveBacks {
   private takesAnswered = 0;
   /** A withdraw waits for the answer of this take (the latest sent when it was due), if set. */
   private withdrawAfter: number | undefined = undefined;
-  /** Whether a withdraw failed (Redis unavailable) or could not be sent (an invalid reading): retried at Redis' next answer. */
-  private owed = false;
-  /** Background give-backs that failed, retried at Redis' next answer (each is written only if still the last: a retry of one that ran after all writes nothing). */
-  private owedCancels: Array<readonly [top: Reservation, bottom: Reservation]> = [];
-  private retryQueued = false;
+  /** What could not go back yet, sent again at Redis' next answer. */
+  private readonly owed: Owed;
 
   constructor(private readonly bucket: RedisBucket) {
-    // Any reply of this bucket's key says Redis answers again: what could not go back then goes now.
-    bucket.key.answered = () => {
-      if (this.retryQueued || (!this.owed && this.owedCancels.length === 0)) return;
-      this.retryQueued = true;
-      queueMicrotask(this.retry); // after the reply that said so is read
-    };
+    this.owed = new Owed(bucket.key, () => {
+      this.withdrawAborted();
+    });
   }
 
   /** `call` reserved (`reservation`) until local clock reading `deadline`: it waits in the room until then, in reply order. */
@@ -112,7 +104,7 @@ export class GiveBacks {
    * whatever the breaker says; if Redis does not answer, again at its next answer.
    */
   cancel(reservation: Reservation): void {
-    this.replayInBackground(reservation, reservation);
+    this.owed.giveBack(reservation, reservation);
   }
 
   /** After `close()`: gives back, in one background call, the reservations still held that are the last ones. */
@@ -125,7 +117,7 @@ export class GiveBacks {
     let first = held.length - 1;
     if (first < 0) return;
     while (first > 0 && onTop(held[first - 1]?.reservation, held[first]?.reservation)) first -= 1;
-    this.replayInBackground(held[held.length - 1]?.reservation, held[first]?.reservation);
+    this.owed.giveBack(held[held.length - 1]?.reservation, held[first]?.reservation);
   }
 
   /**
@@ -155,7 +147,7 @@ export class GiveBacks {
     if (now === undefined) {
       // An invalid reading: the live callers cannot be re-decided on it. Redis' next answer (the next
       // call, once the clock is mended) tries again; the tokens stay taken meanwhile (never too many).
-      this.owed = true;
+      this.owed.oweWithdraw();
       return;
     }
     const chain = this.sleepers.slice(start);
@@ -178,7 +170,7 @@ export class GiveBacks {
         });
       },
       () => {
-        this.owed = true; // nothing is known to have changed: again at Redis' next answer
+        this.owed.oweWithdraw(); // nothing is known to have changed: again at Redis' next answer
       },
       true,
     );
@@ -365,43 +357,4 @@ export class GiveBacks {
     }
     return Number.NEGATIVE_INFINITY;
   }
-
-  /**
-   * Gives back the run from `bottom` to `top` in the background, re-making nothing, whatever the
-   * breaker says; when Redis fails or does not answer, again at its next answer (a retry of one that
-   * ran after all writes nothing: the tail is no longer where `top` left it).
-   */
-  private replayInBackground(top: Reservation | undefined, bottom: Reservation | undefined): void {
-    // With client time on an invalid reading, the last valid one: it only sets the key's expiry.
-    const now = this.bucket.key.giveBackNow();
-    if (now === undefined || top === undefined || bottom === undefined) return;
-    const owed = [top, bottom] as const;
-    const settled = (): void => {
-      const at = this.owedCancels.indexOf(owed);
-      if (at >= 0) this.owedCancels.splice(at, 1);
-    };
-    this.bucket.key.caller.call(
-      this.bucket.key.redisKey,
-      this.bucket.key.args(OP_REPLAY, now, replayArgs(top, bottom, [])),
-      1,
-      settled,
-      () => {
-        if (this.owedCancels.length >= MAX_OWED) this.owedCancels.shift();
-        this.owedCancels.push(owed);
-      },
-      settled, // ran after all, after our timeout
-      true,
-    );
-  }
-
-  /** Sends again what could not go back (see {@link owed}, {@link owedCancels}). */
-  private readonly retry = (): void => {
-    this.retryQueued = false;
-    const cancels = this.owedCancels;
-    this.owedCancels = [];
-    for (const [top, bottom] of cancels) this.replayInBackground(top, bottom);
-    if (!this.owed) return;
-    this.owed = false;
-    this.withdrawAborted();
-  };
 }

@@ -123,7 +123,8 @@ export class RedisTokenBucketFilter implements AsyncTokenBucketFilter {
   }
 
   /**
-   * Callers of this instance waiting right now: sent to Redis, or sleeping on a reservation. `maxQueue`
+   * Callers of this instance waiting right now: sent to Redis, sleeping on a reservation, or handed to
+   * the `fallback` while Redis is unavailable. `maxQueue`
    * caps this count: it is this process's queue (a call in flight may turn out to be granted at once,
    * but counts until its reply says so).
    */
@@ -212,8 +213,9 @@ export class RedisTokenBucketFilter implements AsyncTokenBucketFilter {
 
   /**
    * Closes this instance: rejects each of its waiters with `BucketClosedError` (giving their reserved
-   * tokens back where that is safe, in the background), stops its timer, and makes later calls fail
-   * the same way. The shared bucket in Redis is untouched. Closing twice is harmless.
+   * tokens back where that is safe, in the background; the ones waiting on the `fallback` have their
+   * wait there aborted, so the fallback grants them nothing), stops its timer, and makes later calls
+   * fail the same way. The shared bucket in Redis is untouched. Closing twice is harmless.
    */
   close(): void {
     if (this.bucket.isClosed) return;
