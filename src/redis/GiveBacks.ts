@@ -15,6 +15,7 @@ import {
 } from './protocol.js';
 import { RedisUnavailableError } from './errors.js';
 import { Owed } from './Owed.js';
+import { Stranded } from './Stranded.js';
 import type { RedisBucket } from './RedisBucket.js';
 import type { ScriptReply } from './ScriptCaller.js';
 
@@ -39,10 +40,17 @@ export class GiveBacks {
   private withdrawAfter: number | undefined = undefined;
   /** What could not go back yet, sent again at Redis' next answer. */
   private readonly owed: Owed;
+  /** Aborted reservations below someone else's, given back without moving anyone where that is exact. */
+  private readonly stranded: Stranded;
+  /** Calls in a withdraw that failed or timed out, which may have run: never given back as stranded (twice). */
+  private readonly unsure = new WeakSet<Call>();
 
   constructor(private readonly bucket: RedisBucket) {
     this.owed = new Owed(bucket.key, () => {
       this.withdrawAborted();
+    });
+    this.stranded = new Stranded(bucket.key, (origin, from, to) => {
+      this.returned(origin, from, to);
     });
   }
 
@@ -117,7 +125,14 @@ export class GiveBacks {
     let first = held.length - 1;
     if (first < 0) return;
     while (first > 0 && onTop(held[first - 1]?.reservation, held[first]?.reservation)) first -= 1;
-    this.owed.giveBack(held[held.length - 1]?.reservation, held[first]?.reservation);
+    const run = held.slice(first);
+    // The last ones, unless someone reserved on top: then they are stranded too.
+    this.owed.giveBack(held[held.length - 1]?.reservation, held[first]?.reservation, () => {
+      for (const call of run) this.strand(call);
+      this.stranded.send();
+    });
+    for (const call of held.slice(0, first)) this.strand(call);
+    this.stranded.send();
   }
 
   /**
@@ -134,11 +149,12 @@ export class GiveBacks {
       return;
     }
     const first = this.runStart();
-    // Aborted ones below that run hold tokens that others reserved on top of: they stay taken.
+    // Aborted ones below that run hold tokens that others reserved on top of: no replay can reach them.
     for (let i = this.head; i < first; i += 1) {
       const call = this.sleepers[i] as Call;
-      if (call.dead) call.reservation = undefined;
+      if (call.dead) this.strand(call);
     }
+    this.stranded.send();
     let start = first;
     while (start < this.sleepers.length && !(this.sleepers[start] as Call).dead) start += 1;
     // Nothing to give back.
@@ -159,17 +175,20 @@ export class GiveBacks {
     this.rewrite(
       this.bucket.key.args(OP_REPLAY, now, args),
       (values) => {
+        for (const call of chain) this.unsure.delete(call); // answered, in time or late
         if (values[0] === 1) {
           this.replayed(start, chain, kept, values);
           return;
         }
-        // Someone else reserved on top: the tail never comes back to that generation, so these stay
-        // taken; but not the ones an earlier withdraw, timed out and answered after all, has re-made since.
+        // Someone else reserved on top: the tail never comes back to that generation, so these are
+        // stranded; but not the ones an earlier withdraw, timed out and answered after all, has re-made since.
         chain.forEach((call, i) => {
-          if (call.dead && call.reservation === sentAs[i]) call.reservation = undefined;
+          if (call.dead && call.reservation === sentAs[i]) this.strand(call);
         });
+        this.stranded.send();
       },
       () => {
+        for (const call of chain) this.unsure.add(call);
         this.owed.oweWithdraw(); // nothing is known to have changed: again at Redis' next answer
       },
       true,
@@ -212,6 +231,27 @@ export class GiveBacks {
       },
       reject,
     );
+  }
+
+  /** Hands `call`'s reservation (aborted, below someone else's) to {@link stranded}, unless a withdraw that may have run holds it. */
+  private strand(call: Call): void {
+    const reservation = call.reservation;
+    call.reservation = undefined;
+    if (reservation !== undefined && !this.unsure.has(call)) this.stranded.add(call.count, reservation);
+  }
+
+  /**
+   * A return moved the tail of `origin` from generation `from` to `to`: when that tail was this
+   * bucket's last reservation, its run (each on top of the one before) now ends at `to`.
+   */
+  private returned(origin: number, from: number, to: number): void {
+    const top = this.sleepers[this.sleepers.length - 1]?.reservation;
+    if (top?.origin !== origin || top.gen !== from) return;
+    for (let i = this.runStart(); i < this.sleepers.length; i += 1) {
+      const call = this.sleepers[i] as Call;
+      if (call.reservation !== undefined)
+        call.reservation = { ...call.reservation, gen: call.reservation.gen + to - from };
+    }
   }
 
   /** The index of the first of the longest run of reservations, each on top of the one before, ending with the latest. */

@@ -1,5 +1,6 @@
 import type { BucketKey } from './BucketKey.js';
 import { OP_REPLAY, replayArgs, type Reservation } from './protocol.js';
+import type { ScriptReply } from './ScriptCaller.js';
 
 /** The most background give-backs kept for a retry; older ones are dropped (their tokens stay taken: never too many). */
 const MAX_OWED = 1024;
@@ -41,15 +42,17 @@ export class Owed {
    * Gives back the run of reservations from `bottom` to `top` in the background (re-making nothing),
    * if `top` is still the last reservation in Redis; if Redis fails or does not answer, again at its
    * next answer. With client time on an invalid reading, at the last valid one (the script then only
-   * sets the key's expiry from it, later than needed, never earlier).
+   * sets the key's expiry from it, later than needed, never earlier). `refused` is called when Redis
+   * answers that `top` is not the last reservation (someone reserved on top: nothing was written).
    */
-  giveBack(top: Reservation | undefined, bottom: Reservation | undefined): void {
+  giveBack(top: Reservation | undefined, bottom: Reservation | undefined, refused?: () => void): void {
     const now = this.key.giveBackNow();
     if (now === undefined || top === undefined || bottom === undefined) return;
     const owed = [top, bottom] as const;
-    const settled = (): void => {
+    const settled = (reply: ScriptReply): void => {
       const at = this.cancels.indexOf(owed);
       if (at >= 0) this.cancels.splice(at, 1);
+      if (reply.values[0] === 0) refused?.();
     };
     this.key.caller.call(
       this.key.redisKey,
@@ -59,6 +62,7 @@ export class Owed {
       () => {
         if (this.cancels.length >= MAX_OWED) this.cancels.shift();
         this.cancels.push(owed);
+        refused = undefined; // it may have run: its reservations are never given back another way
       },
       settled, // ran after all, after our timeout
       true,
