@@ -49,7 +49,8 @@ function checkFallback(fallback: unknown): TokenBucketFilter | undefined {
  * instant, then sleeps locally: at most one Redis call per granted call, no polling. Aborting a waiter gives
  * its tokens back, and the callers of this instance behind it move up, when nobody else has reserved
  * since it did (its reservation and this instance's later ones are the last); otherwise the callers
- * behind keep their grant instants, and the aborted tokens are simply unused.
+ * behind keep their grant instants, and the aborted tokens go back to the tail when that is exact
+ * (the cap cannot have absorbed them since: see the README), else they are simply unused.
  *
  * With `timeSource: 'client'`, each decision passes this process's clock reading; one that is not a
  * finite number within ±2^42 ms is refused (`InvalidClockReadingError`) before anything is sent, and a
