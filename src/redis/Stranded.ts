@@ -8,7 +8,7 @@ const MAX_RETURN = 128;
 
 /**
  * Stranded gives back one Redis bucket's aborted reservations that others reserved on top of, which
- * a replay cannot reach (it rewrites only the tail), with the script's return (op 4, see `script.ts`):
+ * a replay cannot reach (it rewrites only the tail), with the script's return (op 6, see `script.ts`):
  * nobody's instant moves, and the tail gains their tokens when that is exact, i.e. when no return was
  * made on the key since (the state before each one is still the tail's history) and from that state a
  * refill at every step up to the tail stays within the capacity (then the cap never bound since, with

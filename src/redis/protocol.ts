@@ -9,7 +9,7 @@ export const OP_PEEK = 0;
 export const OP_TAKE = 1;
 export const OP_REPLAY = 2;
 export const OP_RECONFIGURE = 3;
-export const OP_RETURN = 4;
+export const OP_RETURN = 6;
 
 /** Statuses of a take. */
 export const TAKE_GRANTED = 1;
@@ -160,7 +160,7 @@ export interface StrandedReservation {
 }
 
 /**
- * The arguments after the common part for a return (op 4): the origin the tail must have, the number
+ * The arguments after the common part for a return (op 6): the origin the tail must have, the number
  * of limits, then each reservation's count, generation and the state before it.
  */
 export function returnArgs(origin: number, stranded: readonly StrandedReservation[]): string[] {

@@ -208,12 +208,12 @@ if op == 1 then
   return reply
 end
 
--- return (4): give back reservations below someone else's that were made in the tail's epoch (no return
+-- return (6): give back reservations below someone else's that were made in the tail's epoch (no return
 -- since: their states before are still the tail's history), when from each one's state before a refill
 -- at every step up to the tail's stays within the capacity: the cap then never bound since, with it or
 -- without it, so the tail without it holds exactly its count more, at the same steps. A return starts
 -- a new epoch, so that none is given back twice and no state before a return is trusted after it.
-if op == 4 then
+if op == 6 then
   local EPOCH = 4294967296
   local epoch = math.floor(gen / EPOCH)
   if not exists or tonumber(ARGV[5]) ~= origin or tonumber(ARGV[6]) ~= n or gen >= 4503599627370496 then
@@ -304,7 +304,7 @@ return reply
  * the one sent). Only op 3 (reconfigure) replaces it; a missing key takes the one sent.
  *
  * KEYS[1]: the bucket's key.
- * ARGV: op (0 peek, 1 take, 2 replay, 3 reconfigure, 4 return), config (its text), now (ms; empty: Redis TIME),
+ * ARGV: op (0 peek, 1 take, 2 replay, 3 reconfigure, 6 return), config (its text), now (ms; empty: Redis TIME),
  *   what a missing key holds ('': every limit full, its schedule starting now; else
  *   `origin|tokens,tokens,…`, one count per limit, an empty origin meaning now), then:
  * - peek: count. Reply {cfg, status (0, or 4: count above capacity), available, wait ms}.
@@ -354,4 +354,4 @@ export const BUCKET_SCRIPT = SCRIPT_HEAD + GENERAL_PATH;
  * The SHA1 of {@link BUCKET_SCRIPT}, as `EVALSHA` expects it (40 lowercase hex digits). Written out
  * rather than computed so the store needs no crypto module; a test checks it against the script.
  */
-export const BUCKET_SCRIPT_SHA = '2ed6266c0ed9f0b007dbf4e1ce4ee51a7cceb90f';
+export const BUCKET_SCRIPT_SHA = '384c67f128ea127f5e23e5e53389a19ba018ed0c';
