@@ -42,8 +42,11 @@ export class GiveBacks {
   private readonly owed: Owed;
   /** Aborted reservations below someone else's, given back without moving anyone where that is exact. */
   private readonly stranded: Stranded;
-  /** Calls in a withdraw that failed or timed out, which may have run: never given back as stranded (twice). */
-  private readonly unsure = new WeakSet<Call>();
+  /**
+   * Calls in withdraws that failed or timed out (how many, until their late replies), which may have
+   * run: never given back as stranded, which could give them back twice.
+   */
+  private readonly unsure = new WeakMap<Call, number>();
 
   constructor(private readonly bucket: RedisBucket) {
     this.owed = new Owed(bucket.key, () => {
@@ -172,10 +175,11 @@ export class GiveBacks {
     const pairs = kept.map((call): ReplayPair => [call.count, undefined]);
     const top = (chain[chain.length - 1] as Call).reservation;
     const args = replayArgs(top, (chain[0] as Call).reservation, pairs);
+    let failed = false;
     this.rewrite(
       this.bucket.key.args(OP_REPLAY, now, args),
       (values) => {
-        for (const call of chain) this.unsure.delete(call); // answered, in time or late
+        if (failed) for (const call of chain) this.unsure.set(call, (this.unsure.get(call) ?? 1) - 1); // answered late
         if (values[0] === 1) {
           this.replayed(start, chain, kept, values);
           return;
@@ -188,7 +192,8 @@ export class GiveBacks {
         this.stranded.send();
       },
       () => {
-        for (const call of chain) this.unsure.add(call);
+        failed = true;
+        for (const call of chain) this.unsure.set(call, (this.unsure.get(call) ?? 0) + 1);
         this.owed.oweWithdraw(); // nothing is known to have changed: again at Redis' next answer
       },
       true,
@@ -237,7 +242,7 @@ export class GiveBacks {
   private strand(call: Call): void {
     const reservation = call.reservation;
     call.reservation = undefined;
-    if (reservation !== undefined && !this.unsure.has(call)) this.stranded.add(call.count, reservation);
+    if (reservation !== undefined && (this.unsure.get(call) ?? 0) === 0) this.stranded.add(call.count, reservation);
   }
 
   /**
