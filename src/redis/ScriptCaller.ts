@@ -203,8 +203,9 @@ export class ScriptCaller {
   /** Rejects a take that is not sent (withdrawn, or refused by the breaker) with `cause`. */
   private settleUnsent(call: PendingCall, cause: unknown): void {
     call.done = true;
-    this.inFlight.done(1);
     call.reject(new RedisUnavailableError(cause));
+    // After its callback, as for an answered call: the calls it leads to (a withdraw) count before idle() wakes.
+    this.inFlight.done(1);
   }
 
   /** Sends one script call for `members` (one caller, or a batch of takes on `key`). */
