@@ -50,6 +50,17 @@ export interface RedisStoreOptions {
    * and resolves `tryGetToken()` with false; `'open'` grants every call. Ignored when `fallback` is set.
    */
   failMode?: RedisFailMode | undefined;
+  /**
+   * Whether every sleeping `getToken()` of this instance asks Redis, at its grant instant, whether a
+   * `pause()` of any process has voided its reservation (default false). One more script call per
+   * wake (shared by every caller of this instance due then), and the grant comes that round trip
+   * after its instant; a voided caller is re-planned behind the pause. Without it, a sleeper asks only
+   * when its key had been paused already when it reserved (then every process's sleepers ask: a key
+   * keeps that mark until it is full again), so a key's first pause does not stop other processes'
+   * callers already sleeping: set it on every process sharing a key that any of them pauses. Calls
+   * granted at once and `tryGetToken()` cost one call either way.
+   */
+  pausable?: boolean | undefined;
 }
 
 /**
@@ -108,6 +119,8 @@ export interface RedisConfig {
   readonly redisTimeout: number;
   readonly breakerCooldown: number;
   readonly failMode: RedisFailMode;
+  /** Whether sleepers ask Redis before their grant whether a pause voided them (`pausable`). */
+  readonly pausable: boolean;
   /** The limits given, each with its `initialTokens`. */
   readonly limits: readonly ResolvedLimit[];
   /** The most callers this instance queues (per key, for the keyed store); Infinity: no cap. */
@@ -126,7 +139,15 @@ const CORE_OPTIONS = [
   'maxQueue',
   'observer',
 ] as const;
-const REDIS_OPTIONS = ['client', 'prefix', 'timeSource', 'redisTimeout', 'breakerCooldown', 'failMode'] as const;
+const REDIS_OPTIONS = [
+  'client',
+  'prefix',
+  'timeSource',
+  'redisTimeout',
+  'breakerCooldown',
+  'failMode',
+  'pausable',
+] as const;
 
 /**
  * Validates Redis store options and fills in defaults. Every option is read once, as an own property
@@ -179,6 +200,9 @@ export function resolveRedisOptions(
   if (failMode !== 'closed' && failMode !== 'open') {
     throw new TypeError(`failMode must be 'closed' or 'open', received ${formatValue(failMode)}`);
   }
+  const pausable = own('pausable') ?? false;
+  if (typeof pausable !== 'boolean')
+    throw new TypeError(`pausable must be a boolean, received ${formatValue(pausable)}`);
   return {
     runner,
     prefix,
@@ -187,6 +211,7 @@ export function resolveRedisOptions(
     redisTimeout,
     breakerCooldown,
     failMode,
+    pausable,
     limits: core.limits,
     maxQueue: core.maxQueue,
     events: core.events,
