@@ -72,8 +72,11 @@ export class ScriptCaller {
 
   /**
    * Like {@link run}, with callbacks instead of a promise (one promise fewer on the hot path). Exactly
-   * one of `resolve` and `reject` is called: `reject` after a macrotask while the key's breaker is open, otherwise
-   * when Redis answers or the timeout passes.
+   * one of `resolve` and `reject` is called: `reject` after a macrotask while the key's breaker is
+   * open, otherwise when Redis answers or the timeout passes. A `giveBack` (a call that only returns
+   * tokens, sent when a late reply or a recovery shows that Redis answers) is sent whatever the key's
+   * breaker says: holding it back would lose its tokens for good, and its outcome updates the breaker
+   * like any call's.
    */
   call(
     key: string,
@@ -82,8 +85,9 @@ export class ScriptCaller {
     resolve: (reply: ScriptReply) => void,
     reject: (error: ScriptFailure) => void,
     late?: (reply: ScriptReply) => void,
+    giveBack = false,
   ): void {
-    const refused = this.breakers.refusal(key);
+    const refused = giveBack ? undefined : this.breakers.refusal(key);
     if (refused !== undefined) {
       afterMacrotask(() => {
         reject(refused);
@@ -131,11 +135,6 @@ export class ScriptCaller {
     return new Promise((resolve, reject) => {
       this.take(key, request, resolve, reject, late);
     });
-  }
-
-  /** Runs the script in the background, ignoring its outcome; `idle()` waits for it. */
-  runInBackground(key: string, args: readonly string[]): void {
-    this.run(key, args, 1).catch(() => undefined);
   }
 
   /**
@@ -220,8 +219,9 @@ export class ScriptCaller {
   /** Rejects a take that is not sent (withdrawn, or refused by the key's breaker) with `error`. */
   private settleUnsent(call: PendingCall, error: ScriptFailure): void {
     call.done = true;
-    this.inFlight.done(1);
     call.reject(error);
+    // After its callback, as for an answered call: the calls it leads to (a withdraw) count before idle() wakes.
+    this.inFlight.done(1);
   }
 
   /**
