@@ -87,7 +87,10 @@ export class ScriptCaller {
     late?: (reply: ScriptReply) => void,
     giveBack = false,
   ): void {
-    const refused = giveBack ? undefined : this.breakers.refusal(key);
+    let refused = this.breakers.refusal(key);
+    // A give-back past an open breaker is not its probe: the key's callers keep waiting out the cooldown.
+    const probe = refused === undefined;
+    if (giveBack) refused = undefined;
     if (refused !== undefined) {
       afterMacrotask(() => {
         reject(refused);
@@ -97,7 +100,7 @@ export class ScriptCaller {
     // The takes made on this key before this call reach Redis before it (in order, on the same connection).
     const lane = this.lanes.get(key);
     if (lane !== undefined) this.flush(lane, true);
-    this.send(key, args, [this.pending(length, resolve, reject, late, undefined, undefined)]);
+    this.send(key, args, [this.pending(length, resolve, reject, late, undefined, undefined)], undefined, probe);
   }
 
   /**
@@ -226,15 +229,16 @@ export class ScriptCaller {
 
   /**
    * Sends one script call for `members` (one caller, or a batch of takes on `key`); a retry sends
-   * `again()`'s arguments, if given, else the same.
+   * `again()`'s arguments, if given, else the same. With `probe` false it is never the key's probe.
    */
   private send(
     key: string,
     args: readonly string[],
     members: readonly PendingCall[],
     again?: () => readonly string[],
+    probe = true,
   ): Send {
-    const send = new Send(key, members, this.breakers.probeNow(key));
+    const send = new Send(key, members, probe && this.breakers.probeNow(key));
     for (const call of members) call.sent = send;
     let attempts = 0;
     evalScript(
