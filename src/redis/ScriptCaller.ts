@@ -5,6 +5,7 @@ import type { RedisScriptRunner } from './clients.js';
 import { RedisTimeoutError, RedisUnavailableError } from './errors.js';
 import { evalScript } from './evalScript.js';
 import { InFlight } from './InFlight.js';
+import { LossWatch } from './LossWatch.js';
 import { TAKES_HEADER, takeLength } from './protocol.js';
 import { parseReply, splitTakes, type ScriptReply } from './replies.js';
 
@@ -45,6 +46,8 @@ export class ScriptCaller {
   /** Calls whose reply has not arrived (including timed-out ones still running, and takes not sent yet). */
   private readonly inFlight = new InFlight();
   private readonly breaker: Breaker;
+  /** Tells the buckets holding reservations when Redis may have lost their keys (a reconnect, `NOSCRIPT`). */
+  readonly losses: LossWatch;
 
   constructor(
     private readonly runner: RedisScriptRunner,
@@ -52,6 +55,7 @@ export class ScriptCaller {
     cooldown: number,
   ) {
     this.breaker = new Breaker(cooldown);
+    this.losses = new LossWatch(runner);
   }
 
   /**
@@ -223,6 +227,7 @@ export class ScriptCaller {
       (error) => {
         this.answered(send, undefined, error);
       },
+      this.losses.suspect,
     );
     return send;
   }

@@ -9,7 +9,8 @@ function isNoScript(error: unknown): boolean {
  * Runs the bucket script on `key` with `args` through `runner`: `EVALSHA`, and `EVAL` of the whole
  * script after `NOSCRIPT` (Redis lost it: a restart, `SCRIPT FLUSH`, a failover), every time that
  * happens. Calls exactly one of `onReply` (with the reply as the client gives it) and `onError` (with
- * the client's error, even one it throws synchronously), never synchronously.
+ * the client's error, even one it throws synchronously), never synchronously; and `onNoScript`, if
+ * given, at each `NOSCRIPT` (Redis lost its scripts, and may have lost its keys: see `LossWatch`).
  */
 export function evalScript(
   runner: RedisScriptRunner,
@@ -17,6 +18,7 @@ export function evalScript(
   args: readonly string[],
   onReply: (reply: unknown) => void,
   onError: (error: unknown) => void,
+  onNoScript?: () => void,
 ): void {
   const keys = [key];
   let sent: Promise<unknown>;
@@ -31,6 +33,7 @@ export function evalScript(
       onError(error);
       return;
     }
+    onNoScript?.();
     let resent: Promise<unknown>;
     try {
       resent = runner.eval(BUCKET_SCRIPT, keys, args);

@@ -9,6 +9,7 @@ export const OP_PEEK = 0;
 export const OP_TAKE = 1;
 export const OP_REPLAY = 2;
 export const OP_RECONFIGURE = 3;
+export const OP_REASSERT = 4;
 
 /** Statuses of a take. */
 export const TAKE_GRANTED = 1;

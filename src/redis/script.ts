@@ -208,6 +208,20 @@ if op == 1 then
   return reply
 end
 
+-- re-assert (4): this process's reservations, made in a key Redis has lost since (a restart without
+-- persistence, an eviction), are taken again in this one, in order, as takes without a maxWait at now,
+-- so that nobody is granted their tokens twice. Lost: the key is missing, or its origin is not the one
+-- they were made in (ARGV[5]) while its configuration's stamp is theirs (ARGV[6]; a reconfiguration
+-- moves the origin too, and keeps every reservation). Otherwise nothing is written.
+if op == 4 then
+  local lost = not exists or (origin ~= tonumber(ARGV[5]) and stampOf(cfg ~= 0 and cfg or sent) == tonumber(ARGV[6]))
+  local reply = {cfg, lost and 1 or 0, num(origin), gen}
+  if not lost then return reply end
+  for q = 7, #ARGV do decideInto(reply, tonumber(ARGV[q]), nil) end
+  save()
+  return reply
+end
+
 -- replay (2) and reconfigure (3): give back this process's last reservations when the tail is still
 -- where the last of them left it, then (3) put the new limits in force, then re-decide the pairs.
 local m = tonumber(ARGV[7])
@@ -274,7 +288,7 @@ return reply
  * the one sent). Only op 3 (reconfigure) replaces it; a missing key takes the one sent.
  *
  * KEYS[1]: the bucket's key.
- * ARGV: op (0 peek, 1 take, 2 replay, 3 reconfigure), config (its text), now (ms; empty: Redis TIME),
+ * ARGV: op (0 peek, 1 take, 2 replay, 3 reconfigure, 4 re-assert), config (its text), now (ms; empty: Redis TIME),
  *   what a missing key holds ('': every limit full, its schedule starting now; else
  *   `origin|tokens,tokens,…`, one count per limit, an empty origin meaning now), then:
  * - peek: count. Reply {cfg, status (0, or 4: count above capacity), available, wait ms}.
@@ -299,6 +313,11 @@ return reply
  *   capped at its new capacity (a new limit starts full); the new schedule starts now. Reply {0, 1 if
  *   the chain was given back and its pairs replayed on the new limits else 0, origin, generation,
  *   take... for each pair replayed}.
+ * - re-assert: the origin and the configuration's stamp of the key this process's reservations were
+ *   made in, then their counts, in order. When the key is missing, or holds another origin under the
+ *   same stamp (it was created anew: Redis lost the old one), each count is decided as a take without
+ *   maxWait at now and the key is written; otherwise nothing is written. Reply {cfg, 1 if it took them
+ *   else 0, origin, generation before the first take, take... for each count (when 1)}.
  * A missing key is a new bucket holding the tokens-if-missing, its schedule starting now (with Redis
  * time, at its whole ms, so that its instants stay whole numbers) or at `origin`; one created less
  * than full is written at its first use, even a read. A key holding a hash (the formats before this
@@ -313,4 +332,4 @@ export const BUCKET_SCRIPT = SCRIPT_HEAD + GENERAL_PATH;
  * The SHA1 of {@link BUCKET_SCRIPT}, as `EVALSHA` expects it (40 lowercase hex digits). Written out
  * rather than computed so the store needs no crypto module; a test checks it against the script.
  */
-export const BUCKET_SCRIPT_SHA = '0c1e91a62b61d7bda4cadcbf534d75b4de90bfa3';
+export const BUCKET_SCRIPT_SHA = '01ea1d1c3df45328ae9ce92af106500f6c8fad7d';
