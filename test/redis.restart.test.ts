@@ -92,4 +92,69 @@ describe.skipIf(!installed)('RedisTokenBucketFilter across a Redis restart witho
       expect(inWindow).toBeGreaterThanOrEqual(Math.floor(WINDOW / INTERVAL) - 3);
     });
   }
+
+  for (const kind of clientKinds) {
+    describe(`${kind}: one sleeping caller, capacity 1, one token a minute`, () => {
+      const slow = { key: 'one', capacity: 1, refillInterval: 60_000, redisTimeout: 500, breakerCooldown: 50 };
+
+      /** A bucket whose one token is taken and whose one caller sleeps a minute; resolves with it and its caller's promise. */
+      async function sleeping(url: string): Promise<{ bucket: RedisTokenBucketFilter; waiter: Promise<unknown> }> {
+        const connection = await connect(kind, url);
+        connections.push(connection);
+        const bucket = new RedisTokenBucketFilter({ ...slow, client: connection.client });
+        expect(await bucket.tryGetToken()).toBe(true);
+        const waiter = bucket.getToken().catch((error: unknown) => error);
+        await sleep(50);
+        expect(bucket.pending).toBe(1);
+        const wait = await bucket.waitTime();
+        expect(wait).toBeGreaterThan(110_000); // the tail: the sleeper's token at 60 s, the next at 120 s
+        return { bucket, waiter };
+      }
+
+      /** Waits until `bucket` answers again after Redis came back. */
+      async function answering(bucket: RedisTokenBucketFilter): Promise<void> {
+        const deadline = performance.now() + 5000;
+        for (;;) {
+          try {
+            await bucket.available();
+            return;
+          } catch (error) {
+            if (performance.now() > deadline) throw error;
+            await sleep(50);
+          }
+        }
+      }
+
+      it('a restart without persistence: the sleeper is re-asserted in the new key, whose next token waits a minute', async () => {
+        server = await launchRedis();
+        const { bucket, waiter } = await sleeping(server.url);
+        await server.restart();
+        await answering(bucket);
+        await sleep(100);
+        await bucket.idle();
+        // Without the re-assert the new key is full (wait 0): the sleeper's token would be granted twice.
+        const wait = await bucket.waitTime();
+        expect(wait).toBeGreaterThan(50_000);
+        expect(wait).toBeLessThanOrEqual(60_000);
+        bucket.close();
+        await waiter;
+      });
+
+      it('a reconnect that lost nothing re-asserts nothing (the key still holds the sleeper once)', async () => {
+        server = await launchRedis();
+        const { bucket, waiter } = await sleeping(server.url);
+        const admin = await connect(kind, server.url);
+        connections.push(admin);
+        await admin.command('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+        await sleep(300);
+        await answering(bucket);
+        await bucket.idle();
+        const wait = await bucket.waitTime();
+        expect(wait).toBeGreaterThan(110_000);
+        expect(wait).toBeLessThanOrEqual(120_000); // not 180 s: the sleeper is not taken twice
+        bucket.close();
+        await waiter;
+      });
+    });
+  }
 });

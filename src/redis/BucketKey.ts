@@ -39,6 +39,8 @@ export class BucketKey {
   incarnation: Incarnation | undefined = undefined;
   /** Told when a reply shows the key created anew (Redis lost the one {@link incarnation} was), with that lost one. */
   onRecreated: ((lost: Incarnation) => void) | undefined = undefined;
+  /** Told of every reply on this key (Redis answers again: a re-assert that failed may go now). */
+  onAnswer: (() => void) | undefined = undefined;
 
   constructor(parts: RedisBucketParts) {
     this.config = parts.config;
@@ -151,6 +153,7 @@ export class BucketKey {
   /** Notes a reply: the key exists, and the configuration in force is the stored one it names, if any. */
   observe(reply: ScriptReply): number[] {
     this.started = true;
+    this.onAnswer?.();
     if (reply.stored === undefined) this.view = this.sent.current;
     else if (reply.stored !== this.view.text) {
       try {

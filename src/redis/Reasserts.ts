@@ -17,6 +17,10 @@ export class Reasserts {
   /** The key whose reservations are to be re-asserted, if a check is due. */
   private due: Incarnation | undefined = undefined;
   private holding = false;
+  /** Whether the last re-assert failed: the next reply on the key (Redis answers again) sends it again. */
+  private failed = false;
+  /** The retry of a re-assert that failed (Redis still down, or the breaker open), while one is set. */
+  private retry: { unref?(): unknown } | undefined = undefined;
 
   constructor(
     private readonly key: BucketKey,
@@ -31,6 +35,12 @@ export class Reasserts {
       queueMicrotask(() => {
         this.check(lost);
       });
+    };
+    key.onAnswer = () => {
+      if (this.due !== undefined && this.failed) {
+        this.failed = false;
+        queueMicrotask(this.kick);
+      }
     };
   }
 
@@ -58,6 +68,10 @@ export class Reasserts {
     if (!this.holding) return;
     this.holding = false;
     this.key.caller.losses.release(this.suspect);
+    this.due = undefined;
+    this.failed = false;
+    if (this.retry !== undefined) globalThis.clearTimeout(this.retry as ReturnType<typeof setTimeout>);
+    this.retry = undefined;
   }
 
   /**
@@ -89,6 +103,7 @@ export class Reasserts {
       () => {
         // Failed or timed out: due again, at the next loss, withdraw or rewrite (not at once: Redis may be down).
         this.due ??= lost;
+        this.failed = true;
       },
     );
     return true;
