@@ -1,7 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { RedisTokenBucketFilter } from '../src/redis/index.js';
 import { clientKinds, connect, type TestClient } from './redis/clients.js';
+import { existsSync } from 'node:fs';
+import { runWorker } from './redis/multiprocess.js';
 import { announceSkip, launchRedis, redisServerInstalled, type LaunchedRedis } from './redis/server.js';
+import { distDir } from './support/dist.js';
 
 // A Redis restart without persistence loses every key: the bucket comes back full (one extra burst,
 // as the README promises) while callers still sleep on reservations made in the lost key. Those
@@ -157,4 +160,44 @@ describe.skipIf(!installed)('RedisTokenBucketFilter across a Redis restart witho
       });
     });
   }
+
+  it('four processes (ioredis and node-redis, 3 + 3 + 2 + 2 callers): at most the schedule plus one burst after the restart', async () => {
+    const entry = [`${distDir}/redis.js`, `${distDir}/redis/index.js`].find((path) => existsSync(path));
+    if (entry === undefined) throw new Error(`${distDir}/redis.js is missing: build the package (npx tsup)`);
+    server = await launchRedis();
+    const startAt = Date.now() + 1500;
+    const common = {
+      entry,
+      url: server.url,
+      prefix: `tbf-restart:${process.pid}:`,
+      key: String(Date.now()),
+      capacity: CAPACITY,
+      refillTokens: 1,
+      refillInterval: INTERVAL,
+      startAt,
+      endAt: startAt + 1500 + WINDOW + 300,
+      tryPause: 5,
+      errorPause: 10,
+    };
+    const clients = ['ioredis', 'node-redis', 'ioredis', 'node-redis'] as const;
+    const running = Promise.all(
+      LOOPS.map((getLoops, i) => runWorker({ ...common, client: clients[i], getLoops, tryLoops: 0 })),
+    );
+    await sleep(startAt + 1500 - Date.now());
+    const restartAt = Date.now();
+    await server.restart();
+    const results = await running;
+    const grants = results.flatMap((result) => result.grants);
+    const inWindow = grants.filter((t) => t >= restartAt && t < restartAt + WINDOW).length;
+    const allowed = Math.ceil((WINDOW + LATENESS) / INTERVAL) + CAPACITY;
+    console.log(
+      `4 processes: ${inWindow} grants in ${WINDOW} ms after the restart; schedule plus one burst allows ${allowed}`,
+    );
+    expect(inWindow).toBeLessThanOrEqual(allowed);
+    expect(inWindow).toBeGreaterThanOrEqual(Math.floor(WINDOW / INTERVAL) - 3);
+    for (const result of results) {
+      expect(result.settled).toBe(result.issued);
+      for (const error of result.errors) expect(error).toMatch(/^RedisUnavailableError/);
+    }
+  }, 30_000);
 });
