@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { RedisTokenBucketFilter } from '../src/redis/index.js';
+import { RedisKeyedTokenBucketFilter, RedisTokenBucketFilter } from '../src/redis/index.js';
 import { clientKinds, connect, type TestClient } from './redis/clients.js';
 import { existsSync } from 'node:fs';
 import { runWorker } from './redis/multiprocess.js';
@@ -200,4 +200,33 @@ describe.skipIf(!installed)('RedisTokenBucketFilter across a Redis restart witho
       for (const error of result.errors) expect(error).toMatch(/^RedisUnavailableError/);
     }
   }, 30_000);
+
+  it("the keyed store re-asserts each key's sleepers; the client's ready listener is there only while someone sleeps", async () => {
+    server = await launchRedis();
+    const connection = await connect('ioredis', server.url);
+    connections.push(connection);
+    const client = connection.client as unknown as { listenerCount(event: string): number };
+    const before = client.listenerCount('ready');
+    const store = new RedisKeyedTokenBucketFilter({
+      client: connection.client,
+      capacity: 1,
+      refillInterval: 60_000,
+      redisTimeout: 500,
+      breakerCooldown: 50,
+    });
+    for (const key of ['a', 'b']) expect(await store.tryGetToken(key)).toBe(true);
+    expect(client.listenerCount('ready')).toBe(before); // nobody sleeps: no listener
+    const waiters = ['a', 'b'].map((key) => store.getToken(key).catch((error: unknown) => error));
+    await sleep(50);
+    expect(client.listenerCount('ready')).toBe(before + 1); // one for the store, however many keys
+    await server.restart();
+    const deadline = performance.now() + 5000;
+    while ((await store.available('c').catch(() => -1)) < 0 && performance.now() < deadline) await sleep(50);
+    await sleep(1000);
+    await store.idle();
+    for (const key of ['a', 'b']) expect(await store.waitTime(key), key).toBeGreaterThan(50_000);
+    store.close();
+    await Promise.all(waiters);
+    expect(client.listenerCount('ready')).toBe(before); // closed: removed
+  });
 });

@@ -46,7 +46,7 @@ export class GiveBacks {
       bucket.key,
       () => this.sleepers.slice(this.head),
       (args, done, failed) => {
-        this.rewrite(args, done, failed);
+        this.rewrite(args, done, failed, true);
       },
       () => {
         this.withdrawAborted();
@@ -221,6 +221,7 @@ export class GiveBacks {
     args: string[],
     done: (values: number[], stored: string | undefined) => void,
     failed?: (error: unknown) => void,
+    pastBreaker = false,
   ): void {
     const request = {};
     this.rewriting = request;
@@ -247,6 +248,7 @@ export class GiveBacks {
         failed?.(error);
       },
       onReply, // ran after all, after our timeout
+      pastBreaker,
     );
   }
 

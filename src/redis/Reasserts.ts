@@ -26,7 +26,10 @@ export class Reasserts {
     private readonly key: BucketKey,
     /** The calls holding reservations, in Redis order (some granted or dead: skipped). */
     private readonly sleepers: () => Iterable<Call>,
-    /** Sends a rewrite of the tail (one at a time); `done` gets the reply's values after the configuration, `failed` the error. */
+    /**
+     * Sends a rewrite of the tail (one at a time), past an open breaker; `done` gets the reply's values
+     * after the configuration, `failed` the error.
+     */
     private readonly rewrite: (args: string[], done: (values: number[]) => void, failed: () => void) => void,
     /** Sends what is due (a re-assert first) once no rewrite is in flight. */
     private readonly kick: () => void,
@@ -54,6 +57,20 @@ export class Reasserts {
   check(lost: Incarnation): void {
     this.due = lost;
     this.kick();
+  }
+
+  /** Kicks the due re-assert again after the breaker's cooldown (at least 50 ms), while callers sleep. */
+  private retryLater(): void {
+    if (this.retry !== undefined || !this.holding) return;
+    const retry = globalThis.setTimeout(
+      () => {
+        this.retry = undefined;
+        this.kick();
+      },
+      Math.max(50, this.key.config.breakerCooldown),
+    ) as { unref?(): unknown }; // a browser's timer is a number
+    retry.unref?.();
+    this.retry = retry;
   }
 
   /** A caller started sleeping on a reservation: listen for losses. */
@@ -101,9 +118,11 @@ export class Reasserts {
         });
       },
       () => {
-        // Failed or timed out: due again, at the next loss, withdraw or rewrite (not at once: Redis may be down).
+        // Failed or timed out (Redis still down, or the breaker open): due again, at the next reply on
+        // the key, and once the breaker would let a call through (not at once: Redis may be down).
         this.due ??= lost;
         this.failed = true;
+        this.retryLater();
       },
     );
     return true;

@@ -72,8 +72,9 @@ export class ScriptCaller {
 
   /**
    * Like {@link run}, with callbacks instead of a promise (one promise fewer on the hot path). Exactly
-   * one of `resolve` and `reject` is called: `reject` at once while the breaker is open, otherwise
-   * when Redis answers or the timeout passes.
+   * one of `resolve` and `reject` is called: `reject` at once while the breaker is open (unless
+   * `pastBreaker`: a re-assert after Redis lost a key, which must land before other processes' calls
+   * take its tokens), otherwise when Redis answers or the timeout passes.
    */
   call(
     key: string,
@@ -82,8 +83,9 @@ export class ScriptCaller {
     resolve: (reply: ScriptReply) => void,
     reject: (error: RedisUnavailableError) => void,
     late?: (reply: ScriptReply) => void,
+    pastBreaker = false,
   ): void {
-    if (this.breaker.refusing) {
+    if (this.breaker.refusing && !pastBreaker) {
       reject(new RedisUnavailableError(this.breaker.lastFailure));
       return;
     }
