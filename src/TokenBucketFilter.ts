@@ -369,7 +369,8 @@ export interface BucketObserver<K = undefined> {
  * PausableTokenBucketFilter is a {@link ReconfigurableTokenBucketFilter} that can also be paused, for
  * backing off when the upstream answers 429. `LazyTokenBucketFilter`, `TimerTokenBucketFilter` and
  * `SharedTokenBucketFilter` implement it, and `KeyedTokenBucketFilter` pauses one key with
- * `pause(key, ms)`; the Redis buckets do not yet.
+ * `pause(key, ms)`. The Redis buckets have the same `pause()` returning a promise, for every process
+ * sharing the key (see `RedisTokenBucketFilter.pause()`).
  */
 export interface PausableTokenBucketFilter extends ReconfigurableTokenBucketFilter {
   /**

@@ -23,7 +23,7 @@ interface Report {
   results: Array<{ name: string; rows: Row[] }>;
 }
 
-const SCENARIOS = ['try-hit', 'try-miss', 'queue-drain', 'backlog', 'timing', 'idle-waiters'];
+const SCENARIOS = ['try-hit', 'try-miss', 'get-hit', 'queue-drain', 'backlog', 'timing', 'idle-waiters'];
 
 // The benchmark itself takes minutes and is not part of the tests; this runs it on tiny sizes
 // (--quick) so that it cannot rot. It asserts that it runs and reports, never how fast anything is.
@@ -56,7 +56,7 @@ describe('the benchmark on --quick sizes', () => {
   it('measures the reference and both of our buckets in every scenario, with finite numbers', () => {
     expect(report.results.map((result) => result.name)).toEqual(SCENARIOS);
     for (const result of report.results) {
-      for (const id of ['reference', 'lazy', 'timer']) {
+      for (const id of ['reference', 'lazy', 'timer', 'lazy-observed', 'timer-observed']) {
         const row = result.rows.find((candidate) => candidate.id === id);
         expect(row?.error, `${result.name} ${id}`).toBeUndefined();
         expect(row?.samples.length, `${result.name} ${id}`).toBeGreaterThan(0);

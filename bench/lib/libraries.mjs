@@ -124,6 +124,68 @@ const timer = {
   },
 };
 
+/**
+ * An observer as a metrics exporter would set one: a counter per event, nothing else. The `-observed`
+ * rows beside `lazy` and `timer` are the same buckets with it, so their ratio to the unobserved row of
+ * the same run is the observer's cost.
+ */
+function countingObserver() {
+  const counts = { granted: 0, refused: 0, queued: 0, aborted: 0, closed: 0 };
+  return {
+    counts,
+    granted() {
+      counts.granted++;
+    },
+    refused() {
+      counts.refused++;
+    },
+    queued() {
+      counts.queued++;
+    },
+    aborted() {
+      counts.aborted++;
+    },
+    closed() {
+      counts.closed++;
+    },
+  };
+}
+
+/** `base` (lazy or timer) with a counting `observer`: the same calls, loops written out again (one shape per call site). */
+function observed(base, create) {
+  return {
+    id: `${base.id}-observed`,
+    label: `${base.label}, observed`,
+    role: 'ours',
+    config: `${base.config}, with observer: { granted, refused, queued, aborted, closed } (each counts)`,
+    mod: undefined,
+    async load() {
+      this.mod = await loadOurs();
+    },
+    create(spec) {
+      return create(this.mod, { ...spec, observer: countingObserver() });
+    },
+    take(bucket) {
+      return bucket.getToken();
+    },
+    tryLoop(bucket, n) {
+      let granted = 0;
+      for (let i = 0; i < n; i++) if (bucket.tryGetToken()) granted++;
+      return granted;
+    },
+    tryApi: 'tryGetToken()',
+    waitApi: 'getToken()',
+    close(bucket) {
+      bucket.close();
+    },
+  };
+}
+
+const lazyObserved = observed(lazy, (mod, options) => new mod.LazyTokenBucketFilter(options));
+const timerObserved = observed(timer, (mod, options) =>
+  mod.TokenBucketFilterFactory.create({ ...options, kind: 'timer' }),
+);
+
 const limiter = {
   id: 'limiter',
   label: 'limiter',
@@ -259,8 +321,57 @@ const pThrottle = {
   },
 };
 
-/** Every library, the reference first, then ours, then the peers. */
-export const libraries = [reference, lazy, timer, limiter, rateLimiterFlexible, bottleneck, pThrottle];
+/**
+ * With `$TBF_BASELINE_DIST` set (another build's dist/, such as main's), `lazy@baseline` and
+ * `timer@baseline` are that build's buckets, run in the same rounds as this build's: an A/B of two
+ * builds, interleaved, on the same machine at the same time.
+ */
+const baselineDir = process.env.TBF_BASELINE_DIST;
+let baselineModule;
+function baseline(base, create) {
+  return {
+    ...base,
+    id: `${base.id}@baseline`,
+    label: `${base.label} (baseline build)`,
+    config: `${base.config}, from $TBF_BASELINE_DIST (${baselineDir})`,
+    async load() {
+      baselineModule ??= await import(pathToFileURL(`${baselineDir}/index.js`).href);
+      this.mod = baselineModule;
+    },
+    create(spec) {
+      return create(this.mod, spec);
+    },
+    take(bucket) {
+      return bucket.getToken();
+    },
+    tryLoop(bucket, n) {
+      let granted = 0;
+      for (let i = 0; i < n; i++) if (bucket.tryGetToken()) granted++;
+      return granted;
+    },
+  };
+}
+const baselines =
+  baselineDir === undefined
+    ? []
+    : [
+        baseline(lazy, (mod, spec) => new mod.LazyTokenBucketFilter(spec)),
+        baseline(timer, (mod, spec) => mod.TokenBucketFilterFactory.create({ ...spec, kind: 'timer' })),
+      ];
+
+/** Every library, the reference first, then ours (observed too, and a baseline build's), then the peers. */
+export const libraries = [
+  reference,
+  lazy,
+  timer,
+  lazyObserved,
+  timerObserved,
+  ...baselines,
+  limiter,
+  rateLimiterFlexible,
+  bottleneck,
+  pThrottle,
+];
 
 /** Returns the library with this id, or throws naming the known ids. */
 export function libraryById(id) {

@@ -3,10 +3,11 @@
  * default-exports a scenario (see bench/README.md, "Adding a scenario") and list it here.
  */
 import backlog from './backlog.mjs';
+import getHit from './get-hit.mjs';
 import idleWaiters from './idle-waiters.mjs';
 import queueDrain from './queue-drain.mjs';
 import timing from './timing.mjs';
 import tryHit from './try-hit.mjs';
 import tryMiss from './try-miss.mjs';
 
-export const scenarios = [tryHit, tryMiss, queueDrain, backlog, timing, idleWaiters];
+export const scenarios = [tryHit, tryMiss, getHit, queueDrain, backlog, timing, idleWaiters];

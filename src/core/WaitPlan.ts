@@ -26,6 +26,12 @@ export interface WaitPlan<W extends Waiter> {
    * the room drains and re-arms right after.
    */
   dropped(dropped: readonly W[]): void;
+  /**
+   * Optional: whether `head`, due at clock reading `now` and not aborted, may be granted now. False
+   * stops the grants there; the plan then makes {@link dueAt} Infinity until it knows, and calls the
+   * room's `drain()` and `rearm()` (a Redis bucket that must ask whether a pause voided a reservation).
+   */
+  readonly ready?: ((head: W, now: number) => boolean) | undefined;
   /** Optional: the head changed (a first waiter, the head granted or dropped, the queue emptied). */
   headChanged?(): void;
 }

@@ -173,6 +173,7 @@ export class WaitingRoom<W extends Waiter> implements AbortOwner {
     const queue = this.queue;
     const first = queue.head;
     const events = this.counters.events;
+    const ready = this.plan.ready; // read once: undefined for every bucket but the Redis ones
     let dropped: W[] | undefined;
     let reasons: unknown[] | undefined;
     if (now !== undefined) {
@@ -180,6 +181,7 @@ export class WaitingRoom<W extends Waiter> implements AbortOwner {
         if (this.plan.dueAt(head) > now) break;
         const signal = head.extras?.signal;
         const aborted = signal === undefined ? undefined : pendingAbort(signal);
+        if (aborted === undefined && ready !== undefined && !ready(head, now)) break;
         queue.remove(head);
         this.count -= 1;
         this.counters.queued -= 1;

@@ -206,6 +206,18 @@ export class GiveBacks {
     );
   }
 
+  /**
+   * For a pause (`Pauses`): this bucket's calls holding reservations, in Redis order, and the index of
+   * the first of its last run that can be given back (their length while a take is in flight).
+   */
+  held(): { calls: readonly Call[]; start: number } {
+    const calls = this.sleepers.slice(this.head);
+    this.sleepers = calls;
+    this.head = 0;
+    const start = this.takesAnswered < this.bucket.waits.takesSent ? calls.length : this.runStart();
+    return { calls, start };
+  }
+
   /** The index of the first of the longest run of reservations, each on top of the one before, ending with the latest. */
   private runStart(): number {
     let first = this.sleepers.length - 1;
@@ -217,7 +229,7 @@ export class GiveBacks {
   }
 
   /** Sends one tail rewrite; `done` gets the reply's values after the configuration, unless it failed. */
-  private rewrite(
+  rewrite(
     args: string[],
     done: (values: number[], stored: string | undefined) => void,
     failed?: (error: unknown) => void,
@@ -316,7 +328,7 @@ export class GiveBacks {
   }
 
   /** The takes of a rewrite's reply (after the 1 that says the chain was given back), one per kept call; throws if not. */
-  private replies(values: readonly number[], kept: number): TakeReply[] {
+  replies(values: readonly number[], kept: number): TakeReply[] {
     const takes = this.bucket.key.readTakes(values, 1);
     if (takes.length !== kept) {
       throw new RedisUnavailableError(
@@ -327,7 +339,7 @@ export class GiveBacks {
   }
 
   /** Keeps local grants in order (nobody wakes before a call ahead of it), then re-arms the room. */
-  private reorder(): void {
+  reorder(): void {
     let last = Number.NEGATIVE_INFINITY;
     for (const call of this.bucket.waits.room) {
       call.deadline = Math.max(call.deadline, last);

@@ -4,11 +4,13 @@ import type { SignalWatch } from '../core/SignalWatch.js';
 import type { QueueCap } from '../core/WaitingRoom.js';
 import { BucketClosedError } from '../errors.js';
 import { resolveReconfigure } from '../options/bucketOptions.js';
-import { checkCount, readGetTokenOptions } from '../options/requestOptions.js';
+import { checkCount, checkPauseMs, readGetTokenOptions } from '../options/requestOptions.js';
 import type { GetTokenOptions, ReconfigureOptions, TokenBucketFilter, TokenBucketStats } from '../TokenBucketFilter.js';
 import type { AsyncTokenBucketFilter } from './AsyncTokenBucketFilter.js';
 import { BucketKey } from './BucketKey.js';
+import type { Call } from './calls.js';
 import { GiveBacks } from './GiveBacks.js';
+import { Pauses } from './Pauses.js';
 import type { RedisConfig } from './options.js';
 import { OP_PEEK, ScriptConfig, TAKE_GRANTED, TAKE_OVER_CAPACITY, TAKE_RESERVED } from './protocol.js';
 import type { ScriptCaller, ScriptReply } from './ScriptCaller.js';
@@ -56,6 +58,7 @@ export class RedisBucket implements AsyncTokenBucketFilter {
   readonly waits: Waits;
   /** Reservations in Redis order, and give-backs. */
   private readonly giveBacks: GiveBacks;
+  private readonly pauses: Pauses;
   private closed = false;
 
   constructor(parts: RedisBucketParts) {
@@ -63,7 +66,14 @@ export class RedisBucket implements AsyncTokenBucketFilter {
     this.counters = parts.counters;
     this.fallback = parts.fallback;
     this.giveBacks = new GiveBacks(this);
-    this.waits = new Waits(this.key, parts, this.giveBacks, () => this.closed);
+    this.pauses = new Pauses(this, this.giveBacks);
+    this.waits = new Waits(
+      this.key,
+      parts,
+      this.giveBacks,
+      () => this.closed,
+      (head: Call, now: number) => this.pauses.ready(head, now),
+    );
   }
 
   /** The largest count one call may ask for: the smallest capacity of the limits in force in Redis as last seen. */
@@ -184,6 +194,18 @@ export class RedisBucket implements AsyncTokenBucketFilter {
       reject(invalid); // an invalid clock reading: nothing was sent
     }
     return promise;
+  }
+
+  /**
+   * Grants nothing for `ms` ms from now, in every process sharing the key; see
+   * `RedisTokenBucketFilter.pause()`. Rejects (never throws) like the in-process `pause()` for a bad
+   * `ms` and after `close()`, and with `RedisUnavailableError` or `InvalidClockReadingError`.
+   */
+  pause(ms: number): Promise<void> {
+    if (this.closed) return Promise.reject(new BucketClosedError());
+    const invalid = checkPauseMs(ms);
+    if (invalid !== undefined) return Promise.reject(invalid);
+    return this.pauses.pause(ms);
   }
 
   /** Returns a snapshot of this instance's counters (a keyed store's: of all its keys); never throws. */

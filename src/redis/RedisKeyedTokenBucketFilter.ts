@@ -129,6 +129,14 @@ export class RedisKeyedTokenBucketFilter {
     }
   }
 
+  /**
+   * Like `RedisTokenBucketFilter.pause()` on `key`'s bucket: grants nothing on `key` for `ms` ms from
+   * now, in every process sharing it (the other keys carry on); also rejects `TypeError` for a bad key.
+   */
+  pause(key: string, ms: number): Promise<void> {
+    return this.query(key, (bucket) => bucket.pause(ms));
+  }
+
   /** Returns a snapshot of this instance's counters over all keys (`pending`: callers waiting now); never throws. */
   stats(): TokenBucketStats {
     return this.counters.snapshot();

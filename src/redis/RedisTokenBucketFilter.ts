@@ -201,6 +201,33 @@ export class RedisTokenBucketFilter implements AsyncTokenBucketFilter {
   }
 
   /**
+   * Grants nothing for `ms` ms from now, to any process sharing the key: the call to make when the
+   * upstream answers 429 with `Retry-After`, so that the fleet backs off together. The semantics of the
+   * in-process `pause()` (`PausableTokenBucketFilter`): queued callers keep their order (this
+   * instance's are re-planned behind the pause in the same call; a broken `maxWait` rejects with
+   * `MaxWaitExceededError`), `waitTime()` and `maxWait` count the pause, a second pause only extends
+   * it, and when it ends each limit holds at most one refill. The tokens promised to other processes'
+   * callers still queued stay taken (and those that ask are decided again behind the pause), so with
+   * such callers queued the bucket may resume with fewer tokens than an in-process one (never more).
+   * Every process's later decisions see the pause in the key; a sleeping caller of another process
+   * asks Redis at its grant instant, and is re-planned behind the pause, when that process was created
+   * with `pausable: true` or the key had been paused before it reserved (see `pausable`: without it
+   * everywhere, a key's first pause does not stop other processes' callers already sleeping). One
+   * Redis call; while the pause is in force the key is decided on the script's general path.
+   *
+   * Rejects (never throws) with `TypeError` when `ms` is not a number, `RangeError` when it is
+   * negative, NaN or infinite, `BucketClosedError` after
+   * `close()` (changing nothing), `InvalidClockReadingError` (nothing sent), and `RedisUnavailableError`
+   * when Redis does not take it.
+   *
+   * @example
+   * await bucket.pause(Number(response.headers.get('retry-after')) * 1000); // the upstream said 429
+   */
+  pause(ms: number): Promise<void> {
+    return this.bucket.pause(ms);
+  }
+
+  /**
    * Returns a snapshot of this instance's counters since its creation, with the fields of the
    * in-process buckets' `stats()`; other processes' calls are not counted. A call that failed because
    * Redis was unavailable counts as granted when `failMode: 'open'` or the fallback granted it, as

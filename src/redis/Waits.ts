@@ -35,12 +35,14 @@ export class Waits {
     parts: RedisBucketParts,
     private readonly giveBacks: GiveBacks,
     isClosed: () => boolean,
+    /** Whether a due sleeper may be granted now (or first asks Redis whether a pause voided it); undefined: always. */
+    ready?: (head: Call, now: number) => boolean,
   ) {
     this.counters = parts.counters;
     this.fallback = parts.fallback;
     this.cap = parts.cap;
     const plan: WaitPlan<Call> = {
-      dueAt: (head) => head.deadline,
+      dueAt: (head) => (head.confirming ? Number.POSITIVE_INFINITY : head.deadline),
       granting: (head) => {
         head.state = 'done';
         this.granted(head.count); // the room tells the observer, with the wait
@@ -53,6 +55,7 @@ export class Waits {
         for (const call of dropped) if (call.state === 'sleeping') call.state = 'done';
         this.giveBacks.withdrawAborted();
       },
+      ready,
     };
     const timeClock = (): Clock => key.timeClock;
     this.room = new WaitingRoom(

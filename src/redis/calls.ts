@@ -22,6 +22,12 @@ export class Call extends Waiter {
   reservation: Reservation | undefined = undefined;
   /** Reading (ms) of the bucket's time clock at which a sleeping call is granted. */
   deadline = 0;
+  /**
+   * Whether Redis said no pause voided its reservation (so it may be granted at its deadline; see
+   * `Pauses.ready`), and whether that check is in flight.
+   */
+  confirmed = false;
+  confirming = false;
 
   constructor(
     /** The bucket's takes are numbered in the order they are sent, from 1. */

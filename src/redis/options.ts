@@ -62,6 +62,17 @@ export interface RedisStoreOptions {
    * node-redis client or cluster (`TypeError` otherwise).
    */
   replicas?: RedisReplicaOptions | undefined;
+  /**
+   * Whether every sleeping `getToken()` of this instance asks Redis, at its grant instant, whether a
+   * `pause()` of any process has voided its reservation (default false). One more script call per
+   * wake (shared by every caller of this instance due then), and the grant comes that round trip
+   * after its instant; a voided caller is re-planned behind the pause. Without it, a sleeper asks only
+   * when its key had been paused already when it reserved (then every process's sleepers ask: a key
+   * keeps that mark until it is full again), so a key's first pause does not stop other processes'
+   * callers already sleeping: set it on every process sharing a key that any of them pauses. Calls
+   * granted at once and `tryGetToken()` cost one call either way.
+   */
+  pausable?: boolean | undefined;
 }
 
 /**
@@ -120,6 +131,8 @@ export interface RedisConfig {
   readonly redisTimeout: number;
   readonly breakerCooldown: number;
   readonly failMode: RedisFailMode;
+  /** Whether sleepers ask Redis before their grant whether a pause voided them (`pausable`). */
+  readonly pausable: boolean;
   /** The limits given, each with its `initialTokens`. */
   readonly limits: readonly ResolvedLimit[];
   /** The most callers this instance queues (per key, for the keyed store); Infinity: no cap. */
@@ -146,6 +159,7 @@ const REDIS_OPTIONS = [
   'breakerCooldown',
   'failMode',
   'replicas',
+  'pausable',
 ] as const;
 
 /**
@@ -201,6 +215,9 @@ export function resolveRedisOptions(
   }
   const replicas = checkReplicas(own('replicas'), MAX_TIMER_DELAY);
   const runner = replicas === undefined ? plain : replicatedRunner(client, plain, replicas);
+  const pausable = own('pausable') ?? false;
+  if (typeof pausable !== 'boolean')
+    throw new TypeError(`pausable must be a boolean, received ${formatValue(pausable)}`);
   return {
     runner,
     prefix,
@@ -209,6 +226,7 @@ export function resolveRedisOptions(
     redisTimeout,
     breakerCooldown,
     failMode,
+    pausable,
     limits: core.limits,
     maxQueue: core.maxQueue,
     events: core.events,

@@ -10,6 +10,17 @@ export const OP_TAKE = 1;
 export const OP_REPLAY = 2;
 export const OP_RECONFIGURE = 3;
 export const OP_REASSERT = 4;
+export const OP_PAUSE = 5;
+
+/**
+ * What a pause adds to the key's generation (2^32, as the script's `PAUSED`): a reservation whose
+ * generation is this far below the key's was made before a pause, which voided it; one of at least this
+ * was made on a key paused in its life (which then lives on until it is full again).
+ */
+export const PAUSED_GEN = 4_294_967_296;
+
+/** The status a pause (op 5) replies when it changed nothing: a longer pause in force, or a check that found no pause. */
+export const PAUSE_UNCHANGED = 2;
 
 /** Statuses of a take. */
 export const TAKE_GRANTED = 1;
@@ -150,5 +161,31 @@ export function replayArgs(
     String(before.length / 2),
     ...before.map(String),
     ...pairs.flatMap(([count, maxWait]) => [String(count), maxWait === undefined ? '' : String(maxWait)]),
+  ];
+}
+
+/**
+ * The arguments after the common part for a pause or a check before granting (op 5): the replay's
+ * (`top`, `bottom`: this bucket's run to give back, or nothing), then `ms` (the pause's length; undefined
+ * for a check), `check` (for a check: the generation of the earliest reservation to be granted), then
+ * the requests to re-decide after the pause, in order.
+ */
+export function pauseArgs(
+  top: Reservation | undefined,
+  bottom: Reservation | undefined,
+  ms: number | undefined,
+  check: number | undefined,
+  pairs: readonly ReplayPair[],
+): string[] {
+  const [origin = '', gen = '', limits = '0', ...rest] = replayArgs(top, bottom, pairs);
+  const before = Number(limits) * 2;
+  return [
+    origin,
+    gen,
+    limits,
+    ...rest.slice(0, before),
+    ms === undefined ? '' : String(ms),
+    check === undefined ? '' : String(check),
+    ...rest.slice(before),
   ];
 }

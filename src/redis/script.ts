@@ -6,6 +6,10 @@ op = tonumber(op)
 local n = 0
 local capacity, refillTokens, interval, tokens, step = {}, {}, {}, {}, {}
 local origin, gen
+-- LimitState.resumeAt: the end of a pause in force (stored after the limits while it may be in force).
+local resumeAt = -math.huge
+-- What a pause adds to the generation, so that a reservation made before it is known to be voided.
+local PAUSED = 4294967296
 -- The instant a schedule starting now starts: now itself with client time, the whole ms of now with
 -- Redis time (its µs say nothing about when the call was made, and whole instants are cheap to reply).
 local start = now
@@ -26,9 +30,13 @@ if exists then
   if #value < 18 then return redis.error_reply('token-bucket-filter: ' .. key .. ' holds a string that is no bucket') end
   local pos
   n, origin, gen, pos = struct.unpack('<Hdd', value)
+  -- 256 added to the count of limits: the pause's end follows them.
+  local paused = n >= 256
+  if paused then n = n - 256 end
   for i = 1, n do
     capacity[i], refillTokens[i], interval[i], tokens[i], step[i], pos = struct.unpack('<ddddd', value, pos)
   end
+  if paused then resumeAt, pos = struct.unpack('<d', value, pos) end
   local stored = string.sub(value, pos)
   -- Another configuration is stored: it is in force (until a later reconfiguration replaces it).
   if stored ~= sent then cfg = stored end
@@ -84,6 +92,7 @@ local function grantTime(count)
     local t = stepTime(i, step[i] + stepsUntil(i, tokens[i], count))
     if t > at then at = t end
   end
+  if at < resumeAt then at = resumeAt end
   return at
 end
 local function grantNext(count)
@@ -114,6 +123,19 @@ local function decide(count, maxWait)
   return at, false
 end
 
+-- limits.ts pauseUntil, on the tail: each limit as it stands at the pause's end (or at the tail, when
+-- that is later), capped at one refill, and nothing granted before the end. The reservations in the
+-- tail keep their tokens: a process whose sleeper is granted as planned (it does not ask, see
+-- Pauses.ts) takes nothing twice; one that asks re-decides behind the pause (fewer tokens, never more).
+local function placePaused(pauseEnd)
+  for i = 1, n do
+    local s = stepsAt(i, pauseEnd)
+    if s > step[i] then tokens[i] = refill(i, tokens[i], s - step[i]); step[i] = s end
+    if tokens[i] > refillTokens[i] then tokens[i] = refillTokens[i] end
+  end
+  resumeAt = pauseEnd
+end
+
 -- BucketBase.applySchedules: the sent limits replace the ones in force, at now, or at the tail's instant
 -- while reservations are outstanding (so that none made under the old limits is granted twice); limit i
 -- carries the tokens of old limit i, capped at its new capacity (a new limit starts full).
@@ -126,6 +148,8 @@ local function reconfigure()
     readLimits(sent)
     origin = start; tokens = {}; step = {}
     for i = 1, n do tokens[i] = math.min(capacity[i], held[i] or capacity[i]); step[i] = stepsAt(i, tail) end
+    -- A pause holds through a reconfiguration, capped at the new refillTokens (SharedState.keepPause).
+    if resumeAt > now then placePaused(resumeAt) end
   end
   least = capacity[1]
   for i = 2, n do if capacity[i] < least then least = capacity[i] end end
@@ -137,13 +161,19 @@ end
 -- Writes the configuration in force with the tail, to expire when the bucket would be full again.
 local function save()
   local full = stepTime(1, step[1] + stepsUntil(1, tokens[1], capacity[1]))
-  local parts = {struct.pack('<Hdd', n, origin, gen)}
+  -- A pause is kept while it may be in force (a second longer with client time), and the key with it.
+  local paused = resumeAt > now - slack
+  local parts = {struct.pack('<Hdd', paused and n + 256 or n, origin, gen)}
   for i = 1, n do
     parts[i + 1] = struct.pack('<ddddd', capacity[i], refillTokens[i], interval[i], tokens[i], step[i])
     local at = stepTime(i, step[i] + stepsUntil(i, tokens[i], capacity[i]))
     if at > full then full = at end
   end
-  if cfg ~= 0 then parts[n + 2] = cfg else parts[n + 2] = sent end
+  if paused then
+    parts[n + 2] = struct.pack('<d', resumeAt)
+    if resumeAt > full then full = resumeAt end
+  end
+  if cfg ~= 0 then parts[#parts + 1] = cfg else parts[#parts + 1] = sent end
   local ttl = math.ceil(full - now) + slack
   if ttl < 1 then ttl = 1 elseif ttl > MAX_TTL then ttl = MAX_TTL end
   redis.call('SET', key, table.concat(parts), 'PX', format('%d', ttl))
@@ -222,14 +252,39 @@ if op == 4 then
   return reply
 end
 
--- replay (2) and reconfigure (3): give back this process's last reservations when the tail is still
--- where the last of them left it, then (3) put the new limits in force, then re-decide the pairs.
+-- replay (2), reconfigure (3) and pause (5): give back this process's last reservations when the tail
+-- is still where the last of them left it, then (3) put the new limits in force or (5) pause, then
+-- re-decide the pairs.
 local m = tonumber(ARGV[7])
 local chained = exists and tonumber(ARGV[6]) == gen and tonumber(ARGV[5]) == origin and m == n
 if op == 2 and not chained then return {cfg, 0} end
+local pairsAt = 8 + 2 * m
+local pauseEnd, repause
+if op == 5 then
+  local ms, check = tonumber(ARGV[pairsAt]), tonumber(ARGV[pairsAt + 1])
+  pairsAt = pairsAt + 2
+  if ms then pauseEnd = now + ms end
+  if pauseEnd == nil then
+    -- A check before granting: no pause since the reservation of generation check, nothing to do.
+    if exists and check and check <= gen and gen - check < PAUSED then return {cfg, 2} end
+    -- Voided by a pause. This process's run is given back if only pauses wrote since its top, and the
+    -- pause in force is put on the state before it (pauseUntil on the state before every reservation).
+    local since = gen - (tonumber(ARGV[6]) or gen)
+    chained = exists and tonumber(ARGV[5]) == origin and m == n and since > 0 and since % PAUSED == 0
+    repause = chained and resumeAt > -math.huge
+  elseif pauseEnd <= resumeAt then
+    return {cfg, 2} -- a pause in force lasts longer: changes nothing
+  end
+end
 if chained then
   for i = 1, n do tokens[i] = tonumber(ARGV[6 + 2 * i]); step[i] = tonumber(ARGV[7 + 2 * i]) end
   gen = gen + 1
+end
+if pauseEnd then
+  placePaused(pauseEnd)
+  gen = gen + PAUSED
+elseif repause then
+  placePaused(resumeAt)
 end
 if op == 3 then
   -- An explicit reconfiguration always wins, and is stamped later than the one it replaces.
@@ -239,9 +294,10 @@ if op == 3 then
   reconfigure()
   if stamp <= replaced then cfg = format('%.0f', replaced + 1) .. string.sub(sent, string.find(sent, '|', 1, true)) end
 end
-local reply = {cfg, chained and 1 or 0, num(origin), gen}
-if chained then
-  for q = 8 + 2 * m, #ARGV, 2 do decideInto(reply, tonumber(ARGV[q]), tonumber(ARGV[q + 1])) end
+local replan = chained or op == 5
+local reply = {cfg, replan and 1 or 0, num(origin), gen}
+if replan then
+  for q = pairsAt, #ARGV, 2 do decideInto(reply, tonumber(ARGV[q]), tonumber(ARGV[q + 1])) end
 end
 save()
 return reply
@@ -262,6 +318,7 @@ return reply
  * | `decide.ts` `decide(tail, now, count, maxWait)` | `decide(count, maxWait)` (also returns whether it refused) |
  * | `peekAvailable`, `peekWait`                | op 0, written out where it runs     |
  * | `replay(from, now, counts, instants)`      | `replay` (op 2; op 3 reconfigures between the restore and the replay) |
+ * | `pauseUntil(state, until)` (`LimitState.pauseUntil`, `resumeAt` in `grantTime`) | `placePaused` and the gate in `grantTime` (op 5) |
  * | the same with one limit (`SingleLimit`)    | the lean path (takes on a one-limit key that holds the configuration sent): the functions above written out inline, in the same order |
  *
  * The lean path is the hot case, every take on an existing key of one limit whose configuration is the
@@ -272,7 +329,8 @@ return reply
  * The key is one string holding the configuration with the state, so that one key never enforces two
  * configurations: `struct.pack('<Hdd', n, origin, generation)`, then for each limit
  * `struct.pack('<ddddd', capacity, refillTokens, interval, tokens, step)` (doubles: they round-trip
- * exactly), then the configuration's text (`stamp|capacity:refillTokens:refillInterval` per limit,
+ * exactly), then, while a pause may be in force (256 added to n in the header), `struct.pack('<d',
+ * resumeAt)`, the pause's end (ms), then the configuration's text (`stamp|capacity:refillTokens:refillInterval` per limit,
  * joined by `,`, as the client formats it). The origin is in ms; the generation is bumped by every
  * write that moves the tail. The stored state is the bucket's *tail* (where the limits stand once every
  * reservation made so far is granted), exactly the core's tail: it may lie in the future, and while it
@@ -288,7 +346,7 @@ return reply
  * the one sent). Only op 3 (reconfigure) replaces it; a missing key takes the one sent.
  *
  * KEYS[1]: the bucket's key.
- * ARGV: op (0 peek, 1 take, 2 replay, 3 reconfigure, 4 re-assert), config (its text), now (ms; empty: Redis TIME),
+ * ARGV: op (0 peek, 1 take, 2 replay, 3 reconfigure, 4 re-assert, 5 pause or check), config (its text), now (ms; empty: Redis TIME),
  *   what a missing key holds ('': every limit full, its schedule starting now; else
  *   `origin|tokens,tokens,…`, one count per limit, an empty origin meaning now), then:
  * - peek: count. Reply {cfg, status (0, or 4: count above capacity), available, wait ms}.
@@ -318,6 +376,16 @@ return reply
  *   same stamp (it was created anew: Redis lost the old one), each count is decided as a take without
  *   maxWait at now and the key is written; otherwise nothing is written. Reply {cfg, 1 if it took them
  *   else 0, origin, generation before the first take, take... for each count (when 1)}.
+ * - pause: the same arguments as replay (the run to give back, or nothing), then ms (the pause's
+ *   length, from now; empty: a check before granting), the generation to check (a check: that of the
+ *   earliest reservation due), then pairs (count, maxWait) of every caller of the process still
+ *   sleeping. A pause ending before the one in force, or a check that finds no pause since that
+ *   generation (the key holds it and is less than 2^32 above it), replies {cfg, 2} and writes nothing.
+ *   Otherwise a pause gives back the run if it is the last, pauses (`placePaused`: the core's
+ *   `pauseUntil` on the tail, whose other reservations keep their tokens) and adds 2^32 to the
+ *   generation, so that every reservation made before it is known to be voided; a check gives back
+ *   the run when only pauses wrote since its top and puts the pause in force on what it restored.
+ *   Both then re-decide the pairs: reply {cfg, 1, origin, generation, take... for each pair}.
  * A missing key is a new bucket holding the tokens-if-missing, its schedule starting now (with Redis
  * time, at its whole ms, so that its instants stay whole numbers) or at `origin`; one created less
  * than full is written at its first use, even a read. A key holding a hash (the formats before this
@@ -332,4 +400,4 @@ export const BUCKET_SCRIPT = SCRIPT_HEAD + GENERAL_PATH;
  * The SHA1 of {@link BUCKET_SCRIPT}, as `EVALSHA` expects it (40 lowercase hex digits). Written out
  * rather than computed so the store needs no crypto module; a test checks it against the script.
  */
-export const BUCKET_SCRIPT_SHA = '01ea1d1c3df45328ae9ce92af106500f6c8fad7d';
+export const BUCKET_SCRIPT_SHA = '36882e5c5c40df78d6b6c8b9aff0c7caa2e5f46c';

@@ -19,6 +19,8 @@ export interface SuiteBucket extends Disposable {
   stats?(): TokenBucketStats;
   /** The bucket's `reconfigure()`, where it has one (`features.reconfigure`); a promise for an async store. */
   reconfigure?(options: ReconfigureOptions): unknown;
+  /** The bucket's `pause()`, where it has one (`features.pause`); a promise for an async store. */
+  pause?(ms: number): unknown;
 }
 
 /**

@@ -34,13 +34,9 @@ export interface Features {
   readonly reconfigure: boolean;
   /** `stats()`. */
   readonly stats: boolean;
-  /** `pause(ms)` (`PausableTokenBucketFilter`); see {@link PAUSE_MISSING} for the entries without it. */
+  /** `pause(ms)` (`PausableTokenBucketFilter`, or the Redis buckets' promise-returning one). */
   readonly pause: boolean;
 }
-
-/** Why an entry without `features.pause` skips the pause suite (printed). */
-export const PAUSE_MISSING =
-  'pause() is not on the Redis buckets yet: there a pause must re-plan the reservations every process holds (issue 14)';
 
 /** What an entry needs outside the process: nothing, a Redis server, or one whose clock the test sets (libfaketime). */
 export type Server = 'none' | 'redis' | 'fake-time redis' | 'redis cluster';
@@ -106,8 +102,6 @@ function twice(options: SuiteOptionsMaybeClock | MultiLimitOptions): MultiLimitO
 }
 
 const ALL: Features = { limits: true, reconfigure: true, stats: true, pause: true };
-/** Every feature but `pause()`: see {@link PAUSE_MISSING}. */
-const ALL_BUT_PAUSE: Features = { ...ALL, pause: false };
 
 const KEYED_MODEL = 'the model drives the keyed bucket itself, through one key and two keys (test/model/kinds.ts)';
 const TWO_LIMITS_MODEL =
@@ -196,7 +190,7 @@ function redis(
     name: `${what} (${client}${cluster ? ' cluster' : ''}, ${time} time)`,
     family: cluster ? 'redis-cluster' : keyed ? 'redis-keyed' : time === 'redis' ? 'redis-time' : 'redis',
     surface: 'async',
-    features: ALL_BUT_PAUSE, // limits, reconfigure() (a promise) and stats(): redis-core
+    features: ALL, // limits, reconfigure() and pause() (promises) and stats(): redis-core
     server: cluster ? 'redis cluster' : time === 'redis' ? 'fake-time redis' : 'redis',
     skip: {
       soak: SOAK_REDIS,

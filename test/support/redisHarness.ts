@@ -204,6 +204,7 @@ function bucketView(bucket: RedisTokenBucketFilter): SuiteBucket {
     close: () => bucket.close(),
     stats: () => bucket.stats(),
     reconfigure: (options) => bucket.reconfigure(options),
+    pause: (ms: number) => bucket.pause(ms),
     [Symbol.dispose]: () => bucket[Symbol.dispose](),
   };
 }
@@ -245,6 +246,7 @@ function keyedView(
     close: () => store.close(),
     stats: () => store.stats(),
     reconfigure: (reconfigureOptions) => store.reconfigure(reconfigureOptions),
+    pause: (ms: number) => store.pause(key, ms),
     [Symbol.dispose]: () => store[Symbol.dispose](),
   };
   const shortfall = resolved.capacity - resolved.initialTokens;
