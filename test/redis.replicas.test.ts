@@ -1,4 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   RedisReplicationError,
@@ -33,9 +36,11 @@ interface Replica {
 /** A redis-server on a free port, to be made a replica (REPLICAOF) by the test. */
 async function startReplica(): Promise<Replica> {
   const port = await freePort();
+  // A replica writes the RDB of its full sync to its folder: a temporary one, not the working tree.
+  const dir = mkdtempSync(join(tmpdir(), 'tbf-replica-'));
   const child = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
     { stdio: 'ignore' },
   );
   const deadline = Date.now() + 10_000;
@@ -47,10 +52,14 @@ async function startReplica(): Promise<Replica> {
     port,
     child,
     async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
+      if (child.exitCode !== null || child.signalCode !== null) {
+        rmSync(dir, { recursive: true, force: true });
+        return;
+      }
       child.kill('SIGCONT');
       child.kill('SIGTERM');
       await new Promise((resolve) => child.once('exit', resolve));
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }

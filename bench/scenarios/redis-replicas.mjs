@@ -13,7 +13,9 @@
  * the WAIT row's calls/s divided by the plain row's in the same slice; p50/p99 over every call.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer, Socket } from 'node:net';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -62,9 +64,11 @@ function ping(port) {
 
 async function startServer(extra = []) {
   const port = await freePort();
+  // A replica writes the RDB of its full sync to its folder: a temporary one, not the working tree.
+  const dir = mkdtempSync(join(tmpdir(), 'tbf-bench-redis-'));
   const child = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extra],
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...extra],
     { stdio: 'ignore' },
   );
   const deadline = Date.now() + 10_000;
@@ -75,10 +79,12 @@ async function startServer(extra = []) {
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
-    stop: () => {
-      if (child.exitCode !== null) return Promise.resolve();
-      child.kill('SIGTERM');
-      return new Promise((resolve) => child.once('exit', resolve));
+    stop: async () => {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        await new Promise((resolve) => child.once('exit', resolve));
+      }
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }
