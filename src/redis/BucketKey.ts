@@ -30,6 +30,8 @@ export class BucketKey {
   /** The configuration in force in Redis as last seen (the one sent, until a reply says otherwise). */
   private view: ScriptConfig;
   private readonly origin: string;
+  /** The last valid reading of the time clock taken for a call, if any. */
+  private lastReading: number | undefined = undefined;
   /**
    * Whether a call has had a reply, so the key exists or existed: from then on a missing key has
    * expired once full, and is passed to the script as a full bucket.
@@ -72,7 +74,26 @@ export class BucketKey {
   backgroundNow(): string | undefined {
     if (!this.config.clientTime) return '';
     const now = tryReadClock(this.timeClock);
-    return now === undefined ? undefined : String(now);
+    if (now === undefined) return undefined;
+    this.lastReading = now;
+    return String(now);
+  }
+
+  /**
+   * The script's `now` for a call that only gives tokens back (re-deciding nothing): like
+   * {@link backgroundNow}, but on an invalid reading the last valid one this key took (the script
+   * then only sets the key's expiry from it, later than needed, never earlier). Undefined when there
+   * was none: nothing can have been reserved then.
+   */
+  giveBackNow(): string | undefined {
+    return this.backgroundNow() ?? (this.lastReading === undefined ? undefined : String(this.lastReading));
+  }
+
+  /** Reads the time clock (throws `InvalidClockReadingError` on an invalid reading), noting a valid one for {@link giveBackNow}. */
+  read(): number {
+    const now = readClock(this.timeClock);
+    this.lastReading = now;
+    return now;
   }
 
   /**
@@ -100,7 +121,7 @@ export class BucketKey {
    * needs none).
    */
   callReading(): number {
-    return this.config.clientTime ? readClock(this.timeClock) : 0;
+    return this.config.clientTime ? this.read() : 0;
   }
 
   /**
@@ -150,9 +171,13 @@ export class BucketKey {
     };
   }
 
+  /** Called on every reply of this key (Redis answers): the bucket's give-backs retry what failed. */
+  answered: (() => void) | undefined = undefined;
+
   /** Notes a reply: the key exists, and the configuration in force is the stored one it names, if any. */
   observe(reply: ScriptReply): number[] {
     this.started = true;
+    this.answered?.();
     this.onAnswer?.();
     if (reply.stored === undefined) this.view = this.sent.current;
     else if (reply.stored !== this.view.text) {
@@ -218,6 +243,6 @@ export class BucketKey {
 
   /** The script's `now`: this process's reading with client time, '' (Redis TIME) otherwise. Throws on an invalid reading. */
   decisionNow(): string {
-    return this.config.clientTime ? String(readClock(this.timeClock)) : '';
+    return this.config.clientTime ? String(this.read()) : '';
   }
 }

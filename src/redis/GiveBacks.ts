@@ -14,6 +14,8 @@ import {
   type TakeReply,
 } from './protocol.js';
 import { RedisUnavailableError } from './errors.js';
+import { Owed } from './Owed.js';
+import { Stranded } from './Stranded.js';
 import type { RedisBucket } from './RedisBucket.js';
 import { Reasserts } from './Reasserts.js';
 import type { ScriptReply } from './ScriptCaller.js';
@@ -37,16 +39,31 @@ export class GiveBacks {
   private takesAnswered = 0;
   /** A withdraw waits for the answer of this take (the latest sent when it was due), if set. */
   private withdrawAfter: number | undefined = undefined;
+  /** What could not go back yet, sent again at Redis' next answer. */
+  private readonly owed: Owed;
+  /** Aborted reservations below someone else's, given back without moving anyone where that is exact. */
+  private readonly stranded: Stranded;
+  /**
+   * Calls in withdraws that failed or timed out (how many, until their late replies), which may have
+   * run: never given back as stranded, which could give them back twice.
+   */
+  private readonly unsure = new WeakMap<Call, number>();
 
   /** Re-asserts the reservations in a key Redis has lost since. */
   private readonly reasserts: Reasserts;
 
   constructor(private readonly bucket: RedisBucket) {
+    this.owed = new Owed(bucket.key, () => {
+      this.withdrawAborted();
+    });
+    this.stranded = new Stranded(bucket.key, (origin, from, to) => {
+      this.returned(origin, from, to);
+    });
     this.reasserts = new Reasserts(
       bucket.key,
       () => this.sleepers.slice(this.head),
       (args, done, failed) => {
-        this.rewrite(args, done, failed, true);
+        this.rewrite(args, done, failed, true); // past an open breaker, as a give-back
       },
       () => {
         this.withdrawAborted();
@@ -109,9 +126,12 @@ export class GiveBacks {
     this.withdrawAborted();
   }
 
-  /** Gives `reservation` back in the background if it is still the last one (nothing written otherwise). */
+  /**
+   * Gives `reservation` back in the background if it is still the last one (nothing written otherwise),
+   * whatever the breaker says; if Redis does not answer, again at its next answer.
+   */
   cancel(reservation: Reservation): void {
-    this.replayInBackground(reservation, reservation);
+    this.owed.giveBack(reservation, reservation);
   }
 
   /** After `close()`: gives back, in one background call, the reservations still held that are the last ones. */
@@ -125,7 +145,14 @@ export class GiveBacks {
     let first = held.length - 1;
     if (first < 0) return;
     while (first > 0 && onTop(held[first - 1]?.reservation, held[first]?.reservation)) first -= 1;
-    this.replayInBackground(held[held.length - 1]?.reservation, held[first]?.reservation);
+    const run = held.slice(first);
+    // The last ones, unless someone reserved on top: then they are stranded too.
+    this.owed.giveBack(held[held.length - 1]?.reservation, held[first]?.reservation, () => {
+      for (const call of run) this.strand(call);
+      this.stranded.send();
+    });
+    for (const call of held.slice(0, first)) this.strand(call);
+    this.stranded.send();
   }
 
   /**
@@ -143,29 +170,52 @@ export class GiveBacks {
       return;
     }
     const first = this.runStart();
-    // Aborted ones below that run hold tokens that others reserved on top of: they stay taken.
+    // Aborted ones below that run hold tokens that others reserved on top of: no replay can reach them.
     for (let i = this.head; i < first; i += 1) {
       const call = this.sleepers[i] as Call;
-      if (call.dead) call.reservation = undefined;
+      if (call.dead) this.strand(call);
     }
+    this.stranded.send();
     let start = first;
     while (start < this.sleepers.length && !(this.sleepers[start] as Call).dead) start += 1;
+    // Nothing to give back.
+    if (start >= this.sleepers.length) return;
     const now = this.bucket.key.backgroundNow();
-    // Nothing to give back, or an invalid reading (the next abort tries again).
-    if (start >= this.sleepers.length || now === undefined) return;
+    if (now === undefined) {
+      // An invalid reading: the live callers cannot be re-decided on it. Redis' next answer (the next
+      // call, once the clock is mended) tries again; the tokens stay taken meanwhile (never too many).
+      this.owed.oweWithdraw();
+      return;
+    }
     const chain = this.sleepers.slice(start);
+    const sentAs = chain.map((call) => call.reservation);
     const kept = chain.filter((call) => call.state === 'sleeping');
     const pairs = kept.map((call): ReplayPair => [call.count, undefined]);
     const top = (chain[chain.length - 1] as Call).reservation;
     const args = replayArgs(top, (chain[0] as Call).reservation, pairs);
-    this.rewrite(this.bucket.key.args(OP_REPLAY, now, args), (values) => {
-      if (values[0] === 1) {
-        this.replayed(start, chain, kept, values);
-        return;
-      }
-      // Someone else reserved on top: the tail never comes back to that generation, so these stay taken.
-      for (const call of chain) if (call.dead) call.reservation = undefined;
-    });
+    let failed = false;
+    this.rewrite(
+      this.bucket.key.args(OP_REPLAY, now, args),
+      (values) => {
+        if (failed) for (const call of chain) this.unsure.set(call, (this.unsure.get(call) ?? 1) - 1); // answered late
+        if (values[0] === 1) {
+          this.replayed(start, chain, kept, values);
+          return;
+        }
+        // Someone else reserved on top: the tail never comes back to that generation, so these are
+        // stranded; but not the ones an earlier withdraw, timed out and answered after all, has re-made since.
+        chain.forEach((call, i) => {
+          if (call.dead && call.reservation === sentAs[i]) this.strand(call);
+        });
+        this.stranded.send();
+      },
+      () => {
+        failed = true;
+        for (const call of chain) this.unsure.set(call, (this.unsure.get(call) ?? 0) + 1);
+        this.owed.oweWithdraw(); // nothing is known to have changed: again at Redis' next answer
+      },
+      true,
+    );
   }
 
   /**
@@ -206,6 +256,27 @@ export class GiveBacks {
     );
   }
 
+  /** Hands `call`'s reservation (aborted, below someone else's) to {@link stranded}, unless a withdraw that may have run holds it. */
+  private strand(call: Call): void {
+    const reservation = call.reservation;
+    call.reservation = undefined;
+    if (reservation !== undefined && (this.unsure.get(call) ?? 0) === 0) this.stranded.add(call.count, reservation);
+  }
+
+  /**
+   * A return moved the tail of `origin` from generation `from` to `to`: when that tail was this
+   * bucket's last reservation, its run (each on top of the one before) now ends at `to`.
+   */
+  private returned(origin: number, from: number, to: number): void {
+    const top = this.sleepers[this.sleepers.length - 1]?.reservation;
+    if (top?.origin !== origin || top.gen !== from) return;
+    for (let i = this.runStart(); i < this.sleepers.length; i += 1) {
+      const call = this.sleepers[i] as Call;
+      if (call.reservation !== undefined)
+        call.reservation = { ...call.reservation, gen: call.reservation.gen + to - from };
+    }
+  }
+
   /**
    * For a pause (`Pauses`): this bucket's calls holding reservations, in Redis order, and the index of
    * the first of its last run that can be given back (their length while a take is in flight).
@@ -228,12 +299,15 @@ export class GiveBacks {
     return first;
   }
 
-  /** Sends one tail rewrite; `done` gets the reply's values after the configuration, unless it failed. */
+  /**
+   * Sends one tail rewrite; `done` gets the reply's values after the configuration, unless it failed.
+   * A `giveBack` (a withdraw) is sent whatever the breaker says.
+   */
   rewrite(
     args: string[],
     done: (values: number[], stored: string | undefined) => void,
     failed?: (error: unknown) => void,
-    pastBreaker = false,
+    giveBack = false,
   ): void {
     const request = {};
     this.rewriting = request;
@@ -260,7 +334,7 @@ export class GiveBacks {
         failed?.(error);
       },
       onReply, // ran after all, after our timeout
-      pastBreaker,
+      giveBack,
     );
   }
 
@@ -357,16 +431,5 @@ export class GiveBacks {
       if (call.state === 'sleeping') return call.deadline;
     }
     return Number.NEGATIVE_INFINITY;
-  }
-
-  /** Gives back the run from `bottom` to `top` in the background, re-making nothing. */
-  private replayInBackground(top: Reservation | undefined, bottom: Reservation | undefined): void {
-    const now = this.bucket.key.backgroundNow();
-    // On an invalid reading nothing is sent, and the tokens stay taken: that never grants too much.
-    if (now === undefined || top === undefined || bottom === undefined) return;
-    this.bucket.key.caller.runInBackground(
-      this.bucket.key.redisKey,
-      this.bucket.key.args(OP_REPLAY, now, replayArgs(top, bottom, [])),
-    );
   }
 }

@@ -222,11 +222,13 @@ export class RedisBucket implements AsyncTokenBucketFilter {
   close(): number {
     if (this.closed) return 0;
     this.closed = true;
-    const rejected = this.waits.room.close(new BucketClosedError());
+    const closedError = new BucketClosedError();
+    const rejected = this.waits.room.close(closedError);
     for (const call of rejected) {
       call.state = 'done';
       call.unwanted = true;
     }
+    this.waits.leftFallback(rejected, closedError); // their fallback's waits take nothing after close()
     this.giveBacks.closed();
     return rejected.length;
   }

@@ -49,7 +49,8 @@ function checkFallback(fallback: unknown): TokenBucketFilter | undefined {
  * instant, then sleeps locally: at most one Redis call per granted call, no polling. Aborting a waiter gives
  * its tokens back, and the callers of this instance behind it move up, when nobody else has reserved
  * since it did (its reservation and this instance's later ones are the last); otherwise the callers
- * behind keep their grant instants, and the aborted tokens are simply unused.
+ * behind keep their grant instants, and the aborted tokens go back to the tail when that is exact
+ * (the cap cannot have absorbed them since: see the README), else they are simply unused.
  *
  * With `timeSource: 'client'`, each decision passes this process's clock reading; one that is not a
  * finite number within ±2^42 ms is refused (`InvalidClockReadingError`) before anything is sent, and a
@@ -123,7 +124,8 @@ export class RedisTokenBucketFilter implements AsyncTokenBucketFilter {
   }
 
   /**
-   * Callers of this instance waiting right now: sent to Redis, or sleeping on a reservation. `maxQueue`
+   * Callers of this instance waiting right now: sent to Redis, sleeping on a reservation, or handed to
+   * the `fallback` while Redis is unavailable. `maxQueue`
    * caps this count: it is this process's queue (a call in flight may turn out to be granted at once,
    * but counts until its reply says so).
    */
@@ -239,8 +241,9 @@ export class RedisTokenBucketFilter implements AsyncTokenBucketFilter {
 
   /**
    * Closes this instance: rejects each of its waiters with `BucketClosedError` (giving their reserved
-   * tokens back where that is safe, in the background), stops its timer, and makes later calls fail
-   * the same way. The shared bucket in Redis is untouched. Closing twice is harmless.
+   * tokens back where that is safe, in the background; the ones waiting on the `fallback` have their
+   * wait there aborted, so the fallback grants them nothing), stops its timer, and makes later calls
+   * fail the same way. The shared bucket in Redis is untouched. Closing twice is harmless.
    */
   close(): void {
     if (this.bucket.isClosed) return;

@@ -72,9 +72,11 @@ export class ScriptCaller {
 
   /**
    * Like {@link run}, with callbacks instead of a promise (one promise fewer on the hot path). Exactly
-   * one of `resolve` and `reject` is called: `reject` at once while the breaker is open (unless
-   * `pastBreaker`: a re-assert after Redis lost a key, which must land before other processes' calls
-   * take its tokens), otherwise when Redis answers or the timeout passes.
+   * one of `resolve` and `reject` is called: `reject` at once while the breaker is open, otherwise
+   * when Redis answers or the timeout passes. A `giveBack` (a call that only returns tokens, sent when
+   * a late reply or a recovery shows that Redis answers) is sent whatever the breaker says: holding it
+   * back would lose its tokens for good, and its outcome updates the breaker like any call's. A re-assert after Redis lost a key goes
+   * the same way: it must land before other processes' calls take the new key's tokens.
    */
   call(
     key: string,
@@ -83,9 +85,9 @@ export class ScriptCaller {
     resolve: (reply: ScriptReply) => void,
     reject: (error: RedisUnavailableError) => void,
     late?: (reply: ScriptReply) => void,
-    pastBreaker = false,
+    giveBack = false,
   ): void {
-    if (this.breaker.refusing && !pastBreaker) {
+    if (!giveBack && this.breaker.refusing) {
       reject(new RedisUnavailableError(this.breaker.lastFailure));
       return;
     }
@@ -127,11 +129,6 @@ export class ScriptCaller {
     return new Promise((resolve, reject) => {
       this.take(key, request, resolve, reject, late);
     });
-  }
-
-  /** Runs the script in the background, ignoring its outcome; `idle()` waits for it. */
-  runInBackground(key: string, args: readonly string[]): void {
-    this.run(key, args, 1).catch(() => undefined);
   }
 
   /**
@@ -211,8 +208,9 @@ export class ScriptCaller {
   /** Rejects a take that is not sent (withdrawn, or refused by the breaker) with `cause`. */
   private settleUnsent(call: PendingCall, cause: unknown): void {
     call.done = true;
-    this.inFlight.done(1);
     call.reject(new RedisUnavailableError(cause));
+    // After its callback, as for an answered call: the calls it leads to (a withdraw) count before idle() wakes.
+    this.inFlight.done(1);
   }
 
   /** Sends one script call for `members` (one caller, or a batch of takes on `key`). */

@@ -1,4 +1,4 @@
-import { readClock, tryReadClock, type Clock } from '../clock.js';
+import { tryReadClock, type Clock } from '../clock.js';
 import type { BucketCounters } from '../core/counters.js';
 import { deferred } from '../core/deferred.js';
 import { WaitingRoom, type QueueCap, type WaitPlan } from '../core/WaitingRoom.js';
@@ -29,6 +29,8 @@ export class Waits {
   readonly cap: QueueCap;
   private readonly counters: BucketCounters;
   private readonly fallback: TokenBucketFilter | undefined;
+  /** The calls handed to the fallback and not settled yet, with the controller that aborts the fallback's wait. */
+  private readonly atFallback = new Map<Call, AbortController>();
 
   constructor(
     private readonly key: BucketKey,
@@ -50,6 +52,7 @@ export class Waits {
       },
       dropped: (dropped) => {
         for (const call of dropped) call.unwanted = true;
+        this.leftFallback(dropped, undefined);
         if (isClosed()) return;
         // A call still sending has no reservation yet: its reply gives it back (unwantedReply).
         for (const call of dropped) if (call.state === 'sleeping') call.state = 'done';
@@ -128,7 +131,7 @@ export class Waits {
   send(count: number, request: GetTokenRequest): Promise<void> {
     const { signal, maxWait } = request;
     // The decision's time (client time), or the clock the caller may have to sleep on (Redis time).
-    const now = readClock(this.key.timeClock);
+    const now = this.key.read();
     const { promise, resolve, reject } = deferred();
     // An observed bucket's calls keep the instant of the call in their extras, for the wait it reports.
     const extras =
@@ -222,20 +225,57 @@ export class Waits {
     }
   }
 
+  /**
+   * Hands `call` (just released) to the `fallback` bucket. It stays held in the room meanwhile: counted
+   * in `pending`, rejected by `close()` and by its signal (the room delivers both, and the fallback's
+   * wait is aborted, so that it takes nothing after that); granted or refused as the fallback says.
+   */
+  private toFallback(call: Call, fallback: TokenBucketFilter): void {
+    this.room.hold(call);
+    const controller = new AbortController();
+    this.atFallback.set(call, controller);
+    const options: GetTokenOptions = { signal: controller.signal };
+    if (call.maxWait !== undefined) options.maxWait = call.maxWait;
+    const settled = (): boolean => {
+      this.atFallback.delete(call);
+      return this.room.release(call); // false: closed or aborted meanwhile, and settled already
+    };
+    let answer: Promise<void>;
+    try {
+      answer = fallback.getToken(call.count, options);
+    } catch (thrown) {
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passed on untouched, whatever it is
+      answer = Promise.reject(thrown); // a fallback that throws instead of rejecting
+    }
+    answer.then(
+      () => {
+        if (!settled()) return;
+        this.room.grantHeld(call);
+        this.grantedNow(call);
+      },
+      (reason: unknown) => {
+        if (settled()) this.refuseReleased(call, reason);
+      },
+    );
+  }
+
+  /** Aborts the fallback's wait of each of `calls` that has one (they were just rejected: closed or aborted). */
+  leftFallback(calls: Iterable<Call>, reason: unknown): void {
+    for (const call of calls) {
+      const controller = this.atFallback.get(call);
+      if (controller === undefined) continue;
+      this.atFallback.delete(call);
+      controller.abort(reason);
+    }
+  }
+
   private unavailable(call: Call, error: unknown): void {
     if (call.state !== 'sending') return;
     call.state = 'done';
     call.unwanted = true;
     if (!this.room.release(call)) return; // aborted or closed meanwhile: settled already
     if (this.fallback !== undefined) {
-      const options: GetTokenOptions = {};
-      if (call.extras?.signal !== undefined) options.signal = call.extras.signal;
-      if (call.maxWait !== undefined) options.maxWait = call.maxWait;
-      this.room.unwatch(call);
-      this.fallback.getToken(call.count, options).then(() => {
-        call.resolve();
-        this.grantedNow(call);
-      }, call.reject);
+      this.toFallback(call, this.fallback);
     } else if (this.key.config.failMode === 'open') {
       this.room.grantHeld(call);
       this.grantedNow(call);

@@ -11,6 +11,7 @@ export const OP_REPLAY = 2;
 export const OP_RECONFIGURE = 3;
 export const OP_REASSERT = 4;
 export const OP_PAUSE = 5;
+export const OP_RETURN = 6;
 
 /**
  * What a pause adds to the key's generation (2^32, as the script's `PAUSED`): a reservation whose
@@ -161,6 +162,28 @@ export function replayArgs(
     String(before.length / 2),
     ...before.map(String),
     ...pairs.flatMap(([count, maxWait]) => [String(count), maxWait === undefined ? '' : String(maxWait)]),
+  ];
+}
+
+/** A reservation below another process's, to give back without moving anyone (see `Stranded`). */
+export interface StrandedReservation {
+  readonly count: number;
+  readonly reservation: Reservation;
+}
+
+/**
+ * The arguments after the common part for a return (op 6): the origin the tail must have, the number
+ * of limits, then each reservation's count, generation and the state before it.
+ */
+export function returnArgs(origin: number, stranded: readonly StrandedReservation[]): string[] {
+  return [
+    String(origin),
+    String((stranded[0]?.reservation.before.length ?? 0) / 2),
+    ...stranded.flatMap(({ count, reservation }) => [
+      String(count),
+      String(reservation.gen),
+      ...reservation.before.map(String),
+    ]),
   ];
 }
 

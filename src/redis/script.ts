@@ -252,6 +252,38 @@ if op == 4 then
   return reply
 end
 
+-- return (6): give back reservations below someone else's that were made in the tail's epoch (no return
+-- and no pause since: their states before are still the tail's history), when from each one's state before a refill
+-- at every step up to the tail's stays within the capacity: the cap then never bound since, with it or
+-- without it, so the tail without it holds exactly its count more, at the same steps. A return starts
+-- a new epoch, so that none is given back twice and no state before a return is trusted after it.
+if op == 6 then
+  -- 2^20: a pause's 2^32 starts a new epoch too, and fewer than 4096 returns stay below it (a check
+  -- before granting takes 2^32 for a pause: past it, a sleeper only re-decides, fewer tokens, never more).
+  local EPOCH = 1048576
+  local epoch = math.floor(gen / EPOCH)
+  if not exists or tonumber(ARGV[5]) ~= origin or tonumber(ARGV[6]) ~= n or gen >= 4503599627370496 then
+    return {cfg, 0, gen, gen}
+  end
+  local credit, q = 0, 7
+  while q < #ARGV do
+    local fits = math.floor(tonumber(ARGV[q + 1]) / EPOCH) == epoch
+    for i = 1, n do
+      local held, at = tonumber(ARGV[q + 2 * i]), tonumber(ARGV[q + 2 * i + 1])
+      if held + (step[i] - at) * refillTokens[i] > capacity[i] then fits = false end
+    end
+    if fits then credit = credit + tonumber(ARGV[q]) end
+    q = q + 2 + 2 * n
+  end
+  local was = gen
+  if credit > 0 then
+    for i = 1, n do tokens[i] = tokens[i] + credit end
+    gen = (epoch + 1) * EPOCH
+    save()
+  end
+  return {cfg, credit, was, gen}
+end
+
 -- replay (2), reconfigure (3) and pause (5): give back this process's last reservations when the tail
 -- is still where the last of them left it, then (3) put the new limits in force or (5) pause, then
 -- re-decide the pairs.
@@ -346,7 +378,7 @@ return reply
  * the one sent). Only op 3 (reconfigure) replaces it; a missing key takes the one sent.
  *
  * KEYS[1]: the bucket's key.
- * ARGV: op (0 peek, 1 take, 2 replay, 3 reconfigure, 4 re-assert, 5 pause or check), config (its text), now (ms; empty: Redis TIME),
+ * ARGV: op (0 peek, 1 take, 2 replay, 3 reconfigure, 4 re-assert, 5 pause or check, 6 return), config (its text), now (ms; empty: Redis TIME),
  *   what a missing key holds ('': every limit full, its schedule starting now; else
  *   `origin|tokens,tokens,…`, one count per limit, an empty origin meaning now), then:
  * - peek: count. Reply {cfg, status (0, or 4: count above capacity), available, wait ms}.
@@ -364,6 +396,17 @@ return reply
  *   and step of each (where the tail stood before the first reservation given back), then pairs of
  *   (count, maxWait) still wanted, in order, decided at now. Reply {cfg, 1, origin, generation after
  *   the restore, take... for each pair}.
+ * - return: reservations below another's, given back without moving anyone: the origin the tail
+ *   must have, m (the number of limits: it must be the stored one), then for each reservation its
+ *   count, its generation (right after it) and the tokens and step of each limit before it. Each is
+ *   given back when it was made in the tail's epoch (generation / 2^20, rounded down: no return
+ *   and no pause since, so the state before it is still the tail's history) and, for every limit, its tokens before
+ *   plus a refill at every step from its step before to the tail's stay within the capacity: the cap
+ *   then never bound since, with the reservation or without it, so the tail without it holds exactly
+ *   its count more. The tail's tokens grow by their counts, its steps stay (nobody's instant moves),
+ *   and the generation starts the next epoch (so the same return sent again writes nothing). Nothing
+ *   is written when the origin or m differs, or past 2^52 generations. Reply {cfg, tokens given back,
+ *   the generation before, the generation now}.
  * - reconfigure: the config sent is the new one (the tokens-if-missing too); then the same arguments as
  *   replay (generation empty: give nothing back). The old limits are brought to now; when the tail lies
  *   in the future (reservations outstanding), the new limits start at the tail's instant, so that no
@@ -400,4 +443,4 @@ export const BUCKET_SCRIPT = SCRIPT_HEAD + GENERAL_PATH;
  * The SHA1 of {@link BUCKET_SCRIPT}, as `EVALSHA` expects it (40 lowercase hex digits). Written out
  * rather than computed so the store needs no crypto module; a test checks it against the script.
  */
-export const BUCKET_SCRIPT_SHA = '36882e5c5c40df78d6b6c8b9aff0c7caa2e5f46c';
+export const BUCKET_SCRIPT_SHA = '7605f9cb1137e013c966175f5c07f6c365411bae';
