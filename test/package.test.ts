@@ -151,6 +151,7 @@ describe('the built package', () => {
       'token-bucket-filter/redis: MaxWaitExceededError',
       'token-bucket-filter/redis: QueueFullError',
       'token-bucket-filter/redis: RedisKeyError',
+      'token-bucket-filter/redis: RedisReplicationError',
       'token-bucket-filter/redis: RedisTimeoutError',
       'token-bucket-filter/redis: RedisUnavailableError',
     ]);

@@ -7,6 +7,16 @@ import type { RedisBucketParts, SentConfig } from './RedisBucket.js';
 import type { ScriptCaller, ScriptReply, TakeRequest } from './ScriptCaller.js';
 
 /**
+ * A key as a reply showed it: the origin of its schedule (ms), under the stamp of the configuration in
+ * force. A key created anew (Redis lost the old one) has another origin under the same stamp; a
+ * reconfiguration moves the origin and the stamp.
+ */
+export interface Incarnation {
+  readonly origin: number;
+  readonly stamp: number;
+}
+
+/**
  * BucketKey is one Redis bucket's link to its key: the script's arguments it sends (its configuration,
  * its time, its origin and what a missing key holds), and what it reads back (the configuration in
  * force as last seen, and the takes of a reply). No decision and no waiting here.
@@ -27,6 +37,12 @@ export class BucketKey {
    * expired once full, and is passed to the script as a full bucket.
    */
   private started: boolean;
+  /** The key as the last reply holding takes showed it; undefined before the first. */
+  incarnation: Incarnation | undefined = undefined;
+  /** Told when a reply shows the key created anew (Redis lost the one {@link incarnation} was), with that lost one. */
+  onRecreated: ((lost: Incarnation) => void) | undefined = undefined;
+  /** Told of every reply on this key (Redis answers again: a re-assert that failed may go now). */
+  onAnswer: (() => void) | undefined = undefined;
 
   constructor(parts: RedisBucketParts) {
     this.config = parts.config;
@@ -162,6 +178,7 @@ export class BucketKey {
   observe(reply: ScriptReply): number[] {
     this.started = true;
     this.answered?.();
+    this.onAnswer?.();
     if (reply.stored === undefined) this.view = this.sent.current;
     else if (reply.stored !== this.view.text) {
       try {
@@ -178,20 +195,36 @@ export class BucketKey {
 
   /** Reads the first take of the block at `offset` (see `takesAt`), throwing `RedisUnavailableError` when the reply is malformed. */
   readTake(values: readonly number[], offset: number): TakeReply {
+    let take: TakeReply;
     try {
-      return takeAt(values, offset, this.view.limits.length);
+      take = takeAt(values, offset, this.view.limits.length);
     } catch (invalid) {
       throw new RedisUnavailableError(invalid);
     }
+    this.noteOrigin(take.reservation.origin);
+    return take;
   }
 
   /** Reads every take of the block at `offset` (see `takesAt`), throwing `RedisUnavailableError` when the reply is malformed. */
   readTakes(values: readonly number[], offset: number): TakeReply[] {
+    let takes: TakeReply[];
     try {
-      return takesAt(values, offset, this.view.limits.length);
+      takes = takesAt(values, offset, this.view.limits.length);
     } catch (invalid) {
       throw new RedisUnavailableError(invalid);
     }
+    const origin = values[offset];
+    if (origin !== undefined) this.noteOrigin(origin);
+    return takes;
+  }
+
+  /** Notes the origin a reply of takes showed; one that moved under the same stamp means the key was created anew. */
+  private noteOrigin(origin: number): void {
+    const seen = this.incarnation;
+    const stamp = this.view.stamp;
+    if (seen !== undefined && seen.origin === origin && seen.stamp === stamp) return;
+    this.incarnation = { origin, stamp };
+    if (seen !== undefined && seen.origin !== origin && seen.stamp === stamp) this.onRecreated?.(seen);
   }
 
   /**

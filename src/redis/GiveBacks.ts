@@ -17,6 +17,7 @@ import { RedisUnavailableError } from './errors.js';
 import { Owed } from './Owed.js';
 import { Stranded } from './Stranded.js';
 import type { RedisBucket } from './RedisBucket.js';
+import { Reasserts } from './Reasserts.js';
 import type { ScriptReply } from './ScriptCaller.js';
 
 /**
@@ -48,6 +49,9 @@ export class GiveBacks {
    */
   private readonly unsure = new WeakMap<Call, number>();
 
+  /** Re-asserts the reservations in a key Redis has lost since. */
+  private readonly reasserts: Reasserts;
+
   constructor(private readonly bucket: RedisBucket) {
     this.owed = new Owed(bucket.key, () => {
       this.withdrawAborted();
@@ -55,6 +59,16 @@ export class GiveBacks {
     this.stranded = new Stranded(bucket.key, (origin, from, to) => {
       this.returned(origin, from, to);
     });
+    this.reasserts = new Reasserts(
+      bucket.key,
+      () => this.sleepers.slice(this.head),
+      (args, done, failed) => {
+        this.rewrite(args, done, failed, true); // past an open breaker, as a give-back
+      },
+      () => {
+        this.withdrawAborted();
+      },
+    );
   }
 
   /** `call` reserved (`reservation`) until local clock reading `deadline`: it waits in the room until then, in reply order. */
@@ -64,6 +78,7 @@ export class GiveBacks {
     // Keep local grants in reply order even if the replies' delays differed.
     call.deadline = Math.max(deadline, this.lastDeadline());
     this.sleepers.push(call);
+    this.reasserts.hold();
     this.bucket.waits.room.push(call);
   }
 
@@ -75,6 +90,7 @@ export class GiveBacks {
     if (this.head >= sleepers.length) {
       this.sleepers = [];
       this.head = 0;
+      this.reasserts.release();
     } else if (this.head > 1024 && this.head * 2 > sleepers.length) {
       this.sleepers = sleepers.slice(this.head);
       this.head = 0;
@@ -125,6 +141,7 @@ export class GiveBacks {
       .filter((call) => call.reservation !== undefined && (call.state === 'sleeping' || call.dead));
     this.sleepers = [];
     this.head = 0;
+    this.reasserts.release();
     let first = held.length - 1;
     if (first < 0) return;
     while (first > 0 && onTop(held[first - 1]?.reservation, held[first]?.reservation)) first -= 1;
@@ -145,6 +162,7 @@ export class GiveBacks {
    */
   withdrawAborted(): void {
     if (this.rewriting !== undefined || this.bucket.isClosed) return;
+    if (this.reasserts.send()) return; // first, the reservations Redis lost
     if (this.takesAnswered < this.bucket.waits.takesSent) {
       // A take still in flight may have reserved on top already: wait for its reply, so that its
       // reservation, if any, is known and re-reserved too (otherwise the withdraw would just fail).

@@ -5,6 +5,7 @@ import type { RedisScriptRunner } from './clients.js';
 import { RedisKeyError, RedisTimeoutError, RedisUnavailableError, type ScriptFailure } from './errors.js';
 import { evalScript, isKeyError } from './evalScript.js';
 import { InFlight } from './InFlight.js';
+import { LossWatch } from './LossWatch.js';
 import { TAKES_HEADER, takeLength } from './protocol.js';
 import { parseReply, splitTakes, type ScriptReply } from './replies.js';
 
@@ -48,6 +49,8 @@ export class ScriptCaller {
   /** Calls whose reply has not arrived (including timed-out ones still running, and takes not sent yet). */
   private readonly inFlight = new InFlight();
   private readonly breakers: Breakers;
+  /** Tells the buckets holding reservations when Redis may have lost their keys (a reconnect, `NOSCRIPT`). */
+  readonly losses: LossWatch;
 
   constructor(
     private readonly runner: RedisScriptRunner,
@@ -55,6 +58,7 @@ export class ScriptCaller {
     cooldown: number,
   ) {
     this.breakers = new Breakers(cooldown, timeout);
+    this.losses = new LossWatch(runner);
   }
 
   /**
@@ -76,7 +80,8 @@ export class ScriptCaller {
    * open, otherwise when Redis answers or the timeout passes. A `giveBack` (a call that only returns
    * tokens, sent when a late reply or a recovery shows that Redis answers) is sent whatever the key's
    * breaker says: holding it back would lose its tokens for good, and its outcome updates the breaker
-   * like any call's.
+   * like any call's. A re-assert after Redis lost a key goes the same way: it must land before other
+   * processes' calls take the new key's tokens.
    */
   call(
     key: string,
@@ -254,6 +259,7 @@ export class ScriptCaller {
       (error) => {
         this.answered(send, undefined, error);
       },
+      this.losses.suspect,
     );
     return send;
   }

@@ -6,7 +6,9 @@ import { formatValue } from '../options/format.js';
  * arguments separately (so cluster clients can route by key), resolve with the script's reply (an
  * array of integers and numeric strings, as the client returns it), and reject with the client's
  * error. `evalsha` must reject with an error whose message contains `NOSCRIPT` when Redis does not
- * know the script; the store then sends it with `eval`.
+ * know the script; the store then sends it with `eval`. `onReconnect`, optional, lets the store hear of
+ * reconnections, after which it checks that Redis still holds the keys its sleeping callers reserved
+ * in (a server restarted without persistence comes back empty; see the README, "Running it in production").
  *
  * @example
  * const runner: RedisScriptRunner = {
@@ -17,6 +19,40 @@ import { formatValue } from '../options/format.js';
 export interface RedisScriptRunner {
   evalsha(sha: string, keys: readonly string[], args: readonly string[]): Promise<unknown>;
   eval(script: string, keys: readonly string[], args: readonly string[]): Promise<unknown>;
+  /**
+   * Calls `listener` each time the connection (or a node's, for a cluster) is ready again after a
+   * reconnect, until the function it returns is called. Optional: without it, the store learns that a
+   * key was lost from the next reply on that key.
+   */
+  onReconnect?(listener: () => void): () => void;
+}
+
+/** The event emitter the clients are: `on` and `off` (or `removeListener`). */
+interface Emitter {
+  on(event: string, listener: () => void): unknown;
+  off?(event: string, listener: () => void): unknown;
+  removeListener?(event: string, listener: () => void): unknown;
+}
+
+/**
+ * Subscribes `listener` to `events` of `client` (an ioredis or node-redis client or cluster: `ready`
+ * after every connect, `node-ready` for a node of a node-redis cluster), or returns undefined when the
+ * client is no event emitter.
+ */
+function reconnects(client: unknown, events: readonly string[]): RedisScriptRunner['onReconnect'] {
+  if (!hasFunctions(client, ['on']) || !(hasFunctions(client, ['off']) || hasFunctions(client, ['removeListener']))) {
+    return undefined;
+  }
+  const emitter = client as Emitter;
+  return (listener) => {
+    for (const event of events) emitter.on(event, listener);
+    return () => {
+      for (const event of events) {
+        if (emitter.off !== undefined) emitter.off(event, listener);
+        else emitter.removeListener?.(event, listener);
+      }
+    };
+  };
 }
 
 /**
@@ -58,22 +94,31 @@ function hasFunctions(value: unknown, names: readonly string[]): boolean {
  * - ioredis or iovalkey (has `evalsha` and `sendCommand`): `evalsha(sha, numKeys, ...keys, ...args)`;
  * - anything else with `evalsha` and `eval` is taken as a {@link RedisScriptRunner} already.
  *
+ * The first two also hear of reconnections (`onReconnect`) through the client's `ready` events (and
+ * node-redis cluster's `node-ready`).
+ *
  * Throws `TypeError` naming what it received when `client` fits none of these.
  */
 export function scriptRunner(client: RedisClientLike): RedisScriptRunner {
   if (hasFunctions(client, ['evalSha', 'eval'])) {
     const nodeRedis = client as NodeRedisLike;
-    return {
+    const runner: RedisScriptRunner = {
       evalsha: (sha, keys, args) => nodeRedis.evalSha(sha, { keys: [...keys], arguments: [...args] }),
       eval: (script, keys, args) => nodeRedis.eval(script, { keys: [...keys], arguments: [...args] }),
     };
+    const onReconnect = reconnects(client, ['ready', 'node-ready']);
+    if (onReconnect !== undefined) runner.onReconnect = onReconnect;
+    return runner;
   }
   if (hasFunctions(client, ['evalsha', 'eval', 'sendCommand'])) {
     const ioredis = client as IoRedisLike;
-    return {
+    const runner: RedisScriptRunner = {
       evalsha: (sha, keys, args) => ioredis.evalsha(sha, keys.length, ...keys, ...args),
       eval: (script, keys, args) => ioredis.eval(script, keys.length, ...keys, ...args),
     };
+    const onReconnect = reconnects(client, ['ready']);
+    if (onReconnect !== undefined) runner.onReconnect = onReconnect;
+    return runner;
   }
   if (hasFunctions(client, ['evalsha', 'eval'])) return client as RedisScriptRunner;
   throw new TypeError(

@@ -81,3 +81,27 @@ export class RedisTimeoutError extends Error {
 
 /** What a Redis call of the store fails with: an outage (or a refusal while the key's breaker is open), or an error about its key. */
 export type ScriptFailure = RedisUnavailableError | RedisKeyError;
+
+/**
+ * RedisReplicationError is the `cause` of a {@link RedisUnavailableError} when the store was created
+ * with `replicas: { count, timeout }` and fewer than `count` replicas acknowledged the script's write
+ * within `timeout` ms (`WAIT` replied `acknowledged`). The write happened on the master: tokens it took
+ * stay taken (they may be lost in a failover, which is what `replicas` guards against), so the caller
+ * is answered as `failMode` says. Its `name` is `'RedisReplicationError'`.
+ */
+export class RedisReplicationError extends Error {
+  override readonly name = 'RedisReplicationError';
+
+  /**
+   * @param acknowledged how many replicas acknowledged the write (WAIT's reply)
+   * @param required `replicas.count`
+   * @param timeout `replicas.timeout`, in ms
+   */
+  constructor(
+    readonly acknowledged: number,
+    readonly required: number,
+    readonly timeout: number,
+  ) {
+    super(`${acknowledged} of ${required} replicas acknowledged the write within ${timeout} ms (replicas)`);
+  }
+}

@@ -65,7 +65,8 @@ function sending(send: () => Promise<unknown>): Promise<unknown> {
  * `CLUSTERDOWN` or `TRYAGAIN` reply is retried after {@link retryDelay} (20 ms, growing to 50) for as
  * long as `send.retrying()` says (the callers' `redisTimeout`); then it is the error. Calls exactly one
  * of `onReply` (with the reply as the client gives it) and `onError` (with the client's error, even
- * one it throws synchronously), never synchronously.
+ * one it throws synchronously), never synchronously; and `onNoScript`, if given, at each `NOSCRIPT`
+ * (Redis lost its scripts, and may have lost its keys: see `LossWatch`).
  */
 export function evalScript(
   runner: RedisScriptRunner,
@@ -73,6 +74,7 @@ export function evalScript(
   send: ScriptSend,
   onReply: (reply: unknown) => void,
   onError: (error: unknown) => void,
+  onNoScript?: () => void,
 ): void {
   const keys = [key];
   let attempts = 0;
@@ -99,8 +101,12 @@ export function evalScript(
       return;
     }
     sending(() => runner.evalsha(BUCKET_SCRIPT_SHA, keys, args)).then(onReply, (error: unknown) => {
-      if (isNoScript(error)) sending(() => runner.eval(BUCKET_SCRIPT, keys, args)).then(onReply, failed);
-      else failed(error);
+      if (!isNoScript(error)) {
+        failed(error);
+        return;
+      }
+      onNoScript?.();
+      sending(() => runner.eval(BUCKET_SCRIPT, keys, args)).then(onReply, failed);
     });
   };
   next();

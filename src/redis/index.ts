@@ -7,7 +7,8 @@ export type { AsyncTokenBucketFilter } from './AsyncTokenBucketFilter.js';
 export { BucketClosedError, InvalidClockReadingError, MaxWaitExceededError, QueueFullError } from '../errors.js';
 export { scriptRunner } from './clients.js';
 export type { IoRedisLike, NodeRedisLike, RedisClientLike, RedisScriptRunner } from './clients.js';
-export { RedisKeyError, RedisTimeoutError, RedisUnavailableError } from './errors.js';
+export { RedisKeyError, RedisReplicationError, RedisTimeoutError, RedisUnavailableError } from './errors.js';
+export type { RedisReplicaOptions } from './replicated.js';
 export type {
   RedisBucketName,
   RedisBucketOptions,

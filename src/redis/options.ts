@@ -5,6 +5,7 @@ import { resolveBucketOptions, type ResolvedLimit } from '../options/bucketOptio
 import { formatValue, ownOption } from '../options/format.js';
 import type { BucketObserver, MultiLimitOptions, TokenBucketFilter, TokenBucketOptions } from '../TokenBucketFilter.js';
 import { scriptRunner, type RedisClientLike, type RedisScriptRunner } from './clients.js';
+import { checkReplicas, replicatedRunner, type RedisReplicaOptions } from './replicated.js';
 
 /** Where the Redis store reads the time of each decision. */
 export type RedisTimeSource = 'redis' | 'client';
@@ -53,6 +54,17 @@ export interface RedisStoreOptions {
    * and resolves `tryGetToken()` with false; `'open'` grants every call. Ignored when `fallback` is set.
    */
   failMode?: RedisFailMode | undefined;
+  /**
+   * Opt-in: `{ count, timeout }` makes every script call wait until `count` replicas acknowledged its
+   * write (`WAIT count timeout` on the same connection, the key's master on a cluster; `timeout` in
+   * ms, a positive integer, best kept well below `redisTimeout`), so that a grant survives a failover
+   * to one of them. When fewer acknowledge in time, the call fails with `RedisUnavailableError` (its
+   * `cause` a `RedisReplicationError`) and is answered as `failMode` says; the tokens it took stay
+   * taken on the master. Default: none (Redis replicates asynchronously, and a failover can lose the
+   * last grants; see the README, "Running it in production"). Needs an ioredis, iovalkey or
+   * node-redis client or cluster (`TypeError` otherwise).
+   */
+  replicas?: RedisReplicaOptions | undefined;
   /**
    * Whether every sleeping `getToken()` of this instance asks Redis, at its grant instant, whether a
    * `pause()` of any process has voided its reservation (default false). One more script call per
@@ -149,6 +161,7 @@ const REDIS_OPTIONS = [
   'redisTimeout',
   'breakerCooldown',
   'failMode',
+  'replicas',
   'pausable',
 ] as const;
 
@@ -180,7 +193,7 @@ export function resolveRedisOptions(
   );
   const client = own('client');
   if (client === undefined) throw new TypeError('client is required: an ioredis or node-redis client');
-  const runner = scriptRunner(client as RedisClientLike);
+  const plain = scriptRunner(client as RedisClientLike);
   const prefix = own('prefix') ?? 'tbf:';
   if (typeof prefix !== 'string') throw new TypeError(`prefix must be a string, received ${formatValue(prefix)}`);
   const timeSource = own('timeSource') ?? 'redis';
@@ -203,6 +216,8 @@ export function resolveRedisOptions(
   if (failMode !== 'closed' && failMode !== 'open') {
     throw new TypeError(`failMode must be 'closed' or 'open', received ${formatValue(failMode)}`);
   }
+  const replicas = checkReplicas(own('replicas'), MAX_TIMER_DELAY);
+  const runner = replicas === undefined ? plain : replicatedRunner(client, plain, replicas);
   const pausable = own('pausable') ?? false;
   if (typeof pausable !== 'boolean')
     throw new TypeError(`pausable must be a boolean, received ${formatValue(pausable)}`);

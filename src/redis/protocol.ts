@@ -9,6 +9,7 @@ export const OP_PEEK = 0;
 export const OP_TAKE = 1;
 export const OP_REPLAY = 2;
 export const OP_RECONFIGURE = 3;
+export const OP_REASSERT = 4;
 export const OP_PAUSE = 5;
 export const OP_RETURN = 6;
 

@@ -238,6 +238,20 @@ if op == 1 then
   return reply
 end
 
+-- re-assert (4): this process's reservations, made in a key Redis has lost since (a restart without
+-- persistence, an eviction), are taken again in this one, in order, as takes without a maxWait at now,
+-- so that nobody is granted their tokens twice. Lost: the key is missing, or its origin is not the one
+-- they were made in (ARGV[5]) while its configuration's stamp is theirs (ARGV[6]; a reconfiguration
+-- moves the origin too, and keeps every reservation). Otherwise nothing is written.
+if op == 4 then
+  local lost = not exists or (origin ~= tonumber(ARGV[5]) and stampOf(cfg ~= 0 and cfg or sent) == tonumber(ARGV[6]))
+  local reply = {cfg, lost and 1 or 0, num(origin), gen}
+  if not lost then return reply end
+  for q = 7, #ARGV do decideInto(reply, tonumber(ARGV[q]), nil) end
+  save()
+  return reply
+end
+
 -- return (6): give back reservations below someone else's that were made in the tail's epoch (no return
 -- and no pause since: their states before are still the tail's history), when from each one's state before a refill
 -- at every step up to the tail's stays within the capacity: the cap then never bound since, with it or
@@ -364,7 +378,7 @@ return reply
  * the one sent). Only op 3 (reconfigure) replaces it; a missing key takes the one sent.
  *
  * KEYS[1]: the bucket's key.
- * ARGV: op (0 peek, 1 take, 2 replay, 3 reconfigure, 5 pause or check, 6 return), config (its text), now (ms; empty: Redis TIME),
+ * ARGV: op (0 peek, 1 take, 2 replay, 3 reconfigure, 4 re-assert, 5 pause or check, 6 return), config (its text), now (ms; empty: Redis TIME),
  *   what a missing key holds ('': every limit full, its schedule starting now; else
  *   `origin|tokens,tokens,…`, one count per limit, an empty origin meaning now), then:
  * - peek: count. Reply {cfg, status (0, or 4: count above capacity), available, wait ms}.
@@ -400,6 +414,11 @@ return reply
  *   capped at its new capacity (a new limit starts full); the new schedule starts now. Reply {0, 1 if
  *   the chain was given back and its pairs replayed on the new limits else 0, origin, generation,
  *   take... for each pair replayed}.
+ * - re-assert: the origin and the configuration's stamp of the key this process's reservations were
+ *   made in, then their counts, in order. When the key is missing, or holds another origin under the
+ *   same stamp (it was created anew: Redis lost the old one), each count is decided as a take without
+ *   maxWait at now and the key is written; otherwise nothing is written. Reply {cfg, 1 if it took them
+ *   else 0, origin, generation before the first take, take... for each count (when 1)}.
  * - pause: the same arguments as replay (the run to give back, or nothing), then ms (the pause's
  *   length, from now; empty: a check before granting), the generation to check (a check: that of the
  *   earliest reservation due), then pairs (count, maxWait) of every caller of the process still
@@ -424,4 +443,4 @@ export const BUCKET_SCRIPT = SCRIPT_HEAD + GENERAL_PATH;
  * The SHA1 of {@link BUCKET_SCRIPT}, as `EVALSHA` expects it (40 lowercase hex digits). Written out
  * rather than computed so the store needs no crypto module; a test checks it against the script.
  */
-export const BUCKET_SCRIPT_SHA = 'bf9e1663c705b8d828efa84fe0f062951e66bf81';
+export const BUCKET_SCRIPT_SHA = '7605f9cb1137e013c966175f5c07f6c365411bae';

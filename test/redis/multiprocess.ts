@@ -17,7 +17,8 @@ const DURATION = 3000;
 /** Most a grant is observed after its instant in Redis (reply delay, timer lateness, a loaded machine). */
 const LATENESS = 100;
 
-interface WorkerResult {
+/** What one worker reports: its grants' instants (epoch ms), its errors, and its counts. */
+export interface WorkerResult {
   grants: number[];
   errors: string[];
   issued: number;
@@ -33,7 +34,8 @@ export type SharedTarget = { url: string } | { seeds: readonly Seed[] };
 /** How one worker connects: a client library, and whether through its cluster client. */
 export type WorkerClient = 'ioredis' | 'node-redis' | 'iovalkey';
 
-function runWorker(config: Record<string, unknown>): Promise<WorkerResult> {
+/** Runs one worker (test/redis/worker.mjs) with `config`; resolves with its report. */
+export function runWorker(config: Record<string, unknown>): Promise<WorkerResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [WORKER, JSON.stringify(config)], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';

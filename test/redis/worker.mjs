@@ -1,5 +1,6 @@
 // One process of the multi-process test: shares one Redis bucket with the others for a few seconds.
-// Input: one JSON argument (see test/redis.multiprocess.test.ts). Output: one JSON line on stdout.
+// Input: one JSON argument (see test/redis.multiprocess.test.ts; `errorPause`, ms, optional: how long
+// a getToken() loop waits after a failure). Output: one JSON line on stdout.
 import { pathToFileURL } from 'node:url';
 
 const config = JSON.parse(process.argv[2]);
@@ -40,6 +41,9 @@ if (config.seeds !== undefined) {
   quit = () => client.quit();
 }
 
+// A connection lost (a restarted server) is an error event: without a listener node-redis throws it.
+client.on('error', () => undefined);
+
 const bucket = new RedisTokenBucketFilter({
   client,
   key: config.key,
@@ -64,6 +68,8 @@ async function getLoop() {
       grants.push(now());
     } catch (error) {
       errors.push(String(error));
+      // A loop that retries a refusal at once never lets a timer run (the breaker refuses in a microtask).
+      if (config.errorPause !== undefined) await sleep(config.errorPause);
     }
     settled += 1;
   }
