@@ -46,6 +46,16 @@ describe.skipIf('skip' in target)('RedisTokenBucketFilter with Redis time', () =
         bucket.close();
       });
 
+      it("a user's own hash under the key is an error of that key, never read as an earlier bucket", async () => {
+        const bucket = new RedisTokenBucketFilter({ client: connection.client, key: key(), prefix, capacity: 3 });
+        await connection.command('HSET', bucket.redisKey, 'name', 'Ada', 'o', 'not a bucket');
+        await expect(bucket.tryGetToken()).rejects.toThrow(expect.objectContaining({ name: 'RedisKeyError' }));
+        expect(await connection.command('HGETALL', bucket.redisKey)).toEqual(
+          expect.arrayContaining(['name', 'Ada', 'o', 'not a bucket']),
+        );
+        bucket.close();
+      });
+
       it('keeps its state under a hash-tagged key and serves the burst, then the schedule', async () => {
         const bucket = new RedisTokenBucketFilter({
           client: connection.client,

@@ -443,4 +443,4 @@ export const BUCKET_SCRIPT = SCRIPT_HEAD + GENERAL_PATH;
  * The SHA1 of {@link BUCKET_SCRIPT}, as `EVALSHA` expects it (40 lowercase hex digits). Written out
  * rather than computed so the store needs no crypto module; a test checks it against the script.
  */
-export const BUCKET_SCRIPT_SHA = '7605f9cb1137e013c966175f5c07f6c365411bae';
+export const BUCKET_SCRIPT_SHA = '1818f3aac242476e21e12698469096a82edc9aac';

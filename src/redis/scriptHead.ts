@@ -1,7 +1,8 @@
 /**
  * The first part of the bucket script ({@link BUCKET_SCRIPT} in `script.ts`, which says what every
  * argument and reply value means): it reads the arguments, the time (Redis `TIME` unless the call
- * sends its own now) and the key (a hash of an earlier format is deleted and read as missing), then
+ * sends its own now) and the key (a hash of an earlier format is deleted and read as missing; any other
+ * hash is the caller's error), then
  * runs the lean path, which returns when it applies: takes (op 1) on an existing key of one limit that
  * holds the configuration sent. Its decision is the general path's `decide()` with one limit
  * (`SingleLimit` in `src/core/limits.ts`), the functions written out inline in the same order: advance
@@ -23,8 +24,10 @@ if now == nil then
 end
 local value = redis.pcall('GET', key)
 if type(value) == 'table' then
-  -- Not a string: a hash of an earlier format is read as missing; anything else is the caller's error.
-  if redis.call('TYPE', key).ok ~= 'hash' then return value end
+  -- Not a string: a hash of an earlier format (fields o, and s or s1) is read as missing; anything
+  -- else (a list, a set, a user's own hash) is the caller's error, left as it is.
+  if redis.call('TYPE', key).ok ~= 'hash' or redis.call('HEXISTS', key, 'o') == 0
+    or (redis.call('HEXISTS', key, 's') == 0 and redis.call('HEXISTS', key, 's1') == 0) then return value end
   redis.call('DEL', key)
   value = false
 end
