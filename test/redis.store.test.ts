@@ -50,9 +50,8 @@ describe.skipIf('skip' in target)('RedisTokenBucketFilter with Redis time', () =
         const bucket = new RedisTokenBucketFilter({ client: connection.client, key: key(), prefix, capacity: 3 });
         await connection.command('HSET', bucket.redisKey, 'name', 'Ada', 'o', 'not a bucket');
         await expect(bucket.tryGetToken()).rejects.toThrow(expect.objectContaining({ name: 'RedisKeyError' }));
-        expect(await connection.command('HGETALL', bucket.redisKey)).toEqual(
-          expect.arrayContaining(['name', 'Ada', 'o', 'not a bucket']),
-        );
+        expect(await connection.command('HGET', bucket.redisKey, 'name')).toBe('Ada');
+        expect(await connection.command('HGET', bucket.redisKey, 'o')).toBe('not a bucket');
         bucket.close();
       });
 
