@@ -172,6 +172,7 @@ export class RedisKeyedTokenBucketFilter {
     let rejected = 0;
     for (const bucket of this.active.values()) rejected += bucket.close();
     this.active.clear();
+    this.caller.close();
     this.counters.events?.closed(rejected);
   }
 

@@ -86,6 +86,7 @@ export class RedisTokenBucketFilter implements AsyncTokenBucketFilter {
   readonly redisKey: string;
   private readonly bucket: RedisBucket;
   private readonly counters: BucketCounters;
+  private readonly caller: ScriptCaller;
 
   /**
    * Creates a bucket named `options.key`; no Redis call is made until the first use. Options are read
@@ -102,9 +103,10 @@ export class RedisTokenBucketFilter implements AsyncTokenBucketFilter {
     const fallback = checkFallback(ownOption(options, 'fallback'));
     this.redisKey = `${config.prefix}{${key as string}}`;
     this.counters = new BucketCounters(config.events);
+    this.caller = new ScriptCaller(config.runner, config.redisTimeout, config.breakerCooldown);
     this.bucket = new RedisBucket({
       config,
-      caller: new ScriptCaller(config.runner, config.redisTimeout, config.breakerCooldown),
+      caller: this.caller,
       redisKey: this.redisKey,
       sent: { current: new ScriptConfig(config.limits, 0) },
       counters: this.counters,
@@ -254,6 +256,7 @@ export class RedisTokenBucketFilter implements AsyncTokenBucketFilter {
   close(): void {
     if (this.bucket.isClosed) return;
     const rejected = this.bucket.close();
+    this.caller.close();
     this.counters.events?.closed(rejected);
   }
 

@@ -44,6 +44,10 @@ export class ScriptCaller {
   private calls: PendingCall[] = [];
   private head = 0;
   private timer: unknown = undefined;
+  /** The `clearTimeout` of the API that set {@link timer} (fake timers may have come or gone since). */
+  private clearTimer: (handle: never) => void = () => undefined;
+  /** Set by {@link close}: the timer is cleared once no call is pending, rather than left to fire. */
+  private closing = false;
   /** The takes of each key with takes waiting or in flight. */
   private readonly lanes = new Map<string, Lane>();
   /** Calls whose reply has not arrived (including timed-out ones still running, and takes not sent yet). */
@@ -346,6 +350,17 @@ export class ScriptCaller {
     const handle = globalThis.setTimeout(this.expire, timerDelay(ms)) as TimerHandle;
     handle.unref?.();
     this.timer = handle;
+    this.clearTimer = globalThis.clearTimeout;
+  }
+
+  /**
+   * The store is closed: once no call is pending (the background give-backs of `close()` included),
+   * the timeout timer is cleared instead of left armed until it fires. While the store is open it
+   * stays armed after the last reply (one `setTimeout` per `redisTimeout` at most, not one per call).
+   */
+  close(): void {
+    this.closing = true;
+    this.dropSettled();
   }
 
   private dropSettled(): void {
@@ -353,6 +368,10 @@ export class ScriptCaller {
     if (this.head === this.calls.length) {
       this.calls = [];
       this.head = 0;
+      if (this.closing && this.timer !== undefined) {
+        this.clearTimer(this.timer as never);
+        this.timer = undefined;
+      }
     } else if (this.head > 1024 && this.head * 2 > this.calls.length) {
       this.calls = this.calls.slice(this.head);
       this.head = 0;

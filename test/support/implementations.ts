@@ -169,9 +169,6 @@ const SINON_INSTALL =
   "install() with no toFake fakes process.nextTick and queueMicrotask, on which the Redis clients' socket I/O runs: a real connection stalls (pass a clock, or a toFake without them)";
 const VI_NODE_REDIS =
   'vi.useFakeTimers() fakes setImmediate, from which node-redis writes its commands: they wait for fake time, and the connection is left broken for the tests after';
-const TIMER_LEFT =
-  'the redisTimeout timer (on the global timers, in real time by design) stays armed after the last reply until it fires, so a timer is left after close() (src/redis/ScriptCaller.ts arm/expire)';
-
 /**
  * Where a Redis entry's key lives: one redis-server, or a 3-master Redis Cluster with a replica each
  * (test/redis/cluster.ts), reached through the client library's cluster client.
@@ -205,10 +202,7 @@ function redis(
         ? [['follows vi.useFakeTimers() installed after import', VI_NODE_REDIS] as const]
         : []),
     ]),
-    fails: new Map([
-      ...(client !== 'node-redis' ? [['follows vi.useFakeTimers() installed after import', TIMER_LEFT] as const] : []),
-      ...(time === 'redis' ? PHASE_TESTS.map((title) => [title, PHASE_LOST] as const) : []),
-    ]),
+    fails: new Map([...(time === 'redis' ? PHASE_TESTS.map((title) => [title, PHASE_LOST] as const) : [])]),
     timeout: 60_000,
     open: async () => {
       const { openRedis } = await import('./redisHarness.js');
