@@ -48,6 +48,8 @@ describe('Redis store: bad input is refused before any Redis call', () => {
     [{ ...base, redisTimeout: '5' }, RangeError, /redisTimeout .* received "5"/],
     [{ ...base, breakerCooldown: -1 }, RangeError, /breakerCooldown .* received -1/],
     [{ ...base, failMode: 'sometimes' }, TypeError, /failMode must be 'closed' or 'open', received "sometimes"/],
+    [{ ...base, pausable: 'yes' }, TypeError, /pausable must be a boolean, received "yes"/],
+    [{ ...base, pausable: 1 }, TypeError, /pausable must be a boolean, received 1/],
     [{ ...base, timeSource: 'app' }, TypeError, /timeSource must be 'redis' or 'client', received "app"/],
     [{ ...base, prefix: 7 }, TypeError, /prefix must be a string, received 7/],
     [{ ...base, fallback: {} }, TypeError, /fallback must be a TokenBucketFilter/],
