@@ -3,7 +3,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { LazyTokenBucketFilter } from '../src/index.js';
 import { RedisTokenBucketFilter, RedisTimeoutError, RedisUnavailableError } from '../src/redis/index.js';
 import { clientKinds, connect, type TestClient } from './redis/clients.js';
-import { announceSkip, freePort, launchRedis, redisServerInstalled, type LaunchedRedis } from './redis/server.js';
+import {
+  announceSkip,
+  busyScript,
+  freePort,
+  launchRedis,
+  redisServerInstalled,
+  type LaunchedRedis,
+} from './redis/server.js';
 import { load, type Outcome } from './redis/load.js';
 
 // Faults against a private redis-server per test, in real time: every promise must settle within
@@ -118,11 +125,7 @@ describe.skipIf(!installed)('RedisTokenBucketFilter under faults', () => {
         const running = load(bucket, MAX_WAIT);
         await sleep(300);
         const stallStart = performance.now();
-        const stall = admin.command(
-          'EVAL',
-          "local t = redis.call('TIME') local s = t[1] * 1000000 + t[2] while true do local n = redis.call('TIME') if n[1] * 1000000 + n[2] - s > 2000000 then break end end return 1",
-          '0',
-        );
+        const stall = admin.command('EVAL', busyScript(2000), '0');
         await stall;
         expect(performance.now() - stallStart).toBeGreaterThan(1900);
         const backAt = performance.now();
@@ -154,11 +157,7 @@ describe.skipIf(!installed)('RedisTokenBucketFilter under faults', () => {
       breakerCooldown: 0,
     });
     expect(await bucket.tryGetToken()).toBe(true);
-    const stall = admin.command(
-      'EVAL',
-      "local t = redis.call('TIME') local s = t[1] * 1000000 + t[2] while true do local n = redis.call('TIME') if n[1] * 1000000 + n[2] - s > 1000000 then break end end return 1",
-      '0',
-    );
+    const stall = admin.command('EVAL', busyScript(1000), '0');
     await sleep(50);
     const error = await bucket.getToken().catch((caught: unknown) => caught);
     expect((error as RedisUnavailableError).cause).toBeInstanceOf(RedisTimeoutError);

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { RedisTimeoutError, RedisTokenBucketFilter, RedisUnavailableError } from '../src/redis/index.js';
 import { connect, type TestClient } from './redis/clients.js';
-import { announceSkip, launchRedis, redisServerInstalled, type LaunchedRedis } from './redis/server.js';
+import { announceSkip, busyScript, launchRedis, redisServerInstalled, type LaunchedRedis } from './redis/server.js';
 
 // Give-backs against a private redis-server stalled by a busy script, in real time, with the default
 // breakerCooldown (1000 ms): the tokens of a late reply, and of waiters that gave up while Redis did not
@@ -14,12 +14,6 @@ if (!installed) {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** A script that keeps Redis busy for `ms` ms (every other client's command waits behind it). */
-function busyScript(ms: number): string {
-  const us = ms * 1000;
-  return `local t = redis.call('TIME') local s = t[1] * 1000000 + t[2] while true do local n = redis.call('TIME') if n[1] * 1000000 + n[2] - s > ${us} then break end end return 1`;
-}
 
 describe.skipIf(!installed)('Redis give-backs under a stall, default breakerCooldown', () => {
   let server: LaunchedRedis | undefined;

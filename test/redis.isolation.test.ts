@@ -12,7 +12,7 @@ import {
   type RedisScriptRunner,
 } from '../src/redis/index.js';
 import { clientKinds, connect, type ClientKind, type TestClient } from './redis/clients.js';
-import { announceSkip, freePort, launchRedis, redisTarget, type LaunchedRedis } from './redis/server.js';
+import { announceSkip, busyScript, freePort, launchRedis, redisTarget, type LaunchedRedis } from './redis/server.js';
 
 // Isolation of keys (issue 11, "What to build" 2): one bad key (WRONGTYPE) or one dead node leaves every
 // other key of a keyed store answered on its merits; a refusal's cause is its own key's failure; a
@@ -23,10 +23,6 @@ const target = await redisTarget();
 if ('skip' in target) announceSkip('test/redis.isolation.test.ts', target.skip);
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** A Lua script that keeps Redis busy for `ms` ms (no other command is served meanwhile). */
-const busy = (ms: number): string =>
-  `local t = redis.call('TIME') local s = t[1] * 1000000 + t[2] while true do local n = redis.call('TIME') if n[1] * 1000000 + n[2] - s > ${ms * 1000} then break end end return 1`;
 
 /** A client of `kind` for a port nobody listens on, offline queue off: every command fails at once. */
 function deadClient(kind: ClientKind, port: number): { runner: RedisScriptRunner; close(): void } {
@@ -190,7 +186,7 @@ describe.skipIf('skip' in target)('Redis key isolation', () => {
           redisTimeout: 300,
           breakerCooldown: cooldown,
         });
-        const stall = slow.command('EVAL', busy(2500), '0').catch(() => undefined);
+        const stall = slow.command('EVAL', busyScript(2500), '0').catch(() => undefined);
         await sleep(50);
 
         const deadError = (await keyed.getToken('dead').catch((caught: unknown) => caught)) as RedisUnavailableError;
@@ -243,7 +239,7 @@ describe.skipIf('skip' in target)('Redis key isolation', () => {
         redisTimeout: timeout,
         breakerCooldown: 10_000,
       });
-      const stall = slow.command('EVAL', busy(3000), '0').catch(() => undefined);
+      const stall = slow.command('EVAL', busyScript(3000), '0').catch(() => undefined);
       await sleep(50);
       await expect(keyed.getToken('spun')).rejects.toBeInstanceOf(RedisUnavailableError); // its breaker opens
       // A retry loop with no delay: without a macrotask between refusals it would starve every timer

@@ -26,9 +26,9 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { freePort } from '../lib/redis.mjs';
 
 const args = process.argv.slice(2);
 const value = (name, fallback) => {
@@ -47,17 +47,6 @@ const { Redis } = await import('ioredis');
 const { RateLimiterRedis } = createRequire(import.meta.url)('rate-limiter-flexible');
 // Its script, as its constructor keeps it (a client without defineCommand registers nothing).
 const RLF_SCRIPT = new RateLimiterRedis({ storeClient: {}, points: 1, duration: 1 })._incrTtlLuaScript;
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 let server;
 let url = process.env.TBF_REDIS_URL;

@@ -12,19 +12,11 @@
  * slice in a rotating order; calls/s is the median over slices, `× plain` the median over slices of
  * the WAIT row's calls/s divided by the plain row's in the same slice; p50/p99 over every call.
  */
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createServer, Socket } from 'node:net';
+import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { commandLine, connect, drive, fmt, median, percentile, startRedisServer } from '../lib/redis.mjs';
 
-const args = process.argv.slice(2);
-const flag = (name) => args.includes(name);
-const value = (name, fallback) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : fallback;
-};
+const { args, flag, value } = commandLine();
 const quick = flag('--quick');
 const slices = Number(value('--slices', quick ? 2 : 12));
 const sliceMs = Number(value('--slice-ms', quick ? 100 : 400));
@@ -36,92 +28,6 @@ const distDir = process.env.TBF_DIST_DIR ?? fileURLToPath(new URL('../../dist', 
 const entry = [`${distDir}/redis.js`, `${distDir}/redis/index.js`].find((path) => existsSync(path));
 if (entry === undefined) throw new Error(`${distDir}/redis.js is missing: build the package first`);
 const { RedisTokenBucketFilter } = await import(pathToFileURL(entry).href);
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function ping(port) {
-  return new Promise((resolve) => {
-    const socket = new Socket();
-    const done = (ok) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(500, () => done(false));
-    socket.once('error', () => done(false));
-    socket.once('data', (data) => done(data.toString().startsWith('+PONG')));
-    socket.connect(port, '127.0.0.1', () => socket.write('PING\r\n'));
-  });
-}
-
-async function startServer(extra = []) {
-  const port = await freePort();
-  // A replica writes the RDB of its full sync to its folder: a temporary one, not the working tree.
-  const dir = mkdtempSync(join(tmpdir(), 'tbf-bench-redis-'));
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...extra],
-    { stdio: 'ignore' },
-  );
-  const deadline = Date.now() + 10_000;
-  while (!(await ping(port))) {
-    if (Date.now() > deadline) throw new Error('redis-server did not start');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  return {
-    port,
-    url: `redis://127.0.0.1:${port}`,
-    stop: async () => {
-      if (child.exitCode === null) {
-        child.kill('SIGTERM');
-        await new Promise((resolve) => child.once('exit', resolve));
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-async function connect(kind, url) {
-  if (kind === 'ioredis') {
-    const { Redis } = await import('ioredis');
-    const client = new Redis(url, { enableOfflineQueue: false, lazyConnect: true });
-    await client.connect();
-    return { client, close: () => client.quit() };
-  }
-  const { createClient } = await import('redis');
-  const client = await createClient({ url, disableOfflineQueue: true }).connect();
-  return { client, close: () => client.quit() };
-}
-
-function percentile(sorted, p) {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-
-async function drive(call, inFlight, ms, latencies) {
-  const end = performance.now() + ms;
-  let calls = 0;
-  const loop = async () => {
-    while (performance.now() < end) {
-      const started = performance.now();
-      await call();
-      latencies.push(performance.now() - started);
-      calls += 1;
-    }
-  };
-  const started = performance.now();
-  await Promise.all(Array.from({ length: inFlight }, loop));
-  return (calls / (performance.now() - started)) * 1000;
-}
 
 async function benchClient(kind, url) {
   const { client, close } = await connect(kind, url);
@@ -143,7 +49,7 @@ async function benchClient(kind, url) {
     for (let slice = 0; slice < slices; slice += 1) {
       for (let i = 0; i < names.length; i += 1) {
         const name = names[(i + slice) % names.length];
-        rates[name].push(await drive(call(name), inFlight, sliceMs, latencies[name]));
+        rates[name].push((await drive(call(name), inFlight, sliceMs, latencies[name])).rate);
       }
     }
     for (const name of names) {
@@ -164,8 +70,8 @@ async function benchClient(kind, url) {
   return results;
 }
 
-const master = await startServer();
-const replica = await startServer(['--replicaof', '127.0.0.1', String(master.port)]);
+const master = await startRedisServer();
+const replica = await startRedisServer(['--replicaof', '127.0.0.1', String(master.port)]);
 const results = [];
 try {
   const { Redis } = await import('ioredis');
@@ -182,8 +88,6 @@ try {
   await master.stop();
 }
 
-const fmt = (n, digits = 0) =>
-  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 console.log(`\n$ node bench/scenarios/redis-replicas.mjs ${args.join(' ')}`.trimEnd());
 console.log(
   `WAIT cost — a master and one replica on loopback; ${slices} slices of ${sliceMs} ms per row, interleaved; medians; Node ${process.version}; load ${(await import('node:os')).loadavg()[0].toFixed(2)}\n`,

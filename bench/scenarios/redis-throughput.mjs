@@ -25,19 +25,13 @@
  * `Redis µs/call` is Redis' own CPU per call of the row (INFO commandstats: the usec of EVALSHA and
  * EVAL over the slice, divided by the calls the row made), median over slices.
  */
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createServer, Socket } from 'node:net';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { commandLine, connect, drive, median, percentile, startRedis } from '../lib/redis.mjs';
 
-const args = process.argv.slice(2);
-const flag = (name) => args.includes(name);
-const value = (name, fallback) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : fallback;
-};
+const { args, flag, value } = commandLine();
 const quick = flag('--quick');
 const slices = Number(value('--slices', quick ? 2 : 12));
 const sliceMs = Number(value('--slice-ms', quick ? 100 : 400));
@@ -60,90 +54,6 @@ try {
   ({ RateLimiterRedis } = require('rate-limiter-flexible'));
 } catch {
   throw new Error('rate-limiter-flexible is missing: run `npm ci --prefix bench` first');
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function ping(port) {
-  return new Promise((resolve) => {
-    const socket = new Socket();
-    const done = (ok) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(500, () => done(false));
-    socket.once('error', () => done(false));
-    socket.once('data', (data) => done(data.toString().startsWith('+PONG')));
-    socket.connect(port, '127.0.0.1', () => socket.write('PING\r\n'));
-  });
-}
-
-async function startRedis() {
-  if (process.env.TBF_REDIS_URL) return { url: process.env.TBF_REDIS_URL, stop: async () => {} };
-  const port = await freePort();
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    {
-      stdio: 'ignore',
-    },
-  );
-  const deadline = Date.now() + 10_000;
-  while (!(await ping(port))) {
-    if (Date.now() > deadline) throw new Error('redis-server did not start');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    stop: () => {
-      child.kill('SIGTERM');
-      return new Promise((resolve) => child.once('exit', resolve));
-    },
-  };
-}
-
-async function connect(kind, url) {
-  if (kind === 'ioredis') {
-    const { Redis } = await import('ioredis');
-    const client = new Redis(url, { enableOfflineQueue: false, lazyConnect: true });
-    await client.connect();
-    return { client, close: () => client.quit() };
-  }
-  const { createClient } = await import('redis');
-  const client = await createClient({ url, disableOfflineQueue: true }).connect();
-  return { client, close: () => client.quit() };
-}
-
-function percentile(sorted, p) {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-
-/** Runs `call` in `inFlight` loops for `ms`; returns the calls made and calls/s, and appends latencies (ms). */
-async function drive(call, inFlight, ms, latencies) {
-  const end = performance.now() + ms;
-  let calls = 0;
-  const loop = async () => {
-    while (performance.now() < end) {
-      const started = performance.now();
-      await call();
-      latencies.push(performance.now() - started);
-      calls += 1;
-    }
-  };
-  const started = performance.now();
-  await Promise.all(Array.from({ length: inFlight }, loop));
-  return { calls, rate: (calls / (performance.now() - started)) * 1000 };
 }
 
 /** Redis' total usec in EVALSHA and EVAL so far (INFO commandstats), through the monitor connection. */

@@ -24,17 +24,11 @@
  * Not a scenario of bench/run.mjs: its rows are variants of one library against one server, not
  * libraries, so it runs on its own.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
-import { createServer, Socket } from 'node:net';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { commandLine, connect, drive, fmt, median, percentile, startRedis } from '../lib/redis.mjs';
 
-const args = process.argv.slice(2);
-const flag = (name) => args.includes(name);
-const value = (name, fallback) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : fallback;
-};
+const { flag, value } = commandLine();
 const quick = flag('--quick');
 const slices = Number(value('--slices', quick ? 2 : 15));
 const sliceMs = Number(value('--slice-ms', quick ? 100 : 300));
@@ -49,91 +43,6 @@ if (entry === undefined)
 const { RedisTokenBucketFilter, BUCKET_SCRIPT, BUCKET_SCRIPT_SHA, scriptRunner } = await import(
   pathToFileURL(entry).href
 );
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function ping(port) {
-  return new Promise((resolve) => {
-    const socket = new Socket();
-    const done = (ok) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(500, () => done(false));
-    socket.once('error', () => done(false));
-    socket.once('data', (data) => done(data.toString().startsWith('+PONG')));
-    socket.connect(port, '127.0.0.1', () => socket.write('PING\r\n'));
-  });
-}
-
-async function startRedis() {
-  if (process.env.TBF_REDIS_URL) return { url: process.env.TBF_REDIS_URL, stop: async () => {} };
-  const port = await freePort();
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    {
-      stdio: 'ignore',
-    },
-  );
-  const deadline = Date.now() + 10_000;
-  while (!(await ping(port))) {
-    if (Date.now() > deadline) throw new Error('redis-server did not start');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    stop: () => {
-      child.kill('SIGTERM');
-      return new Promise((resolve) => child.once('exit', resolve));
-    },
-  };
-}
-
-async function connect(kind, url) {
-  if (kind === 'ioredis') {
-    const { Redis } = await import('ioredis');
-    const client = new Redis(url, { enableOfflineQueue: false, lazyConnect: true });
-    await client.connect();
-    return { client, close: () => client.quit() };
-  }
-  const { createClient } = await import('redis');
-  const client = await createClient({ url, disableOfflineQueue: true }).connect();
-  return { client, close: () => client.quit() };
-}
-
-function percentile(sorted, p) {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
-
-/** Runs `call` in `inFlight` loops for `ms`; returns calls/s, and appends each call's latency (ms) to `latencies`. */
-async function drive(call, inFlight, ms, latencies) {
-  const end = performance.now() + ms;
-  let calls = 0;
-  const loop = async () => {
-    while (performance.now() < end) {
-      const started = performance.now();
-      await call();
-      latencies.push(performance.now() - started);
-      calls += 1;
-    }
-  };
-  const started = performance.now();
-  await Promise.all(Array.from({ length: inFlight }, loop));
-  return (calls / (performance.now() - started)) * 1000;
-}
-
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 async function benchClient(kind, url) {
   const { client, close } = await connect(kind, url);
@@ -167,7 +76,7 @@ async function benchClient(kind, url) {
     for (let slice = 0; slice < slices; slice += 1) {
       for (let i = 0; i < names.length; i += 1) {
         const name = names[(i + slice) % names.length];
-        rates[name].push(await drive(variants[name], inFlight, sliceMs, latencies[name]));
+        rates[name].push((await drive(variants[name], inFlight, sliceMs, latencies[name])).rate);
       }
     }
     for (const name of names) {
@@ -229,8 +138,6 @@ try {
   await server.stop();
 }
 
-const fmt = (n, digits = 0) =>
-  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 console.log(
   `\nRedis store benchmark — ${slices} slices of ${sliceMs} ms per row, interleaved; medians; Node ${process.version}\n`,
 );

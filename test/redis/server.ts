@@ -72,6 +72,11 @@ export async function freePort(): Promise<number> {
   throw new Error(`no free port in ${ports.low}-${ports.low + ports.count - 1} on 127.0.0.1`);
 }
 
+/** A Lua script that keeps Redis busy for `ms` ms: every other client's command waits behind it (a stall). */
+export function busyScript(ms: number): string {
+  return `local t = redis.call('TIME') local s = t[1] * 1000000 + t[2] while true do local n = redis.call('TIME') if n[1] * 1000000 + n[2] - s > ${ms * 1000} then break end end return 1`;
+}
+
 /** Resolves true if something answers PING with +PONG at host:port within `timeout` ms. */
 export function ping(port: number, host = '127.0.0.1', timeout = 500): Promise<boolean> {
   return new Promise((resolve) => {
