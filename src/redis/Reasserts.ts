@@ -21,6 +21,8 @@ export class Reasserts {
   private failed = false;
   /** The retry of a re-assert that failed (Redis still down, or the breaker open), while one is set. */
   private retry: { unref?(): unknown } | undefined = undefined;
+  /** The `clearTimeout` of the timer API that set {@link retry} (fake timers may have come or gone since). */
+  private clearRetry: (handle: never) => void = () => undefined;
 
   constructor(
     private readonly key: BucketKey,
@@ -71,6 +73,7 @@ export class Reasserts {
     ) as { unref?(): unknown }; // a browser's timer is a number
     retry.unref?.();
     this.retry = retry;
+    this.clearRetry = globalThis.clearTimeout;
   }
 
   /** A caller started sleeping on a reservation: listen for losses. */
@@ -87,7 +90,7 @@ export class Reasserts {
     this.key.caller.losses.release(this.suspect);
     this.due = undefined;
     this.failed = false;
-    if (this.retry !== undefined) globalThis.clearTimeout(this.retry as ReturnType<typeof setTimeout>);
+    if (this.retry !== undefined) this.clearRetry(this.retry as never);
     this.retry = undefined;
   }
 
