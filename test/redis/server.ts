@@ -34,7 +34,8 @@ export function redisServerInstalled(): boolean {
  * the same port: both failed CI runs with "bind: Address already in use". Below the ephemeral range
  * no outgoing connection takes a port, and each vitest worker (`VITEST_POOL_ID`, unique among the
  * workers running at once) has its own slice, so only an unrelated listener can be in the way, and the
- * probe skips it.
+ * probe skips it. Two vitest runs at once on one machine (say, in two git worktrees) share those
+ * slices: give each its own with `TBF_TEST_PORT_SLICE` (a whole number added to the worker's index).
  */
 const PORT_SLICE = 500;
 const ports = ((): { low: number; count: number } => {
@@ -46,7 +47,7 @@ const ports = ((): { low: number; count: number } => {
   }
   const base = 10_000;
   const slices = Math.max(1, Math.floor((Math.max(ephemeralLow, base + PORT_SLICE) - base) / PORT_SLICE));
-  const worker = Number(process.env.VITEST_POOL_ID) || process.pid;
+  const worker = (Number(process.env.VITEST_POOL_ID) || process.pid) + (Number(process.env.TBF_TEST_PORT_SLICE) || 0);
   return { low: base + (worker % slices) * PORT_SLICE, count: PORT_SLICE };
 })();
 let nextPort = 0;
