@@ -4,7 +4,8 @@ import { Waiter, type WaiterExtras } from '../core/WaiterQueue.js';
 import { MaxWaitExceededError } from '../errors.js';
 import type { ResolvedLimit } from '../options/bucketOptions.js';
 import { checkCount } from '../options/requestOptions.js';
-import type { SharedState, Snapshot } from './SharedState.js';
+import type { Snapshot } from './SharedLimits.js';
+import type { SharedState } from './SharedState.js';
 
 /**
  * The shared bucket's operations, each one critical section on a {@link SharedState}: take the lock,
