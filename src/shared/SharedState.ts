@@ -91,7 +91,7 @@ export class SharedState extends SharedLimits {
 
   /**
    * Pauses until clock reading `until` (ms) from clock reading `now`, voiding every reservation
-   * outstanding in any thread (see `pause()` in `operations.ts`); the limits must have been placed by
+   * outstanding in any thread (see `pause()` in `replan.ts`); the limits must have been placed by
    * a {@link read} or {@link restore} brought up to `now`. Then bumps the generation: every thread
    * re-plans its queued callers, and since every limit is born anew, none of their reservations gives
    * tokens back.

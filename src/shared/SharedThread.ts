@@ -8,17 +8,10 @@ import { BucketClosedError, MaxWaitExceededError } from '../errors.js';
 import type { GetTokenRequest } from '../options/requestOptions.js';
 import { epochClock } from './epochClock.js';
 import { GENERATION, NOTICE } from './layout.js';
-import {
-  giveBack,
-  NEEDS_WAITER,
-  replan,
-  reserve,
-  SharedWaiter,
-  type QueueOwner,
-  type Refusal,
-  type TakeCache,
-} from './operations.js';
+import { giveBack, replan } from './replan.js';
 import type { SharedState } from './SharedState.js';
+import { SharedWaiter, type Refusal } from './SharedWaiter.js';
+import { NEEDS_WAITER, reserve, type QueueOwner, type TakeCache } from './takeOrReserve.js';
 
 const GRANTED: Promise<void> = Promise.resolve();
 

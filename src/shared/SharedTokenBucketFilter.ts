@@ -15,9 +15,11 @@ import type {
 import type { SharedTokenBucketFromOptions, SharedTokenBucketHandle } from './handle.js';
 import { CLOSED, NOTICE } from './layout.js';
 import { attachState, checkLimitCount, createState } from './open.js';
-import { pause, reconfigure, takeNow, type Refusal, type SharedWaiter } from './operations.js';
+import { pause, reconfigure } from './replan.js';
 import type { SharedState } from './SharedState.js';
 import { SharedThread } from './SharedThread.js';
+import type { Refusal, SharedWaiter } from './SharedWaiter.js';
+import { takeNow } from './takeOrReserve.js';
 
 export type { SharedTokenBucketFromOptions, SharedTokenBucketHandle } from './handle.js';
 
