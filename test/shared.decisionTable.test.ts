@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { decide, peekAvailable, peekWait, replay } from '../src/core/decide.js';
 import { createBuffer } from '../src/shared/layout.js';
-import { SharedState, type Snapshot } from '../src/shared/SharedState.js';
+import type { Snapshot } from '../src/shared/SharedLimits.js';
+import { SharedState } from '../src/shared/SharedState.js';
 import { decisionTable, type TableCase } from './support/decisionTable.js';
 
 /**

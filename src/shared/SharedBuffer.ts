@@ -15,7 +15,7 @@ import { lock, unlock } from './lock.js';
 /**
  * SharedBuffer is one thread's view of a shared bucket's `SharedArrayBuffer` (see `layout.ts`): its
  * lock, the words read atomically without it ({@link closed}, {@link pending}, {@link earlier}), and
- * the counters behind `stats()`, which every thread adds to. {@link SharedState} adds the limits.
+ * the counters behind `stats()`, which every thread adds to. {@link SharedLimits} adds the limits.
  *
  * The counters are plain Float64 words, added to only while the lock is held; {@link stats} too reads
  * them under the lock. The one exception, `tryGetToken()` refusals proved without the lock, is counted

@@ -1,6 +1,6 @@
 import { pauseUntil } from '../core/decide.js';
-import { MultiLimit, NO_PAUSE, SingleLimit, type LimitState } from '../core/limits.js';
-import { refill, stepsAt, stepTime, type RefillSchedule } from '../core/refill.js';
+import { NO_PAUSE, type LimitState, type SingleLimit } from '../core/limits.js';
+import { refill, stepsAt } from '../core/refill.js';
 import type { ResolvedLimit } from '../options/bucketOptions.js';
 import {
   BORN,
@@ -10,175 +10,26 @@ import {
   GENERATION,
   LIMIT_COUNT,
   limitBase,
-  ORIGIN,
   RECONFIGURED_AT,
   RECONFIGURED_SLOTS,
-  REFILL_INTERVAL,
-  REFILL_TOKENS,
   RESUME_AT,
   SEQUENCE,
-  STEP,
   TOKENS,
   writeLimits,
 } from './layout.js';
-import { SharedBuffer } from './SharedBuffer.js';
-
-/** Float64 indexes of the first limit's position (the hot path). */
-const FIRST_TOKENS = limitBase(0) + TOKENS;
-const FIRST_STEP = limitBase(0) + STEP;
-
-/** Where a state stood: each limit's tokens and step, in order (`[tokens0, step0, tokens1, step1, …]`). */
-export type Snapshot = readonly number[];
+import { place, SharedLimits } from './SharedLimits.js';
 
 /**
- * SharedState is one thread's access to a shared bucket's state in its `SharedArrayBuffer` (see
- * `layout.ts`): the configuration (every limit's schedule) and the state (every limit's tokens and
- * step, the positions of the core's `SingleLimit`s), guarded by the lock of `lock.ts`.
+ * SharedState is one thread's whole access to a shared bucket's state: the limits as the core's
+ * decision state ({@link SharedLimits}), plus the writes that change more than one decision does:
+ * {@link replace} (a reconfiguration, which begins a new generation; the ring of the instants each
+ * generation began), {@link pause} (which voids every reservation), {@link giveBackTokens} (the tokens
+ * of a reservation its thread re-plans), and {@link chainReserved}, the tokens reserved while callers
+ * are queued, which a reconfiguration carries as a debt.
  *
- * The state it holds is the bucket's *tail*, the core's decision state: where the limits stand once
- * every caller queued in any thread has been granted. So a thread decides exactly as an in-process
- * bucket does, through `decide()`, `peekWait()` and `peekAvailable()` of `src/core/decide.ts`: it takes
- * the lock, {@link read}s the state into a `LimitState`, runs the decision and {@link write}s the state
- * back. This is governor's `StateStore::measure_and_replace(key, f)` with a lock in place of its
- * compare-and-swap loop: the state of several limits spans several words, which no single atomic
- * instruction can replace, and a lock held for a few hundred nanoseconds costs less than re-running the
- * decision on every lost race.
- *
- * Every method here must be called with the lock held (see {@link SharedBuffer} for those that need
- * not); their reads and writes are plain, ordered across threads by the lock's atomics.
+ * Every method here must be called with the lock held; see {@link SharedLimits}.
  */
-export class SharedState extends SharedBuffer {
-  /** The generation {@link limits} were built for; -1 before the first {@link read}. */
-  private builtFor = -1;
-  /** One `SingleLimit` per limit in force, loaded with the shared positions at each {@link read}. */
-  private limits: SingleLimit[] = [];
-  /** The `MultiLimit` the last {@link read} or {@link restore} of several limits returned (to write its gate back). */
-  private multi: MultiLimit | undefined = undefined;
-  /** The capacity in force at the last {@link read} (the smallest, with several limits). */
-  capacity = 0;
-
-  /** The configuration's generation: bumped by every reconfiguration. */
-  get generation(): number {
-    return this.words[GENERATION] ?? 0;
-  }
-
-  /** The state's write sequence: bumped by every write, so a thread can tell whether anyone wrote since it did. */
-  get sequence(): number {
-    return this.floats[SEQUENCE] ?? 0;
-  }
-
-  /**
-   * Returns the shared state as a `LimitState` to decide on: a `SingleLimit` (reused from call to call)
-   * for one limit, a `MultiLimit` over them for several. Valid until the next `read()`; a decision
-   * changes it in place, and {@link write} stores it.
-   */
-  read(): LimitState {
-    const floats = this.floats;
-    if (this.words[GENERATION] !== this.builtFor) this.rebuild();
-    const limits = this.limits;
-    if (limits.length === 1) {
-      // The common case, and the hot path of every call: no loop, no allocation.
-      const only = limits[0] as SingleLimit;
-      place(only, floats[FIRST_TOKENS] as number, floats[FIRST_STEP] as number);
-      const gate = floats[RESUME_AT] as number;
-      if (only.resumeAt !== gate) only.resumeAt = gate;
-      return only;
-    }
-    for (let i = 0; i < limits.length; i += 1) {
-      const base = limitBase(i);
-      place(limits[i] as SingleLimit, floats[base + TOKENS] as number, floats[base + STEP] as number);
-    }
-    return this.several();
-  }
-
-  /** Returns the state as {@link read} would, loaded from `snapshot` instead of the shared memory. */
-  restore(snapshot: Snapshot): LimitState {
-    if (this.words[GENERATION] !== this.builtFor) this.rebuild();
-    const limits = this.limits;
-    for (let i = 0; i < limits.length; i += 1) {
-      place(limits[i] as SingleLimit, snapshot[2 * i] as number, snapshot[2 * i + 1] as number);
-    }
-    if (limits.length !== 1) return this.several();
-    const only = limits[0] as SingleLimit;
-    only.resumeAt = this.floats[RESUME_AT] as number;
-    return only;
-  }
-
-  /** The limits placed in {@link limits} as one `MultiLimit`, with the pause gate in force. */
-  private several(): MultiLimit {
-    const multi = new MultiLimit(this.limits);
-    multi.resumeAt = this.floats[RESUME_AT] as number;
-    this.multi = multi;
-    return multi;
-  }
-
-  /** The pause gate in force: the end of a pause (ms), or -Infinity (see `LimitState.resumeAt`). */
-  get resumeAt(): number {
-    return this.floats[RESUME_AT] as number;
-  }
-
-  /** Stores the state last returned by {@link read} or {@link restore}; returns the new write sequence. */
-  write(): number {
-    const floats = this.floats;
-    const limits = this.limits;
-    if (limits.length === 1) {
-      const only = limits[0] as SingleLimit;
-      floats[FIRST_TOKENS] = only.tokens;
-      floats[FIRST_STEP] = only.step;
-      // Moved only by a pause and by the first advance past its end: a store then, not at every write.
-      if (only.resumeAt !== floats[RESUME_AT]) floats[RESUME_AT] = only.resumeAt;
-    } else {
-      this.writeAll();
-    }
-    const sequence = (floats[SEQUENCE] as number) + 1;
-    floats[SEQUENCE] = sequence;
-    return sequence;
-  }
-
-  /** {@link write} of several limits. */
-  private writeAll(): void {
-    const floats = this.floats;
-    const limits = this.limits;
-    for (let i = 0; i < limits.length; i += 1) {
-      const limit = limits[i] as SingleLimit;
-      const base = limitBase(i);
-      floats[base + TOKENS] = limit.tokens;
-      floats[base + STEP] = limit.step;
-    }
-    if (this.multi !== undefined) floats[RESUME_AT] = this.multi.resumeAt;
-  }
-
-  /**
-   * Sets the write sequence back to `sequence`, after a thread has undone its own writes since then
-   * (a give-back): nobody else holds a later number, since every write after it was that thread's.
-   */
-  rewind(sequence: number): void {
-    this.floats[SEQUENCE] = sequence;
-    Atomics.add(this.words, EARLIER, 1); // the state it undid to grants no later than the undone one
-  }
-
-  /** Returns where the shared state stands now (before a {@link write} of a decision made since the read). */
-  stored(): Snapshot {
-    const snapshot: number[] = [];
-    const count = this.words[LIMIT_COUNT] as number;
-    for (let i = 0; i < count; i += 1) {
-      const base = limitBase(i);
-      snapshot.push(this.floats[base + TOKENS] as number, this.floats[base + STEP] as number);
-    }
-    return snapshot;
-  }
-
-  /** Returns where the state last returned by {@link read} or {@link restore} stands now. */
-  current(): Snapshot {
-    return this.limits.flatMap((limit) => [limit.tokens, limit.step]);
-  }
-
-  /** Every limit's schedule in force (origin included), in order. */
-  schedules(): readonly RefillSchedule[] {
-    if (this.words[GENERATION] !== this.builtFor) this.rebuild();
-    return this.limits.map(({ schedule }) => schedule);
-  }
-
+export class SharedState extends SharedLimits {
   /**
    * Returns the generation at which limit `i` last started afresh: a thread gives the tokens of a
    * reservation made at generation `g` back only to the limits born at or before `g`.
@@ -240,7 +91,7 @@ export class SharedState extends SharedBuffer {
 
   /**
    * Pauses until clock reading `until` (ms) from clock reading `now`, voiding every reservation
-   * outstanding in any thread (see `pause()` in `operations.ts`); the limits must have been placed by
+   * outstanding in any thread (see `pause()` in `replan.ts`); the limits must have been placed by
    * a {@link read} or {@link restore} brought up to `now`. Then bumps the generation: every thread
    * re-plans its queued callers, and since every limit is born anew, none of their reservations gives
    * tokens back.
@@ -293,33 +144,4 @@ export class SharedState extends SharedBuffer {
     pauseUntil(state, until);
     this.write();
   }
-
-  /** Rebuilds {@link limits} from the configuration in shared memory. */
-  private rebuild(): void {
-    const floats = this.floats;
-    const count = this.words[LIMIT_COUNT] as number;
-    const limits: SingleLimit[] = [];
-    let capacity = Number.POSITIVE_INFINITY;
-    for (let i = 0; i < count; i += 1) {
-      const base = limitBase(i);
-      const schedule: RefillSchedule = {
-        capacity: floats[base + CAPACITY] as number,
-        refillTokens: floats[base + REFILL_TOKENS] as number,
-        refillInterval: floats[base + REFILL_INTERVAL] as number,
-        origin: floats[base + ORIGIN] as number,
-      };
-      capacity = Math.min(capacity, schedule.capacity);
-      limits.push(new SingleLimit(schedule, 0, 0));
-    }
-    this.limits = limits;
-    this.capacity = capacity;
-    this.builtFor = this.words[GENERATION] as number;
-  }
-}
-
-/** Puts `limit` at `tokens` tokens just after step `step`. */
-function place(limit: SingleLimit, tokens: number, step: number): void {
-  limit.tokens = tokens;
-  limit.step = step;
-  limit.nextStepAt = stepTime(limit.schedule, step + 1);
 }

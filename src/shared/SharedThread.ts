@@ -1,61 +1,30 @@
-import { ClockTimer, globalClock, readClock, tryReadClock, type Clock } from '../clock.js';
+import { globalClock, readClock, tryReadClock, type Clock } from '../clock.js';
 import { BucketCounters } from '../core/counters.js';
 import type { BucketEvents } from '../core/events.js';
-import { deferred } from '../core/deferred.js';
-import { WaiterExtras } from '../core/WaiterQueue.js';
 import { WaitingRoom, type QueueCap, type RoomTime, type WaitPlan } from '../core/WaitingRoom.js';
 import { BucketClosedError, MaxWaitExceededError } from '../errors.js';
-import type { GetTokenRequest } from '../options/requestOptions.js';
 import { epochClock } from './epochClock.js';
-import { GENERATION, NOTICE } from './layout.js';
-import {
-  giveBack,
-  NEEDS_WAITER,
-  replan,
-  reserve,
-  SharedWaiter,
-  type QueueOwner,
-  type Refusal,
-  type TakeCache,
-} from './operations.js';
+import { GENERATION } from './layout.js';
+import { NoticeWatch } from './NoticeWatch.js';
+import { giveBack, replan } from './replan.js';
 import type { SharedState } from './SharedState.js';
-
-const GRANTED: Promise<void> = Promise.resolve();
-
-/** Without `Atomics.waitAsync`, a thread with waiters looks for another thread's close or reconfiguration this often (ms). */
-export const NOTICE_POLL_MS = 1000;
-/**
- * How long one `Atomics.waitAsync` on the notice word lasts (ms) before it is renewed (only while
- * callers wait): a bucket dropped without `close()` is held by its last wait no longer than this.
- */
-const NOTICE_WATCH_MS = 30_000;
-
-type WaitAsync = (
-  array: Int32Array,
-  index: number,
-  value: number,
-  timeout: number,
-) => { async: false; value: string } | { async: true; value: Promise<string> };
-
-/** `Atomics.waitAsync` where the runtime has it (Node 16+, Chromium), looked up at each use. */
-function waitAsync(): WaitAsync | undefined {
-  const wait = (Atomics as { waitAsync?: unknown }).waitAsync;
-  return typeof wait === 'function' ? (wait as WaitAsync) : undefined;
-}
+import type { Refusal, SharedWaiter } from './SharedWaiter.js';
+import type { QueueOwner, TakeCache } from './takeOrReserve.js';
 
 /**
  * SharedThread is one thread's side of a shared bucket: its access to the shared state, its clock on
  * the time base every thread shares, and the {@link WaitingRoom} of its own waiting callers, for which
  * it is the room's {@link WaitPlan}. A waiter's tokens are reserved in the shared state when it
  * queues, so a grant takes nothing more (it counts and un-pends it), and an abort gives the tokens back
- * when nobody else has drawn on them since (`giveBack()`).
+ * when nobody else has drawn on them since (`giveBack()`). Its `getToken()` is `getTokenAt()` of
+ * `getToken.ts`.
  *
  * What other threads do reaches it through the shared memory: it notices a close (rejecting its
  * callers) or a reconfiguration (re-planning them) at its next call, and, while callers wait, at once
- * through `Atomics.waitAsync` on the notice word, or within {@link NOTICE_POLL_MS} without it.
+ * as its {@link NoticeWatch} part sees the notice word (through `Atomics.waitAsync`, or a poll).
  */
-export class SharedThread implements WaitPlan<SharedWaiter>, QueueOwner, RoomTime {
-  readonly room: WaitingRoom<SharedWaiter>;
+export class SharedThread extends NoticeWatch implements WaitPlan<SharedWaiter>, QueueOwner, RoomTime {
+  override readonly room: WaitingRoom<SharedWaiter>;
   /** What another thread needs to attach: the buffer (structured-clonable; shared, not copied). */
   readonly handle: { readonly buffer: SharedArrayBuffer };
   /** The configuration generation this thread's queue is planned for. */
@@ -65,8 +34,6 @@ export class SharedThread implements WaitPlan<SharedWaiter>, QueueOwner, RoomTim
   /** What the last `tryGetToken()` proved about the next grant (see `takeNow()`). */
   readonly takeCache: TakeCache = { earliest: Number.NEGATIVE_INFINITY, earlier: 0, capacity: 0 };
   private closedHere = false;
-  private watching = false;
-  private poll: ClockTimer | undefined = undefined;
   private syncQueued = false;
   /** Refusals of a re-plan made under the lock, settled once it is released. */
   private refusals: Refusal[] = [];
@@ -79,11 +46,12 @@ export class SharedThread implements WaitPlan<SharedWaiter>, QueueOwner, RoomTim
    * @param events this instance's observer, told what this thread's calls do
    */
   constructor(
-    readonly state: SharedState,
+    override readonly state: SharedState,
     readonly injected: Clock | undefined,
     readonly cap: QueueCap,
     readonly events: BucketEvents | undefined,
   ) {
+    super();
     // The room's own counts are this thread's alone; stats() reads the shared ones, kept in the buffer.
     // They carry this instance's observer, which the room tells what it counts.
     this.room = new WaitingRoom<SharedWaiter>(this, this, new BucketCounters(events), { cap });
@@ -100,7 +68,7 @@ export class SharedThread implements WaitPlan<SharedWaiter>, QueueOwner, RoomTim
   }
 
   /** The clock timers are set on: the injected one, or the global one as it is now. */
-  get clock(): Clock {
+  override get clock(): Clock {
     return this.injected ?? globalClock();
   }
 
@@ -122,7 +90,7 @@ export class SharedThread implements WaitPlan<SharedWaiter>, QueueOwner, RoomTim
    * Catches up with the other threads: returns true when the bucket is closed (this thread's callers
    * are rejected then), and re-plans this thread's callers when another thread reconfigured.
    */
-  sync(): boolean {
+  override sync(): boolean {
     if (this.closedHere) return true;
     if (this.state.closed) {
       this.closeHere();
@@ -137,7 +105,7 @@ export class SharedThread implements WaitPlan<SharedWaiter>, QueueOwner, RoomTim
   closeHere(): void {
     if (this.closedHere) return;
     this.closedHere = true;
-    this.stopPoll();
+    this.stopWatching();
     const waiters = this.room.close(new BucketClosedError());
     if (waiters.length !== 0) {
       this.state.addPending(-waiters.length);
@@ -178,56 +146,6 @@ export class SharedThread implements WaitPlan<SharedWaiter>, QueueOwner, RoomTim
     }
   }
 
-  /**
-   * `getToken()` at clock reading `now`, once the bucket is open and `count` and the options valid:
-   * takes the tokens now, or reserves them at the instant of their grant and waits (unless this
-   * thread's queue is full). Throws (the caller rejects with it) `RangeError`, `QueueFullError`,
-   * `MaxWaitExceededError`, or what the signal's `addEventListener` throws, having reserved nothing.
-   */
-  getToken(count: number, request: GetTokenRequest, now: number): Promise<void> {
-    const room = this.room;
-    const { signal, maxWait } = request;
-    // Asked once, before the decision: a full queue makes it the decision with no wait.
-    const full = room.full;
-    let waiter: SharedWaiter | undefined;
-    let promise: Promise<void> | undefined;
-    for (;;) {
-      let at: number;
-      try {
-        at = reserve(this.state, this, now, count, maxWait ?? Number.POSITIVE_INFINITY, waiter, full);
-      } catch (refusal) {
-        if (waiter !== undefined) room.unwatch(waiter);
-        if (refusal instanceof MaxWaitExceededError) this.events?.refused(count, 'maxWaitExceeded', undefined);
-        throw refusal;
-      } finally {
-        this.settle();
-      }
-      // QUEUE_FULL (NaN): refused and counted in shared memory; no waiter was made.
-      if (Number.isNaN(at)) throw room.queueFull(count);
-      if (at === NEEDS_WAITER) {
-        // Created and watched outside the lock (addEventListener is the caller's code), then asked again.
-        const settle = deferred();
-        promise = settle.promise;
-        // An observed instance's waiters keep the instant of their call too, for the wait it reports.
-        const extras =
-          signal === undefined && maxWait === undefined && this.events === undefined
-            ? undefined
-            : new WaiterExtras(settle.reject, signal, now, maxWait ?? Number.POSITIVE_INFINITY, room);
-        waiter = new SharedWaiter(count, Number.POSITIVE_INFINITY, settle.resolve, extras);
-        room.watch(waiter); // throws what addEventListener throws, with nothing reserved
-        continue;
-      }
-      if (at <= now || waiter === undefined || promise === undefined) {
-        if (waiter !== undefined) room.unwatch(waiter);
-        this.events?.granted(count, 0, undefined);
-        return GRANTED;
-      }
-      this.state.addPending(1);
-      room.push(waiter);
-      return promise;
-    }
-  }
-
   // The room's plan.
 
   dueAt(head: SharedWaiter): number {
@@ -250,13 +168,7 @@ export class SharedThread implements WaitPlan<SharedWaiter>, QueueOwner, RoomTim
   }
 
   headChanged(): void {
-    if (this.room.queued === 0) {
-      this.stopPoll();
-      return;
-    }
-    const wait = waitAsync();
-    if (wait !== undefined) this.watch(wait);
-    else this.poll ??= ClockTimer.timeout(this.clock, this.polled, NOTICE_POLL_MS);
+    this.watchNotices();
   }
 
   /** Re-plans this thread's queue for the configuration now in force, then grants what is due. */
@@ -282,36 +194,5 @@ export class SharedThread implements WaitPlan<SharedWaiter>, QueueOwner, RoomTim
       this.syncQueued = false;
       this.sync();
     });
-  }
-
-  /**
-   * Waits (without a timer, and without keeping the process alive) for another thread to close or
-   * reconfigure the bucket, while this thread has callers queued: one such wait at a time, renewed
-   * every {@link NOTICE_WATCH_MS} while callers wait, so that it never holds a dropped bucket for long.
-   */
-  private watch(wait: WaitAsync): void {
-    if (this.watching) return;
-    for (;;) {
-      const seen = Atomics.load(this.state.words, NOTICE);
-      if (this.sync() || this.room.queued === 0) return;
-      const result = wait(this.state.words, NOTICE, seen, NOTICE_WATCH_MS);
-      if (!result.async) continue; // a notice came between the look and the wait: look again
-      this.watching = true;
-      void result.value.then(() => {
-        this.watching = false;
-        if (!this.sync() && this.room.queued !== 0) this.watch(wait);
-      });
-      return;
-    }
-  }
-
-  private readonly polled = (): void => {
-    this.poll = undefined;
-    if (!this.sync() && this.room.queued !== 0) this.headChanged();
-  };
-
-  private stopPoll(): void {
-    this.poll?.cancel();
-    this.poll = undefined;
   }
 }

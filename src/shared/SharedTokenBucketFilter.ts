@@ -12,12 +12,15 @@ import type {
   TokenBucketOptions,
   TokenBucketStats,
 } from '../TokenBucketFilter.js';
+import { getTokenAt } from './getToken.js';
 import type { SharedTokenBucketFromOptions, SharedTokenBucketHandle } from './handle.js';
 import { CLOSED, NOTICE } from './layout.js';
 import { attachState, checkLimitCount, createState } from './open.js';
-import { pause, reconfigure, takeNow, type Refusal, type SharedWaiter } from './operations.js';
+import { pause, reconfigure } from './replan.js';
 import type { SharedState } from './SharedState.js';
 import { SharedThread } from './SharedThread.js';
+import type { Refusal, SharedWaiter } from './SharedWaiter.js';
+import { takeNow } from './takeOrReserve.js';
 
 export type { SharedTokenBucketFromOptions, SharedTokenBucketHandle } from './handle.js';
 
@@ -196,7 +199,7 @@ export class SharedTokenBucketFilter implements PausableTokenBucketFilter {
       const request = readGetTokenOptions(options);
       const now = thread.now();
       if (thread.room.queued !== 0) thread.room.drain(now);
-      return thread.getToken(count, request, now);
+      return getTokenAt(thread, count, request, now);
     } catch (refusal) {
       // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- an abort reason is passed on untouched, whatever it is
       return Promise.reject(refusal);
