@@ -1,7 +1,7 @@
 import { KeyedTokenBucketFilter, type KeyedTokenBucketOptions } from './keyed/KeyedTokenBucketFilter.js';
 import { LazyTokenBucketFilter } from './LazyTokenBucketFilter.js';
 import { TimerTokenBucketFilter } from './TimerTokenBucketFilter.js';
-import type { MultiLimitFilterOptions, TokenBucketFilterOptions } from './TokenBucketFilter.js';
+import type { MultiLimitFilterOptions, TokenBucketFilterOptions } from './types/options.js';
 
 /**
  * TokenBucketFilterFactory builds ready-to-use buckets. It exists so that a timer-driven bucket's

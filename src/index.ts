@@ -23,21 +23,22 @@ export type { KeyedOptions, KeyedTokenBucketOptions, KeyedTokenBucketStats } fro
 export { LazyTokenBucketFilter } from './LazyTokenBucketFilter.js';
 export { TimerTokenBucketFilter } from './TimerTokenBucketFilter.js';
 export type {
-  BucketObserver,
+  PausableTokenBucketFilter,
+  ReconfigurableTokenBucketFilter,
+  TokenBucketFilter,
+} from './TokenBucketFilter.js';
+export { TokenBucketFilterFactory } from './TokenBucketFilterFactory.js';
+export type { BucketObserver, RefusalReason } from './types/observer.js';
+export type {
   GetTokenOptions,
   MultiLimitFilterOptions,
   MultiLimitOptions,
-  PausableTokenBucketFilter,
-  ReconfigurableTokenBucketFilter,
   ReconfigureOptions,
   RefillLimit,
-  RefusalReason,
-  TokenBucketFilter,
   TokenBucketFilterKind,
   TokenBucketFilterOptions,
   TokenBucketOptions,
-  TokenBucketStats,
-} from './TokenBucketFilter.js';
-export { TokenBucketFilterFactory } from './TokenBucketFilterFactory.js';
+} from './types/options.js';
+export type { TokenBucketStats } from './types/stats.js';
 export { wrap } from './wrap.js';
 export type { KeyedTokenSource, KeyedWrapOptions, TokenSource, WrapOptions } from './wrap.js';

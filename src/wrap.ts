@@ -2,7 +2,8 @@ import type { Clock } from './clock.js';
 import { formatValue, ownOption, withDefault } from './options/format.js';
 import { isKeyedSource } from './options/keyedSource.js';
 import { checkMaxWait, isAbortSignal } from './options/requestOptions.js';
-import type { AbortSignalLike, GetTokenOptions } from './TokenBucketFilter.js';
+import type { GetTokenOptions } from './types/options.js';
+import type { AbortSignalLike } from './types/platform.js';
 import { concurrentWrapper } from './wrap/concurrent.js';
 
 /**

@@ -3,11 +3,8 @@ import { BucketClosedError, MaxWaitExceededError } from '../src/errors.js';
 import { LazyTokenBucketFilter } from '../src/LazyTokenBucketFilter.js';
 import { SharedTokenBucketFilter } from '../src/shared/SharedTokenBucketFilter.js';
 import { TimerTokenBucketFilter } from '../src/TimerTokenBucketFilter.js';
-import type {
-  MultiLimitOptions,
-  ReconfigurableTokenBucketFilter,
-  TokenBucketOptions,
-} from '../src/TokenBucketFilter.js';
+import type { ReconfigurableTokenBucketFilter } from '../src/TokenBucketFilter.js';
+import type { MultiLimitOptions, TokenBucketOptions } from '../src/types/options.js';
 import { createFakeClock, flushPromises, track, type FakeClock } from './support/clock.js';
 
 type Create = (

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MaxWaitExceededError } from '../src/errors.js';
 import { SharedTokenBucketFilter } from '../src/shared/SharedTokenBucketFilter.js';
-import type { TokenBucketOptions } from '../src/TokenBucketFilter.js';
+import type { TokenBucketOptions } from '../src/types/options.js';
 import { createFakeClock, flushPromises, track, type FakeClock } from './support/clock.js';
 
 // pause() on one bucket is in the conformance suite (test/conformance/pauseSuite.ts, which runs on

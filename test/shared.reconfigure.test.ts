@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { MaxWaitExceededError } from '../src/errors.js';
 import { SharedTokenBucketFilter } from '../src/shared/SharedTokenBucketFilter.js';
-import type { MultiLimitOptions, TokenBucketOptions } from '../src/TokenBucketFilter.js';
+import type { MultiLimitOptions, TokenBucketOptions } from '../src/types/options.js';
 import { createFakeClock, flushPromises, track, type FakeClock } from './support/clock.js';
 
 /** Two instances on one buffer with one fake clock stand for two threads (see shared.test.ts). */

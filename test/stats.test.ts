@@ -3,7 +3,8 @@ import { QueueFullError } from '../src/errors.js';
 import { LazyTokenBucketFilter } from '../src/LazyTokenBucketFilter.js';
 import { SharedTokenBucketFilter } from '../src/shared/SharedTokenBucketFilter.js';
 import { TimerTokenBucketFilter } from '../src/TimerTokenBucketFilter.js';
-import type { ReconfigurableTokenBucketFilter, TokenBucketOptions } from '../src/TokenBucketFilter.js';
+import type { ReconfigurableTokenBucketFilter } from '../src/TokenBucketFilter.js';
+import type { TokenBucketOptions } from '../src/types/options.js';
 import { createFakeClock, flushPromises, track, type FakeClock } from './support/clock.js';
 
 type Create = (options: TokenBucketOptions & { clock: FakeClock }) => ReconfigurableTokenBucketFilter;

@@ -13,7 +13,7 @@ import {
   type TokenBucketFilterOptions,
   type TokenBucketStats,
 } from '../src/index.js';
-import type { AbortSignalShape } from '../src/TokenBucketFilter.js';
+import type { AbortSignalShape } from '../src/types/platform.js';
 
 describe('types', () => {
   it('accepts globalThis, a fake-timers clock and a hand-written object as the clock', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LazyTokenBucketFilter, QueueFullError, wrap } from '../src/index.js';
-import type { BucketObserver, RefusalReason } from '../src/TokenBucketFilter.js';
+import type { BucketObserver, RefusalReason } from '../src/types/observer.js';
 import { createFakeClock, track } from './support/clock.js';
 
 // wrap() on a bucket with an observer and a maxQueue: the wrapped calls are the bucket's getToken()

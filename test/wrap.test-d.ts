@@ -1,6 +1,7 @@
 import { describe, expectTypeOf, it } from 'vitest';
 import { LazyTokenBucketFilter } from '../src/LazyTokenBucketFilter.js';
-import type { ReconfigurableTokenBucketFilter, TokenBucketFilter, TokenBucketStats } from '../src/TokenBucketFilter.js';
+import type { ReconfigurableTokenBucketFilter, TokenBucketFilter } from '../src/TokenBucketFilter.js';
+import type { TokenBucketStats } from '../src/types/stats.js';
 import { KeyedTokenBucketFilter, type KeyedTokenBucketStats } from '../src/keyed/KeyedTokenBucketFilter.js';
 import { TokenBucketFilterFactory } from '../src/TokenBucketFilterFactory.js';
 import { wrap } from '../src/wrap.js';

@@ -10,15 +10,10 @@ import { BucketClosedError } from '../errors.js';
 import { resolveBucketOptions, resolveReconfigure, type ResolvedLimit } from '../options/bucketOptions.js';
 import { formatValue, ownOption } from '../options/format.js';
 import { checkCount, checkPauseMs, PLAIN_REQUEST, readGetTokenOptions } from '../options/requestOptions.js';
-import type {
-  BucketObserver,
-  DisposableLike,
-  GetTokenOptions,
-  MultiLimitOptions,
-  ReconfigureOptions,
-  TokenBucketOptions,
-  TokenBucketStats,
-} from '../TokenBucketFilter.js';
+import type { BucketObserver } from '../types/observer.js';
+import type { GetTokenOptions, MultiLimitOptions, ReconfigureOptions, TokenBucketOptions } from '../types/options.js';
+import type { DisposableLike } from '../types/platform.js';
+import type { TokenBucketStats } from '../types/stats.js';
 import { KeyBucket, type KeyBucketOwner } from './KeyBucket.js';
 import { KeyTable } from './KeyTable.js';
 

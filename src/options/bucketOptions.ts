@@ -4,7 +4,7 @@
  */
 import type { Clock } from '../clock.js';
 import { eventsOf, type BucketEvents } from '../core/events.js';
-import type { TokenBucketFilterKind } from '../TokenBucketFilter.js';
+import type { TokenBucketFilterKind } from '../types/options.js';
 import { formatValue, ownOption, positiveSafeInteger, requireNumber, withDefault } from './format.js';
 
 /** Bucket options after validation, with defaults filled in. */

@@ -2,7 +2,7 @@
  * Reading and validating the arguments of one call: a token count, and the options of `getToken()`
  * (`signal`, `maxWait`).
  */
-import type { AbortSignalLike } from '../TokenBucketFilter.js';
+import type { AbortSignalLike } from '../types/platform.js';
 import { formatValue, ownOption } from './format.js';
 
 /**

@@ -1,7 +1,8 @@
 import { type Clock, ClockRetry, ClockTimer, globalClock, readClock, tryReadClock } from '../clock.js';
 import { MaxWaitExceededError } from '../errors.js';
 import { abortReason, checkCount } from '../options/requestOptions.js';
-import type { AbortSignalLike, GetTokenOptions } from '../TokenBucketFilter.js';
+import type { GetTokenOptions } from '../types/options.js';
+import type { AbortSignalLike } from '../types/platform.js';
 import { Semaphore, type SlotWaiter } from './Semaphore.js';
 
 /** What a wrapped function with a `concurrency` cap needs, validated by `wrap()`. */

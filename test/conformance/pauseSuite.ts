@@ -1,6 +1,6 @@
 import { describe, expect } from 'vitest';
 import { BucketClosedError, MaxWaitExceededError } from '../../src/index.js';
-import type { ReconfigureOptions } from '../../src/TokenBucketFilter.js';
+import type { ReconfigureOptions } from '../../src/types/options.js';
 import { createFakeClock, track, type FakeClock } from '../support/clock.js';
 import type { SuiteOptions } from '../support/implementations.js';
 import { suiteTools, type SuiteBucket, type SuiteFactory, type SuiteHooks } from './suiteTools.js';

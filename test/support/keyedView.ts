@@ -1,4 +1,5 @@
-import type { GetTokenOptions, ReconfigureOptions, TokenBucketFilter } from '../../src/TokenBucketFilter.js';
+import type { TokenBucketFilter } from '../../src/TokenBucketFilter.js';
+import type { GetTokenOptions, ReconfigureOptions } from '../../src/types/options.js';
 import { KeyedTokenBucketFilter, type KeyedTokenBucketOptions } from '../../src/keyed/KeyedTokenBucketFilter.js';
 
 /**
