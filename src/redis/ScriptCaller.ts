@@ -1,23 +1,23 @@
-import { timerDelay } from '../clock.js';
-import { afterMicrotasks, Lane, MAX_BATCH, PendingCall, retriedArgs, Runs, Send, type TakeRequest } from './batches.js';
-import { afterMacrotask, Breakers, realNow } from './Breaker.js';
+/**
+ * The bucket script's caller: the calls and takes of one store instance (or one keyed store), sent
+ * through the breakers, timed out by {@link CallTimeouts}, batched per key by {@link TakeLanes}, their
+ * answers decoded and settled by `answers.ts`.
+ */
+import { readAnswer, settleAnswer } from './answers.js';
+import { PendingCall, Send, type Lane, type TakeRequest } from './batches.js';
+import { afterMacrotask, Breakers } from './Breaker.js';
+import { CallTimeouts } from './CallTimeouts.js';
 import type { RedisScriptRunner } from './clients.js';
-import { RedisKeyError, RedisTimeoutError, RedisUnavailableError, type ScriptFailure } from './errors.js';
-import { evalScript, isKeyError } from './evalScript.js';
+import { RedisTimeoutError, RedisUnavailableError, type ScriptFailure } from './errors.js';
+import { evalScript } from './evalScript.js';
 import { InFlight } from './InFlight.js';
 import { LossWatch } from './LossWatch.js';
 import { TAKES_HEADER, takeLength } from './protocol.js';
-import { parseReply, splitTakes, type ScriptReply } from './replies.js';
+import type { ScriptReply } from './replies.js';
+import { TakeLanes } from './TakeLanes.js';
 
 export type { TakeRequest } from './batches.js';
 export type { ScriptReply } from './replies.js';
-
-interface TimerHandle {
-  unref?(): unknown;
-}
-
-/** The cause given to a take withdrawn before its call was sent (its caller was settled already). */
-const WITHDRAWN = new Error('the take was withdrawn before it was sent');
 
 /**
  * ScriptCaller runs the bucket script for one store instance (or one keyed store): `EVALSHA`, falling
@@ -40,16 +40,10 @@ const WITHDRAWN = new Error('the take was withdrawn before it was sent');
  * and `TRYAGAIN` are retried within the callers' timeout (see `evalScript`).
  */
 export class ScriptCaller {
-  /** Calls in order; settled ones are dropped from the front. */
-  private calls: PendingCall[] = [];
-  private head = 0;
-  private timer: unknown = undefined;
-  /** The `clearTimeout` of the API that set {@link timer} (fake timers may have come or gone since). */
-  private clearTimer: (handle: never) => void = () => undefined;
-  /** Set by {@link close}: the timer is cleared once no call is pending, rather than left to fire. */
-  private closing = false;
+  /** Calls awaiting their reply, in call order, and the one timer that times them out. */
+  private readonly timeouts: CallTimeouts;
   /** The takes of each key with takes waiting or in flight. */
-  private readonly lanes = new Map<string, Lane>();
+  private readonly lanes: TakeLanes;
   /** Calls whose reply has not arrived (including timed-out ones still running, and takes not sent yet). */
   private readonly inFlight = new InFlight();
   private readonly breakers: Breakers;
@@ -63,6 +57,21 @@ export class ScriptCaller {
   ) {
     this.breakers = new Breakers(cooldown, timeout);
     this.losses = new LossWatch(runner);
+    this.timeouts = new CallTimeouts(
+      timeout,
+      (call) => this.timedOut(call),
+      (lane) => {
+        this.lanes.flush(lane);
+      },
+    );
+    this.lanes = new TakeLanes(
+      this.breakers,
+      this.inFlight,
+      (key, args, members, again) => this.send(key, args, members, again),
+      () => {
+        this.timeouts.dropSettled();
+      },
+    );
   }
 
   /**
@@ -107,14 +116,13 @@ export class ScriptCaller {
       return;
     }
     // The takes made on this key before this call reach Redis before it (in order, on the same connection).
-    const lane = this.lanes.get(key);
-    if (lane !== undefined) this.flush(lane, true);
+    this.lanes.sendWaiting(key);
     this.send(key, args, [this.pending(length, resolve, reject, late, undefined, undefined)], undefined, probe);
   }
 
   /**
    * Sends one take (op 1) on `key`: at once when no take on `key` is in flight, otherwise in the next
-   * call, with every take made on `key` until then (up to {@link MAX_BATCH}). `resolve` gets a reply
+   * call, with every take made on `key` until then (up to `MAX_BATCH`). `resolve` gets a reply
    * holding this take's values alone. Callbacks as in {@link call}: a failure or a malformed reply of
    * the batch's call rejects every take in it; each take times out `timeout` ms after this call. A
    * call of another kind on `key` ({@link call}) first sends the takes waiting on it: it never overtakes them.
@@ -133,13 +141,8 @@ export class ScriptCaller {
       });
       return;
     }
-    let lane = this.lanes.get(key);
-    if (lane === undefined) {
-      lane = new Lane(key);
-      this.lanes.set(key, lane);
-    }
-    lane.queue.push(this.pending(TAKES_HEADER + takeLength(1), resolve, reject, late, lane, request));
-    if (lane.busy === undefined && !lane.deferred) this.flush(lane);
+    const lane = this.lanes.of(key);
+    this.lanes.queue(lane, this.pending(TAKES_HEADER + takeLength(1), resolve, reject, late, lane, request));
   }
 
   /** Like {@link take}, as a promise. */
@@ -165,75 +168,10 @@ export class ScriptCaller {
     lane: Lane | undefined,
     request: TakeRequest | undefined,
   ): PendingCall {
-    const call = new PendingCall(realNow() + this.timeout, length, resolve, reject, late, lane, request);
-    this.calls.push(call);
-    if (this.timer === undefined) this.arm(this.timeout);
+    const call = new PendingCall(this.timeouts.deadline(), length, resolve, reject, late, lane, request);
+    this.timeouts.add(call);
     this.inFlight.add(1);
     return call;
-  }
-
-  /**
-   * Sends the takes waiting on `lane`, in batches, while it has none in flight; all of them at once
-   * with `now` (before another call on the key, which must not overtake them).
-   */
-  private flush(lane: Lane, now = false): void {
-    lane.deferred = false;
-    while ((now || lane.busy === undefined) && lane.head < lane.queue.length) {
-      const members: PendingCall[] = [];
-      const tuples: (readonly string[])[] = [];
-      const runs = new Runs();
-      let first: readonly string[] | undefined;
-      while (lane.head < lane.queue.length && members.length < MAX_BATCH) {
-        const call = lane.queue[lane.head] as PendingCall;
-        lane.head += 1;
-        if (call.done) {
-          this.inFlight.done(1); // timed out while it waited: never sent
-          continue;
-        }
-        let tuple: readonly string[] | undefined;
-        try {
-          tuple = call.request?.tuple();
-        } catch {
-          tuple = undefined;
-        }
-        if (tuple === undefined) {
-          this.settleUnsent(call, new RedisUnavailableError(WITHDRAWN));
-          continue;
-        }
-        first ??= tuple;
-        members.push(call);
-        tuples.push(tuple);
-        runs.add(tuple);
-      }
-      const last = members[members.length - 1];
-      if (last === undefined || first === undefined) break;
-      const refused = this.breakers.refusal(lane.key);
-      if (refused !== undefined) {
-        // The key's breaker opened while they waited (the call before them failed): they fail at once too.
-        for (const call of members) this.settleUnsent(call, this.breakers.refusal(lane.key) ?? refused);
-        continue;
-      }
-      // A retry (CLUSTERDOWN) asks the takes again: with Redis time their maxWait is counted down to then.
-      const again = (): readonly string[] => retriedArgs(members, tuples);
-      lane.busy = this.send(lane.key, runs.args((last.request as TakeRequest).head(first)), members, again);
-    }
-    if (lane.head >= lane.queue.length) {
-      lane.queue = [];
-      lane.head = 0;
-      if (lane.busy === undefined && this.lanes.get(lane.key) === lane) this.lanes.delete(lane.key);
-    } else if (lane.head > 1024 && lane.head * 2 > lane.queue.length) {
-      lane.queue = lane.queue.slice(lane.head); // a key that always has more than a batch waiting
-      lane.head = 0;
-    }
-    this.dropSettled();
-  }
-
-  /** Rejects a take that is not sent (withdrawn, or refused by the key's breaker) with `error`. */
-  private settleUnsent(call: PendingCall, error: ScriptFailure): void {
-    call.done = true;
-    call.reject(error);
-    // After its callback, as for an answered call: the calls it leads to (a withdraw) count before idle() wakes.
-    this.inFlight.done(1);
   }
 
   /**
@@ -269,88 +207,35 @@ export class ScriptCaller {
   }
 
   private answered(send: Send, reply: unknown, error?: unknown): void {
-    const members = send.members;
-    let replies: ScriptReply[] | undefined;
-    let failure = error;
-    // An error about the key itself: Redis answered, and no other key is concerned.
-    const ofKey = error !== undefined && isKeyError(error);
-    if (error === undefined) {
-      try {
-        const parsed = parseReply(reply, members.length === 1 ? (members[0] as PendingCall).length : 1);
-        replies = members.length === 1 ? [parsed] : splitTakes(parsed, members.length);
-      } catch (invalid) {
-        failure = invalid;
-      }
-    }
+    const answer = readAnswer(send.members, reply, error);
     // A reply after every caller's timeout says nothing about Redis now: the breaker stays as it is.
-    if (members.some((call) => !call.timedOut)) {
-      if (replies !== undefined || ofKey) this.breakers.succeeded(send.key, send);
-      else this.breakers.failed(send.key, failure, send);
+    if (send.members.some((call) => !call.timedOut)) {
+      if (answer.replies !== undefined || answer.ofKey) this.breakers.succeeded(send.key, send);
+      else this.breakers.failed(send.key, answer.failure, send);
     }
-    const retryAfter = this.breakers.retryAfter(send.key);
-    members.forEach((call, i) => {
-      const own = replies?.[i];
-      if (call.timedOut) {
-        if (own !== undefined) call.late?.(own);
-        return;
-      }
-      call.done = true;
-      if (own !== undefined) call.resolve(own);
-      // Each caller its own error (they may be told apart, or changed, by their callers).
-      else call.reject(ofKey ? new RedisKeyError(send.key, error) : new RedisUnavailableError(failure, retryAfter));
-    });
-    this.dropSettled();
-    const lane = (members[0] as PendingCall).lane;
-    if (lane !== undefined && lane.busy === send) {
-      lane.busy = undefined;
-      // The callers a batch resumed are likely to call again at once: let them join the next call.
-      if (members.length > 1) {
-        lane.deferred = true;
-        afterMicrotasks(() => {
-          this.flush(lane);
-        });
-      } else this.flush(lane);
-    }
-    this.inFlight.done(members.length);
+    settleAnswer(send, answer, this.breakers.retryAfter(send.key));
+    this.timeouts.dropSettled();
+    this.lanes.answered(send);
+    this.inFlight.done(send.members.length);
   }
 
-  /** Times out every call whose deadline has passed, then waits for the next oldest. */
-  private readonly expire = (): void => {
-    this.timer = undefined;
-    const now = realNow();
-    const freed: Lane[] = [];
-    for (; this.head < this.calls.length; this.head += 1) {
-      const call = this.calls[this.head] as PendingCall;
-      if (call.done) continue;
-      if (call.deadline > now) break;
-      call.done = true;
-      call.timedOut = true;
-      const cause = new RedisTimeoutError(this.timeout);
-      const sent = call.sent;
-      const key = (sent?.key ?? call.lane?.key) as string;
-      this.breakers.failed(key, cause, sent);
-      if (sent !== undefined) {
-        sent.unsettled -= 1;
-        // Its whole batch timed out: the key's next takes go without waiting for that reply.
-        if (sent.unsettled === 0 && call.lane?.busy === sent) {
-          call.lane.busy = undefined;
-          freed.push(call.lane);
-        }
+  /** `call` (marked timed out by {@link timeouts}) rejects; returns its lane if its whole batch timed out. */
+  private timedOut(call: PendingCall): Lane | undefined {
+    const cause = new RedisTimeoutError(this.timeout);
+    const sent = call.sent;
+    const key = (sent?.key ?? call.lane?.key) as string;
+    this.breakers.failed(key, cause, sent);
+    let freed: Lane | undefined;
+    if (sent !== undefined) {
+      sent.unsettled -= 1;
+      // Its whole batch timed out: the key's next takes go without waiting for that reply.
+      if (sent.unsettled === 0 && call.lane?.busy === sent) {
+        call.lane.busy = undefined;
+        freed = call.lane;
       }
-      call.reject(new RedisUnavailableError(cause, this.breakers.retryAfter(key)));
     }
-    this.dropSettled();
-    // After the loop: the takes waiting on a freed key that are past their deadline have timed out too.
-    for (const lane of freed) this.flush(lane);
-    const next = this.calls[this.head];
-    if (next !== undefined && this.timer === undefined) this.arm(next.deadline - now);
-  };
-
-  private arm(ms: number): void {
-    const handle = globalThis.setTimeout(this.expire, timerDelay(ms)) as TimerHandle;
-    handle.unref?.();
-    this.timer = handle;
-    this.clearTimer = globalThis.clearTimeout;
+    call.reject(new RedisUnavailableError(cause, this.breakers.retryAfter(key)));
+    return freed;
   }
 
   /**
@@ -359,22 +244,6 @@ export class ScriptCaller {
    * stays armed after the last reply (one `setTimeout` per `redisTimeout` at most, not one per call).
    */
   close(): void {
-    this.closing = true;
-    this.dropSettled();
-  }
-
-  private dropSettled(): void {
-    while (this.head < this.calls.length && (this.calls[this.head] as PendingCall).done) this.head += 1;
-    if (this.head === this.calls.length) {
-      this.calls = [];
-      this.head = 0;
-      if (this.closing && this.timer !== undefined) {
-        this.clearTimer(this.timer as never);
-        this.timer = undefined;
-      }
-    } else if (this.head > 1024 && this.head * 2 > this.calls.length) {
-      this.calls = this.calls.slice(this.head);
-      this.head = 0;
-    }
+    this.timeouts.close();
   }
 }

@@ -1,0 +1,65 @@
+/**
+ * The sending of a Redis bucket's tail rewrites (a replay, a reconfigure, a pause): one in flight at
+ * a time, each computed on what the one before left, and the bucket's next withdraw once it is answered.
+ */
+import type { RedisBucket } from './RedisBucket.js';
+import type { ScriptReply } from './ScriptCaller.js';
+
+/**
+ * TailRewriter sends one bucket's tail rewrites through its key's `ScriptCaller`. After each reply
+ * (unless the bucket is closed) it calls `next`: the withdraw of the calls aborted while it was in
+ * flight.
+ */
+export class TailRewriter {
+  /** The rewrite (replay or reconfigure) in flight, if any: one at a time, each computed on what the one before left. */
+  private rewriting: object | undefined = undefined;
+
+  constructor(
+    private readonly bucket: RedisBucket,
+    private readonly next: () => void,
+  ) {}
+
+  /** Whether a rewrite is in flight (sent, neither answered nor failed). */
+  get busy(): boolean {
+    return this.rewriting !== undefined;
+  }
+
+  /**
+   * Sends one tail rewrite; `done` gets the reply's values after the configuration, unless it failed.
+   * A `giveBack` (a withdraw) is sent whatever the breaker says.
+   */
+  rewrite(
+    args: string[],
+    done: (values: number[], stored: string | undefined) => void,
+    failed?: (error: unknown) => void,
+    giveBack = false,
+  ): void {
+    const request = {};
+    this.rewriting = request;
+    const finish = (): void => {
+      if (this.rewriting === request) this.rewriting = undefined;
+    };
+    const onReply = (reply: ScriptReply): void => {
+      finish();
+      try {
+        done(this.bucket.key.observe(reply), reply.stored);
+      } catch (error) {
+        failed?.(error);
+      }
+      if (this.bucket.isClosed) return;
+      this.next(); // the calls aborted while this one was in flight
+    };
+    this.bucket.key.caller.call(
+      this.bucket.key.redisKey,
+      args,
+      1, // {cfg, 0} when refused; the readers check the length of a success
+      onReply,
+      (error) => {
+        finish(); // failed or timed out: nothing is known to have changed
+        failed?.(error);
+      },
+      onReply, // ran after all, after our timeout
+      giveBack,
+    );
+  }
+}
