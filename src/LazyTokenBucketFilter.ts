@@ -1,6 +1,6 @@
 import { BucketBase } from './core/BucketBase.js';
 import { bucketInit } from './core/bucketInit.js';
-import type { MultiLimitOptions, TokenBucketOptions } from './TokenBucketFilter.js';
+import type { MultiLimitOptions, TokenBucketOptions } from './types/options.js';
 
 /**
  * LazyTokenBucketFilter is a token bucket that computes its tokens from the elapsed time whenever it

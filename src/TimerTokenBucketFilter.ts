@@ -4,7 +4,7 @@ import { bucketInit } from './core/bucketInit.js';
 import { stepTime, stepsAt, type RefillSchedule } from './core/refill.js';
 import type { Timeline } from './core/Timeline.js';
 import { BucketClosedError, BucketNotStartedError } from './errors.js';
-import type { MultiLimitOptions, TokenBucketOptions } from './TokenBucketFilter.js';
+import type { MultiLimitOptions, TokenBucketOptions } from './types/options.js';
 
 /** How late (ms) an interval tick may run behind the schedule before the interval is re-aligned. */
 const REALIGN_AFTER_MS = 1;

@@ -1,23 +1,8 @@
 // The contract every bucket of this package honours: `TokenBucketFilter`, and the reconfigurable and
-// pausable buckets built on it. The types of its options and results are declared in `src/types/`;
-// they are re-exported here as well, so that an import of them from this file keeps working.
+// pausable buckets built on it. The types of its options and results are declared in `src/types/`.
 import type { GetTokenOptions, ReconfigureOptions } from './types/options.js';
 import type { DisposableLike } from './types/platform.js';
 import type { TokenBucketStats } from './types/stats.js';
-
-export type { BucketObserver, RefusalReason } from './types/observer.js';
-export type {
-  GetTokenOptions,
-  MultiLimitFilterOptions,
-  MultiLimitOptions,
-  ReconfigureOptions,
-  RefillLimit,
-  TokenBucketFilterKind,
-  TokenBucketFilterOptions,
-  TokenBucketOptions,
-} from './types/options.js';
-export type { AbortSignalLike, AbortSignalShape, DisposableLike } from './types/platform.js';
-export type { TokenBucketStats } from './types/stats.js';
 
 /**
  * TokenBucketFilter is a token bucket rate limiter: await `getToken()` before each call to a limited

@@ -7,12 +7,9 @@ import {
   readGetTokenOptions,
   type GetTokenRequest,
 } from '../options/requestOptions.js';
-import type {
-  GetTokenOptions,
-  PausableTokenBucketFilter,
-  ReconfigureOptions,
-  TokenBucketStats,
-} from '../TokenBucketFilter.js';
+import type { PausableTokenBucketFilter } from '../TokenBucketFilter.js';
+import type { GetTokenOptions, ReconfigureOptions } from '../types/options.js';
+import type { TokenBucketStats } from '../types/stats.js';
 import { schedulesFrom, type BucketInit } from './bucketInit.js';
 import { decide, peekAvailable } from './decide.js';
 import { LocalBucket } from './LocalBucket.js';

@@ -1,5 +1,5 @@
 import { abortReason } from '../options/requestOptions.js';
-import type { AbortSignalLike } from '../TokenBucketFilter.js';
+import type { AbortSignalLike } from '../types/platform.js';
 import type { Waiter, WaiterExtras } from './WaiterQueue.js';
 
 /** What holds a watched waiter in its queue: a bucket, told when the waiter's signal aborts. */

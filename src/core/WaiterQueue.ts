@@ -1,5 +1,5 @@
 import type { AbortOwner } from './SignalWatch.js';
-import type { AbortSignalLike } from '../TokenBucketFilter.js';
+import type { AbortSignalLike } from '../types/platform.js';
 
 /**
  * What only some waiters need: the promise's `reject` (for an abort, or a `maxWait` that `reconfigure()`

@@ -1,6 +1,6 @@
 import { formatValue, ownOption } from '../options/format.js';
 import { resolveBucketOptions, type ResolvedLimit } from '../options/bucketOptions.js';
-import type { MultiLimitOptions, TokenBucketFilterKind, TokenBucketOptions } from '../TokenBucketFilter.js';
+import type { MultiLimitOptions, TokenBucketFilterKind, TokenBucketOptions } from '../types/options.js';
 import { BucketCounters } from './counters.js';
 import { limitStateAt, type LimitState } from './limits.js';
 import type { RefillSchedule } from './refill.js';

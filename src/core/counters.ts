@@ -1,4 +1,4 @@
-import type { TokenBucketStats } from '../TokenBucketFilter.js';
+import type { TokenBucketStats } from '../types/stats.js';
 import type { BucketEvents } from './events.js';
 
 /**

@@ -1,5 +1,5 @@
 import { formatValue } from '../options/format.js';
-import type { RefusalReason } from '../TokenBucketFilter.js';
+import type { RefusalReason } from '../types/observer.js';
 
 /** The methods an observer may have, in the order messages list them. */
 const METHODS = ['granted', 'refused', 'queued', 'aborted', 'closed'] as const;

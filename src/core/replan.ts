@@ -1,5 +1,5 @@
 import { MaxWaitExceededError } from '../errors.js';
-import type { RefusalReason } from '../TokenBucketFilter.js';
+import type { RefusalReason } from '../types/observer.js';
 import type { BucketCounters } from './counters.js';
 import type { LimitState } from './limits.js';
 import type { WaitingRoom } from './WaitingRoom.js';

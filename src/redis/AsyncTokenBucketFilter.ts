@@ -1,4 +1,5 @@
-import type { DisposableLike, GetTokenOptions } from '../TokenBucketFilter.js';
+import type { GetTokenOptions } from '../types/options.js';
+import type { DisposableLike } from '../types/platform.js';
 
 /**
  * AsyncTokenBucketFilter is the asynchronous counterpart of `TokenBucketFilter`, for buckets whose state

@@ -1,7 +1,9 @@
 import { readClock } from '../clock.js';
 import { BucketCounters } from '../core/counters.js';
 import { formatValue, ownOption } from '../options/format.js';
-import type { GetTokenOptions, ReconfigureOptions, TokenBucketFilter, TokenBucketStats } from '../TokenBucketFilter.js';
+import type { TokenBucketFilter } from '../TokenBucketFilter.js';
+import type { GetTokenOptions, ReconfigureOptions } from '../types/options.js';
+import type { TokenBucketStats } from '../types/stats.js';
 import type { AsyncTokenBucketFilter } from './AsyncTokenBucketFilter.js';
 import { epochClock } from './calls.js';
 import { checkKey, resolveRedisOptions, type RedisTokenBucketOptions } from './options.js';

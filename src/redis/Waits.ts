@@ -5,7 +5,8 @@ import { WaitingRoom, type QueueCap, type WaitPlan } from '../core/WaitingRoom.j
 import { WaiterExtras } from '../core/WaiterQueue.js';
 import { MaxWaitExceededError } from '../errors.js';
 import { checkCount, type GetTokenRequest } from '../options/requestOptions.js';
-import type { GetTokenOptions, TokenBucketFilter } from '../TokenBucketFilter.js';
+import type { TokenBucketFilter } from '../TokenBucketFilter.js';
+import type { GetTokenOptions } from '../types/options.js';
 import type { BucketKey } from './BucketKey.js';
 import { Call } from './calls.js';
 import { RedisKeyError, RedisUnavailableError } from './errors.js';

@@ -21,4 +21,4 @@ export type {
 export { RedisKeyedTokenBucketFilter } from './RedisKeyedTokenBucketFilter.js';
 export { RedisTokenBucketFilter } from './RedisTokenBucketFilter.js';
 export { BUCKET_SCRIPT, BUCKET_SCRIPT_SHA } from './script.js';
-export type { BucketObserver, RefusalReason } from '../TokenBucketFilter.js';
+export type { BucketObserver, RefusalReason } from '../types/observer.js';

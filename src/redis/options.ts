@@ -3,7 +3,9 @@ import type { BucketEvents } from '../core/events.js';
 import { MAX_TIMER_DELAY } from '../clock.js';
 import { resolveBucketOptions, type ResolvedLimit } from '../options/bucketOptions.js';
 import { formatValue, ownOption } from '../options/format.js';
-import type { BucketObserver, MultiLimitOptions, TokenBucketFilter, TokenBucketOptions } from '../TokenBucketFilter.js';
+import type { TokenBucketFilter } from '../TokenBucketFilter.js';
+import type { BucketObserver } from '../types/observer.js';
+import type { MultiLimitOptions, TokenBucketOptions } from '../types/options.js';
 import { scriptRunner, type RedisClientLike, type RedisScriptRunner } from './clients.js';
 import { checkReplicas, replicatedRunner, type RedisReplicaOptions } from './replicated.js';
 

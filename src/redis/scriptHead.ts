@@ -7,7 +7,8 @@
  * holds the configuration sent. Its decision is the general path's `decide()` with one limit
  * (`SingleLimit` in `src/core/limits.ts`), the functions written out inline in the same order: advance
  * to now, the grant time, then grant now, refuse past maxWait, or reserve (`grantNext`). Otherwise the
- * general path (`script.ts`) goes on from here. Internal: not exported by the package.
+ * general path (`scriptState.ts`, `scriptDecision.ts`, `scriptOperations.ts`) goes on from here.
+ * Internal: not exported by the package.
  */
 export const SCRIPT_HEAD = `
 local key = KEYS[1]

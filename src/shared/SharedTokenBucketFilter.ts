@@ -4,14 +4,9 @@ import { peekAvailable, peekWait } from '../core/decide.js';
 import { BucketClosedError } from '../errors.js';
 import { resolveReconfigure, type ResolvedLimit } from '../options/bucketOptions.js';
 import { checkCount, checkPauseMs, readGetTokenOptions } from '../options/requestOptions.js';
-import type {
-  GetTokenOptions,
-  MultiLimitOptions,
-  PausableTokenBucketFilter,
-  ReconfigureOptions,
-  TokenBucketOptions,
-  TokenBucketStats,
-} from '../TokenBucketFilter.js';
+import type { PausableTokenBucketFilter } from '../TokenBucketFilter.js';
+import type { GetTokenOptions, MultiLimitOptions, ReconfigureOptions, TokenBucketOptions } from '../types/options.js';
+import type { TokenBucketStats } from '../types/stats.js';
 import { getTokenAt } from './getToken.js';
 import type { SharedTokenBucketFromOptions, SharedTokenBucketHandle } from './handle.js';
 import { CLOSED, NOTICE } from './layout.js';

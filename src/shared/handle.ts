@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.js';
-import type { BucketObserver } from '../TokenBucketFilter.js';
+import type { BucketObserver } from '../types/observer.js';
 
 /**
  * SharedTokenBucketHandle is what a worker needs to draw from a {@link SharedTokenBucketFilter}:

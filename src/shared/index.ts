@@ -10,15 +10,13 @@ export {
 } from './SharedTokenBucketFilter.js';
 export { BucketClosedError, InvalidClockReadingError, MaxWaitExceededError, QueueFullError } from '../errors.js';
 export type { Clock } from '../clock.js';
+export type { ReconfigurableTokenBucketFilter, TokenBucketFilter } from '../TokenBucketFilter.js';
+export type { BucketObserver, RefusalReason } from '../types/observer.js';
 export type {
-  BucketObserver,
   GetTokenOptions,
   MultiLimitOptions,
-  ReconfigurableTokenBucketFilter,
   ReconfigureOptions,
   RefillLimit,
-  RefusalReason,
-  TokenBucketFilter,
   TokenBucketOptions,
-  TokenBucketStats,
-} from '../TokenBucketFilter.js';
+} from '../types/options.js';
+export type { TokenBucketStats } from '../types/stats.js';

@@ -2,7 +2,7 @@ import { readClock, type Clock } from '../clock.js';
 import { eventsOf, type BucketEvents } from '../core/events.js';
 import { resolveBucketOptions, resolveMaxQueue, resolveOptions } from '../options/bucketOptions.js';
 import { formatValue, ownOption } from '../options/format.js';
-import type { MultiLimitOptions, TokenBucketOptions } from '../TokenBucketFilter.js';
+import type { MultiLimitOptions, TokenBucketOptions } from '../types/options.js';
 import { epochClock } from './epochClock.js';
 import { bufferOf, CLOCK_BASE, createBuffer, INJECTED_BASE, MAX_LIMITS } from './layout.js';
 import { SharedState } from './SharedState.js';
