@@ -11,7 +11,7 @@ import { SharedThread } from './SharedThread.js';
 /**
  * Attaching a shared bucket in this thread: validating the options of the constructor or of `from()`,
  * creating or checking the `SharedArrayBuffer`, and making this thread's side of it (a
- * {@link SharedThread}); `SharedTokenBucketFilter.ts` holds nothing else.
+ * {@link SharedThread}, all that a `SharedTokenBucketFilter` instance holds).
  */
 
 /** Refuses more limits than the shared buffer has room for (`RangeError`). */
