@@ -3,13 +3,17 @@ import { BucketCounters } from '../core/counters.js';
 import type { BucketEvents } from '../core/events.js';
 import { WaitingRoom, type QueueCap, type RoomTime, type WaitPlan } from '../core/WaitingRoom.js';
 import { BucketClosedError, MaxWaitExceededError } from '../errors.js';
+import { checkCount } from '../options/requestOptions.js';
 import { epochClock } from './epochClock.js';
 import { GENERATION } from './layout.js';
-import { NoticeWatch } from './NoticeWatch.js';
+import { NoticeWatch, tellEveryThread } from './NoticeWatch.js';
 import { giveBack, replan } from './replan.js';
 import type { SharedState } from './SharedState.js';
 import type { Refusal, SharedWaiter } from './SharedWaiter.js';
 import type { QueueOwner, TakeCache } from './takeOrReserve.js';
+
+/** A count is checked against the capacity under the lock (another thread may change it): before that, only its type. */
+const ANY_CAPACITY = Number.POSITIVE_INFINITY;
 
 /**
  * SharedThread is one thread's side of a shared bucket: its access to the shared state, its clock on
@@ -87,6 +91,16 @@ export class SharedThread extends NoticeWatch implements WaitPlan<SharedWaiter>,
   }
 
   /**
+   * Reads the clock for a call as {@link now} does (throwing `InvalidClockReadingError`), then grants
+   * what is due in this thread by that reading; returns the reading (ms).
+   */
+  nowDue(): number {
+    const now = this.now();
+    if (this.room.queued !== 0) this.room.drain(now);
+    return now;
+  }
+
+  /**
    * Catches up with the other threads: returns true when the bucket is closed (this thread's callers
    * are rejected then), and re-plans this thread's callers when another thread reconfigured.
    */
@@ -99,6 +113,17 @@ export class SharedThread extends NoticeWatch implements WaitPlan<SharedWaiter>,
     // Only queued callers need re-planning (a reservation re-plans first when its thread is behind).
     if (this.room.queued !== 0 && Atomics.load(this.state.words, GENERATION) !== this.generation) this.catchUp();
     return false;
+  }
+
+  /**
+   * Checks that a call on `count` tokens may go on: throws `BucketClosedError` once the bucket is
+   * closed (by any thread), and the `TypeError`/`RangeError` of an invalid count (checked against the
+   * capacity later, under the lock: another thread may change it).
+   */
+  checkCall(count: number): void {
+    if (this.sync()) throw new BucketClosedError();
+    const invalid = checkCount(count, ANY_CAPACITY);
+    if (invalid !== undefined) throw invalid;
   }
 
   /** Rejects this thread's callers with `BucketClosedError` and stops watching; the bucket is closed in shared memory. */
@@ -123,7 +148,7 @@ export class SharedThread extends NoticeWatch implements WaitPlan<SharedWaiter>,
   }
 
   /** This thread's queued waiters, in order, but for those a re-plan has refused and {@link settle} will reject. */
-  queue(): SharedWaiter[] {
+  private queue(): SharedWaiter[] {
     const refused = new Set(this.refusals.map(([waiter]) => waiter));
     return [...this.room].filter((waiter) => !refused.has(waiter));
   }
@@ -144,6 +169,29 @@ export class SharedThread extends NoticeWatch implements WaitPlan<SharedWaiter>,
         undefined,
       );
     }
+  }
+
+  /**
+   * Makes `change` to the shared state at clock reading `now`, under the lock, once this thread's
+   * queue is planned for the configuration in force; `change` re-plans this thread's queue `mine` and
+   * returns the refusals. Then tells every thread, settles the refusals and grants what is due.
+   */
+  changeForAll(now: number, change: (state: SharedState, mine: SharedWaiter[]) => Refusal[]): void {
+    const state = this.state;
+    this.room.drain(now);
+    state.lock();
+    let refusals;
+    try {
+      if (state.generation !== this.generation) this.replanUnderLock(now);
+      refusals = change(state, this.queue());
+      this.generation = state.generation;
+    } finally {
+      state.unlock();
+    }
+    tellEveryThread(state.words);
+    this.settle(refusals);
+    this.room.rearm();
+    this.room.drain(now);
   }
 
   // The room's plan.

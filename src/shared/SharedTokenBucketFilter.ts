@@ -1,26 +1,20 @@
-import type { Clock } from '../clock.js';
-import type { BucketEvents } from '../core/events.js';
-import { peekAvailable, peekWait } from '../core/decide.js';
 import { BucketClosedError } from '../errors.js';
 import { resolveReconfigure, type ResolvedLimit } from '../options/bucketOptions.js';
-import { checkCount, checkPauseMs, readGetTokenOptions } from '../options/requestOptions.js';
+import { checkPauseMs, readGetTokenOptions } from '../options/requestOptions.js';
 import type { PausableTokenBucketFilter } from '../TokenBucketFilter.js';
 import type { GetTokenOptions, MultiLimitOptions, ReconfigureOptions, TokenBucketOptions } from '../types/options.js';
 import type { TokenBucketStats } from '../types/stats.js';
-import { getTokenAt } from './getToken.js';
 import type { SharedTokenBucketFromOptions, SharedTokenBucketHandle } from './handle.js';
-import { CLOSED, NOTICE } from './layout.js';
-import { attachState, checkLimitCount, createState } from './open.js';
+import { CLOSED } from './layout.js';
+import { tellEveryThread } from './NoticeWatch.js';
+import { attachThread, checkLimitCount, createThread } from './open.js';
+import { availableAt, capacityOf, schedulesOf, statsOf, waitTimeAt } from './peek.js';
 import { pause, reconfigure } from './replan.js';
-import type { SharedState } from './SharedState.js';
-import { SharedThread } from './SharedThread.js';
-import type { Refusal, SharedWaiter } from './SharedWaiter.js';
+import type { SharedThread } from './SharedThread.js';
 import { takeNow } from './takeOrReserve.js';
+import { getTokenAt } from './getToken.js';
 
 export type { SharedTokenBucketFromOptions, SharedTokenBucketHandle } from './handle.js';
-
-/** A count is checked against the capacity under the lock (another thread may change it): only its type here. */
-const ANY_CAPACITY = Number.POSITIVE_INFINITY;
 
 /**
  * SharedTokenBucketFilter is one token bucket shared by every thread (worker) of a process: its whole
@@ -91,9 +85,7 @@ export class SharedTokenBucketFilter implements PausableTokenBucketFilter {
    * must pass the same kind of clock to {@link SharedTokenBucketFilter.from}.
    */
   constructor(options: TokenBucketOptions | MultiLimitOptions) {
-    const { state, clock, origin, maxQueue, events } = createState(options);
-    this.attach(state, clock, maxQueue, events);
-    this.thread.lastReading = origin;
+    this.thread = createThread(options);
   }
 
   /**
@@ -106,12 +98,11 @@ export class SharedTokenBucketFilter implements PausableTokenBucketFilter {
    * the bucket was created (an injected clock on one side only).
    */
   static from(handle: SharedTokenBucketHandle, options: SharedTokenBucketFromOptions = {}): SharedTokenBucketFilter {
-    const { state, clock, maxQueue, events } = attachState(handle, options);
+    const thread = attachThread(handle, options);
     // An instance of this class on an existing buffer. It runs no constructor (a constructor creates a
-    // bucket), so that nothing has to be smuggled into one: `attach()` is the whole of what is shared.
+    // bucket), so that nothing has to be smuggled into one: its thread is the whole of what it holds.
     const bucket = Object.create(SharedTokenBucketFilter.prototype) as SharedTokenBucketFilter;
-    bucket.attach(state, clock, maxQueue, events);
-    bucket.thread.tryNow();
+    bucket.thread = thread;
     return bucket;
   }
 
@@ -122,11 +113,7 @@ export class SharedTokenBucketFilter implements PausableTokenBucketFilter {
 
   /** The largest count one call may ask for: the capacity in force (the smallest, with several limits). */
   get capacity(): number {
-    const state = this.thread.state;
-    state.lock();
-    state.read();
-    state.unlock();
-    return state.capacity;
+    return capacityOf(this.thread.state);
   }
 
   get available(): number {
@@ -134,13 +121,7 @@ export class SharedTokenBucketFilter implements PausableTokenBucketFilter {
     if (thread.sync()) return 0;
     const now = thread.tryNow() ?? thread.lastReading;
     if (thread.room.queued !== 0) thread.room.drain(now);
-    const state = thread.state;
-    state.lock();
-    try {
-      return peekAvailable(state.read(), now);
-    } finally {
-      state.unlock();
-    }
+    return availableAt(thread.state, now);
   }
 
   get pending(): number {
@@ -152,11 +133,8 @@ export class SharedTokenBucketFilter implements PausableTokenBucketFilter {
 
   tryGetToken(count = 1): boolean {
     const thread = this.thread;
-    if (thread.sync()) throw new BucketClosedError();
-    const invalid = checkCount(count, ANY_CAPACITY);
-    if (invalid !== undefined) throw invalid;
-    const now = thread.now();
-    if (thread.room.queued !== 0) thread.room.drain(now);
+    thread.checkCall(count);
+    const now = thread.nowDue();
     const taken = takeNow(thread.state, thread.takeCache, now, count);
     const events = thread.events;
     if (events !== undefined) {
@@ -168,32 +146,17 @@ export class SharedTokenBucketFilter implements PausableTokenBucketFilter {
 
   waitTime(count = 1): number {
     const thread = this.thread;
-    if (thread.sync()) throw new BucketClosedError();
-    const invalid = checkCount(count, ANY_CAPACITY);
-    if (invalid !== undefined) throw invalid;
-    const now = thread.now();
-    if (thread.room.queued !== 0) thread.room.drain(now);
-    const state = thread.state;
-    state.lock();
-    try {
-      const tail = state.read();
-      if (count > tail.capacity) throw checkCount(count, tail.capacity) as RangeError;
-      return peekWait(tail, now, count);
-    } finally {
-      state.unlock();
-    }
+    thread.checkCall(count);
+    return waitTimeAt(thread.state, thread.nowDue(), count);
   }
 
   getToken(count = 1, options?: GetTokenOptions): Promise<void> {
     // Nothing here may throw: every refusal, a throwing getter or clock included, becomes a rejection.
     try {
       const thread = this.thread;
-      if (thread.sync()) return Promise.reject(new BucketClosedError());
-      const invalid = checkCount(count, ANY_CAPACITY);
-      if (invalid !== undefined) return Promise.reject(invalid);
+      thread.checkCall(count);
       const request = readGetTokenOptions(options);
-      const now = thread.now();
-      if (thread.room.queued !== 0) thread.room.drain(now);
+      const now = thread.nowDue();
       return getTokenAt(thread, count, request, now);
     } catch (refusal) {
       // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- an abort reason is passed on untouched, whatever it is
@@ -212,12 +175,8 @@ export class SharedTokenBucketFilter implements PausableTokenBucketFilter {
   reconfigure(options: ReconfigureOptions): void {
     const thread = this.thread;
     if (thread.sync()) throw new BucketClosedError();
-    const state = thread.state;
-    state.lock();
-    const current = state.schedules();
-    state.unlock();
     // Read outside the lock: the options' getters are the caller's code.
-    const { limits, maxQueue } = resolveReconfigure(options, current);
+    const { limits, maxQueue } = resolveReconfigure(options, schedulesOf(thread.state));
     if (limits !== undefined) this.reconfigureLimits(limits);
     if (maxQueue !== undefined) thread.cap.maxQueue = maxQueue; // for later calls: queued callers stay
   }
@@ -226,32 +185,7 @@ export class SharedTokenBucketFilter implements PausableTokenBucketFilter {
   private reconfigureLimits(limits: readonly ResolvedLimit[]): void {
     checkLimitCount(limits.length);
     const now = this.thread.now();
-    this.changeForAll(now, (state, mine) => reconfigure(state, now, limits, mine));
-  }
-
-  /**
-   * Makes `change` to the shared state at clock reading `now`, under the lock, once this thread's
-   * queue is planned for the configuration in force; `change` re-plans this thread's queue `mine` and
-   * returns the refusals. Then tells every thread, settles the refusals and grants what is due.
-   */
-  private changeForAll(now: number, change: (state: SharedState, mine: SharedWaiter[]) => Refusal[]): void {
-    const thread = this.thread;
-    const state = thread.state;
-    thread.room.drain(now);
-    state.lock();
-    let refusals;
-    try {
-      if (state.generation !== thread.generation) thread.replanUnderLock(now);
-      refusals = change(state, thread.queue());
-      thread.generation = state.generation;
-    } finally {
-      state.unlock();
-    }
-    Atomics.add(state.words, NOTICE, 1);
-    Atomics.notify(state.words, NOTICE);
-    thread.settle(refusals);
-    thread.room.rearm();
-    thread.room.drain(now);
+    this.thread.changeForAll(now, (state, mine) => reconfigure(state, now, limits, mine));
   }
 
   /**
@@ -270,7 +204,7 @@ export class SharedTokenBucketFilter implements PausableTokenBucketFilter {
     const invalid = checkPauseMs(ms);
     if (invalid !== undefined) throw invalid;
     const now = thread.now();
-    this.changeForAll(now, (state, mine) => pause(state, now, now + ms, mine));
+    thread.changeForAll(now, (state, mine) => pause(state, now, now + ms, mine));
   }
 
   /**
@@ -280,13 +214,7 @@ export class SharedTokenBucketFilter implements PausableTokenBucketFilter {
   stats(): TokenBucketStats {
     const thread = this.thread;
     if (!thread.sync() && thread.room.queued !== 0) thread.room.drain(thread.tryNow());
-    const state = thread.state;
-    state.lock();
-    try {
-      return state.stats();
-    } finally {
-      state.unlock();
-    }
+    return statsOf(thread.state);
   }
 
   /**
@@ -300,22 +228,11 @@ export class SharedTokenBucketFilter implements PausableTokenBucketFilter {
     if (thread.sync()) return;
     const words = thread.state.words;
     Atomics.store(words, CLOSED, 1);
-    Atomics.add(words, NOTICE, 1);
-    Atomics.notify(words, NOTICE);
+    tellEveryThread(words);
     thread.closeHere();
   }
 
   [Symbol.dispose](): void {
     this.close();
-  }
-
-  /** Makes this instance this thread's side of the bucket whose state is `state`. */
-  private attach(
-    state: SharedState,
-    clock: Clock | undefined,
-    maxQueue: number,
-    events: BucketEvents | undefined,
-  ): void {
-    this.thread = new SharedThread(state, clock, { maxQueue }, events);
   }
 }

@@ -1,22 +1,18 @@
-import { readClock, type Clock } from '../clock.js';
-import { eventsOf, type BucketEvents } from '../core/events.js';
+import { readClock } from '../clock.js';
+import { eventsOf } from '../core/events.js';
 import { resolveBucketOptions, resolveMaxQueue, resolveOptions } from '../options/bucketOptions.js';
 import { formatValue, ownOption } from '../options/format.js';
 import type { MultiLimitOptions, TokenBucketOptions } from '../types/options.js';
 import { epochClock } from './epochClock.js';
 import { bufferOf, CLOCK_BASE, createBuffer, INJECTED_BASE, MAX_LIMITS } from './layout.js';
 import { SharedState } from './SharedState.js';
+import { SharedThread } from './SharedThread.js';
 
-/** What a shared bucket instance is made of: the state it shares, its thread's clock, and its own `maxQueue`. */
-export interface Opened {
-  readonly state: SharedState;
-  /** The injected clock, or undefined for the default time base. */
-  readonly clock: Clock | undefined;
-  /** This instance's cap on its own queue (Infinity: none). */
-  readonly maxQueue: number;
-  /** This instance's observer, if it has one. */
-  readonly events: BucketEvents | undefined;
-}
+/**
+ * Attaching a shared bucket in this thread: validating the options of the constructor or of `from()`,
+ * creating or checking the `SharedArrayBuffer`, and making this thread's side of it (a
+ * {@link SharedThread}, all that a `SharedTokenBucketFilter` instance holds).
+ */
 
 /** Refuses more limits than the shared buffer has room for (`RangeError`). */
 export function checkLimitCount(count: number): void {
@@ -29,11 +25,11 @@ export function checkLimitCount(count: number): void {
 
 /**
  * Validates the options of a new shared bucket (those of every bucket; `kind` refused, at most
- * {@link MAX_LIMITS} limits) and creates its state, as of the clock's reading now (`origin`, ms on the
- * time base every thread shares). Throws `TypeError`/`RangeError` naming the bad option, `TypeError`
+ * {@link MAX_LIMITS} limits), creates its state as of the clock's reading now (`origin`, ms on the time
+ * base every thread shares) and returns this thread's side of it, with that reading as its last. Throws `TypeError`/`RangeError` naming the bad option, `TypeError`
  * without `SharedArrayBuffer`, and `InvalidClockReadingError` on an invalid reading.
  */
-export function createState(options: TokenBucketOptions | MultiLimitOptions): Opened & { origin: number } {
+export function createThread(options: TokenBucketOptions | MultiLimitOptions): SharedThread {
   const input: unknown = options; // from untyped callers too
   if (typeof input === 'object' && input !== null && ownOption(input, 'kind') !== undefined) {
     throw new TypeError(`Unknown option "kind" for a SharedTokenBucketFilter`);
@@ -46,16 +42,23 @@ export function createState(options: TokenBucketOptions | MultiLimitOptions): Op
     );
   }
   const origin = readClock(clock ?? epochClock);
-  return { state: new SharedState(createBuffer(limits, origin, clock !== undefined)), clock, origin, maxQueue, events };
+  const thread = new SharedThread(
+    new SharedState(createBuffer(limits, origin, clock !== undefined)),
+    clock,
+    { maxQueue },
+    events,
+  );
+  thread.lastReading = origin;
+  return thread;
 }
 
 /**
- * Validates a handle and the options of `from()` (own properties only) and returns the state it
- * shares. Throws `TypeError` for anything but a handle of this layout (naming an older build's), an
+ * Validates a handle and the options of `from()` (own properties only) and returns this thread's side
+ * of the bucket it shares, having read the clock once (an invalid reading is not refused here). Throws `TypeError` for anything but a handle of this layout (naming an older build's), an
  * unknown option, or a clock on one side only (the bucket's creator and this thread must agree), and
  * `TypeError`/`RangeError` for a bad `maxQueue`.
  */
-export function attachState(handle: unknown, options: unknown): Opened {
+export function attachThread(handle: unknown, options: unknown): SharedThread {
   const buffer = bufferOf(handle);
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`options must be an object, received ${formatValue(options)}`);
@@ -77,5 +80,7 @@ export function attachState(handle: unknown, options: unknown): Opened {
         : 'This shared bucket was created with the default clock: from() must not be given a clock',
     );
   }
-  return { state: new SharedState(buffer), clock, maxQueue, events };
+  const thread = new SharedThread(new SharedState(buffer), clock, { maxQueue }, events);
+  thread.tryNow();
+  return thread;
 }
