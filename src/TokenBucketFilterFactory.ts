@@ -1,4 +1,5 @@
-import { KeyedTokenBucketFilter, type KeyedTokenBucketOptions } from './keyed/KeyedTokenBucketFilter.js';
+import { KeyedTokenBucketFilter } from './keyed/KeyedTokenBucketFilter.js';
+import type { KeyedTokenBucketOptions } from './keyed/keyedTypes.js';
 import { LazyTokenBucketFilter } from './LazyTokenBucketFilter.js';
 import { TimerTokenBucketFilter } from './TimerTokenBucketFilter.js';
 import type { MultiLimitFilterOptions, TokenBucketFilterOptions } from './types/options.js';

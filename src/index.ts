@@ -19,7 +19,7 @@ export type {
   RateLimitPolicyLimit,
 } from './http/rateLimitHeaders.js';
 export { KeyedTokenBucketFilter } from './keyed/KeyedTokenBucketFilter.js';
-export type { KeyedOptions, KeyedTokenBucketOptions, KeyedTokenBucketStats } from './keyed/KeyedTokenBucketFilter.js';
+export type { KeyedOptions, KeyedTokenBucketOptions, KeyedTokenBucketStats } from './keyed/keyedTypes.js';
 export { LazyTokenBucketFilter } from './LazyTokenBucketFilter.js';
 export { TimerTokenBucketFilter } from './TimerTokenBucketFilter.js';
 export type { PausableTokenBucketFilter, ReconfigurableTokenBucketFilter, TokenBucketFilter } from './TokenBucketFilter.js';

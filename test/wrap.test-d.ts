@@ -2,7 +2,8 @@ import { describe, expectTypeOf, it } from 'vitest';
 import { LazyTokenBucketFilter } from '../src/LazyTokenBucketFilter.js';
 import type { ReconfigurableTokenBucketFilter, TokenBucketFilter } from '../src/TokenBucketFilter.js';
 import type { TokenBucketStats } from '../src/types/stats.js';
-import { KeyedTokenBucketFilter, type KeyedTokenBucketStats } from '../src/keyed/KeyedTokenBucketFilter.js';
+import { KeyedTokenBucketFilter } from '../src/keyed/KeyedTokenBucketFilter.js';
+import type { KeyedTokenBucketStats } from '../src/keyed/keyedTypes.js';
 import { TokenBucketFilterFactory } from '../src/TokenBucketFilterFactory.js';
 import { wrap } from '../src/wrap.js';
 

@@ -1,12 +1,27 @@
+// The table of a keyed bucket's keys: their buckets, the limits they share, and the least-recently-used
+// rules for dropping and evicting them.
+import { schedulesFrom } from '../core/bucketInit.js';
+import { limitStateAt, type LimitState } from '../core/limits.js';
 import { stepTime, stepsUntil, type RefillSchedule } from '../core/refill.js';
+import type { ResolvedLimit } from '../options/bucketOptions.js';
 import type { KeyBucket } from './KeyBucket.js';
 
 /**
- * KeyTable holds the buckets of a keyed bucket's keys: a `Map` from key to bucket, and a
- * least-recently-used list of the buckets nobody waits on, with the rules for dropping them (a full,
- * idle bucket is identical to a new one, so dropping it loses nothing) and for evicting one under
- * `maxKeys` (which may lose spent tokens: counted apart). Sweeping costs O(1) amortised per call and
- * no timer. Internal: not exported from the package.
+ * How a {@link KeyTable} gets the bucket of a key at its first use: from the keyed bucket, which holds
+ * what every key's bucket shares (clock, counters, `maxQueue`, abort listeners).
+ */
+export interface KeyBucketMaker<K> {
+  /** Returns a new bucket for `key` whose limits are `limit` (a new bucket's, at the call's reading). */
+  makeBucket(key: K, limit: LimitState): KeyBucket<K>;
+}
+
+/**
+ * KeyTable holds the buckets of a keyed bucket's keys: a `Map` from key to bucket, the limits every
+ * key shares (from which it creates a key's bucket at its first use), and a least-recently-used list
+ * of the buckets nobody waits on, with the rules for dropping them (a full, idle bucket is identical
+ * to a new one, so dropping it loses nothing) and for evicting one under `maxKeys` (which may lose
+ * spent tokens: counted apart). Sweeping costs O(1) amortised per call and no timer. Internal: not
+ * exported from the package.
  */
 export class KeyTable<K> {
   /** Every key's bucket. */
@@ -16,6 +31,10 @@ export class KeyTable<K> {
   evictions = 0;
   /** The smallest capacity of the limits in force. */
   capacity = 0;
+  /** The shared schedules (one per limit), all starting at the same origin (set by {@link plan}). */
+  schedules!: readonly RefillSchedule[];
+  /** Tokens per limit a new bucket holds at the schedules' origin (set by {@link plan}). */
+  private startTokens!: readonly number[];
   /** How long (ms) after its last use a bucket with nobody waiting is certainly full. */
   private fillTime = 0;
   /** Clock reading from which a new bucket is full (before it, full buckets are not dropped). */
@@ -24,8 +43,19 @@ export class KeyTable<K> {
   private oldest: KeyBucket<K> | undefined = undefined;
   private newest: KeyBucket<K> | undefined = undefined;
 
-  /** @param maxKeys most keys held at once (a positive safe integer, or Infinity) */
-  constructor(private readonly maxKeys: number) {}
+  /**
+   * @param maxKeys most keys held at once (a positive safe integer, or Infinity)
+   * @param maker makes the bucket of a key at its first use
+   * @param schedules the limits in force, and `startTokens` what a new bucket holds; see {@link plan}
+   */
+  constructor(
+    private readonly maxKeys: number,
+    private readonly maker: KeyBucketMaker<K>,
+    schedules: readonly RefillSchedule[],
+    startTokens: readonly number[],
+  ) {
+    this.plan(schedules, startTokens);
+  }
 
   /** The last use (ms) of the most recently used idle bucket, if any. */
   get newestUse(): number | undefined {
@@ -33,10 +63,12 @@ export class KeyTable<K> {
   }
 
   /**
-   * Plans drops for the limits in force: `schedules` (one per limit, sharing an origin) and the tokens
-   * `startTokens` a new bucket holds at that origin. Sets {@link capacity}.
+   * Puts in force for new buckets, and plans drops for, the limits `schedules` (one per limit, sharing
+   * an origin) and the tokens `startTokens` a new bucket holds at that origin. Sets {@link capacity}.
    */
   plan(schedules: readonly RefillSchedule[], startTokens: readonly number[]): void {
+    this.schedules = schedules;
+    this.startTokens = startTokens;
     let fillTime = 0;
     let freshFullAt = Number.NEGATIVE_INFINITY;
     let capacity = Number.POSITIVE_INFINITY;
@@ -49,6 +81,50 @@ export class KeyTable<K> {
     this.fillTime = fillTime;
     this.freshFullAt = freshFullAt;
     this.capacity = capacity;
+  }
+
+  /** Returns the limits of a key without a bucket at clock reading `at`: those of a new bucket. */
+  fresh(at: number): LimitState {
+    return limitStateAt(this.schedules, this.startTokens, at);
+  }
+
+  /**
+   * Returns the bucket of `key` for a call at clock reading `now` (valid) that may take tokens,
+   * creating it, and marks it used.
+   */
+  use(key: K, now: number): KeyBucket<K> {
+    this.sweep(now);
+    let bucket = this.buckets.get(key);
+    if (bucket === undefined) {
+      this.makeRoom(now);
+      bucket = this.maker.makeBucket(key, this.fresh(now));
+      this.buckets.set(key, bucket);
+      this.link(bucket, now);
+    } else if (bucket.linked) {
+      this.unlink(bucket);
+      this.link(bucket, now);
+    }
+    return bucket;
+  }
+
+  /**
+   * Puts `limits` in force for every key at clock reading `now` (valid), their schedules starting then:
+   * each bucket's tokens carry over (capped), and so do those of keys without a bucket (they stand
+   * where a new bucket would). See `KeyedTokenBucketFilter.reconfigure()`.
+   */
+  moveAll(limits: readonly ResolvedLimit[], now: number): void {
+    this.sweep(now);
+    const schedules = schedulesFrom(limits, now);
+    // Keys without a bucket stand where a new bucket would: carry that over too.
+    const fresh = this.fresh(now).tokensByLimit();
+    this.plan(
+      schedules,
+      schedules.map((schedule, i) => Math.min(schedule.capacity, fresh[i] ?? schedule.capacity)),
+    );
+    for (const bucket of [...this.buckets.values()]) {
+      bucket.moveTo(schedules, now);
+      if (bucket.linked) bucket.lastUse = Math.ceil(now);
+    }
   }
 
   /** Drops, oldest first, the idle buckets that are certainly full by clock reading `now`. O(1) amortised. */

@@ -1,58 +1,23 @@
+/**
+ * The keyed bucket's public class: one token bucket per key, behind the same contract as a bucket of
+ * its own. It reads its options, checks each call's arguments and the closed state, and reads the
+ * clock; `KeyTable` holds the keys' buckets and the limits they share.
+ */
 import { schedulesFrom } from '../core/bucketInit.js';
 import { BucketCounters } from '../core/counters.js';
-import { limitStateAt } from '../core/limits.js';
 import { peekAvailable, peekWait } from '../core/decide.js';
-import type { RefillSchedule } from '../core/refill.js';
 import { SignalWatch } from '../core/SignalWatch.js';
 import { Timeline } from '../core/Timeline.js';
 import type { QueueCap } from '../core/WaitingRoom.js';
 import { BucketClosedError } from '../errors.js';
-import { resolveBucketOptions, resolveReconfigure, type ResolvedLimit } from '../options/bucketOptions.js';
+import { resolveBucketOptions, resolveReconfigure } from '../options/bucketOptions.js';
 import { formatValue, ownOption } from '../options/format.js';
 import { checkCount, checkPauseMs, PLAIN_REQUEST, readGetTokenOptions } from '../options/requestOptions.js';
-import type { BucketObserver } from '../types/observer.js';
-import type { GetTokenOptions, MultiLimitOptions, ReconfigureOptions, TokenBucketOptions } from '../types/options.js';
+import type { GetTokenOptions, ReconfigureOptions } from '../types/options.js';
 import type { DisposableLike } from '../types/platform.js';
-import type { TokenBucketStats } from '../types/stats.js';
 import { KeyBucket, type KeyBucketOwner } from './KeyBucket.js';
-import { KeyTable } from './KeyTable.js';
-
-/** The options a keyed bucket adds to the bucket options, or types by its key. */
-export interface KeyedOptions<K = unknown> {
-  /**
-   * Most keys held at once, a positive safe integer; unbounded by default. When a new key would go
-   * above it, the least recently used key is evicted. Evicting a bucket that is not full forgets that
-   * its tokens were spent: that key's next call starts from a new bucket, so its limit can be exceeded.
-   * This is the only way a keyed bucket can exceed a limit; each such eviction is counted in
-   * `stats().evictions`. Keys with queued callers are never evicted (they may push `size` above
-   * `maxKeys`).
-   */
-  maxKeys?: number | undefined;
-  /**
-   * Receives what every key's bucket does, with the key as the last argument of each method but
-   * `closed` (called once, with the callers of every key that `close()` rejected); see `BucketObserver`.
-   */
-  observer?: BucketObserver<K> | undefined;
-}
-
-/**
- * Options of a {@link KeyedTokenBucketFilter}: one limit or several, a clock, `maxQueue` (per key),
- * `maxKeys`, and an `observer` told the key of each event.
- */
-export type KeyedTokenBucketOptions<K = unknown> = (
-  Omit<TokenBucketOptions, 'observer'> | Omit<MultiLimitOptions, 'observer'>
-) &
-  KeyedOptions<K>;
-
-/** What `KeyedTokenBucketFilter.stats()` returns: the counts of all keys together, plus the keys. */
-export interface KeyedTokenBucketStats extends TokenBucketStats {
-  /** Keys held right now (the same as `size`). */
-  readonly keys: number;
-  /** Full, idle buckets dropped (they lose nothing: a new bucket for the key is identical). */
-  readonly dropped: number;
-  /** Buckets evicted by `maxKeys` before they were full: each is a key whose limit may be exceeded. */
-  readonly evictions: number;
-}
+import type { KeyedTokenBucketOptions, KeyedTokenBucketStats } from './keyedTypes.js';
+import { KeyTable, type KeyBucketMaker } from './KeyTable.js';
 
 /**
  * KeyedTokenBucketFilter is one token bucket per key (per user, tenant, API key, IP address…), all
@@ -78,20 +43,13 @@ export interface KeyedTokenBucketStats extends TokenBucketStats {
  * the option and the value.
  */
 export class KeyedTokenBucketFilter<K = unknown> implements DisposableLike {
-  /** The keys' buckets, and which of them may be dropped or evicted. */
+  /** The keys' buckets and the limits they share, and which of them may be dropped or evicted. */
   private readonly table: KeyTable<K>;
-  private readonly owner: KeyBucketOwner<K>;
   private readonly counters: BucketCounters;
   /** `maxQueue`, for the queue of each key. */
   private readonly cap: QueueCap;
-  /** One abort listener per signal for every key's callers. */
-  private readonly signals = new SignalWatch();
   /** Where every key reads time: the clock, re-based when it changes under the bucket. */
   private readonly timeline: Timeline;
-  /** The shared schedules (one per limit), all starting at the same origin. */
-  private schedules: readonly RefillSchedule[];
-  /** Tokens per limit a new bucket holds at the schedules' origin. */
-  private startTokens: readonly number[];
   private closed = false;
 
   /**
@@ -115,18 +73,13 @@ export class KeyedTokenBucketFilter<K = unknown> implements DisposableLike {
       const Class = typeof maxKeys === 'number' ? RangeError : TypeError;
       throw new Class(`maxKeys must be a positive safe integer, received ${formatValue(maxKeys)}`);
     }
-    this.table = new KeyTable<K>(maxKeys ?? Number.POSITIVE_INFINITY);
     this.cap = { maxQueue: resolved.maxQueue };
     this.counters = new BucketCounters(resolved.events);
     this.timeline = new Timeline(resolved.clock);
-    // When the clock changes under the keyed bucket, every key with callers waiting re-arms its timer.
-    this.timeline.onSourceChange = () => {
-      for (const bucket of this.table.buckets.values()) if (!bucket.linked) bucket.clockChanged();
-    };
-    this.schedules = schedulesFrom(resolved.limits, this.timeline.now());
-    this.startTokens = resolved.limits.map((limit) => limit.initialTokens);
-    this.table.plan(this.schedules, this.startTokens);
-    this.owner = {
+    // One abort listener per signal for every key's callers.
+    const signals = new SignalWatch();
+    // Told by each key's bucket when its queue empties or fills; asked by the table for a new key's bucket.
+    const owner: KeyBucketOwner<K> & KeyBucketMaker<K> = {
       bucketIdle: (bucket) => {
         // An invalid reading cannot date the last use: count it as the newest, at the latest valid stamp.
         this.table.link(bucket, this.timeline.tryNow() ?? this.table.newestUse ?? bucket.lastUse);
@@ -134,6 +87,25 @@ export class KeyedTokenBucketFilter<K = unknown> implements DisposableLike {
       bucketBusy: (bucket) => {
         this.table.unlink(bucket);
       },
+      makeBucket: (key, limit) =>
+        new KeyBucket(owner, key, {
+          limit,
+          timeline: this.timeline,
+          counters: this.counters,
+          cap: this.cap,
+          signals,
+          key,
+        }),
+    };
+    this.table = new KeyTable<K>(
+      maxKeys ?? Number.POSITIVE_INFINITY,
+      owner,
+      schedulesFrom(resolved.limits, this.timeline.now()),
+      resolved.limits.map((limit) => limit.initialTokens),
+    );
+    // When the clock changes under the keyed bucket, every key with callers waiting re-arms its timer.
+    this.timeline.onSourceChange = () => {
+      for (const bucket of this.table.buckets.values()) if (!bucket.linked) bucket.clockChanged();
     };
   }
 
@@ -160,7 +132,7 @@ export class KeyedTokenBucketFilter<K = unknown> implements DisposableLike {
     if (bucket !== undefined) return bucket.available;
     // A key without a bucket holds what a new bucket would, as of the last valid reading.
     const at = now ?? this.timeline.lastReading;
-    return peekAvailable(limitStateAt(this.schedules, this.startTokens, at), at);
+    return peekAvailable(this.table.fresh(at), at);
   }
 
   /** Callers of `key` waiting right now (0 after `close()`). Creates no bucket. */
@@ -185,7 +157,7 @@ export class KeyedTokenBucketFilter<K = unknown> implements DisposableLike {
       if (invalid !== undefined) return Promise.reject(invalid);
       const request = options === undefined ? PLAIN_REQUEST : readGetTokenOptions(options);
       const now = this.timeline.now();
-      return this.use(key, now).takeOrWait(count, request, now);
+      return this.table.use(key, now).takeOrWait(count, request, now);
     } catch (refusal) {
       // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- an abort reason is passed on untouched, whatever it is
       return Promise.reject(refusal);
@@ -202,7 +174,7 @@ export class KeyedTokenBucketFilter<K = unknown> implements DisposableLike {
     const invalid = checkCount(count, this.capacity);
     if (invalid !== undefined) throw invalid;
     const now = this.timeline.now();
-    return this.use(key, now).tryTakeAt(count, now);
+    return this.table.use(key, now).tryTakeAt(count, now);
   }
 
   /**
@@ -217,7 +189,7 @@ export class KeyedTokenBucketFilter<K = unknown> implements DisposableLike {
     this.table.sweep(now);
     const bucket = this.table.buckets.get(key);
     if (bucket !== undefined) return bucket.waitTime(count);
-    return peekWait(limitStateAt(this.schedules, this.startTokens, now), now, count);
+    return peekWait(this.table.fresh(now), now, count);
   }
 
   /**
@@ -236,7 +208,7 @@ export class KeyedTokenBucketFilter<K = unknown> implements DisposableLike {
     const invalid = checkPauseMs(ms);
     if (invalid !== undefined) throw invalid;
     const now = this.timeline.now();
-    this.use(key, now).pauseAt(now, now + ms);
+    this.table.use(key, now).pauseAt(now, now + ms);
   }
 
   /**
@@ -249,25 +221,9 @@ export class KeyedTokenBucketFilter<K = unknown> implements DisposableLike {
    */
   reconfigure(options: ReconfigureOptions): void {
     if (this.closed) throw new BucketClosedError();
-    const { limits, maxQueue } = resolveReconfigure(options, this.schedules);
-    if (limits !== undefined) this.moveAll(limits);
+    const { limits, maxQueue } = resolveReconfigure(options, this.table.schedules);
+    if (limits !== undefined) this.table.moveAll(limits, this.timeline.now());
     if (maxQueue !== undefined) this.cap.maxQueue = maxQueue; // for later calls: queued callers stay
-  }
-
-  /** Puts `limits` in force for every key now (see {@link reconfigure}). */
-  private moveAll(limits: readonly ResolvedLimit[]): void {
-    const now = this.timeline.now();
-    this.table.sweep(now);
-    const schedules = schedulesFrom(limits, now);
-    // Keys without a bucket stand where a new bucket would: carry that over too.
-    const fresh = limitStateAt(this.schedules, this.startTokens, now).tokensByLimit();
-    this.startTokens = schedules.map((schedule, i) => Math.min(schedule.capacity, fresh[i] ?? schedule.capacity));
-    this.schedules = schedules;
-    this.table.plan(schedules, this.startTokens);
-    for (const bucket of [...this.table.buckets.values()]) {
-      bucket.moveTo(schedules, now);
-      if (bucket.linked) bucket.lastUse = Math.ceil(now);
-    }
   }
 
   /** Returns the counts of all keys together (see {@link KeyedTokenBucketStats}); never throws. */
@@ -292,33 +248,6 @@ export class KeyedTokenBucketFilter<K = unknown> implements DisposableLike {
   /** Same as `close()`, so `using` closes the keyed bucket. */
   [Symbol.dispose](): void {
     this.close();
-  }
-
-  /**
-   * Returns the bucket of `key` for a call at clock reading `now` (valid) that may take tokens,
-   * creating it, and marks it used.
-   */
-  private use(key: K, now: number): KeyBucket<K> {
-    const table = this.table;
-    table.sweep(now);
-    let bucket = table.buckets.get(key);
-    if (bucket === undefined) {
-      table.makeRoom(now);
-      bucket = new KeyBucket(this.owner, key, {
-        limit: limitStateAt(this.schedules, this.startTokens, now),
-        timeline: this.timeline,
-        counters: this.counters,
-        cap: this.cap,
-        signals: this.signals,
-        key,
-      });
-      table.buckets.set(key, bucket);
-      table.link(bucket, now);
-    } else if (bucket.linked) {
-      table.unlink(bucket);
-      table.link(bucket, now);
-    }
-    return bucket;
   }
 
   /** Drops full idle buckets at the clock's reading, unless that reading is invalid (then drops nothing). */

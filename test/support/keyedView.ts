@@ -1,6 +1,7 @@
 import type { TokenBucketFilter } from '../../src/TokenBucketFilter.js';
 import type { GetTokenOptions, ReconfigureOptions } from '../../src/types/options.js';
-import { KeyedTokenBucketFilter, type KeyedTokenBucketOptions } from '../../src/keyed/KeyedTokenBucketFilter.js';
+import { KeyedTokenBucketFilter } from '../../src/keyed/KeyedTokenBucketFilter.js';
+import type { KeyedTokenBucketOptions } from '../../src/keyed/keyedTypes.js';
 
 /**
  * A one-key view of a keyed bucket: a `TokenBucketFilter` whose every call goes to `keyed` with `key`.
