@@ -22,7 +22,11 @@ export { KeyedTokenBucketFilter } from './keyed/KeyedTokenBucketFilter.js';
 export type { KeyedOptions, KeyedTokenBucketOptions, KeyedTokenBucketStats } from './keyed/keyedTypes.js';
 export { LazyTokenBucketFilter } from './LazyTokenBucketFilter.js';
 export { TimerTokenBucketFilter } from './TimerTokenBucketFilter.js';
-export type { PausableTokenBucketFilter, ReconfigurableTokenBucketFilter, TokenBucketFilter } from './TokenBucketFilter.js';
+export type {
+  PausableTokenBucketFilter,
+  ReconfigurableTokenBucketFilter,
+  TokenBucketFilter,
+} from './TokenBucketFilter.js';
 export { TokenBucketFilterFactory } from './TokenBucketFilterFactory.js';
 export type { BucketObserver, RefusalReason } from './types/observer.js';
 export type {
