@@ -77,22 +77,18 @@ export function eventsOf(observer: unknown): BucketEvents | undefined {
       `observer must be an object with any of the methods ${known}, received ${formatValue(observer)}`,
     );
   }
-  // No prototype: a method missing here must not be found on a polluted Object.prototype.
-  const methods: Partial<Record<(typeof METHODS)[number], Method>> = Object.create(null) as object;
+  // Every method is an own property of the result (a missing one does nothing), so no event is ever
+  // looked up on a polluted Object.prototype.
+  const events: Record<string, Safe<never[]>> = {};
+  let found = false;
   for (const name of METHODS) {
     const method = methodOf(observer, name);
-    if (method === undefined) continue;
-    if (typeof method !== 'function') {
+    if (method !== undefined && typeof method !== 'function') {
       throw new TypeError(`observer.${name} must be a function, received ${formatValue(method)}`);
     }
-    methods[name] = (method as Method).bind(observer);
+    found ||= method !== undefined;
+    events[name] = safe(method === undefined ? undefined : (method as Method).bind(observer));
   }
-  if (Object.keys(methods).length === 0) throw new TypeError(`observer has none of the methods ${known}`);
-  return {
-    granted: safe(methods.granted),
-    refused: safe(methods.refused),
-    queued: safe(methods.queued),
-    aborted: safe(methods.aborted),
-    closed: safe(methods.closed),
-  } as BucketEvents;
+  if (!found) throw new TypeError(`observer has none of the methods ${known}`);
+  return events as unknown as BucketEvents;
 }

@@ -22,16 +22,51 @@ export interface ResolvedOptions {
   readonly events: BucketEvents | undefined;
 }
 
-const KNOWN_OPTIONS = new Set([
-  'capacity',
-  'refillTokens',
-  'refillInterval',
-  'initialTokens',
-  'kind',
-  'clock',
-  'maxQueue',
-  'observer',
-]);
+/** The options of one limit, in the order messages list them. */
+const LIMIT_OPTIONS = ['capacity', 'refillTokens', 'refillInterval', 'initialTokens'];
+/** The options of a bucket beside its limit or limits. */
+const BUCKET_OPTIONS = ['kind', 'clock', 'maxQueue', 'observer'];
+const KNOWN_OPTIONS = [...LIMIT_OPTIONS, ...BUCKET_OPTIONS];
+const MULTI_OPTIONS = ['limits', ...BUCKET_OPTIONS];
+
+/**
+ * Throws a `TypeError` for the first own key of `record` that is not in `allowed`: "Unknown option
+ * "key"`where`; known options: `listed`" (a misspelt option would otherwise silently fall back to its
+ * default). `hint` may add a word about that key after `where`.
+ */
+function checkKeys(
+  record: object,
+  allowed: readonly string[],
+  where = '',
+  listed = allowed,
+  hint: (key: string) => string = () => '',
+): void {
+  for (const key of Object.keys(record)) {
+    if (!allowed.includes(key)) {
+      throw new TypeError(
+        `Unknown option ${formatValue(key)}${where}${hint(key)}; known options: ${listed.join(', ')}`,
+      );
+    }
+  }
+}
+
+/** Throws a `TypeError` naming `name` and the value unless `value` is a non-null object. */
+function requireObject(name: string, value: unknown): asserts value is object {
+  if (typeof value !== 'object' || value === null) {
+    throw new TypeError(`${name} must be an object, received ${formatValue(value)}`);
+  }
+}
+
+/** Validates the options a bucket has beside its limits: `kind`, `clock`, `maxQueue` and `observer`, in that order. */
+function resolveBucketLevel(options: object): Omit<ResolvedBucketOptions, 'limits'> {
+  return {
+    kind: resolveKind(ownOption(options, 'kind')),
+    clock: resolveClock(ownOption(options, 'clock')),
+    maxQueue: resolveMaxQueue(ownOption(options, 'maxQueue')),
+    events: eventsOf(ownOption(options, 'observer')),
+  };
+}
+
 const CLOCK_METHODS = ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] as const;
 
 function validClock(value: unknown): Clock {
@@ -58,22 +93,10 @@ function validClock(value: unknown): Clock {
  */
 export function resolveOptions(options: unknown): ResolvedOptions {
   // `unknown`, not TokenBucketFilterOptions: the options may come from untyped JavaScript callers.
-  if (typeof options !== 'object' || options === null) {
-    throw new TypeError(`options must be an object, received ${formatValue(options)}`);
-  }
-  for (const key of Object.keys(options)) {
-    if (!KNOWN_OPTIONS.has(key)) {
-      throw new TypeError(`Unknown option ${formatValue(key)}; known options: ${[...KNOWN_OPTIONS].join(', ')}`);
-    }
-  }
+  requireObject('options', options);
+  checkKeys(options, KNOWN_OPTIONS);
   const limit = resolveLimit('', options, true);
-  return {
-    ...limit,
-    kind: resolveKind(ownOption(options, 'kind')),
-    clock: resolveClock(ownOption(options, 'clock')),
-    maxQueue: resolveMaxQueue(ownOption(options, 'maxQueue')),
-    events: eventsOf(ownOption(options, 'observer')),
-  };
+  return { ...limit, ...resolveBucketLevel(options) };
 }
 
 /**
@@ -109,9 +132,6 @@ export interface ResolvedBucketOptions {
   readonly events: BucketEvents | undefined;
 }
 
-const LIMIT_OPTIONS = ['capacity', 'refillTokens', 'refillInterval', 'initialTokens'];
-const MULTI_OPTIONS = new Set(['limits', 'kind', 'clock', 'maxQueue', 'observer']);
-
 /**
  * Validates the options of a bucket that may have several limits: either the single-limit options
  * of {@link resolveOptions} or `{ limits: [...], kind?, clock? }`. Throws like {@link resolveOptions};
@@ -124,21 +144,10 @@ export function resolveBucketOptions(options: unknown): ResolvedBucketOptions {
     const { kind, clock, maxQueue, events } = single;
     return { limits: [single], kind, clock, maxQueue, events };
   }
-  for (const key of Object.keys(options)) {
-    if (!MULTI_OPTIONS.has(key)) {
-      const hint = LIMIT_OPTIONS.includes(key) ? ` (with limits, give ${key} inside each limit)` : '';
-      throw new TypeError(
-        `Unknown option ${formatValue(key)} beside limits${hint}; known options: ${[...MULTI_OPTIONS].join(', ')}`,
-      );
-    }
-  }
-  return {
-    limits: resolveLimitList(ownOption(options, 'limits'), true),
-    kind: resolveKind(ownOption(options, 'kind')),
-    clock: resolveClock(ownOption(options, 'clock')),
-    maxQueue: resolveMaxQueue(ownOption(options, 'maxQueue')),
-    events: eventsOf(ownOption(options, 'observer')),
-  };
+  checkKeys(options, MULTI_OPTIONS, ' beside limits', MULTI_OPTIONS, (key) =>
+    LIMIT_OPTIONS.includes(key) ? ` (with limits, give ${key} inside each limit)` : '',
+  );
+  return { limits: resolveLimitList(ownOption(options, 'limits'), true), ...resolveBucketLevel(options) };
 }
 
 /** What `reconfigure()` changes, validated. */
@@ -161,37 +170,26 @@ export function resolveReconfigure(
   current: readonly Omit<ResolvedLimit, 'initialTokens'>[],
 ): Reconfiguration {
   // `unknown`, not ReconfigureOptions: the options may come from untyped JavaScript callers.
-  if (typeof options !== 'object' || options === null) {
-    throw new TypeError(`options must be an object, received ${formatValue(options)}`);
-  }
+  requireObject('options', options);
   const keys = Object.keys(options);
   const given = ownOption(options, 'maxQueue');
   const maxQueue = given === undefined ? undefined : resolveMaxQueue(given);
   if (Object.hasOwn(options, 'limits')) {
-    for (const key of keys) {
-      if (key !== 'limits' && key !== 'maxQueue')
-        throw new TypeError(`Unknown option ${formatValue(key)} beside limits; known options: limits, maxQueue`);
-    }
+    checkKeys(options, ['limits', 'maxQueue'], ' beside limits');
     return { limits: resolveLimitList(ownOption(options, 'limits'), false), maxQueue };
   }
-  for (const key of keys) {
-    if (!['capacity', 'refillTokens', 'refillInterval', 'maxQueue'].includes(key)) {
-      throw new TypeError(
-        `Unknown option ${formatValue(key)}; known options: capacity, refillTokens, refillInterval, limits, maxQueue`,
-      );
-    }
-  }
+  const changeable = LIMIT_OPTIONS.slice(0, 3);
+  checkKeys(options, [...changeable, 'maxQueue'], '', [...changeable, 'limits', 'maxQueue']);
   // Only the cap: the limits and their schedule stay untouched (any other form restarts the schedule).
   if (keys.length > 0 && keys.every((key) => key === 'maxQueue')) return { limits: undefined, maxQueue };
   const [only] = current;
   if (current.length !== 1 || only === undefined) {
     throw new TypeError(`This bucket has ${current.length} limits: reconfigure it with { limits: [...] }`);
   }
-  const merged = {
-    capacity: withDefault(ownOption(options, 'capacity'), only.capacity),
-    refillTokens: withDefault(ownOption(options, 'refillTokens'), only.refillTokens),
-    refillInterval: withDefault(ownOption(options, 'refillInterval'), only.refillInterval),
-  };
+  // Each limit option not given keeps its value in force.
+  const merged = Object.fromEntries(
+    changeable.map((key) => [key, withDefault(ownOption(options, key), only[key as keyof typeof only])]),
+  );
   return { limits: [resolveLimit('', merged, false)], maxQueue };
 }
 
@@ -201,15 +199,8 @@ function resolveLimitList(limits: unknown, allowInitial: boolean): ResolvedLimit
   }
   return limits.map((limit: unknown, i) => {
     const name = `limits[${i}]`;
-    if (typeof limit !== 'object' || limit === null) {
-      throw new TypeError(`${name} must be an object, received ${formatValue(limit)}`);
-    }
-    const known = allowInitial ? LIMIT_OPTIONS : LIMIT_OPTIONS.slice(0, 3);
-    for (const key of Object.keys(limit)) {
-      if (!known.includes(key)) {
-        throw new TypeError(`Unknown option ${formatValue(key)} in ${name}; known options: ${known.join(', ')}`);
-      }
-    }
+    requireObject(name, limit);
+    checkKeys(limit, allowInitial ? LIMIT_OPTIONS : LIMIT_OPTIONS.slice(0, 3), ` in ${name}`);
     return resolveLimit(`${name}.`, limit, allowInitial);
   });
 }
