@@ -9,7 +9,8 @@ import type { RefillSchedule } from './refill.js';
 import { replanWaiters } from './replan.js';
 import type { SignalWatch } from './SignalWatch.js';
 import type { Timeline } from './Timeline.js';
-import { WaitingRoom, type QueueCap } from './WaitingRoom.js';
+import { Room } from './Room.js';
+import type { QueueCap } from './WaitPlan.js';
 import { Waiter, WaiterExtras } from './WaiterQueue.js';
 
 /**
@@ -17,7 +18,7 @@ import { Waiter, WaiterExtras } from './WaiterQueue.js';
  * it, and it is never closed), so one object serves them all and a bucket (every key of a keyed
  * bucket) allocates its own room only when a first caller has to wait.
  */
-const NO_ROOM = /* @__PURE__ */ new WaitingRoom<Waiter>(
+const NO_ROOM = /* @__PURE__ */ new Room<Waiter>(
   {
     dueAt: () => Number.POSITIVE_INFINITY,
     granting: () => undefined,
@@ -30,7 +31,7 @@ const NO_ROOM = /* @__PURE__ */ new WaitingRoom<Waiter>(
 /**
  * LocalBucket is the store of an in-process bucket: the live state of its limits (a plain object of
  * this thread), the projection of where they stand once every queued caller is granted (its tail),
- * and its callers in a {@link WaitingRoom}. Every decision goes through the core's `decide()`: with no
+ * and its callers in a {@link Room}. Every decision goes through the core's `decide()`: with no
  * wait on the live state for a take now, with the caller's `maxWait` on the tail for a reservation.
  * The room sets the head's timer (the lazy and keyed buckets), or the subclass wakes it (the timer
  * kind's refill interval, through {@link LocalBucket.sync}). The public contract is
@@ -38,7 +39,7 @@ const NO_ROOM = /* @__PURE__ */ new WaitingRoom<Waiter>(
  */
 export abstract class LocalBucket {
   /** The waiting callers; {@link NO_ROOM} until a first caller has to wait. */
-  protected room: WaitingRoom<Waiter> = NO_ROOM;
+  protected room: Room<Waiter> = NO_ROOM;
   /** Where the limits stand: tokens held and schedule position. Replaced by `reconfigure()`. */
   protected limit: LimitState;
   /** The counters behind `stats()`. */
@@ -233,8 +234,8 @@ export abstract class LocalBucket {
   }
 
   /** Creates this bucket's waiting room, at its first caller that has to wait. */
-  private openRoom(): WaitingRoom<Waiter> {
-    return new WaitingRoom<Waiter>(
+  private openRoom(): Room<Waiter> {
+    return new Room<Waiter>(
       {
         dueAt: (head) => this.limit.grantTime(head.count),
         granting: (head) => {

@@ -6,7 +6,7 @@ import { limitStateAt, type LimitState } from './limits.js';
 import type { RefillSchedule } from './refill.js';
 import type { SignalWatch } from './SignalWatch.js';
 import { Timeline } from './Timeline.js';
-import type { QueueCap } from './WaitingRoom.js';
+import type { QueueCap } from './WaitPlan.js';
 
 /** What a bucket starts from: its limits' state, its clock and where it counts. */
 export interface BucketInit {

@@ -2,7 +2,7 @@ import { MaxWaitExceededError } from '../errors.js';
 import type { RefusalReason } from '../types/observer.js';
 import type { BucketCounters } from './counters.js';
 import type { LimitState } from './limits.js';
-import type { WaitingRoom } from './WaitingRoom.js';
+import type { Room } from './Room.js';
 import type { Waiter } from './WaiterQueue.js';
 
 /**
@@ -14,7 +14,7 @@ import type { Waiter } from './WaiterQueue.js';
  * each asked for, and the counter) for the bucket to tell its observer once it is consistent again.
  */
 export function replanWaiters<W extends Waiter>(
-  room: WaitingRoom<W>,
+  room: Room<W>,
   projected: LimitState,
   counters: BucketCounters,
 ): Array<readonly [count: number, reason: RefusalReason]> {
