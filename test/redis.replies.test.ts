@@ -78,6 +78,17 @@ describe.skipIf('skip' in target)('the lean path with Redis time replies one str
     });
   });
 
+  it('a batch of two grants: one string, each take in it as alone', async () => {
+    if (redis === undefined) throw new Error('no Redis connection');
+    const key = `${prefix}{batch}`;
+    const config = '0|10:1:1000000';
+    const created = parseReply(await take(key, config), 7).values;
+    const reply = await redis.eval(BUCKET_SCRIPT, 1, key, '1', config, '', '', '2', '1', '0');
+    expect(typeof reply).toBe('string');
+    const origin = created[0];
+    expect(parseReply(reply, 12).values).toEqual([origin, 1, 1, 0, origin, 9, 0, 1, 0, origin, 8, 0]);
+  });
+
   it('a refusal: its wait after Redis TIME (µs) and its grant instant read back exactly', async () => {
     const key = `${prefix}{refusal}`;
     const config = '0|1:1:100000000';

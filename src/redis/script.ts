@@ -116,4 +116,4 @@ export const BUCKET_SCRIPT = SCRIPT_HEAD + SCRIPT_STATE + SCRIPT_DECISION + SCRI
  * The SHA1 of {@link BUCKET_SCRIPT}, as `EVALSHA` expects it (40 lowercase hex digits). Written out
  * rather than computed so the store needs no crypto module; a test checks it against the script.
  */
-export const BUCKET_SCRIPT_SHA = '107a46bd6519ed1a9759a8ff61c7bb05aefe9f51';
+export const BUCKET_SCRIPT_SHA = '8ded097207ffbeba03f454d5cf73402ca63be430';

@@ -124,9 +124,17 @@ if op == '1' and value and #value == 58 + #sent and string.find(value, sent, 59,
       end
       return format('%.17g %d %d %.17g %.17g %d %d', o, reply[3], reply[4], w, a, reply[7], reply[8])
     end
-    local text = {format('%.17g %d', reply[2], reply[3])}
+    -- A batch: each take's part the same way (a grant at a whole instant: %d alone).
+    local o = reply[2]
+    local text = {format('%.17g %d', o, reply[3])}
+    local whole = o % 1 == 0 and o > -9007199254740992
     for j = 4, r, 5 do
-      text[#text + 1] = format('%d %.17g %.17g %d %d', reply[j], reply[j + 1], reply[j + 2], reply[j + 3], reply[j + 4])
+      local w, a = reply[j + 1], reply[j + 2]
+      if whole and w == 0 and a % 1 == 0 and a < 9007199254740992 then
+        text[#text + 1] = format('%d 0 %d %d %d', reply[j], a, reply[j + 3], reply[j + 4])
+      else
+        text[#text + 1] = format('%d %.17g %.17g %d %d', reply[j], w, a, reply[j + 3], reply[j + 4])
+      end
     end
     return table.concat(text, ' ')
   end
