@@ -7,28 +7,17 @@
  *
  * Uses the built package (dist/, or $TBF_DIST_DIR) and the Redis at $TBF_REDIS_URL, or starts a private
  * redis-server; needs `redis-benchmark` on the PATH, and rate-limiter-flexible (`npm ci --prefix bench`).
- * Rows (each with Redis TIME, as by default):
- * - `grant`: tryGetToken() on a hot key that always has tokens (the lean path: GET + SET PX);
- * - `refusal`: tryGetToken() on an empty key (no write);
- * - `peek`: waitTime();
- * - `grant, 2 limits`: the same grant with a second limit (the general path);
- * - `grant, batch of 16 alike` / `unlike (per decision)`: one call deciding 16 takes, as a batch of
- *   calls made while one was in flight travels: 16 equal takes (one run) or 16 different maxWaits (16
- *   runs); its µs per call divided by 16;
- * - `rate-limiter-flexible consume()`: the Lua script of its `RateLimiterRedis` (SET NX, INCRBY, PTTL),
- *   with the arguments its `consume()` sends;
- * - `return 1`: the floor of any script call.
- * With `--baseline <rev>`, the script of that revision (the layout before the state was one string:
- * op, config, n, each limit's numbers, now, origin, tokens-if-missing, then count and maxWait) runs the
- * first four rows too, interleaved round by round with the current one, so that both see the same load.
- * Prints the median and the range over rounds, in µs per decision: in the script (`INFO commandstats`,
- * wall time) and of Redis' CPU (`INFO cpu`, parsing and replies included; steadier on a busy machine).
+ * The rows, each with Redis TIME as by default, are `redis-cpu-rows.mjs`'s: their arguments are what the
+ * store sends. With `--baseline <rev>`, the script of that revision, built from its own sources (its
+ * store sending its own arguments), runs the bucket rows too, interleaved round by round with the
+ * current one, so that both see the same load. Prints the median and the range over rounds, in µs per
+ * decision: in the script (`INFO commandstats`, wall time) and of Redis' CPU (`INFO cpu`, parsing and
+ * replies included; steadier on a busy machine). For counts that a busy machine does not change, see
+ * `redis-cpu-instructions.mjs`.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { freePort } from '../lib/redis.mjs';
+import { currentBuild, redisCpuRows, revisionBuild } from './redis-cpu-rows.mjs';
 
 const args = process.argv.slice(2);
 const value = (name, fallback) => {
@@ -39,14 +28,9 @@ const rounds = Number(value('--rounds', 5));
 const calls = Number(value('--calls', 200_000));
 const baseline = value('--baseline', undefined);
 
-const distDir = process.env.TBF_DIST_DIR ?? fileURLToPath(new URL('../../dist', import.meta.url));
-const entry = `${distDir}/redis.js`;
-if (!existsSync(entry)) throw new Error(`${entry} is missing: build the package first, or set TBF_DIST_DIR`);
-const { BUCKET_SCRIPT } = await import(pathToFileURL(entry).href);
+const lib = await currentBuild();
+const old = baseline === undefined ? undefined : { rev: baseline, lib: await revisionBuild(baseline) };
 const { Redis } = await import('ioredis');
-const { RateLimiterRedis } = createRequire(import.meta.url)('rate-limiter-flexible');
-// Its script, as its constructor keeps it (a client without defineCommand registers nothing).
-const RLF_SCRIPT = new RateLimiterRedis({ storeClient: {}, points: 1, duration: 1 })._incrTtlLuaScript;
 
 let server;
 let url = process.env.TBF_REDIS_URL;
@@ -60,72 +44,7 @@ if (!url) {
 }
 const port = new URL(url).port || '6379';
 const redis = new Redis(url);
-
-const BIG = '1000000000';
-const config = (limits) => `0|${limits.map((l) => l.join(':')).join(',')}`;
-/** The current layout: op, config, now ('' = TIME), what a missing key holds ('' = full), then the op's own. */
-const current = (op, limits, tail) => [String(op), config(limits), '', '', ...tail];
-/** A take's arguments: the current layout's run of one take, the --baseline layout's count and maxWait. */
-const take = (layout, count, maxWait) => (layout === current ? ['1', count, maxWait] : [count, maxWait]);
-/** The layout of --baseline: op, config, n, each limit, now, origin, tokens if missing, then the op's own. */
-const previous = (op, limits, tail) => [
-  String(op),
-  config(limits),
-  String(limits.length),
-  ...limits.flat(),
-  '',
-  '',
-  ...limits.map((l) => l[0]),
-  ...tail,
-];
-const rows = [];
-const sha = await redis.script('LOAD', BUCKET_SCRIPT);
-const hot = [[BIG, '1', '1000']];
-const hot2 = [...hot, [BIG, '1', '3600000']];
-const empty = [['1', '1', '100000000']];
-const BATCH = 16;
-const cases = [
-  { name: 'grant', key: '{grant}', args: (layout) => layout(1, hot, take(layout, '1', '0')) },
-  { name: 'refusal', key: '{refuse}', args: (layout) => layout(1, empty, take(layout, '1', '0')) },
-  { name: 'peek', key: '{refuse}', args: (layout) => layout(0, empty, ['1']) },
-  { name: 'grant, 2 limits', key: '{grant2}', args: (layout) => layout(1, hot2, take(layout, '1', '0')) },
-];
-for (const { name, key, args } of cases) rows.push({ name, sha, key: `cpu:${key}`, argv: args(current), per: 1 });
-rows.push({
-  name: `grant, batch of ${BATCH} alike (per decision)`,
-  sha,
-  key: 'cpu:{batch}',
-  argv: current(1, hot, [String(BATCH), '1', '0']), // one run of 16 takes
-  per: BATCH,
-});
-rows.push({
-  name: `grant, batch of ${BATCH} unlike (per decision)`,
-  sha,
-  key: 'cpu:{batch2}',
-  argv: current(
-    1,
-    hot,
-    Array.from({ length: BATCH }, (_, i) => ['1', '1', String(1000 + i)]).flat(), // 16 runs of one take
-  ),
-  per: BATCH,
-});
-rows.push({
-  name: 'rate-limiter-flexible consume()',
-  sha: await redis.script('LOAD', RLF_SCRIPT),
-  key: 'rlf:{hot}',
-  argv: ['1', '1000000', '1000000000000', '1000000'], // points, secDuration, this.points, this.duration
-  per: 1,
-});
-rows.push({ name: 'return 1', sha: await redis.script('LOAD', 'return 1'), key: 'cpu:{one}', argv: [], per: 1 });
-if (baseline !== undefined) {
-  const text = execFileSync('git', ['show', `${baseline}:src/redis/script.ts`], { encoding: 'utf8' });
-  const script = /export const BUCKET_SCRIPT = `([\s\S]*?)`;/.exec(text)?.[1];
-  if (script === undefined) throw new Error(`no BUCKET_SCRIPT in ${baseline}:src/redis/script.ts`);
-  const old = await redis.script('LOAD', script);
-  for (const { name, key, args } of cases) {
-    rows.push({ name: `${name} (${baseline})`, sha: old, key: `old:${key}`, argv: args(previous), per: 1 });
-  }
-}
+const rows = await redisCpuRows(redis, lib, old);
 
 /** Redis' own CPU time so far (INFO cpu: user + system), in µs. */
 async function cpuUsec() {

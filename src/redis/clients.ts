@@ -4,8 +4,8 @@ import { formatValue } from '../options/format.js';
  * RedisScriptRunner is all the Redis store needs of a client: run a Lua script by its SHA1, or by its
  * text. Pass one to use a client the store does not recognise. Both functions take the keys and the
  * arguments separately (so cluster clients can route by key), resolve with the script's reply (an
- * array of integers and numeric strings, as the client returns it), and reject with the client's
- * error. `evalsha` must reject with an error whose message contains `NOSCRIPT` when Redis does not
+ * array of integers and numeric strings, or one string of numbers, as the client returns it), and
+ * reject with the client's error. `evalsha` must reject with an error whose message contains `NOSCRIPT` when Redis does not
  * know the script; the store then sends it with `eval`. `onReconnect`, optional, lets the store hear of
  * reconnections, after which it checks that Redis still holds the keys its sleeping callers reserved
  * in (a server restarted without persistence comes back empty; see the README, "Running it in production").

@@ -11,10 +11,14 @@ export interface ScriptReply {
  * Reads the reply, or throws a `TypeError` describing it. The script replies with 0 or the stored
  * configuration (a string), then integers (which must be safe integers) and numbers of ms written as
  * strings (which must read back as finite numbers: the script writes them with `%.17g`, so they
- * round-trip exactly); at least `length` of them.
+ * round-trip exactly); at least `length` of them. Or, for takes on its lean path with Redis time, with
+ * one string: the numbers after the 0 (the configuration sent is in force), separated by single spaces.
  */
 export function parseReply(reply: unknown, length: number): ScriptReply {
-  if (Array.isArray(reply) && reply.length >= length + 1) {
+  if (typeof reply === 'string') {
+    const values = parseText(reply, length);
+    if (values !== undefined) return { stored: undefined, values };
+  } else if (Array.isArray(reply) && reply.length >= length + 1) {
     const first: unknown = reply[0];
     const stored = typeof first === 'string' && first !== '0' ? first : undefined;
     let valid = stored !== undefined || first === 0 || first === '0' || first === 0n;
@@ -35,6 +39,20 @@ export function parseReply(reply: unknown, length: number): ScriptReply {
   }
   const text = JSON.stringify(reply, (_, value: unknown) => (typeof value === 'bigint' ? String(value) : value));
   throw new TypeError(`unexpected reply from the bucket script: ${text}`);
+}
+
+/** The numbers of a reply written as one string (see {@link parseReply}), or undefined when it holds fewer than `length` or anything else. */
+function parseText(reply: string, length: number): number[] | undefined {
+  const parts = reply.split(' ');
+  if (parts.length < length) return undefined;
+  const values = new Array<number>(parts.length);
+  for (let i = 0; i < parts.length; i += 1) {
+    const part = parts[i] as string;
+    const number = part === '' ? Number.NaN : Number(part);
+    if (!Number.isFinite(number)) return undefined;
+    values[i] = number;
+  }
+  return values;
 }
 
 /**

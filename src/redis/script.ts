@@ -8,8 +8,8 @@ import { SCRIPT_STATE } from './scriptState.js';
  * (`src/core/decide.ts`, on the state of `src/core/limits.ts` and the arithmetic of `src/core/refill.ts`),
  * function by function, with the same names and the same operations on the same doubles. It runs
  * atomically in Redis on one key, and replies with integers, numbers written as strings and (first) the
- * stored configuration, never with an error reply for control flow, so Redis 7's `ERR ` prefix changes
- * nothing.
+ * stored configuration (or, for takes on the lean path with Redis time, with those numbers in one
+ * string), never with an error reply for control flow, so Redis 7's `ERR ` prefix changes nothing.
  *
  * | core (TypeScript)                          | script (Lua)                       |
  * |--------------------------------------------|------------------------------------|
@@ -22,7 +22,10 @@ import { SCRIPT_STATE } from './scriptState.js';
  * | the same with one limit (`SingleLimit`)    | the lean path (takes on a one-limit key that holds the configuration sent): the functions above written out inline, in the same order |
  *
  * The lean path is the hot case, every take on an existing key of one limit whose configuration is the
- * one sent: one `GET`, one `SET … PX` and Redis `TIME`, no function defined, no number read from text.
+ * one sent: one `GET`, one `SET … PX` and Redis `TIME`, no function defined, no number read from text
+ * but those of the arguments (the common small ones, `'1'`, `'0'` and `''`, recognised as text), and
+ * with Redis time one string replied (a table reply costs Redis a lookup of its special fields and a
+ * conversion per value).
  * The general path runs everything else. The table of exact instants (`test/redis.decisionTable.test.ts`)
  * runs through both.
  *
@@ -53,7 +56,9 @@ import { SCRIPT_STATE } from './scriptState.js';
  * - take: one or more runs of takes, decided in order: (times, count, maxWait) each with Redis time,
  *   (times, count, maxWait, now) each with client time, when `now` above is the first take's; a run is
  *   `times` takes of the same count, maxWait and now. maxWait in ms; empty: unlimited; 0: only a grant
- *   now. Reply {cfg, origin ms, generation before the first take, take...}, where a
+ *   now. Reply {cfg, origin ms, generation before the first take, take...} (on the lean path with
+ *   Redis time, where cfg is 0: the values after cfg in one string, separated by single spaces, the
+ *   origin, waits and instants written with `%.17g`, the others with `%d`), where a
  *   take is the 3 + 2n values {status, wait ms, grantAt ms, then tokens and step of each limit before
  *   it}: status 1 granted now, 3 reserved until grantAt (wait after now), 2 refused because the wait
  *   exceeds maxWait (nothing taken), 4 refused because count exceeds the capacity. Each take of status
@@ -111,4 +116,4 @@ export const BUCKET_SCRIPT = SCRIPT_HEAD + SCRIPT_STATE + SCRIPT_DECISION + SCRI
  * The SHA1 of {@link BUCKET_SCRIPT}, as `EVALSHA` expects it (40 lowercase hex digits). Written out
  * rather than computed so the store needs no crypto module; a test checks it against the script.
  */
-export const BUCKET_SCRIPT_SHA = '1818f3aac242476e21e12698469096a82edc9aac';
+export const BUCKET_SCRIPT_SHA = '8ded097207ffbeba03f454d5cf73402ca63be430';
