@@ -11,7 +11,7 @@ import type { PausableTokenBucketFilter } from '../TokenBucketFilter.js';
 import type { GetTokenOptions, ReconfigureOptions } from '../types/options.js';
 import type { TokenBucketStats } from '../types/stats.js';
 import { schedulesFrom, type BucketInit } from './bucketInit.js';
-import { decide, peekAvailable } from './decide.js';
+import { peekAvailable, takeNow } from './decide.js';
 import { LocalBucket } from './LocalBucket.js';
 import { msUntil } from './refill.js';
 
@@ -67,7 +67,7 @@ export abstract class BucketBase extends LocalBucket implements PausableTokenBuc
     if (room.length !== 0) this.sync(now);
     const counters = this.counters;
     // The one decision with no wait: granted now, or refused (a queue means nobody may barge).
-    if (room.length !== 0 || Number.isNaN(decide(this.limit, now, count, 0))) {
+    if (room.length !== 0 || !takeNow(this.limit, now, count)) {
       counters.denied += 1;
       counters.events?.refused(count, 'denied', this.eventKey);
       return false;
@@ -115,7 +115,7 @@ export abstract class BucketBase extends LocalBucket implements PausableTokenBuc
     // Waiters due by now are granted first; decide() itself brings the tokens up to `now`.
     if (room.length !== 0) this.sync(now);
     // Granted now (the one decision, with no wait on the live state), or on to the queue's tail.
-    if (room.length === 0 && !Number.isNaN(decide(limit, now, count, 0))) {
+    if (room.length === 0 && takeNow(limit, now, count)) {
       const counters = this.counters;
       counters.tokensGranted += count;
       counters.granted += 1;

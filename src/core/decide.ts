@@ -57,6 +57,21 @@ export function decide(tail: LimitState, now: number, count: number, maxWait: nu
 }
 
 /**
+ * {@link decide} with `maxWait` 0, as `tryGetToken()` asks it, answered as a boolean: returns true
+ * when a request of `count` tokens (1 ≤ count ≤ `tail.capacity`) arriving at clock reading `now` (ms)
+ * is granted now, having taken the tokens from `tail`; false when `decide(tail, now, count, 0)` would
+ * return REFUSED, with `tail` only brought up to `now`. The hot path of every `tryGetToken()` and of a
+ * `getToken()` granted at once: it forms no grant instant, which those callers would discard.
+ * `test/decision.table.test.ts` checks it against `decide()` on every request of the table.
+ */
+export function takeNow(tail: LimitState, now: number, count: number): boolean {
+  tail.advance(now);
+  if (!tail.grantsNow(count, now)) return false;
+  tail.take(count);
+  return true;
+}
+
+/**
  * Returns the ms from clock reading `now` until a request of `count` tokens arriving now behind every
  * reservation in `tail` would be granted (0: at once). Brings `tail` up to `now` and takes nothing.
  */

@@ -35,6 +35,11 @@ export interface LimitState {
    * still to come; a reading at or before the current position when they already do.
    */
   grantTime(count: number): number;
+  /**
+   * Whether `grantTime(count) <= now`: the tokens are there at clock reading `now` (ms). Computes no
+   * instant (the hot path of a take now).
+   */
+  grantsNow(count: number, now: number): boolean;
   /** Moves forward to {@link grantTime}`(count)`, takes the tokens there and returns that instant. */
   grantNext(count: number): number;
   /** Adds the refills of every step up to clock reading `now`; a reading in the past changes nothing. */
@@ -96,6 +101,11 @@ export class SingleLimit implements LimitState, BucketPosition {
   grantTime(count: number): number {
     const at = stepTime(this.schedule, this.step + stepsUntil(this.schedule, this.tokens, count));
     return at < this.resumeAt ? this.resumeAt : at;
+  }
+
+  grantsNow(count: number, now: number): boolean {
+    // grantTime(count) with no step to wait for: the current step's instant, or the pause's end.
+    return count <= this.tokens && this.resumeAt <= now && stepTime(this.schedule, this.step) <= now;
   }
 
   grantNext(count: number): number {
@@ -180,6 +190,10 @@ export class MultiLimit implements LimitState {
     let at = this.resumeAt;
     for (const limit of this.limits) at = Math.max(at, limit.grantTime(count));
     return at;
+  }
+
+  grantsNow(count: number, now: number): boolean {
+    return count <= this.tokens && this.grantTime(count) <= now;
   }
 
   grantNext(count: number): number {
