@@ -14,8 +14,8 @@ import { msUntil } from './refill.js';
  * - **reserved until an instant**: the tokens are taken at that instant, which lies ahead;
  * - **refused**: that instant is more than `maxWait` ms away; nothing is taken.
  *
- * `tryGetToken()` is this decision with `maxWait` 0; `getToken()` is it with the caller's `maxWait`
- * (Infinity when none); `waitTime()` and `available` are {@link peekWait} and {@link peekAvailable};
+ * `tryGetToken()` is this decision with `maxWait` 0 (answered as a boolean by {@link takeNow});
+ * `getToken()` is it with the caller's `maxWait` (Infinity when none); `waitTime()` and `available` are {@link peekWait} and {@link peekAvailable};
  * giving back a reservation is {@link replay} from where the tail stood before it; `pause(ms)` is
  * {@link pauseUntil} on the state before any reservation, which the queue is then re-planned on. The in-process
  * buckets run it on their queue's projection, the shared bucket on the state it holds in shared
