@@ -47,6 +47,8 @@ const notCore = [/EVALSHA/i, /redis/i, /SharedArrayBuffer/, /Atomics\./, /worker
  * the observer's methods are wrapped in one loop (-34 B). Tried and not kept: one formatter for the
  * "X must be Y, received Z" messages (-216 B minified but +27 B gzip: gzip already shares the
  * repeated text), the bucket as its own WaitPlan (-2 B).
+ * Then `takeNow()` (the zero-wait decision answered as a boolean, so that `tryGetToken()` forms no
+ * grant instant: 791 -> 631 V8 instructions per call) added 46 B: lazy 7,556 B.
  *
  * The factory's users pay for every kind: `TokenBucketFilterFactory` is one object whose `create()`
  * picks the class from `kind` at run time and whose `createKeyed()` builds the keyed bucket, so no

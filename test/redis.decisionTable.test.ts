@@ -1,6 +1,5 @@
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BUCKET_SCRIPT } from '../src/redis/index.js';
+import { describe, expect, it } from 'vitest';
+import { useScriptEval } from './redis/scriptEval.js';
 import { announceSkip, redisTarget } from './redis/server.js';
 import { decisionTable, type TableCase, type TableStep, type TakeStep } from './support/decisionTable.js';
 
@@ -21,16 +20,8 @@ interface Made {
 }
 
 describe.skipIf('skip' in target)('the decision table, on the Lua script through EVAL', () => {
-  let redis: Redis | undefined;
+  const evalScript = useScriptEval(target);
   const prefix = `tbf-table:${process.pid}:${Date.now()}:`;
-  beforeAll(() => {
-    if ('skip' in target) return;
-    redis = new Redis(target.url, { lazyConnect: false, maxRetriesPerRequest: 0 });
-  });
-  afterAll(async () => {
-    redis?.disconnect();
-    if (!('skip' in target)) await target.stop();
-  });
 
   const run = async (tableCase: TableCase, index: number, batched: boolean): Promise<void> => {
     const key = `${prefix}{${index}${batched ? ':batched' : ''}}`;
@@ -43,10 +34,7 @@ describe.skipIf('skip' in target)('the decision table, on the Lua script through
       String(now),
       `${tableCase.origin}|${limits.map((l) => String(l.initialTokens)).join(',')}`,
     ];
-    const evaluate = async (args: string[]): Promise<unknown[]> => {
-      if (redis === undefined) throw new Error('no Redis connection');
-      return (await redis.eval(BUCKET_SCRIPT, 1, key, ...args)) as unknown[];
-    };
+    const evaluate = async (args: string[]): Promise<unknown[]> => (await evalScript(key, ...args)) as unknown[];
     const takeLength = 3 + 2 * limits.length;
     /** The takes of the block at `offset` (origin, generation before the first, takes): each take's own generation. */
     const block = (reply: unknown[], offset: number): Array<{ status: unknown; grantAt: unknown } & Made> => {

@@ -1,7 +1,6 @@
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BUCKET_SCRIPT } from '../src/redis/index.js';
+import { describe, expect, it } from 'vitest';
 import { parseReply } from '../src/redis/replies.js';
+import { useScriptEval } from './redis/scriptEval.js';
 import { announceSkip, redisTarget } from './redis/server.js';
 
 // The script's replies as the store reads them (src/redis/replies.ts): a table, or, for takes on the
@@ -40,22 +39,11 @@ const target = await redisTarget();
 if ('skip' in target) announceSkip('test/redis.replies.test.ts', target.skip);
 
 describe.skipIf('skip' in target)('the lean path with Redis time replies one string', () => {
-  let redis: Redis | undefined;
+  const evalScript = useScriptEval(target);
   const prefix = `tbf-replies:${process.pid}:${Date.now()}:`;
-  beforeAll(() => {
-    if ('skip' in target) return;
-    redis = new Redis(target.url, { lazyConnect: false, maxRetriesPerRequest: 0 });
-  });
-  afterAll(async () => {
-    redis?.disconnect();
-    if (!('skip' in target)) await target.stop();
-  });
 
   /** One take of 1 token, maxWait 0, with Redis time: op, config, now '', a missing key full, one run. */
-  const take = async (key: string, config: string): Promise<unknown> => {
-    if (redis === undefined) throw new Error('no Redis connection');
-    return redis.eval(BUCKET_SCRIPT, 1, key, '1', config, '', '', '1', '1', '0');
-  };
+  const take = (key: string, config: string): Promise<unknown> => evalScript(key, '1', config, '', '', '1', '1', '0');
 
   it('a grant: the general path creates the key (a table), the lean path takes from it (a string)', async () => {
     const key = `${prefix}{grant}`;
@@ -79,11 +67,10 @@ describe.skipIf('skip' in target)('the lean path with Redis time replies one str
   });
 
   it('a batch of two grants: one string, each take in it as alone', async () => {
-    if (redis === undefined) throw new Error('no Redis connection');
     const key = `${prefix}{batch}`;
     const config = '0|10:1:1000000';
     const created = parseReply(await take(key, config), 7).values;
-    const reply = await redis.eval(BUCKET_SCRIPT, 1, key, '1', config, '', '', '2', '1', '0');
+    const reply = await evalScript(key, '1', config, '', '', '2', '1', '0');
     expect(typeof reply).toBe('string');
     const origin = created[0];
     expect(parseReply(reply, 12).values).toEqual([origin, 1, 1, 0, origin, 9, 0, 1, 0, origin, 8, 0]);
