@@ -207,15 +207,7 @@ describe.skipIf(!installed || noCluster !== undefined)(
         if (other === undefined) throw new Error('no key on another master');
         expect(await bucket.tryGetToken()).toBe(true);
         expect(await other.tryGetToken()).toBe(true);
-        let replicaPort: number | undefined;
-        for (let tries = 0; replicaPort === undefined; tries += 1) {
-          // The replicas attach in the first seconds after the cluster is up.
-          replicaPort = await opened.replicaOf(masterPort).catch((error: unknown) => {
-            if (tries > 50) throw error;
-            return undefined;
-          });
-          if (replicaPort === undefined) await sleep(100);
-        }
+        const replicaPort = await opened.replicaOf(masterPort);
         const node = opened.nodes.find((n) => n.port === replicaPort);
         if (node === undefined) throw new Error(`no node at ${replicaPort}`);
         process.kill(node.pid, 'SIGSTOP');

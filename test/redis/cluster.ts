@@ -176,7 +176,7 @@ function logTails(nodes: readonly Started[]): string {
  * replicas each, every node its own `redis-server` (Debian's, `--cluster-enabled yes`) on a free port
  * with its own temporary folder, persistence off. It is built without redis-cli, by CLUSTER ADDSLOTSRANGE,
  * MEET and REPLICATE, and ready when every node says `cluster_state:ok`, knows every other node, and
- * every replica's link to its master is up. Rejects (after stopping every node it started) when that
+ * every replica's link to its master is up and every node sees it as that master's replica. Rejects (after stopping every node it started) when that
  * takes more than 30 s, with the tail of each node's log. A node that could not bind its port (something
  * else took it between freePort()'s probe and the bind) fails the attempt at once, and the whole cluster
  * is started again on other ports, up to 3 times.
@@ -256,6 +256,23 @@ async function launchOnce(options: ClusterOptions): Promise<LaunchedCluster> {
         return true;
       },
       'every replica in sync with its master',
+      30_000,
+    );
+    // A replica's link can be up before the other nodes have heard, by gossip, whose replica it is:
+    // until they have, CLUSTER NODES on them still shows it as a master without slots.
+    const expectedMaster = new Map(nodes.slice(masters).map((node, r) => [node.port, ids[r % masters]]));
+    await waitUntil(
+      async () => {
+        for (const node of nodes) {
+          const lines = nodeLines(await command(node.port, ['CLUSTER', 'NODES']));
+          for (const [port, masterId] of expectedMaster) {
+            const line = lines.find((candidate) => candidate.port === port);
+            if (line === undefined || !line.flags.includes('slave') || line.master !== masterId) return false;
+          }
+        }
+        return true;
+      },
+      'every node to see every replica attached to its master',
       30_000,
     );
     return cluster;
