@@ -63,21 +63,28 @@ export abstract class BucketBase extends LocalBucket implements PausableTokenBuc
    */
   tryTakeAt(count: number, now: number): boolean {
     const room = this.room;
-    // Waiters due by now are granted first; decide() itself brings the tokens up to `now`.
-    if (room.length !== 0) this.sync(now);
-    const counters = this.counters;
-    // The one decision with no wait: granted now, or refused (a queue means nobody may barge).
-    if (room.length !== 0 || !takeNow(this.limit, now, count)) {
-      counters.denied += 1;
-      counters.events?.refused(count, 'denied', this.eventKey);
-      return false;
+    // Waiters due by now are granted first (a queue left after that means nobody may barge); then the
+    // one decision with no wait, which itself brings the tokens up to `now`: granted now, or refused.
+    if (room.length !== 0) {
+      this.sync(now);
+      if (room.length !== 0) return this.deny(count);
     }
+    if (!takeNow(this.limit, now, count)) return this.deny(count);
+    const counters = this.counters;
     counters.tokensGranted += count;
     counters.granted += 1;
     if (this.takeWakes) this.tokensTaken();
     // The one field check an unobserved bucket pays.
     counters.events?.granted(count, 0, this.eventKey);
     return true;
+  }
+
+  /** Counts and reports a refused `tryGetToken(count)`; returns false, its answer. */
+  private deny(count: number): false {
+    const counters = this.counters;
+    counters.denied += 1;
+    counters.events?.refused(count, 'denied', this.eventKey);
+    return false;
   }
 
   waitTime(count = 1): number {
@@ -110,20 +117,20 @@ export abstract class BucketBase extends LocalBucket implements PausableTokenBuc
    * `addEventListener` throws, having changed nothing; callers turn that into a rejection.
    */
   takeOrWait(count: number, request: GetTokenRequest, now: number): Promise<void> {
-    const limit = this.limit;
     const room = this.room;
-    // Waiters due by now are granted first; decide() itself brings the tokens up to `now`.
-    if (room.length !== 0) this.sync(now);
-    // Granted now (the one decision, with no wait on the live state), or on to the queue's tail.
-    if (room.length === 0 && takeNow(limit, now, count)) {
-      const counters = this.counters;
-      counters.tokensGranted += count;
-      counters.granted += 1;
-      if (this.takeWakes) this.tokensTaken();
-      counters.events?.granted(count, 0, this.eventKey);
-      return GRANTED;
+    // Waiters due by now are granted first; a queue left after that means on to its tail.
+    if (room.length !== 0) {
+      this.sync(now);
+      if (room.length !== 0) return this.enqueue(count, request, now);
     }
-    return this.enqueue(count, request, now);
+    // Granted now (the one decision, with no wait on the live state), or on to the queue's tail.
+    if (!takeNow(this.limit, now, count)) return this.enqueue(count, request, now);
+    const counters = this.counters;
+    counters.tokensGranted += count;
+    counters.granted += 1;
+    if (this.takeWakes) this.tokensTaken();
+    counters.events?.granted(count, 0, this.eventKey);
+    return GRANTED;
   }
 
   /**

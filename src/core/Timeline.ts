@@ -56,12 +56,14 @@ export class Timeline {
     if (injected === undefined) {
       // The default clock (see globalClock): the performance of the fake-timers clock that the global
       // timers belong to, or else the global performance (which a test may also replace on its own).
-      const performance =
+      // The bare global `performance` is a global load V8 caches by its property cell, cheaper on
+      // this path than a property load from globalThis; it still sees a replaced global.
+      const clockPerformance =
         (globalThis.setTimeout as { clock?: unknown }).clock === undefined && !nodeMockDate()
-          ? globalThis.performance
+          ? performance
           : globalClock().performance;
-      source = performance;
-      reading = performance.now();
+      source = clockPerformance;
+      reading = clockPerformance.now();
     } else {
       source = injected;
       reading = injected.performance.now();

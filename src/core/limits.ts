@@ -73,6 +73,8 @@ export interface LimitState {
 export class SingleLimit implements LimitState, BucketPosition {
   /** The schedule's capacity, copied to a field of its own for the hot path. */
   readonly capacity: number;
+  /** Clock reading of step {@link step} (ms), kept beside it for the hot path of {@link grantsNow}. */
+  stepAt: number;
   nextStepAt: number;
   resumeAt = NO_PAUSE;
 
@@ -87,7 +89,16 @@ export class SingleLimit implements LimitState, BucketPosition {
     public step: number,
   ) {
     this.capacity = schedule.capacity;
+    this.stepAt = stepTime(schedule, step);
     this.nextStepAt = stepTime(schedule, step + 1);
+  }
+
+  /** Puts the limit at `tokens` tokens just after step `step` (a position loaded from a store). */
+  place(tokens: number, step: number): void {
+    this.tokens = tokens;
+    this.step = step;
+    this.stepAt = stepTime(this.schedule, step);
+    this.nextStepAt = stepTime(this.schedule, step + 1);
   }
 
   get full(): boolean {
@@ -105,21 +116,28 @@ export class SingleLimit implements LimitState, BucketPosition {
 
   grantsNow(count: number, now: number): boolean {
     // grantTime(count) with no step to wait for: the current step's instant, or the pause's end.
-    return count <= this.tokens && this.resumeAt <= now && stepTime(this.schedule, this.step) <= now;
+    return count <= this.tokens && this.resumeAt <= now && this.stepAt <= now;
   }
 
   grantNext(count: number): number {
     const at = stepTime(this.schedule, grantNext(this.schedule, this, count));
+    this.stepAt = at;
     return at < this.resumeAt ? this.resumeAt : at;
   }
 
   advance(now: number): void {
-    if (now < this.nextStepAt) return;
+    // On every decision: the test alone, so that the compiler inlines it; the refill is out of line.
+    if (now >= this.nextStepAt) this.refillTo(now);
+  }
+
+  /** {@link advance} once a step has come by clock reading `now`. */
+  private refillTo(now: number): void {
     if (this.resumeAt <= now) this.resumeAt = NO_PAUSE;
     // Never backwards (a projection may stand at a step still to come); no step, no change.
     const current = Math.max(this.step, stepsAt(this.schedule, now));
     this.tokens = refill(this.schedule, this.tokens, current - this.step);
     this.step = current;
+    this.stepAt = stepTime(this.schedule, current);
     this.nextStepAt = stepTime(this.schedule, current + 1);
   }
 
@@ -128,6 +146,7 @@ export class SingleLimit implements LimitState, BucketPosition {
     const step = Math.max(this.step, stepsAt(this.schedule, at));
     this.tokens = refill(this.schedule, this.tokens, step - this.step);
     this.step = step;
+    this.stepAt = stepTime(this.schedule, step);
   }
 
   pauseUntil(until: number): void {
@@ -208,7 +227,12 @@ export class MultiLimit implements LimitState {
   }
 
   advance(now: number): void {
-    if (now < this.nextStepAt) return;
+    // On every decision: the test alone, so that the compiler inlines it; the refill is out of line.
+    if (now >= this.nextStepAt) this.refillTo(now);
+  }
+
+  /** {@link advance} once a step has come by clock reading `now`. */
+  private refillTo(now: number): void {
     if (this.resumeAt <= now) this.resumeAt = NO_PAUSE;
     for (const limit of this.limits) limit.advance(now);
     this.refresh();

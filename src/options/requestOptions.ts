@@ -10,7 +10,13 @@ import { formatValue, ownOption } from './format.js';
  * a `RangeError` naming the value when it is not a positive integer or is above `capacity`.
  */
 export function checkCount(count: unknown, capacity: number): RangeError | undefined {
+  // On every call of every bucket: the test alone, so that the compiler inlines it whole.
   if (typeof count === 'number' && Number.isInteger(count) && count > 0 && count <= capacity) return undefined;
+  return countError(count, capacity);
+}
+
+/** The refusal {@link checkCount} returns for an invalid `count` (out of line: the hot path only tests). */
+function countError(count: unknown, capacity: number): RangeError {
   if (typeof count === 'number' && Number.isInteger(count) && count > capacity) {
     return new RangeError(`count must not exceed the capacity (${capacity}), received ${count}`);
   }

@@ -1,5 +1,5 @@
 import { MultiLimit, SingleLimit, type LimitState } from '../core/limits.js';
-import { stepTime, type RefillSchedule } from '../core/refill.js';
+import type { RefillSchedule } from '../core/refill.js';
 import {
   CAPACITY,
   EARLIER,
@@ -75,14 +75,14 @@ export class SharedLimits extends SharedBuffer {
     if (limits.length === 1) {
       // The common case, and the hot path of every call: no loop, no allocation.
       const only = limits[0] as SingleLimit;
-      place(only, floats[FIRST_TOKENS] as number, floats[FIRST_STEP] as number);
+      only.place(floats[FIRST_TOKENS] as number, floats[FIRST_STEP] as number);
       const gate = floats[RESUME_AT] as number;
       if (only.resumeAt !== gate) only.resumeAt = gate;
       return only;
     }
     for (let i = 0; i < limits.length; i += 1) {
       const base = limitBase(i);
-      place(limits[i] as SingleLimit, floats[base + TOKENS] as number, floats[base + STEP] as number);
+      (limits[i] as SingleLimit).place(floats[base + TOKENS] as number, floats[base + STEP] as number);
     }
     return this.several();
   }
@@ -92,7 +92,7 @@ export class SharedLimits extends SharedBuffer {
     if (this.words[GENERATION] !== this.builtFor) this.rebuild();
     const limits = this.limits;
     for (let i = 0; i < limits.length; i += 1) {
-      place(limits[i] as SingleLimit, snapshot[2 * i] as number, snapshot[2 * i + 1] as number);
+      (limits[i] as SingleLimit).place(snapshot[2 * i] as number, snapshot[2 * i + 1] as number);
     }
     if (limits.length !== 1) return this.several();
     const only = limits[0] as SingleLimit;
@@ -196,11 +196,4 @@ export class SharedLimits extends SharedBuffer {
     this.capacity = capacity;
     this.builtFor = this.words[GENERATION] as number;
   }
-}
-
-/** Puts `limit` at `tokens` tokens just after step `step`. */
-export function place(limit: SingleLimit, tokens: number, step: number): void {
-  limit.tokens = tokens;
-  limit.step = step;
-  limit.nextStepAt = stepTime(limit.schedule, step + 1);
 }

@@ -17,7 +17,7 @@ import {
   TOKENS,
   writeLimits,
 } from './layout.js';
-import { place, SharedLimits } from './SharedLimits.js';
+import { SharedLimits } from './SharedLimits.js';
 
 /**
  * SharedState is one thread's whole access to a shared bucket's state: the limits as the core's
@@ -136,7 +136,7 @@ export class SharedState extends SharedLimits {
         limit.step > base
           ? Math.max(0, limit.tokens - (limit.step - base) * schedule.refillTokens)
           : refill(schedule, limit.tokens, base - limit.step);
-      place(limit, tokens, base);
+      limit.place(tokens, base);
       limit.resumeAt = NO_PAUSE;
     }
     this.floats[RESUME_AT] = NO_PAUSE;
