@@ -4,7 +4,7 @@
  * `await getToken()` granted at once (get-hit, awaited one call at a time), on the lazy and timer
  * buckets and on the benchmark's inline reference (`lib/inline.mjs`).
  *
- *   node bench/instructions.mjs [--baseline <git rev>] [--calls n] [--only try-hit,get-hit]
+ *   node bench/instructions.mjs [--baseline <git rev>] [--calls n] [--only try-hit,get-hit,backlog]
  *
  * Each row runs a child (`lib/instructionsChild.mjs`) twice under callgrind with
  * `node --single-threaded` (no compiler or GC threads, so the count is deterministic to a few
@@ -14,7 +14,10 @@
  * on a shared machine: this is how a change to the hot path is checked against the README's figures.
  * `--baseline <rev>` also counts that revision, built with its own tsup config from `git archive`
  * (node_modules linked from here). An await alone costs about 625 instructions on Node 20, so get-hit
- * is that plus the library's share.
+ * is that plus the library's share. backlog and enqueue (not run by default: `--only backlog,enqueue`)
+ * are instructions per caller of 20,000 then 100,000 callers queued on an empty bucket, on
+ * `@sinonjs/fake-timers`, after three uncounted backlogs: backlog is queueing, the grant when the
+ * tokens all arrive, the promise and the caller's callback; enqueue the queueing alone.
  *
  * A bench tool, not a test: it needs valgrind (`apt-get install valgrind`) and the built package
  * (dist/, or $TBF_DIST_DIR); CI does not run it. The two runs of a row go side by side; with `--baseline`, the 15 rows take about 10 minutes on 2 cores.
@@ -37,12 +40,16 @@ const value = (name, fallback) => {
   return i >= 0 ? args[i + 1] : fallback;
 };
 const calls = Number(value('--calls', 500_000));
+/** Callers of the backlog's smaller run (the larger has 5×: 100,000 by default, as in run.mjs's backlog). */
+const backlogCallers = Math.max(1000, Math.round(calls / 25));
 const baseline = value('--baseline', undefined);
 const modes = (value('--only', 'try-hit,try-miss,get-hit') ?? '').split(',');
 if (!Number.isInteger(calls) || calls < 1000)
   throw new RangeError(`--calls must be an integer >= 1000, received ${calls}`);
 for (const mode of modes) {
-  if (!['try-hit', 'try-miss', 'get-hit'].includes(mode)) throw new RangeError(`unknown mode in --only: ${mode}`);
+  if (!['try-hit', 'try-miss', 'get-hit', 'backlog', 'enqueue'].includes(mode)) {
+    throw new RangeError(`unknown mode in --only: ${mode}`);
+  }
 }
 
 try {
@@ -89,13 +96,14 @@ async function totalInstructions(dist, kind, mode, n) {
   return Number(refs.replaceAll(',', ''));
 }
 
-/** Steady-state instructions per call of one row. */
+/** Steady-state instructions per call (per caller, for the backlog) of one row. */
 async function perCall(dist, kind, mode) {
+  const n = mode === 'backlog' || mode === 'enqueue' ? backlogCallers : calls;
   const [few, many] = await Promise.all([
-    totalInstructions(dist, kind, mode, calls),
-    totalInstructions(dist, kind, mode, 5 * calls),
+    totalInstructions(dist, kind, mode, n),
+    totalInstructions(dist, kind, mode, 5 * n),
   ]);
-  return Math.round((many - few) / (4 * calls));
+  return Math.round((many - few) / (4 * n));
 }
 
 const built = baseline === undefined ? undefined : buildRevision(baseline);
@@ -121,8 +129,11 @@ try {
     });
     head.push(`| ${mode}, ${kind} | ${cells.join(' | ')} | ${reference} |`);
   }
+  const queuedSizes = modes.some((mode) => mode === 'backlog' || mode === 'enqueue')
+    ? `; backlog and enqueue: per caller, ${backlogCallers} vs ${5 * backlogCallers} callers`
+    : '';
   console.log(
-    `V8 instructions per call (callgrind, node ${process.version} --single-threaded, ${calls} vs ${5 * calls} calls)\n`,
+    `V8 instructions per call (callgrind, node ${process.version} --single-threaded, ${calls} vs ${5 * calls} calls${queuedSizes})\n`,
   );
   console.log(head.join('\n'));
 } finally {
