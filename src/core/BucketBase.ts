@@ -62,14 +62,22 @@ export abstract class BucketBase extends LocalBucket implements PausableTokenBuc
    * and the bucket open (the keyed bucket checks them before it picks a key's bucket).
    */
   tryTakeAt(count: number, now: number): boolean {
+    return this.takeAtOnce(count, now) || this.deny(count);
+  }
+
+  /**
+   * The hot path of `tryGetToken()` and `getToken()`: grants the waiters due by `now` first (a queue
+   * left after that means nobody may barge), then takes `count` tokens at once if the one decision with
+   * no wait (which itself brings the tokens up to `now`) grants them, and counts the grant. Returns
+   * whether it took them; false changes nothing the caller can see.
+   */
+  private takeAtOnce(count: number, now: number): boolean {
     const room = this.room;
-    // Waiters due by now are granted first (a queue left after that means nobody may barge); then the
-    // one decision with no wait, which itself brings the tokens up to `now`: granted now, or refused.
     if (room.length !== 0) {
       this.sync(now);
-      if (room.length !== 0) return this.deny(count);
+      if (room.length !== 0) return false;
     }
-    if (!takeNow(this.limit, now, count)) return this.deny(count);
+    if (!takeNow(this.limit, now, count)) return false;
     const counters = this.counters;
     counters.tokensGranted += count;
     counters.granted += 1;
@@ -117,20 +125,8 @@ export abstract class BucketBase extends LocalBucket implements PausableTokenBuc
    * `addEventListener` throws, having changed nothing; callers turn that into a rejection.
    */
   takeOrWait(count: number, request: GetTokenRequest, now: number): Promise<void> {
-    const room = this.room;
-    // Waiters due by now are granted first; a queue left after that means on to its tail.
-    if (room.length !== 0) {
-      this.sync(now);
-      if (room.length !== 0) return this.enqueue(count, request, now);
-    }
-    // Granted now (the one decision, with no wait on the live state), or on to the queue's tail.
-    if (!takeNow(this.limit, now, count)) return this.enqueue(count, request, now);
-    const counters = this.counters;
-    counters.tokensGranted += count;
-    counters.granted += 1;
-    if (this.takeWakes) this.tokensTaken();
-    counters.events?.granted(count, 0, this.eventKey);
-    return GRANTED;
+    // Granted now, or on to the queue's tail.
+    return this.takeAtOnce(count, now) ? GRANTED : this.enqueue(count, request, now);
   }
 
   /**
