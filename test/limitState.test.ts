@@ -68,3 +68,39 @@ describe('limitStateAt', () => {
     expect(two.tokensByLimit()).toEqual([2, 9]);
   });
 });
+
+describe('SingleLimit.stepAt is the instant of its step after every operation', () => {
+  // grantsNow() reads stepAt instead of computing stepTime(step) on the hot path: any operation that
+  // moves the step without it would grant before a reserved step, or refuse after one.
+  type Operation = (limit: SingleLimit) => void;
+  const operations: Array<[string, Operation]> = [
+    ['advance to 250', (limit) => limit.advance(250)],
+    ['advance to exactly 700', (limit) => limit.advance(700)],
+    ['advance backwards to 10', (limit) => limit.advance(10)],
+    ['advanceTo 430', (limit) => limit.advanceTo(430)],
+    ['grantNext of 3 (a later step)', (limit) => void limit.grantNext(3)],
+    ['grantNext of 1', (limit) => void limit.grantNext(1)],
+    ['take 1 when held', (limit) => (limit.tokens >= 1 ? limit.take(1) : undefined)],
+    ['pauseUntil 1,234', (limit) => limit.pauseUntil(1234)],
+    ['place at step 9', (limit) => limit.place(2, 9)],
+  ];
+
+  it.each(operations)('after %s, alone and after every other operation', (_, operation) => {
+    for (const [, before] of operations) {
+      const limit = new SingleLimit(every100, 1, 2);
+      before(limit);
+      operation(limit);
+      expect(limit.stepAt).toBe(stepTime(every100, limit.step));
+      const copy = limit.clone();
+      expect(copy.stepAt).toBe(limit.stepAt);
+    }
+  });
+
+  it('grantsNow() refuses before the step a grant reserved, and grants from its instant on', () => {
+    const limit = new SingleLimit(every100, 0, 0);
+    expect(limit.grantNext(2)).toBe(200); // a projection standing at step 2, holding 0
+    limit.tokens = 1; // as if a give-back left a token at that step
+    expect(limit.grantsNow(1, 199)).toBe(false);
+    expect(limit.grantsNow(1, 200)).toBe(true);
+  });
+});
