@@ -7,9 +7,10 @@
  *   node bench/instructions.mjs [--baseline <git rev>] [--calls n] [--only try-hit,get-hit,backlog]
  *
  * Each row runs a child (`lib/instructionsChild.mjs`) twice under callgrind with
- * `node --single-threaded` (no compiler or GC threads, so the count is deterministic to a few
- * instructions), once with `n` calls and once with `5n`; the difference divided by `4n` is the cost of
- * one call in the steady state, start-up and compilation cancelled out. A count does not depend on how
+ * `node --single-threaded` (no compiler or GC threads: try-hit and try-miss repeat to about 5
+ * instructions, get-hit to 2%, backlog and enqueue to about 1.5%), once with `n` calls and once
+ * with `5n`; the difference divided by `4n` is the cost of one call in the steady state, start-up and
+ * compilation cancelled out. A count does not depend on how
  * busy the machine is, so unlike the timed scenarios of `run.mjs` it can resolve a change of 1–3%
  * on a shared machine: this is how a change to the hot path is checked against the README's figures.
  * `--baseline <rev>` also counts that revision, built with its own tsup config from `git archive`
@@ -20,7 +21,8 @@
  * tokens all arrive, the promise and the caller's callback; enqueue the queueing alone.
  *
  * A bench tool, not a test: it needs valgrind (`apt-get install valgrind`) and the built package
- * (dist/, or $TBF_DIST_DIR); CI does not run it. The two runs of a row go side by side; with `--baseline`, the 15 rows take about 10 minutes on 2 cores.
+ * (dist/, or $TBF_DIST_DIR); CI does not run it. The two runs of a row go side by side; with
+ * `--baseline`, the 15 rows of the default modes take about 10 minutes on 2 cores.
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
@@ -40,6 +42,8 @@ const value = (name, fallback) => {
   return i >= 0 ? args[i + 1] : fallback;
 };
 const calls = Number(value('--calls', 500_000));
+/** The modes counted per queued caller rather than per call. */
+const QUEUED = new Set(['backlog', 'enqueue']);
 /** Callers of the backlog's smaller run (the larger has 5×: 100,000 by default, as in run.mjs's backlog). */
 const backlogCallers = Math.max(1000, Math.round(calls / 25));
 const baseline = value('--baseline', undefined);
@@ -47,7 +51,7 @@ const modes = (value('--only', 'try-hit,try-miss,get-hit') ?? '').split(',');
 if (!Number.isInteger(calls) || calls < 1000)
   throw new RangeError(`--calls must be an integer >= 1000, received ${calls}`);
 for (const mode of modes) {
-  if (!['try-hit', 'try-miss', 'get-hit', 'backlog', 'enqueue'].includes(mode)) {
+  if (!['try-hit', 'try-miss', 'get-hit', ...QUEUED].includes(mode)) {
     throw new RangeError(`unknown mode in --only: ${mode}`);
   }
 }
@@ -98,7 +102,7 @@ async function totalInstructions(dist, kind, mode, n) {
 
 /** Steady-state instructions per call (per caller, for the backlog) of one row. */
 async function perCall(dist, kind, mode) {
-  const n = mode === 'backlog' || mode === 'enqueue' ? backlogCallers : calls;
+  const n = QUEUED.has(mode) ? backlogCallers : calls;
   const [few, many] = await Promise.all([
     totalInstructions(dist, kind, mode, n),
     totalInstructions(dist, kind, mode, 5 * n),
@@ -129,7 +133,7 @@ try {
     });
     head.push(`| ${mode}, ${kind} | ${cells.join(' | ')} | ${reference} |`);
   }
-  const queuedSizes = modes.some((mode) => mode === 'backlog' || mode === 'enqueue')
+  const queuedSizes = modes.some((mode) => QUEUED.has(mode))
     ? `; backlog and enqueue: per caller, ${backlogCallers} vs ${5 * backlogCallers} callers`
     : '';
   console.log(

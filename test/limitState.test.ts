@@ -86,7 +86,7 @@ describe('SingleLimit.stepAt is the instant of its step after every operation', 
   ];
 
   it.each(operations)('after %s, alone and after every other operation', (_, operation) => {
-    for (const [, before] of operations) {
+    for (const [, before] of [['nothing', () => undefined] as [string, Operation], ...operations]) {
       const limit = new SingleLimit(every100, 1, 2);
       before(limit);
       operation(limit);
