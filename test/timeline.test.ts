@@ -132,8 +132,10 @@ describe.each<TokenBucketFilterKind>(['lazy', 'timer'])(
     });
 
     it('follows sinon install() with timers only, and goes back to real time after uninstall()', async () => {
-      // A minute a token, so that the real time the test takes (seconds under load or a mutation run)
-      // mints nothing of its own before the check after uninstall().
+      // A minute a token. The real ms between creation and install() carry over into the fake timeline
+      // (a switch keeps the phase within the step), so the grant comes up to that much before 120 s:
+      // checked a second early. And the real time the test takes (seconds under a mutation run) mints
+      // nothing of its own before the check after uninstall().
       const real = TokenBucketFilterFactory.create({ capacity: 2, initialTokens: 0, refillInterval: 60_000, kind });
       const clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
       let granted = false;
@@ -142,9 +144,9 @@ describe.each<TokenBucketFilterKind>(['lazy', 'timer'])(
           () => (granted = true),
           () => undefined,
         );
-        await clock.tickAsync(119_999);
+        await clock.tickAsync(119_000);
         expect(granted).toBe(false);
-        await clock.tickAsync(1);
+        await clock.tickAsync(1000);
         await flushPromises();
         expect(granted).toBe(true);
       } finally {
