@@ -92,8 +92,15 @@ export abstract class LocalBucket {
   protected sync(now: number): void {
     const limit = this.limit;
     const room = this.room;
-    if (room.length !== 0) room.drain(now);
-    else if (now < limit.nextStepAt) return;
+    if (room.length === 0) {
+      if (now < limit.nextStepAt) return;
+    } else if (now >= limit.nextStepAt || limit.grantsNow((room.head as Waiter).count, now)) {
+      room.drain(now);
+    } else {
+      // Before the next step nothing refills, so a head is due only if the tokens held cover it now:
+      // not this one, so the room would grant nothing (every getToken() behind a queue comes here).
+      return;
+    }
     limit.advance(now);
   }
 
