@@ -11,6 +11,9 @@ import {
 } from '../src/index.js';
 import { flushPromises, track } from './support/clock.js';
 
+/** The real setTimeout, captured before any test replaces the global one. */
+const setTimeoutReal = globalThis.setTimeout;
+
 /** A clock whose reading the test sets by hand; its timers never fire. */
 function handClock(): { clock: Clock; set: (now: number) => void } {
   let now = 0;
@@ -158,3 +161,74 @@ describe.each<TokenBucketFilterKind>(['lazy', 'timer'])(
     });
   },
 );
+
+describe('a bucket on the default clock remembers the fake clock of the installed setTimeout', () => {
+  /** Replaces the global setTimeout with `timer` for `body` (a bucket only reads it: nothing is scheduled). */
+  async function withSetTimeout(timer: unknown, body: () => Promise<void> | void): Promise<void> {
+    const globals = globalThis as unknown as Record<string, unknown>;
+    const saved = globals['setTimeout'];
+    globals['setTimeout'] = timer;
+    try {
+      await body();
+    } finally {
+      globals['setTimeout'] = saved;
+    }
+  }
+
+  it('follows a new clock put on the same setTimeout function (the mark is checked, not only the function)', async () => {
+    const first = FakeTimers.createClock(0);
+    const second = FakeTimers.createClock(0);
+    const timer = Object.assign(() => 0, { clock: first as unknown });
+    await withSetTimeout(timer, () => {
+      const bucket = new LazyTokenBucketFilter({ capacity: 1, initialTokens: 0 });
+      expect(bucket.waitTime()).toBe(1000);
+      first.tick(400);
+      expect(bucket.waitTime()).toBe(600); // read from the first clock
+      timer.clock = second; // a re-base: time goes on from 400 on the second clock
+      expect(bucket.waitTime()).toBe(600);
+      second.tick(100);
+      first.tick(300); // no longer read
+      expect(bucket.waitTime()).toBe(500);
+      bucket.close();
+    });
+  });
+
+  it('never remembers a clock inherited from a polluted Function.prototype: it reads the global performance', async () => {
+    const fake = FakeTimers.createClock(0);
+    const prototype = Function.prototype as unknown as { clock?: unknown };
+    const timer = () => 0; // no own clock
+    prototype.clock = fake;
+    try {
+      await withSetTimeout(timer, async () => {
+        const bucket = new LazyTokenBucketFilter({ capacity: 1, initialTokens: 0, refillInterval: 40 });
+        expect(bucket.waitTime()).toBeGreaterThan(30);
+        fake.tick(40); // would grant, were the polluted clock read
+        expect(bucket.tryGetToken()).toBe(false);
+        await new Promise((resolve) => setTimeoutReal(resolve, 60));
+        expect(bucket.tryGetToken()).toBe(true); // the real performance has moved on a step
+        bucket.close();
+      });
+    } finally {
+      delete prototype.clock;
+    }
+  });
+
+  it('follows a fake clock installed after another, and real time after uninstall()', () => {
+    const bucket = new LazyTokenBucketFilter({ capacity: 1, initialTokens: 0 });
+    let clock = FakeTimers.install();
+    try {
+      expect(bucket.waitTime()).toBe(1000);
+      clock.tick(300);
+      expect(bucket.waitTime()).toBe(700);
+      clock.uninstall();
+      clock = FakeTimers.install({ now: 50_000 });
+      expect(bucket.waitTime()).toBe(700); // re-based onto the new clock: no time passed across the change
+      clock.tick(700);
+      expect(bucket.tryGetToken()).toBe(true);
+    } finally {
+      clock.uninstall();
+    }
+    expect(bucket.waitTime()).toBe(1000);
+    bucket.close();
+  });
+});
