@@ -7,19 +7,24 @@
  *   node bench/instructions.mjs [--baseline <git rev>] [--calls n] [--only try-hit,get-hit,backlog]
  *
  * Each row runs a child (`lib/instructionsChild.mjs`) twice under callgrind with
- * `node --single-threaded` (no compiler or GC threads: try-hit and try-miss repeat to about 5
- * instructions, get-hit to 2%, backlog and enqueue to about 1.5%), once with `n` calls and once
- * with `5n`; the difference divided by `4n` is the cost of one call in the steady state, start-up and
- * compilation cancelled out. A count does not depend on how
- * busy the machine is, so unlike the timed scenarios of `run.mjs` it can resolve a change of 1–3%
- * on a shared machine: this is how a change to the hot path is checked against the README's figures.
+ * `node --predictable` (V8's deterministic mode: no compiler or GC threads, and a heap sized by
+ * allocation, not by how fast valgrind lets it fill), once with `n` calls and once with `5n`; the
+ * difference divided by `4n` is the cost of one call in the steady state, start-up and compilation
+ * cancelled out. A count repeats to about 0.05% and does not depend on how busy the machine is, so
+ * unlike the timed scenarios of `run.mjs` it can resolve a change of 1–3% on a shared machine: this
+ * is how a change to the hot path is checked against the README's figures. (With
+ * `--single-threaded` alone, backlog and enqueue moved by up to 15% from run to run.)
  * `--baseline <rev>` also counts that revision, built with its own tsup config from `git archive`
  * (node_modules linked from here). An await alone costs about 625 instructions on Node 20, so get-hit
  * is that plus the library's share. backlog and enqueue (not run by default: `--only backlog,enqueue`)
  * are instructions per caller of 20,000 then 100,000 callers queued on an empty bucket, on
  * `@sinonjs/fake-timers`, after three uncounted backlogs: backlog is queueing, the grant when the
- * tokens all arrive, the promise and the caller's callback; enqueue the queueing alone.
- *
+ * tokens all arrive, the promise and the caller's callback; enqueue the queueing alone. They run with
+ * a young generation of 256 MB (`--min-semi-space-size`, `--max-semi-space-size`), so that no garbage
+ * collection happens in either run: otherwise a collection more or less (a step of about 2,500
+ * instructions a caller, falling where a few bytes more or less put it) outweighs the code's own cost
+ * of about 2,000. The garbage's cost is in `run.mjs`'s queue-drain (time, and heap per caller).
+
  * A bench tool, not a test: it needs valgrind (`apt-get install valgrind`) and the built package
  * (dist/, or $TBF_DIST_DIR); CI does not run it. The two runs of a row go side by side; with
  * `--baseline`, the 15 rows of the default modes take about 10 minutes on 2 cores.
@@ -44,6 +49,8 @@ const value = (name, fallback) => {
 const calls = Number(value('--calls', 500_000));
 /** The modes counted per queued caller rather than per call. */
 const QUEUED = new Set(['backlog', 'enqueue']);
+/** V8 flags for the queued modes: a young generation no run of them fills, so no collection is counted. */
+const NO_GC = ['--min-semi-space-size=256', '--max-semi-space-size=256'];
 /** Callers of the backlog's smaller run (the larger has 5×: 100,000 by default, as in run.mjs's backlog). */
 const backlogCallers = Math.max(1000, Math.round(calls / 25));
 const baseline = value('--baseline', undefined);
@@ -86,7 +93,8 @@ async function totalInstructions(dist, kind, mode, n) {
       '--smc-check=all-non-file',
       '--callgrind-out-file=/dev/null',
       process.execPath,
-      '--single-threaded',
+      '--predictable',
+      ...(QUEUED.has(mode) ? NO_GC : []),
       child,
       dist,
       kind,
@@ -134,10 +142,10 @@ try {
     head.push(`| ${mode}, ${kind} | ${cells.join(' | ')} | ${reference} |`);
   }
   const queuedSizes = modes.some((mode) => QUEUED.has(mode))
-    ? `; backlog and enqueue: per caller, ${backlogCallers} vs ${5 * backlogCallers} callers`
+    ? `; backlog and enqueue: per caller, ${backlogCallers} vs ${5 * backlogCallers} callers, 256 MB semi-space, no GC`
     : '';
   console.log(
-    `V8 instructions per call (callgrind, node ${process.version} --single-threaded, ${calls} vs ${5 * calls} calls${queuedSizes})\n`,
+    `V8 instructions per call (callgrind, node ${process.version} --predictable, ${calls} vs ${5 * calls} calls${queuedSizes})\n`,
   );
   console.log(head.join('\n'));
 } finally {

@@ -1,7 +1,7 @@
 /**
  * One row of `bench/instructions.mjs`, run under callgrind:
  *
- *   node --single-threaded instructionsChild.mjs <dist dir> <lazy|timer|inline> <mode> <calls>
+ *   node --predictable instructionsChild.mjs <dist dir> <lazy|timer|inline> <mode> <calls>
  *
  * try-hit, get-hit, try-miss: makes `calls` calls on one bucket that always has tokens (the hits) or
  * never has any (try-miss). backlog: `calls` callers `getToken()` at once on an empty bucket whose
