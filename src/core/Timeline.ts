@@ -59,12 +59,8 @@ export class Timeline {
       // The bare global `performance` is a global load V8 caches by its property cell, cheaper on
       // this path than a property load from globalThis; it still sees a replaced global.
       const timer = globalThis.setTimeout as { clock?: unknown };
-      const mark = timer.clock;
-      let clockPerformance: { now(): number };
-      if (mark === undefined) clockPerformance = nodeMockDate() ? globalClock().performance : performance;
-      else if (timer === this.fakeTimer && mark === this.fakeMark)
-        clockPerformance = (this.fakeClock as Clock).performance;
-      else clockPerformance = this.fakeClockOf(timer, mark).performance;
+      const clockPerformance =
+        timer.clock === undefined && !nodeMockDate() ? performance : this.mockedClock(timer).performance;
       source = clockPerformance;
       reading = clockPerformance.now();
     } else {
@@ -92,8 +88,15 @@ export class Timeline {
   private fakeMark: unknown = undefined;
   private fakeClock: Clock | undefined = undefined;
 
-  /** Looks up and remembers the clock for `timer`, a global `setTimeout` whose `clock` property is `mark`. */
-  private fakeClockOf(timer: unknown, mark: unknown): Clock {
+  /**
+   * The default clock while the global timers are mocked (`timer`, the global `setTimeout`, carries a
+   * fake-timers `clock` mark, or node:test has mocked `Date`): {@link globalClock}, remembered for the
+   * same function with the same mark. Out of line, so that {@link now} stays small enough to be inlined.
+   */
+  private mockedClock(timer: { clock?: unknown }): Clock {
+    const mark = timer.clock;
+    if (mark === undefined) return globalClock();
+    if (timer === this.fakeTimer && mark === this.fakeMark) return this.fakeClock as Clock;
     const clock = globalClock();
     this.fakeTimer = timer;
     this.fakeMark = mark;
