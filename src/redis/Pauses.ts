@@ -13,6 +13,7 @@ import {
   PAUSED_GEN,
   type ReplayPair,
 } from './protocol.js';
+import { PauseWatch } from './PauseWatch.js';
 import type { RedisBucket } from './RedisBucket.js';
 
 /**
@@ -28,11 +29,17 @@ import type { RedisBucket } from './RedisBucket.js';
 export class Pauses {
   /** The takes this bucket had sent at its latest pause: those still in flight then ask before their grant. */
   private takesAtPause = 0;
+  /** The pause notices of other processes, while this bucket has callers. */
+  readonly watch: PauseWatch;
 
   constructor(
     private readonly bucket: RedisBucket,
     private readonly giveBacks: GiveBacks,
-  ) {}
+  ) {
+    this.watch = new PauseWatch(bucket, giveBacks, (due, mark, done) => {
+      this.check(due, mark, done);
+    });
+  }
 
   /**
    * Pauses the key for `ms` ms from the script's now (validated by the caller). Resolves once Redis
@@ -45,10 +52,24 @@ export class Pauses {
       const key = this.bucket.key;
       const now = key.backgroundNow() ?? String(readClock(key.timeClock)); // throws on an invalid reading
       const local = readClock(key.timeClock);
-      const { calls, start } = this.giveBacks.held();
-      const chain = calls.slice(start);
-      this.takesAtPause = this.bucket.waits.takesSent;
-      this.replan(key.args(OP_PAUSE, now, []), local, chain, ms, undefined, calls, resolve, reject);
+      // Behind the rewrite in flight, if any, on the reservations as it leaves them.
+      this.giveBacks.whenFree(() => {
+        const { calls, start } = this.giveBacks.held();
+        const chain = calls.slice(start);
+        this.takesAtPause = this.bucket.waits.takesSent;
+        this.replan(
+          key.args(OP_PAUSE, now, []),
+          local,
+          chain,
+          ms,
+          undefined,
+          calls,
+          () => {
+            resolve();
+          },
+          reject,
+        );
+      });
     } catch (invalid) {
       reject(invalid);
     }
@@ -65,13 +86,16 @@ export class Pauses {
     if (head.confirmed) return true;
     // Made on a key never paused in its life, by a bucket created without pausable, and not in flight
     // during a pause of this bucket: granted as planned.
-    const pausedBefore = (head.reservation?.gen ?? 0) >= PAUSED_GEN || head.seq <= this.takesAtPause;
+    // A key paused before asks too, unless a later pause would have reached this bucket as a notice.
+    const pausedBefore =
+      ((head.reservation?.gen ?? 0) >= PAUSED_GEN && !this.watch.watched(head)) || head.seq <= this.takesAtPause;
     if (!this.bucket.key.config.pausable && !pausedBefore) return true;
     const key = this.bucket.key;
     const at = key.backgroundNow();
     if (at === undefined) return false; // an invalid reading: the room paces and comes back
-    const { calls, start } = this.giveBacks.held();
-    const due = calls.filter((call) => call.state === 'sleeping' && !call.confirmed && call.deadline <= now);
+    const due = this.giveBacks
+      .held()
+      .calls.filter((call) => call.state === 'sleeping' && !call.confirmed && !call.confirming && call.deadline <= now);
     let check = Number.POSITIVE_INFINITY;
     for (const call of due) {
       call.confirming = true;
@@ -81,27 +105,81 @@ export class Pauses {
     const settle = (): void => {
       for (const call of due) call.confirming = false;
     };
+    // Behind the rewrite in flight, if any (never inside the room's drain, which asked).
+    this.giveBacks.whenFree(() => {
+      const { calls, start } = this.giveBacks.held();
+      this.replan(
+        key.args(OP_PAUSE, at, []),
+        now,
+        calls.slice(start),
+        undefined,
+        check,
+        calls,
+        () => {
+          settle();
+          this.giveBacks.reorder();
+        },
+        (error) => {
+          // A refusing breaker rejects at once: not inside the caller's stack.
+          queueMicrotask(() => {
+            settle();
+            this.unconfirmed(due, error);
+          });
+        },
+        due,
+      );
+    });
+    return false;
+  }
+
+  /**
+   * A pause notice, or a new subscription (see `PauseWatch`): checks whether a pause came after the
+   * earliest reservation of `due` (sleeping calls), re-planning every sleeper behind it if so. They
+   * are held meanwhile (not granted at their instant before the answer). `mark` goes to the calls the
+   * answer re-decides or finds unpaused; `done` runs after the answer, or the failure (then they ask
+   * at their instant as {@link ready} says).
+   */
+  check(due: readonly Call[], mark: number, done: () => void): void {
+    const key = this.bucket.key;
+    const at = key.backgroundNow();
+    const local = tryReadClock(key.timeClock);
+    if (at === undefined || local === undefined) {
+      done(); // an invalid reading: they ask at their instant, as before
+      return;
+    }
+    let check = Number.POSITIVE_INFINITY;
+    for (const call of due) {
+      call.confirming = true;
+      check = Math.min(check, call.reservation?.gen ?? Number.NEGATIVE_INFINITY);
+    }
+    if (!Number.isFinite(check)) check = -1; // no reservation known: re-plan
+    const settle = (): void => {
+      for (const call of due) call.confirming = false;
+    };
+    const { calls, start } = this.giveBacks.held();
     this.replan(
       key.args(OP_PAUSE, at, []),
-      now,
+      local,
       calls.slice(start),
       undefined,
       check,
       calls,
+      (unchanged) => {
+        settle();
+        if (unchanged) for (const call of due) call.watch = mark;
+        this.giveBacks.reorder();
+        done();
+      },
       () => {
         settle();
-        this.giveBacks.reorder();
+        const room = this.bucket.waits.room;
+        room.drain(tryReadClock(key.timeClock));
+        room.rearm();
+        done();
       },
-      (error) => {
-        // Never inside the room's drain, which asked: a refusing breaker rejects at once.
-        queueMicrotask(() => {
-          settle();
-          this.unconfirmed(due, error);
-        });
-      },
-      due,
+      [],
+      mark,
     );
-    return false;
   }
 
   /**
@@ -116,9 +194,10 @@ export class Pauses {
     ms: number | undefined,
     check: number | undefined,
     calls: readonly Call[],
-    resolve: () => void,
+    resolve: (unchanged: boolean) => void,
     reject: (error: unknown) => void,
     confirm: readonly Call[] = [],
+    mark = this.watch.mark,
   ): void {
     const bucket = this.bucket;
     const key = bucket.key;
@@ -134,7 +213,7 @@ export class Pauses {
       (values) => {
         if (values[0] === PAUSE_UNCHANGED) {
           for (const call of confirm) if (call.state === 'sleeping') call.confirmed = true;
-          resolve();
+          resolve(true);
           return;
         }
         const takes = this.giveBacks.replies(values, kept.length);
@@ -152,6 +231,7 @@ export class Pauses {
             return;
           }
           call.reservation = take.reservation;
+          call.watch = mark;
           // Decided after every pause: granted now is final; a reservation asks again at its instant.
           call.confirmed = take.status === TAKE_GRANTED;
           try {
@@ -160,8 +240,9 @@ export class Pauses {
             call.deadline = Math.max(call.deadline, local + take.wait); // an invalid reading: never early
           }
         });
-        resolve();
+        resolve(false);
         this.giveBacks.reorder();
+        this.watch.changed();
       },
       reject,
     );

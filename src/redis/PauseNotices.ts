@@ -1,0 +1,307 @@
+/**
+ * The pause notices' subscriptions: one duplicate connection per user client, shared by every bucket of
+ * that client, subscribed to the channels of the keys whose buckets have callers sleeping, and closed
+ * once none is subscribed. The bucket script `PUBLISH`es each pause (see `script.ts`); the buckets
+ * react in `PauseWatch`.
+ */
+import type { RedisScriptRunner } from './clients.js';
+
+/** What a pause notice says: the key's origin (ms) and its generation right after the pause. */
+export interface PauseNotice {
+  readonly origin: number;
+  readonly gen: number;
+}
+
+/** The channel the bucket script publishes the pauses of `redisKey` on. */
+export function pauseChannel(redisKey: string): string {
+  return `${redisKey}:pause`;
+}
+
+const NOTICE = /^(-?\d+(?:\.\d+)?(?:e[+-]\d+)?) (\d{1,16})$/;
+
+/**
+ * Reads a notice the script published (`%.17g %.17g`: origin, generation); undefined for any other
+ * message, which someone else may publish on the channel.
+ */
+export function readNotice(message: unknown): PauseNotice | undefined {
+  if (typeof message !== 'string') return undefined;
+  const match = NOTICE.exec(message);
+  if (match === null) return undefined;
+  const origin = Number(match[1]);
+  const gen = Number(match[2]);
+  return Number.isFinite(origin) && Number.isSafeInteger(gen) ? { origin, gen } : undefined;
+}
+
+/** A subscribed connection as the hub drives it. */
+interface Connection {
+  /** Resolves once it is connected; rejects if it never is. */
+  readonly ready: Promise<void>;
+  subscribe(channel: string): Promise<unknown>;
+  unsubscribe(channel: string): Promise<unknown>;
+  close(): void;
+}
+
+/** What a connection tells the hub. */
+interface Events {
+  message(channel: string, text: string): void;
+  lost(): void;
+  back(): void;
+}
+
+/** The event emitter part of both client libraries. */
+interface Emitter {
+  on(event: string, listener: (...args: never[]) => void): unknown;
+  once(event: string, listener: (...args: never[]) => void): unknown;
+}
+
+/** An ioredis or iovalkey client or `Cluster`, as far as a duplicate of it is used. */
+interface IoDuplicate extends Emitter {
+  readonly status: string;
+  connect(): Promise<unknown>;
+  subscribe(channel: string): Promise<unknown>;
+  unsubscribe(channel: string): Promise<unknown>;
+  quit(): Promise<unknown>;
+  disconnect(): void;
+}
+
+/** A node-redis client or cluster, as far as a duplicate of it is used. */
+interface NodeDuplicate extends Emitter {
+  connect(): Promise<unknown>;
+  subscribe(channel: string, listener: (message: string, channel: string) => void): Promise<unknown>;
+  unsubscribe(channel: string): Promise<unknown>;
+  destroy?(): void;
+  disconnect?(): Promise<unknown>;
+}
+
+const ignore = (): undefined => undefined;
+
+/** Reports losses and comebacks of `connection` (`back` only after a loss). */
+function watchLosses(connection: Emitter, lostOn: readonly string[], events: Events): void {
+  let lost = false;
+  const onLost = (): void => {
+    if (lost) return;
+    lost = true;
+    events.lost();
+  };
+  for (const event of lostOn) connection.on(event, onLost);
+  connection.on('ready', () => {
+    if (!lost) return;
+    lost = false;
+    events.back();
+  });
+}
+
+/** An ioredis or iovalkey `Cluster`: its node connections. */
+interface IoCluster {
+  readonly isCluster: true;
+  nodes(role: string): Array<{ duplicate(): IoDuplicate }>;
+}
+
+/**
+ * A duplicate of `client`, or for a `Cluster` of one of its masters' connections (chosen at random):
+ * a plain `PUBLISH` reaches every node of a cluster, so one connection hears every key's notices,
+ * without a second `Cluster` and its node connections and timers.
+ */
+function ioDuplicate(client: { duplicate(): IoDuplicate }): IoDuplicate {
+  if ((client as Partial<IoCluster>).isCluster !== true) return client.duplicate();
+  const nodes = (client as unknown as IoCluster).nodes('master');
+  const node = nodes[Math.floor(Math.random() * nodes.length)];
+  if (node === undefined) throw new TypeError('the cluster client knows no master yet');
+  return node.duplicate();
+}
+
+function ioConnection(client: { duplicate(): IoDuplicate }, events: Events): Connection {
+  const dup = ioDuplicate(client);
+  dup.on('error', ignore);
+  dup.on('node error', ignore);
+  dup.on('message', (channel: string, text: string) => {
+    events.message(channel, text);
+  });
+  const ready =
+    dup.status === 'wait'
+      ? dup.connect().then(ignore)
+      : dup.status === 'ready'
+        ? Promise.resolve()
+        : new Promise<void>((resolve, reject) => {
+            dup.once('ready', resolve);
+            dup.once('end', () => {
+              reject(new Error('the connection ended'));
+            });
+          });
+  ready.then(() => {
+    watchLosses(dup, ['close'], events);
+  }, ignore);
+  return {
+    ready,
+    subscribe: (channel) => dup.subscribe(channel),
+    unsubscribe: (channel) => dup.unsubscribe(channel),
+    close: () => {
+      // QUIT, not disconnect(): that arms a 2 s timer (to destroy a stream still open), which would
+      // hold the process, and shows among a fake clock's timers.
+      if (dup.status === 'ready') {
+        dup.quit().catch(() => {
+          dup.disconnect();
+        });
+      } else dup.disconnect();
+    },
+  };
+}
+
+function nodeConnection(client: { duplicate(): NodeDuplicate }, events: Events): Connection {
+  const dup = client.duplicate();
+  dup.on('error', ignore);
+  const listener = (text: string, channel: string): void => {
+    events.message(channel, text);
+  };
+  const ready = dup.connect().then(ignore);
+  ready.then(() => {
+    watchLosses(dup, ['end', 'reconnecting'], events);
+  }, ignore);
+  return {
+    ready,
+    subscribe: (channel) => dup.subscribe(channel, listener),
+    unsubscribe: (channel) => dup.unsubscribe(channel),
+    close: () => {
+      if (dup.destroy !== undefined) dup.destroy();
+      else void dup.disconnect?.().catch(ignore);
+    },
+  };
+}
+
+interface Listener {
+  readonly message: (text: string) => void;
+  readonly live: (confirmed: boolean) => void;
+}
+
+interface Channel {
+  readonly listeners: Set<Listener>;
+  live: boolean;
+}
+
+/**
+ * NoticeHub is one client's subscriptions: a duplicate connection, opened at the first subscribed
+ * channel and closed when the last one is left (so it never keeps the process alive once no bucket
+ * of the client has callers sleeping), and the listeners of each channel.
+ */
+class NoticeHub {
+  private connection: Connection | undefined = undefined;
+  private readonly channels = new Map<string, Channel>();
+  private readonly events: Events = {
+    message: (name, text) => {
+      const channel = this.channels.get(name);
+      if (channel === undefined) return;
+      for (const listener of [...channel.listeners]) listener.message(text);
+    },
+    lost: () => {
+      for (const channel of this.channels.values()) this.confirm(channel, false);
+    },
+    back: () => {
+      for (const [name, channel] of this.channels) this.start(name, channel);
+    },
+  };
+
+  constructor(private readonly open: (events: Events) => Connection) {}
+
+  subscribe(name: string, message: (text: string) => void, live: (confirmed: boolean) => void): () => void {
+    const listener: Listener = { message, live };
+    let channel = this.channels.get(name);
+    if (channel === undefined) {
+      channel = { listeners: new Set([listener]), live: false };
+      this.channels.set(name, channel);
+      this.start(name, channel);
+    } else {
+      channel.listeners.add(listener);
+      const joined = channel;
+      if (joined.live) {
+        queueMicrotask(() => {
+          if (joined.live && joined.listeners.has(listener)) live(true);
+        });
+      }
+    }
+    const left = channel;
+    return () => {
+      left.listeners.delete(listener);
+      if (left.listeners.size > 0 || this.channels.get(name) !== left) return;
+      this.channels.delete(name);
+      this.stop(name);
+    };
+  }
+
+  /** Subscribes `name` (again, after a reconnect) and tells its listeners once Redis confirmed it. */
+  private start(name: string, channel: Channel): void {
+    let connection = this.connection;
+    if (connection === undefined) {
+      try {
+        connection = this.open(this.events);
+      } catch {
+        return; // a client that cannot be duplicated: no notices, the buckets ask as before
+      }
+      this.connection = connection;
+      const failed = connection;
+      failed.ready.catch(() => {
+        // Never connected: closed, and opened again at the next channel subscribed.
+        if (this.connection !== failed) return;
+        this.connection = undefined;
+        failed.close();
+      });
+    }
+    const opened = connection;
+    opened.ready
+      .then(() => opened.subscribe(name))
+      .then(
+        () => {
+          if (this.channels.get(name) === channel && this.connection === opened) this.confirm(channel, true);
+        },
+        () => {
+          // Never connected, or refused: these listeners get no notices (their buckets ask as before).
+          if (this.connection !== opened || this.channels.get(name) !== channel) return;
+          this.confirm(channel, false);
+        },
+      );
+  }
+
+  private confirm(channel: Channel, live: boolean): void {
+    if (!live && !channel.live) return;
+    channel.live = live;
+    for (const listener of [...channel.listeners]) listener.live(live);
+  }
+
+  private stop(name: string): void {
+    const connection = this.connection;
+    if (connection === undefined) return;
+    if (this.channels.size === 0) {
+      this.connection = undefined;
+      connection.close();
+      return;
+    }
+    connection.unsubscribe(name).catch(ignore);
+  }
+}
+
+const hubs = new WeakMap<object, NoticeHub>();
+
+function hasDuplicate(client: unknown): client is { duplicate(): unknown } {
+  return (
+    typeof client === 'object' && client !== null && typeof (client as { duplicate?: unknown }).duplicate === 'function'
+  );
+}
+
+/**
+ * The `subscribe` of a {@link RedisScriptRunner} for an ioredis/iovalkey or node-redis client or
+ * cluster: through one duplicate of `client` shared by every bucket of that client (see
+ * {@link NoticeHub}). Undefined when the client has no `duplicate()`.
+ */
+export function noticesOf(client: unknown, kind: 'ioredis' | 'node-redis'): RedisScriptRunner['subscribe'] {
+  if (!hasDuplicate(client)) return undefined;
+  return (channel, message, live) => {
+    let hub = hubs.get(client);
+    if (hub === undefined) {
+      hub =
+        kind === 'ioredis'
+          ? new NoticeHub((events) => ioConnection(client as { duplicate(): IoDuplicate }, events))
+          : new NoticeHub((events) => nodeConnection(client as { duplicate(): NodeDuplicate }, events));
+      hubs.set(client, hub);
+    }
+    return hub.subscribe(channel, message, live);
+  };
+}
