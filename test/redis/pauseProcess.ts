@@ -18,6 +18,8 @@ export const INTERVAL = 200; // ms per token
 export const PAUSE = 1000;
 /** How far apart this process's clock and Redis' TIME (the same host's) may read, in ms. */
 export const SKEW = 20;
+/** How late a timer may wake a grant on a loaded machine (a cluster's six servers and two Node processes on 2 cores). */
+export const LATENESS = 50;
 
 /** The built redis entry; throws when the package is not built. */
 export function redisEntry(): string {
@@ -95,7 +97,8 @@ export function expectNothingDuringPause(run: PausedWorker): void {
   // Reserved for up to 200, 400 and 600 ms after the take (the worker emptied the bucket first), each
   // grant comes after the pause's end instead.
   expect(first - pausedAt, 'the first grant, ms after the pause call').toBeGreaterThanOrEqual(PAUSE - SKEW);
-  // Then the steady rate on the bucket's unchanged schedule: no burst.
+  // Then the steady rate on the bucket's unchanged schedule: no burst (the second grant's step is one
+  // interval before the third's, and its timer may have woken it late).
   expect(second - first).toBeLessThanOrEqual(INTERVAL + 100);
-  expect(third - second, 'the third grant after the second').toBeGreaterThanOrEqual(INTERVAL - SKEW);
+  expect(third - second, 'the third grant after the second').toBeGreaterThanOrEqual(INTERVAL - LATENESS);
 }
