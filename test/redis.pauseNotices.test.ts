@@ -3,6 +3,7 @@ import { Redis as Valkey } from 'iovalkey';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
+  RedisKeyedTokenBucketFilter,
   RedisTokenBucketFilter,
   scriptRunner,
   type RedisClientLike,
@@ -170,6 +171,86 @@ describe.skipIf('skip' in target)('Redis buckets: pause notices', () => {
       await clock.tickAsync(1000);
       await b.idle();
       expect(sleeper).toMatchObject({ state: 'granted', at: 1000 });
+      b.close();
+      client.close();
+    });
+
+    it('keyed: a sleeper of another store, reserved before the key’s first pause, is re-planned behind it', async () => {
+      const clock = createFakeClock();
+      const client = await named(kind, url(), `tbf-keyed-${process.pid}-${(run += 1)}`);
+      const runner = counting(client.client);
+      const keyed = (over: RedisClientLike) =>
+        new RedisKeyedTokenBucketFilter({
+          client: over,
+          prefix: `${prefix}keyed-${run}:`,
+          capacity: 1,
+          refillInterval: 1000,
+          timeSource: 'client',
+          clock,
+          redisTimeout: 5000,
+        });
+      const a = keyed((admin as TestClient).client);
+      const b = keyed(runner);
+      expect(await b.tryGetToken('x')).toBe(true);
+      const sleeper = track(b.getToken('x'), clock); // reserved until 1000
+      const other = track(b.getToken('y'), clock); // another key: granted at once
+      await b.idle();
+      const calls = runner.calls;
+      await clock.tickAsync(100);
+      await a.pause('x', 1500); // until 1600
+      await vi.waitFor(() => {
+        expect(runner.calls, 'the check the notice sent').toBe(calls + 1);
+      });
+      await b.idle();
+      await clock.tickAsync(900);
+      await b.idle();
+      expect(sleeper.state, 'at its old instant, inside the pause').toBe('pending');
+      expect(other).toMatchObject({ state: 'granted', at: 0 });
+      await clock.tickAsync(600);
+      await b.idle();
+      expect(sleeper).toMatchObject({ state: 'granted', at: 1600 });
+      a.close();
+      b.close();
+      client.close();
+    });
+
+    it('a pause while the subscriber is disconnected is found by the check once it is back', async () => {
+      const clock = createFakeClock();
+      const key = `lost-${kind}-${(run += 1)}`;
+      const name = `tbf-lost-${process.pid}-${run}`;
+      const client = await named(kind, url(), name);
+      const a = bucket((admin as TestClient).client, clock, key);
+      const b = bucket(client.client, clock, key);
+      expect(await b.tryGetToken()).toBe(true);
+      const sleeper = track(b.getToken(), clock); // reserved until 1000
+      await b.idle();
+      const subscriber = async (): Promise<string | undefined> => {
+        const list = String(await (admin as TestClient).command('CLIENT', 'LIST'));
+        const line = list.split('\n').find((entry) => entry.includes(` name=${name} `) && / sub=1 /.test(entry));
+        return /^id=(\d+) /.exec(line ?? '')?.[1];
+      };
+      const id = await subscriber();
+      expect(id, 'the subscribed duplicate').toBeDefined();
+      await (admin as TestClient).command('CLIENT', 'KILL', 'ID', id as string);
+      await clock.tickAsync(100);
+      await a.pause(1500); // until 1600, published while b's subscriber is away (or reconnecting)
+      await vi.waitFor(async () => {
+        const back = await subscriber();
+        expect(back !== undefined && back !== id).toBe(true);
+      });
+      await b.idle();
+      await vi.waitFor(async () => {
+        await b.idle();
+        await clock.tickAsync(0);
+        expect(b.pending).toBe(1);
+      });
+      await clock.tickAsync(900);
+      await b.idle();
+      expect(sleeper.state, 'at its old instant, inside the pause').toBe('pending');
+      await clock.tickAsync(600);
+      await b.idle();
+      expect(sleeper).toMatchObject({ state: 'granted', at: 1600 });
+      a.close();
       b.close();
       client.close();
     });

@@ -20,11 +20,15 @@ import type { RedisBucket } from './RedisBucket.js';
  * Pauses is a Redis bucket's side of `pause(ms)`, for every process sharing the key. The pause lives in
  * the key (the script's op 5, the core's `pauseUntil()` ported on the tail, whose reservations keep
  * their tokens) and adds 2^32 to the key's generation, so a reservation's generation tells whether a
- * pause came after it: such a reservation is void for a caller that asks, which is decided again. This bucket's sleeping callers are decided again in
- * the same call, in order, behind the pause. Another process learns of the pause at its sleepers'
- * grant instants: a bucket created with `pausable: true`, or one whose sleeper reserved on a key paused
- * before, asks Redis ({@link ready}, one script call for every sleeper due then) before granting it,
- * and re-plans all of its sleepers when a pause has voided them.
+ * pause came after it: such a reservation is void for a caller that asks, which is decided again. This
+ * bucket's sleeping callers are decided again in the same call, in order, behind the pause. The script
+ * publishes the pause, and every other bucket with sleepers on the key hears it ({@link PauseWatch})
+ * and re-plans them with one check ({@link check}), within about one round trip, with no Redis call at
+ * a wake. A sleeper asks Redis at its grant instant ({@link ready}, one script call for every sleeper
+ * due then) only when its bucket was created with `pausable: true`, or when it reserved on a key paused
+ * before and no notice could have reached it (no subscription confirmed since: a runner without
+ * `subscribe`, a subscriber disconnected). Every rewrite of this class waits for the one in flight
+ * (`GiveBacks.whenFree`): two computed on the same reservations would take their tokens twice.
  */
 export class Pauses {
   /** The takes this bucket had sent at its latest pause: those still in flight then ask before their grant. */
