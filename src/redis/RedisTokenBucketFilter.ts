@@ -48,7 +48,8 @@ function checkFallback(fallback: unknown): TokenBucketFilter | undefined {
  * options).
  *
  * A `getToken()` that must wait reserves its tokens in the same call and learns its exact grant
- * instant, then sleeps locally: at most one Redis call per granted call, no polling. Aborting a waiter gives
+ * instant, then sleeps locally: at most one Redis call per granted call (and one check when this
+ * instance's first caller starts sleeping: see `pause()`), no polling. Aborting a waiter gives
  * its tokens back, and the callers of this instance behind it move up, when nobody else has reserved
  * since it did (its reservation and this instance's later ones are the last); otherwise the callers
  * behind keep their grant instants, and the aborted tokens go back to the tail when that is exact
