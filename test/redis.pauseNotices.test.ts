@@ -255,6 +255,37 @@ describe.skipIf('skip' in target)('Redis buckets: pause notices', () => {
       client.close();
     });
 
+    it('a subscription that fails changes nothing: idle() does not wait for it, the sleeper is granted as planned', async () => {
+      const clock = createFakeClock();
+      const client = await named(kind, url(), `tbf-failed-${process.pid}-${(run += 1)}`);
+      const inner = scriptRunner(client.client);
+      const unsubscribed = { count: 0 };
+      const refused: RedisScriptRunner = {
+        evalsha: (sha, keys, args) => inner.evalsha(sha, keys, args),
+        eval: (script, keys, args) => inner.eval(script, keys, args),
+        subscribe: (_channel, _message, live) => {
+          queueMicrotask(() => {
+            live(false); // never confirmed: the connection could not subscribe
+          });
+          return () => (unsubscribed.count += 1);
+        },
+      };
+      const b = bucket(refused, clock, `failed-${run}`);
+      expect(await b.tryGetToken()).toBe(true);
+      const sleeper = track(b.getToken(), clock); // reserved until 1000
+      const started = performance.now();
+      await b.idle();
+      expect(performance.now() - started, 'idle() waited for no confirmation').toBeLessThan(1000);
+      await clock.tickAsync(1000);
+      await b.idle();
+      expect(sleeper).toMatchObject({ state: 'granted', at: 1000 });
+      await vi.waitFor(() => {
+        expect(unsubscribed.count, 'left once no caller is pending').toBe(1);
+      });
+      b.close();
+      client.close();
+    });
+
     it('one duplicate connection for every bucket of a client, closed with the last sleeper, or at close()', async () => {
       const clock = createFakeClock();
       const name = `tbf-dup-${process.pid}-${(run += 1)}`;

@@ -5,6 +5,7 @@
  * react in `PauseWatch`.
  */
 import type { RedisScriptRunner } from './clients.js';
+import { ignore, ioConnection, nodeConnection, type Connection, type Events } from './noticeConnections.js';
 
 /** What a pause notice says: the key's origin (ms) and its generation right after the pause. */
 export interface PauseNotice {
@@ -30,142 +31,6 @@ export function readNotice(message: unknown): PauseNotice | undefined {
   const origin = Number(match[1]);
   const gen = Number(match[2]);
   return Number.isFinite(origin) && Number.isSafeInteger(gen) ? { origin, gen } : undefined;
-}
-
-/** A subscribed connection as the hub drives it. */
-interface Connection {
-  /** Resolves once it is connected; rejects if it never is. */
-  readonly ready: Promise<void>;
-  subscribe(channel: string): Promise<unknown>;
-  unsubscribe(channel: string): Promise<unknown>;
-  close(): void;
-}
-
-/** What a connection tells the hub. */
-interface Events {
-  message(channel: string, text: string): void;
-  lost(): void;
-  back(): void;
-}
-
-/** The event emitter part of both client libraries. */
-interface Emitter {
-  on(event: string, listener: (...args: never[]) => void): unknown;
-  once(event: string, listener: (...args: never[]) => void): unknown;
-}
-
-/** An ioredis or iovalkey client or `Cluster`, as far as a duplicate of it is used. */
-interface IoDuplicate extends Emitter {
-  readonly status: string;
-  connect(): Promise<unknown>;
-  subscribe(channel: string): Promise<unknown>;
-  unsubscribe(channel: string): Promise<unknown>;
-  quit(): Promise<unknown>;
-  disconnect(): void;
-}
-
-/** A node-redis client or cluster, as far as a duplicate of it is used. */
-interface NodeDuplicate extends Emitter {
-  connect(): Promise<unknown>;
-  subscribe(channel: string, listener: (message: string, channel: string) => void): Promise<unknown>;
-  unsubscribe(channel: string): Promise<unknown>;
-  destroy?(): void;
-  disconnect?(): Promise<unknown>;
-}
-
-const ignore = (): undefined => undefined;
-
-/** Reports losses and comebacks of `connection` (`back` only after a loss). */
-function watchLosses(connection: Emitter, lostOn: readonly string[], events: Events): void {
-  let lost = false;
-  const onLost = (): void => {
-    if (lost) return;
-    lost = true;
-    events.lost();
-  };
-  for (const event of lostOn) connection.on(event, onLost);
-  connection.on('ready', () => {
-    if (!lost) return;
-    lost = false;
-    events.back();
-  });
-}
-
-/** An ioredis or iovalkey `Cluster`: its node connections. */
-interface IoCluster {
-  readonly isCluster: true;
-  nodes(role: string): Array<{ duplicate(): IoDuplicate }>;
-}
-
-/**
- * A duplicate of `client`, or for a `Cluster` of one of its masters' connections (chosen at random):
- * a plain `PUBLISH` reaches every node of a cluster, so one connection hears every key's notices,
- * without a second `Cluster` and its node connections and timers.
- */
-function ioDuplicate(client: { duplicate(): IoDuplicate }): IoDuplicate {
-  if ((client as Partial<IoCluster>).isCluster !== true) return client.duplicate();
-  const nodes = (client as unknown as IoCluster).nodes('master');
-  const node = nodes[Math.floor(Math.random() * nodes.length)];
-  if (node === undefined) throw new TypeError('the cluster client knows no master yet');
-  return node.duplicate();
-}
-
-function ioConnection(client: { duplicate(): IoDuplicate }, events: Events): Connection {
-  const dup = ioDuplicate(client);
-  dup.on('error', ignore);
-  dup.on('node error', ignore);
-  dup.on('message', (channel: string, text: string) => {
-    events.message(channel, text);
-  });
-  const ready =
-    dup.status === 'wait'
-      ? dup.connect().then(ignore)
-      : dup.status === 'ready'
-        ? Promise.resolve()
-        : new Promise<void>((resolve, reject) => {
-            dup.once('ready', resolve);
-            dup.once('end', () => {
-              reject(new Error('the connection ended'));
-            });
-          });
-  ready.then(() => {
-    watchLosses(dup, ['close'], events);
-  }, ignore);
-  return {
-    ready,
-    subscribe: (channel) => dup.subscribe(channel),
-    unsubscribe: (channel) => dup.unsubscribe(channel),
-    close: () => {
-      // QUIT, not disconnect(): that arms a 2 s timer (to destroy a stream still open), which would
-      // hold the process, and shows among a fake clock's timers.
-      if (dup.status === 'ready') {
-        dup.quit().catch(() => {
-          dup.disconnect();
-        });
-      } else dup.disconnect();
-    },
-  };
-}
-
-function nodeConnection(client: { duplicate(): NodeDuplicate }, events: Events): Connection {
-  const dup = client.duplicate();
-  dup.on('error', ignore);
-  const listener = (text: string, channel: string): void => {
-    events.message(channel, text);
-  };
-  const ready = dup.connect().then(ignore);
-  ready.then(() => {
-    watchLosses(dup, ['end', 'reconnecting'], events);
-  }, ignore);
-  return {
-    ready,
-    subscribe: (channel) => dup.subscribe(channel, listener),
-    unsubscribe: (channel) => dup.unsubscribe(channel),
-    close: () => {
-      if (dup.destroy !== undefined) dup.destroy();
-      else void dup.disconnect?.().catch(ignore);
-    },
-  };
 }
 
 interface Listener {
@@ -260,8 +125,8 @@ class NoticeHub {
       );
   }
 
+  /** Tells `channel`'s listeners it is confirmed, or lost (also when it never was: they stop waiting). */
   private confirm(channel: Channel, live: boolean): void {
-    if (!live && !channel.live) return;
     channel.live = live;
     for (const listener of [...channel.listeners]) listener.live(live);
   }
@@ -298,8 +163,8 @@ export function noticesOf(client: unknown, kind: 'ioredis' | 'node-redis'): Redi
     if (hub === undefined) {
       hub =
         kind === 'ioredis'
-          ? new NoticeHub((events) => ioConnection(client as { duplicate(): IoDuplicate }, events))
-          : new NoticeHub((events) => nodeConnection(client as { duplicate(): NodeDuplicate }, events));
+          ? new NoticeHub((events) => ioConnection(client as Parameters<typeof ioConnection>[0], events))
+          : new NoticeHub((events) => nodeConnection(client as Parameters<typeof nodeConnection>[0], events));
       hubs.set(client, hub);
     }
     return hub.subscribe(channel, message, live);
