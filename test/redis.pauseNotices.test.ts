@@ -286,6 +286,70 @@ describe.skipIf('skip' in target)('Redis buckets: pause notices', () => {
       client.close();
     });
 
+    it('a notice heard while a give-back is in flight waits for it: one rewrite at a time, no token taken twice', async () => {
+      const clock = createFakeClock();
+      const key = `race-${kind}-${(run += 1)}`;
+      const client = await named(kind, url(), `tbf-race-${process.pid}-${run}`);
+      const inner = scriptRunner(client.client);
+      const seen = { inFlight: 0, most: 0, delay: 0 };
+      /** The replies of rewrites (replay, reconfigure, re-assert, pause or check) are held `seen.delay` ms, real time. */
+      const watched = async (send: () => Promise<unknown>, args: readonly string[]) => {
+        if (!['2', '3', '4', '5'].includes(args[0] ?? '')) return send();
+        seen.inFlight += 1;
+        seen.most = Math.max(seen.most, seen.inFlight);
+        try {
+          const reply = await send();
+          if (seen.delay > 0) await new Promise((resolve) => setTimeout(resolve, seen.delay));
+          return reply;
+        } finally {
+          seen.inFlight -= 1;
+        }
+      };
+      const runner: RedisScriptRunner = {
+        evalsha: (sha, keys, args) => watched(() => inner.evalsha(sha, keys, args), args),
+        eval: (script, keys, args) => watched(() => inner.eval(script, keys, args), args),
+        subscribe: (channel, message, live) =>
+          (inner.subscribe as NonNullable<RedisScriptRunner['subscribe']>)(channel, message, live),
+      };
+      const a = bucket((admin as TestClient).client, clock, key);
+      const b = bucket(runner, clock, key);
+      expect(await b.tryGetToken()).toBe(true);
+      const aborted = new AbortController();
+      const first = track(b.getToken(), clock); // until 1000
+      const gone = track(b.getToken(1, { signal: aborted.signal }), clock); // until 2000
+      const last = track(b.getToken(), clock); // until 3000, then 2000 once the one before goes back
+      await b.idle();
+      seen.delay = 200;
+      aborted.abort(new Error('gone'));
+      await new Promise((resolve) => setTimeout(resolve, 50)); // the give-back ran in Redis, its reply held
+      await a.pause(500); // until 500: its notice comes while the give-back's reply is held
+      await vi.waitFor(
+        async () => {
+          await b.idle();
+          expect(seen.inFlight).toBe(0);
+          expect(seen.most).toBeGreaterThan(0);
+        },
+        { timeout: 3000 },
+      );
+      await new Promise((resolve) => setTimeout(resolve, 300)); // the check, if the notice was heard late
+      await b.idle();
+      expect(seen.most, 'rewrites in flight at once').toBe(1);
+      expect(gone.state).toBe('rejected');
+      for (const ms of [1000, 2000, 3000]) {
+        await clock.tickAsync(ms - clock.performance.now());
+        await b.idle();
+      }
+      // The give-back moved the last caller up to 2000; then the check found the pause and re-decided
+      // both after the pause, on the tail as it was: the first one's reservation (1000), no longer
+      // right below the re-made one, cannot go back, so it stays unused (fewer tokens, never more).
+      expect([first.at, last.at]).toEqual([2000, 3000]);
+      // Nothing else holds a token: the next one comes at 4000.
+      expect(await a.waitTime()).toBe(1000);
+      a.close();
+      b.close();
+      client.close();
+    });
+
     it('one duplicate connection for every bucket of a client, closed with the last sleeper, or at close()', async () => {
       const clock = createFakeClock();
       const name = `tbf-dup-${process.pid}-${(run += 1)}`;

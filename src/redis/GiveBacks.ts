@@ -223,11 +223,20 @@ export class GiveBacks {
   /**
    * Puts `next` in force in Redis, re-planning this bucket's last run of reservations under the new
    * limits (see {@link reconfigureTail}); `resolve` on success, `reject` with `RedisUnavailableError`
-   * otherwise. Throws `InvalidClockReadingError` on an invalid clock reading (nothing sent).
+   * otherwise, or with `InvalidClockReadingError` on an invalid clock reading (nothing sent). Sent once
+   * no rewrite is in flight.
    */
   reconfigure(next: ScriptConfig, resolve: () => void, reject: (error: unknown) => void): void {
-    const start = this.takesAnswered < this.bucket.waits.takesSent ? this.sleepers.length : this.sleepers.runStart();
-    reconfigureTail(this.bucket, this.sleepers, start, this.rewriter, next, resolve, reject);
+    // Behind the rewrite in flight (a pause's check, say), on the reservations it leaves.
+    this.rewriter.whenFree(() => {
+      try {
+        const start =
+          this.takesAnswered < this.bucket.waits.takesSent ? this.sleepers.length : this.sleepers.runStart();
+        reconfigureTail(this.bucket, this.sleepers, start, this.rewriter, next, resolve, reject);
+      } catch (invalid) {
+        reject(invalid); // an invalid clock reading: nothing was sent
+      }
+    });
   }
 
   /**
