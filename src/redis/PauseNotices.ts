@@ -51,19 +51,27 @@ interface Channel {
 class NoticeHub {
   private connection: Connection | undefined = undefined;
   private readonly channels = new Map<string, Channel>();
-  private readonly events: Events = {
-    message: (name, text) => {
-      const channel = this.channels.get(name);
-      if (channel === undefined) return;
-      for (const listener of [...channel.listeners]) listener.message(text);
-    },
-    lost: () => {
-      for (const channel of this.channels.values()) this.confirm(channel, false);
-    },
-    back: () => {
-      for (const [name, channel] of this.channels) this.start(name, channel);
-    },
-  };
+  /**
+   * What the connection `current()` tells: a loss or a comeback of a connection closed since (the one
+   * before, quitting while a new one subscribes) is none of the channels' business.
+   */
+  private events(current: () => Connection | undefined): Events {
+    return {
+      message: (name, text) => {
+        const channel = this.channels.get(name);
+        if (channel === undefined) return;
+        for (const listener of [...channel.listeners]) listener.message(text);
+      },
+      lost: () => {
+        if (this.connection !== current()) return;
+        for (const channel of this.channels.values()) this.confirm(channel, false);
+      },
+      back: () => {
+        if (this.connection !== current()) return;
+        for (const [name, channel] of this.channels) this.start(name, channel);
+      },
+    };
+  }
 
   constructor(private readonly open: (events: Events) => Connection) {}
 
@@ -97,7 +105,9 @@ class NoticeHub {
     let connection = this.connection;
     if (connection === undefined) {
       try {
-        connection = this.open(this.events);
+        let opening: Connection | undefined = undefined;
+        connection = this.open(this.events(() => opening));
+        opening = connection;
       } catch {
         return; // a client that cannot be duplicated: no notices, the buckets ask as before
       }
