@@ -26,8 +26,7 @@ import type { RedisBucket } from './RedisBucket.js';
  * and re-plans them with one check ({@link check}), within about one round trip, with no Redis call at
  * a wake. A sleeper asks Redis at its grant instant ({@link ready}, one script call for every sleeper
  * due then) only when its bucket was created with `pausable: true`, or when it reserved on a key paused
- * before and no notice could have reached it (no subscription confirmed since: a runner without
- * `subscribe`, a subscriber disconnected). Every rewrite of this class waits for the one in flight
+ * before (as before the notices: a sleeper due before a notice arrives is held too). Every rewrite of this class waits for the one in flight
  * (`GiveBacks.whenFree`): two computed on the same reservations would take their tokens twice.
  */
 export class Pauses {
@@ -90,9 +89,9 @@ export class Pauses {
     if (head.confirmed) return true;
     // Made on a key never paused in its life, by a bucket created without pausable, and not in flight
     // during a pause of this bucket: granted as planned.
-    // A key paused before asks too, unless a later pause would have reached this bucket as a notice.
-    const pausedBefore =
-      ((head.reservation?.gen ?? 0) >= PAUSED_GEN && !this.watch.watched(head)) || head.seq <= this.takesAtPause;
+    // A key paused before asks too, notices or not: a sleeper due before a later pause's notice arrives
+    // (under a fake clock: before it arrives at all) is then still held.
+    const pausedBefore = (head.reservation?.gen ?? 0) >= PAUSED_GEN || head.seq <= this.takesAtPause;
     if (!this.bucket.key.config.pausable && !pausedBefore) return true;
     const key = this.bucket.key;
     const at = key.backgroundNow();

@@ -74,10 +74,10 @@ export interface RedisStoreOptions {
    * after its instant; a voided caller is re-planned behind the pause. Without it, sleepers are
    * re-planned when a pause is published: the script `PUBLISH`es every pause and this instance listens
    * while it has sleepers (one duplicate connection per client: see `RedisScriptRunner.subscribe`),
-   * with no Redis call at a wake. Set it where that cannot hold: a runner of your own without
-   * `subscribe` (then a sleeper asks only when its key had been paused already when it reserved), or
-   * to cover a notice missed while the subscriber was disconnected. Calls granted at once and
-   * `tryGetToken()` cost one call either way.
+   * with no Redis call at a wake; a sleeper still asks when its key had been paused already when it
+   * reserved. Set it where notices cannot be enough: a runner of your own without `subscribe`, a
+   * notice missed while the subscriber was disconnected, a sleeper due within the round trip between
+   * a pause and its notice. Calls granted at once and `tryGetToken()` cost one call either way.
    */
   pausable?: boolean | undefined;
 }
