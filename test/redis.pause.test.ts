@@ -116,8 +116,8 @@ describe.skipIf('skip' in target)('Redis buckets: pause() holds for every instan
         const clock = createFakeClock();
         const { a, b } = pair(clock, { capacity: 1, refillInterval: 1000 });
         expect(await a.tryGetToken()).toBe(true);
-        // The key's first pause: the other instance's sleeper, made before it, is granted as planned
-        // (the gap `pausable` closes).
+        // The key's first pause, ending before the other instance's sleeper is due: it does not ask at
+        // its instant (its pause notice may re-plan it, to the same instant), and is granted as planned.
         const early = track(b.getToken(), clock); // due at 1000
         await at(clock, 100, a, b);
         await a.pause(200); // until 300

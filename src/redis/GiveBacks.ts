@@ -49,6 +49,8 @@ export class GiveBacks {
 
   /** Re-asserts the reservations in a key Redis has lost since. */
   private readonly reasserts: Reasserts;
+  /** Told when callers start sleeping and may have stopped (the pause notices' subscription: `PauseWatch`). */
+  watch: { hold(): void; changed(): void; release(): void } | undefined = undefined;
 
   constructor(private readonly bucket: RedisBucket) {
     this.rewriter = new TailRewriter(bucket, () => {
@@ -80,12 +82,14 @@ export class GiveBacks {
     call.deadline = Math.max(deadline, this.sleepers.lastDeadline());
     this.sleepers.push(call);
     this.reasserts.hold();
+    this.watch?.hold();
     this.bucket.waits.room.push(call);
   }
 
   /** The room grants `call`: the reservations before it are all settled, and leave this list. */
   granting(call: Call): void {
     if (this.sleepers.granting(call)) this.reasserts.release();
+    this.watch?.changed();
   }
 
   /**
@@ -110,6 +114,7 @@ export class GiveBacks {
    */
   takeAnswered(seq: number): void {
     if (seq > this.takesAnswered) this.takesAnswered = seq;
+    this.watch?.changed();
     const after = this.withdrawAfter;
     if (after === undefined || this.takesAnswered < after) return;
     this.withdrawAfter = undefined;
@@ -132,6 +137,7 @@ export class GiveBacks {
       .filter((call) => call.reservation !== undefined && (call.state === 'sleeping' || call.dead));
     this.sleepers.clear();
     this.reasserts.release();
+    this.watch?.release();
     let first = held.length - 1;
     if (first < 0) return;
     while (first > 0 && onTop(held[first - 1]?.reservation, held[first]?.reservation)) first -= 1;
@@ -151,6 +157,7 @@ export class GiveBacks {
    * in order, from where the first aborted one stood (they move up). Then re-arms for the head.
    */
   withdrawAborted(): void {
+    this.watch?.changed();
     if (this.rewriter.busy || this.bucket.isClosed) return;
     if (this.reasserts.send()) return; // first, the reservations Redis lost
     if (this.takesAnswered < this.bucket.waits.takesSent) {
@@ -216,11 +223,20 @@ export class GiveBacks {
   /**
    * Puts `next` in force in Redis, re-planning this bucket's last run of reservations under the new
    * limits (see {@link reconfigureTail}); `resolve` on success, `reject` with `RedisUnavailableError`
-   * otherwise. Throws `InvalidClockReadingError` on an invalid clock reading (nothing sent).
+   * otherwise, or with `InvalidClockReadingError` on an invalid clock reading (nothing sent). Sent once
+   * no rewrite is in flight.
    */
   reconfigure(next: ScriptConfig, resolve: () => void, reject: (error: unknown) => void): void {
-    const start = this.takesAnswered < this.bucket.waits.takesSent ? this.sleepers.length : this.sleepers.runStart();
-    reconfigureTail(this.bucket, this.sleepers, start, this.rewriter, next, resolve, reject);
+    // Behind the rewrite in flight (a pause's check, say), on the reservations it leaves.
+    this.rewriter.whenFree(() => {
+      try {
+        const start =
+          this.takesAnswered < this.bucket.waits.takesSent ? this.sleepers.length : this.sleepers.runStart();
+        reconfigureTail(this.bucket, this.sleepers, start, this.rewriter, next, resolve, reject);
+      } catch (invalid) {
+        reject(invalid); // an invalid clock reading: nothing was sent
+      }
+    });
   }
 
   /**
@@ -244,6 +260,11 @@ export class GiveBacks {
     giveBack = false,
   ): void {
     this.rewriter.rewrite(args, done, failed, giveBack);
+  }
+
+  /** Runs `send` once no rewrite is in flight (see {@link TailRewriter.whenFree}). */
+  whenFree(send: () => void): void {
+    this.rewriter.whenFree(send);
   }
 
   /** The takes of a rewrite's reply (after the 1 that says the chain was given back), one per kept call; throws if not. */

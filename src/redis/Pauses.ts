@@ -13,26 +13,36 @@ import {
   PAUSED_GEN,
   type ReplayPair,
 } from './protocol.js';
+import { PauseWatch } from './PauseWatch.js';
 import type { RedisBucket } from './RedisBucket.js';
 
 /**
  * Pauses is a Redis bucket's side of `pause(ms)`, for every process sharing the key. The pause lives in
  * the key (the script's op 5, the core's `pauseUntil()` ported on the tail, whose reservations keep
  * their tokens) and adds 2^32 to the key's generation, so a reservation's generation tells whether a
- * pause came after it: such a reservation is void for a caller that asks, which is decided again. This bucket's sleeping callers are decided again in
- * the same call, in order, behind the pause. Another process learns of the pause at its sleepers'
- * grant instants: a bucket created with `pausable: true`, or one whose sleeper reserved on a key paused
- * before, asks Redis ({@link ready}, one script call for every sleeper due then) before granting it,
- * and re-plans all of its sleepers when a pause has voided them.
+ * pause came after it: such a reservation is void for a caller that asks, which is decided again. This
+ * bucket's sleeping callers are decided again in the same call, in order, behind the pause. The script
+ * publishes the pause, and every other bucket with sleepers on the key hears it ({@link PauseWatch})
+ * and re-plans them with one check ({@link check}), within about one round trip, with no Redis call at
+ * a wake. A sleeper asks Redis at its grant instant ({@link ready}, one script call for every sleeper
+ * due then) only when its bucket was created with `pausable: true`, or when it reserved on a key paused
+ * before (as before the notices: a sleeper due before a notice arrives is held too). Every rewrite of this class waits for the one in flight
+ * (`GiveBacks.whenFree`): two computed on the same reservations would take their tokens twice.
  */
 export class Pauses {
   /** The takes this bucket had sent at its latest pause: those still in flight then ask before their grant. */
   private takesAtPause = 0;
+  /** The pause notices of other processes, while this bucket has callers. */
+  readonly watch: PauseWatch;
 
   constructor(
     private readonly bucket: RedisBucket,
     private readonly giveBacks: GiveBacks,
-  ) {}
+  ) {
+    this.watch = new PauseWatch(bucket, giveBacks, (due, mark, done) => {
+      this.check(due, mark, done);
+    });
+  }
 
   /**
    * Pauses the key for `ms` ms from the script's now (validated by the caller). Resolves once Redis
@@ -45,10 +55,24 @@ export class Pauses {
       const key = this.bucket.key;
       const now = key.backgroundNow() ?? String(readClock(key.timeClock)); // throws on an invalid reading
       const local = readClock(key.timeClock);
-      const { calls, start } = this.giveBacks.held();
-      const chain = calls.slice(start);
-      this.takesAtPause = this.bucket.waits.takesSent;
-      this.replan(key.args(OP_PAUSE, now, []), local, chain, ms, undefined, calls, resolve, reject);
+      // Behind the rewrite in flight, if any, on the reservations as it leaves them.
+      this.giveBacks.whenFree(() => {
+        const { calls, start } = this.giveBacks.held();
+        const chain = calls.slice(start);
+        this.takesAtPause = this.bucket.waits.takesSent;
+        this.replan(
+          key.args(OP_PAUSE, now, []),
+          local,
+          chain,
+          ms,
+          undefined,
+          calls,
+          () => {
+            resolve();
+          },
+          reject,
+        );
+      });
     } catch (invalid) {
       reject(invalid);
     }
@@ -65,13 +89,16 @@ export class Pauses {
     if (head.confirmed) return true;
     // Made on a key never paused in its life, by a bucket created without pausable, and not in flight
     // during a pause of this bucket: granted as planned.
+    // A key paused before asks too, notices or not: a sleeper due before a later pause's notice arrives
+    // (under a fake clock: before it arrives at all) is then still held.
     const pausedBefore = (head.reservation?.gen ?? 0) >= PAUSED_GEN || head.seq <= this.takesAtPause;
     if (!this.bucket.key.config.pausable && !pausedBefore) return true;
     const key = this.bucket.key;
     const at = key.backgroundNow();
     if (at === undefined) return false; // an invalid reading: the room paces and comes back
-    const { calls, start } = this.giveBacks.held();
-    const due = calls.filter((call) => call.state === 'sleeping' && !call.confirmed && call.deadline <= now);
+    const due = this.giveBacks
+      .held()
+      .calls.filter((call) => call.state === 'sleeping' && !call.confirmed && !call.confirming && call.deadline <= now);
     let check = Number.POSITIVE_INFINITY;
     for (const call of due) {
       call.confirming = true;
@@ -81,27 +108,81 @@ export class Pauses {
     const settle = (): void => {
       for (const call of due) call.confirming = false;
     };
+    // Behind the rewrite in flight, if any (never inside the room's drain, which asked).
+    this.giveBacks.whenFree(() => {
+      const { calls, start } = this.giveBacks.held();
+      this.replan(
+        key.args(OP_PAUSE, at, []),
+        now,
+        calls.slice(start),
+        undefined,
+        check,
+        calls,
+        () => {
+          settle();
+          this.giveBacks.reorder();
+        },
+        (error) => {
+          // A refusing breaker rejects at once: not inside the caller's stack.
+          queueMicrotask(() => {
+            settle();
+            this.unconfirmed(due, error);
+          });
+        },
+        due,
+      );
+    });
+    return false;
+  }
+
+  /**
+   * A pause notice, or a new subscription (see `PauseWatch`): checks whether a pause came after the
+   * earliest reservation of `due` (sleeping calls), re-planning every sleeper behind it if so. They
+   * are held meanwhile (not granted at their instant before the answer). `mark` goes to the calls the
+   * answer re-decides or finds unpaused; `done` runs after the answer, or the failure (then they ask
+   * at their instant as {@link ready} says).
+   */
+  check(due: readonly Call[], mark: number, done: () => void): void {
+    const key = this.bucket.key;
+    const at = key.backgroundNow();
+    const local = tryReadClock(key.timeClock);
+    if (at === undefined || local === undefined) {
+      done(); // an invalid reading: they ask at their instant, as before
+      return;
+    }
+    let check = Number.POSITIVE_INFINITY;
+    for (const call of due) {
+      call.confirming = true;
+      check = Math.min(check, call.reservation?.gen ?? Number.NEGATIVE_INFINITY);
+    }
+    if (!Number.isFinite(check)) check = -1; // no reservation known: re-plan
+    const settle = (): void => {
+      for (const call of due) call.confirming = false;
+    };
+    const { calls, start } = this.giveBacks.held();
     this.replan(
       key.args(OP_PAUSE, at, []),
-      now,
+      local,
       calls.slice(start),
       undefined,
       check,
       calls,
+      (unchanged) => {
+        settle();
+        if (unchanged) for (const call of due) call.watch = mark;
+        this.giveBacks.reorder();
+        done();
+      },
       () => {
         settle();
-        this.giveBacks.reorder();
+        const room = this.bucket.waits.room;
+        room.drain(tryReadClock(key.timeClock));
+        room.rearm();
+        done();
       },
-      (error) => {
-        // Never inside the room's drain, which asked: a refusing breaker rejects at once.
-        queueMicrotask(() => {
-          settle();
-          this.unconfirmed(due, error);
-        });
-      },
-      due,
+      [],
+      mark,
     );
-    return false;
   }
 
   /**
@@ -116,9 +197,10 @@ export class Pauses {
     ms: number | undefined,
     check: number | undefined,
     calls: readonly Call[],
-    resolve: () => void,
+    resolve: (unchanged: boolean) => void,
     reject: (error: unknown) => void,
     confirm: readonly Call[] = [],
+    mark = this.watch.mark,
   ): void {
     const bucket = this.bucket;
     const key = bucket.key;
@@ -134,7 +216,7 @@ export class Pauses {
       (values) => {
         if (values[0] === PAUSE_UNCHANGED) {
           for (const call of confirm) if (call.state === 'sleeping') call.confirmed = true;
-          resolve();
+          resolve(true);
           return;
         }
         const takes = this.giveBacks.replies(values, kept.length);
@@ -152,6 +234,7 @@ export class Pauses {
             return;
           }
           call.reservation = take.reservation;
+          call.watch = mark;
           // Decided after every pause: granted now is final; a reservation asks again at its instant.
           call.confirmed = take.status === TAKE_GRANTED;
           try {
@@ -160,8 +243,9 @@ export class Pauses {
             call.deadline = Math.max(call.deadline, local + take.wait); // an invalid reading: never early
           }
         });
-        resolve();
+        resolve(false);
         this.giveBacks.reorder();
+        this.watch.changed();
       },
       reject,
     );

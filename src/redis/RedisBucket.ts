@@ -70,6 +70,7 @@ export class RedisBucket implements AsyncTokenBucketFilter {
     this.fallback = parts.fallback;
     this.giveBacks = new GiveBacks(this);
     this.pauses = new Pauses(this, this.giveBacks);
+    this.giveBacks.watch = this.pauses.watch;
     this.waits = new Waits(
       this.key,
       parts,
@@ -240,9 +241,15 @@ export class RedisBucket implements AsyncTokenBucketFilter {
     this.close();
   }
 
-  /** Resolves once every Redis call this instance started has its reply (or after twice `redisTimeout`). */
-  idle(): Promise<void> {
-    return this.key.caller.idle();
+  /**
+   * Resolves once every Redis call this instance started has its reply, its pause notices'
+   * subscription is confirmed and the check that follows answered (each within twice `redisTimeout`).
+   */
+  async idle(): Promise<void> {
+    const caller = this.key.caller;
+    await caller.idle();
+    await this.pauses.watch.idle(2 * this.key.config.redisTimeout);
+    await caller.idle(); // what the check's answer sent
   }
 
   /** A `tryGetToken()` reply that came after our timeout: the caller was already answered, so give back what it took. */

@@ -181,9 +181,13 @@ export class RedisKeyedTokenBucketFilter {
     this.close();
   }
 
-  /** Resolves once every Redis call this instance started has settled (see `RedisTokenBucketFilter.idle()`). */
-  idle(): Promise<void> {
-    return this.caller.idle();
+  /**
+   * Resolves once every Redis call this instance started has settled, and the pause notices'
+   * subscriptions of its keys with callers are confirmed (see `RedisTokenBucketFilter.idle()`).
+   */
+  async idle(): Promise<void> {
+    await this.caller.idle();
+    await Promise.all([...this.active.values()].map((bucket) => bucket.idle()));
   }
 
   private bucket(key: string): RedisBucket {

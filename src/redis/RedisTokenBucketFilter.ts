@@ -48,7 +48,8 @@ function checkFallback(fallback: unknown): TokenBucketFilter | undefined {
  * options).
  *
  * A `getToken()` that must wait reserves its tokens in the same call and learns its exact grant
- * instant, then sleeps locally: at most one Redis call per granted call, no polling. Aborting a waiter gives
+ * instant, then sleeps locally: at most one Redis call per granted call (and one check when this
+ * instance's first caller starts sleeping: see `pause()`), no polling. Aborting a waiter gives
  * its tokens back, and the callers of this instance behind it move up, when nobody else has reserved
  * since it did (its reservation and this instance's later ones are the last); otherwise the callers
  * behind keep their grant instants, and the aborted tokens go back to the tail when that is exact
@@ -221,11 +222,12 @@ export class RedisTokenBucketFilter implements AsyncTokenBucketFilter {
    * it, and when it ends each limit holds at most one refill. The tokens promised to other processes'
    * callers still queued stay taken (and those that ask are decided again behind the pause), so with
    * such callers queued the bucket may resume with fewer tokens than an in-process one (never more).
-   * Every process's later decisions see the pause in the key; a sleeping caller of another process
-   * asks Redis at its grant instant, and is re-planned behind the pause, when that process was created
-   * with `pausable: true` or the key had been paused before it reserved (see `pausable`: without it
-   * everywhere, a key's first pause does not stop other processes' callers already sleeping). One
-   * Redis call; while the pause is in force the key is decided on the script's general path.
+   * Every process's later decisions see the pause in the key, and the script publishes it: the
+   * sleeping callers of another process are re-planned behind the pause within about one round trip
+   * (that process listens while it has sleepers, on one more connection per client; a runner of your
+   * own needs `subscribe`), or, with `pausable: true`, also ask Redis at their grant instant (see
+   * `pausable`). One Redis call; while the pause is in force the key is decided on the script's
+   * general path.
    *
    * Rejects (never throws) with `TypeError` when `ms` is not a number, `RangeError` when it is
    * negative, NaN or infinite, `BucketClosedError` after

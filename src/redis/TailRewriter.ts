@@ -19,6 +19,25 @@ export class TailRewriter {
     private readonly next: () => void,
   ) {}
 
+  /** Rewrites waiting for the one in flight (a pause, a check): each computes its arguments when it runs. */
+  private readonly queued: Array<() => void> = [];
+
+  /**
+   * Runs `send` (which sends one rewrite, or nothing) now if no rewrite is in flight, otherwise once
+   * the one in flight and those queued before have their answer (or failed): two rewrites computed on
+   * the same reservations would re-decide the same callers twice, each taking their tokens.
+   */
+  whenFree(send: () => void): void {
+    if (this.rewriting === undefined && this.queued.length === 0) send();
+    else this.queued.push(send);
+  }
+
+  /** Sends the rewrites queued, while none is in flight; returns whether one is in flight. */
+  private sendQueued(): boolean {
+    while (this.rewriting === undefined && this.queued.length > 0) this.queued.shift()?.();
+    return this.rewriting !== undefined;
+  }
+
   /** Whether a rewrite is in flight (sent, neither answered nor failed). */
   get busy(): boolean {
     return this.rewriting !== undefined;
@@ -46,7 +65,7 @@ export class TailRewriter {
       } catch (error) {
         failed?.(error);
       }
-      if (this.bucket.isClosed) return;
+      if (this.sendQueued() || this.bucket.isClosed) return;
       this.next(); // the calls aborted while this one was in flight
     };
     this.bucket.key.caller.call(
@@ -57,6 +76,7 @@ export class TailRewriter {
       (error) => {
         finish(); // failed or timed out: nothing is known to have changed
         failed?.(error);
+        this.sendQueued();
       },
       onReply, // ran after all, after our timeout
       giveBack,

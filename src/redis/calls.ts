@@ -28,6 +28,11 @@ export class Call extends Waiter {
    */
   confirmed = false;
   confirming = false;
+  /**
+   * The number of the bucket's pause-notice subscription under which its reservation was made or last
+   * checked (see `PauseWatch`); 0: none.
+   */
+  watch = 0;
 
   constructor(
     /** The bucket's takes are numbered in the order they are sent, from 1. */

@@ -1,4 +1,5 @@
 import { formatValue } from '../options/format.js';
+import { noticesOf } from './PauseNotices.js';
 
 /**
  * RedisScriptRunner is all the Redis store needs of a client: run a Lua script by its SHA1, or by its
@@ -25,6 +26,19 @@ export interface RedisScriptRunner {
    * key was lost from the next reply on that key.
    */
   onReconnect?(listener: () => void): () => void;
+  /**
+   * Subscribes to the messages published on `channel` (plain pub/sub, `SUBSCRIBE`: the bucket script
+   * `PUBLISH`es a pause on the channel `` `${redisKey}:pause` ``, which a Redis Cluster delivers from
+   * any node) until the function it returns is called: `message` gets each message's text, and
+   * `live(true)` must be called once Redis has confirmed the subscription (and again once it is
+   * confirmed after a reconnect), `live(false)` when the connection is lost (messages may be missed
+   * until the next `live(true)`). Optional: the buckets use it while they have callers sleeping, so
+   * that a `pause()` of another process re-plans them at once; without it, a sleeper learns of a pause
+   * only by asking Redis at its grant instant (`pausable`). Use a connection of its own (a subscribed
+   * connection runs no scripts), and close it once nothing is subscribed, so that it never keeps the
+   * process alive. Must not throw.
+   */
+  subscribe?(channel: string, message: (text: string) => void, live: (confirmed: boolean) => void): () => void;
 }
 
 /** The event emitter the clients are: `on` and `off` (or `removeListener`). */
@@ -95,7 +109,8 @@ function hasFunctions(value: unknown, names: readonly string[]): boolean {
  * - anything else with `evalsha` and `eval` is taken as a {@link RedisScriptRunner} already.
  *
  * The first two also hear of reconnections (`onReconnect`) through the client's `ready` events (and
- * node-redis cluster's `node-ready`).
+ * node-redis cluster's `node-ready`), and subscribe to pause notices (`subscribe`) on one duplicate
+ * of the client (`client.duplicate()`, shared by every bucket of that client: see `PauseNotices`).
  *
  * Throws `TypeError` naming what it received when `client` fits none of these.
  */
@@ -108,6 +123,8 @@ export function scriptRunner(client: RedisClientLike): RedisScriptRunner {
     };
     const onReconnect = reconnects(client, ['ready', 'node-ready']);
     if (onReconnect !== undefined) runner.onReconnect = onReconnect;
+    const subscribe = noticesOf(client, 'node-redis');
+    if (subscribe !== undefined) runner.subscribe = subscribe;
     return runner;
   }
   if (hasFunctions(client, ['evalsha', 'eval', 'sendCommand'])) {
@@ -118,6 +135,8 @@ export function scriptRunner(client: RedisClientLike): RedisScriptRunner {
     };
     const onReconnect = reconnects(client, ['ready']);
     if (onReconnect !== undefined) runner.onReconnect = onReconnect;
+    const subscribe = noticesOf(client, 'ioredis');
+    if (subscribe !== undefined) runner.subscribe = subscribe;
     return runner;
   }
   if (hasFunctions(client, ['evalsha', 'eval'])) return client as RedisScriptRunner;

@@ -68,14 +68,16 @@ export interface RedisStoreOptions {
    */
   replicas?: RedisReplicaOptions | undefined;
   /**
-   * Whether every sleeping `getToken()` of this instance asks Redis, at its grant instant, whether a
-   * `pause()` of any process has voided its reservation (default false). One more script call per
+   * Whether every sleeping `getToken()` of this instance also asks Redis, at its grant instant, whether
+   * a `pause()` of any process has voided its reservation (default false). One more script call per
    * wake (shared by every caller of this instance due then), and the grant comes that round trip
-   * after its instant; a voided caller is re-planned behind the pause. Without it, a sleeper asks only
-   * when its key had been paused already when it reserved (then every process's sleepers ask: a key
-   * keeps that mark until it is full again), so a key's first pause does not stop other processes'
-   * callers already sleeping: set it on every process sharing a key that any of them pauses. Calls
-   * granted at once and `tryGetToken()` cost one call either way.
+   * after its instant; a voided caller is re-planned behind the pause. Without it, sleepers are
+   * re-planned when a pause is published: the script `PUBLISH`es every pause and this instance listens
+   * while it has sleepers (one duplicate connection per client: see `RedisScriptRunner.subscribe`),
+   * with no Redis call at a wake; a sleeper still asks when its key had been paused already when it
+   * reserved. Set it where notices cannot be enough: a runner of your own without `subscribe`, a
+   * notice missed while the subscriber was disconnected, a sleeper due within the round trip between
+   * a pause and its notice. Calls granted at once and `tryGetToken()` cost one call either way.
    */
   pausable?: boolean | undefined;
 }

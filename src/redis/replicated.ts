@@ -92,6 +92,9 @@ export function replicatedRunner(
     if (runner.onReconnect !== undefined) {
       result.onReconnect = (listener) => runner.onReconnect?.(listener) ?? (() => undefined);
     }
+    if (runner.subscribe !== undefined) {
+      result.subscribe = (channel, message, live) => runner.subscribe?.(channel, message, live) ?? (() => undefined);
+    }
     return result;
   };
   if (isFunction(client, 'pipeline') && isFunction(client, 'evalsha')) {

@@ -99,7 +99,9 @@ import { SCRIPT_STATE } from './scriptState.js';
  *   generation (the key holds it and is less than 2^32 above it), replies {cfg, 2} and writes nothing.
  *   Otherwise a pause gives back the run if it is the last, pauses (`placePaused`: the core's
  *   `pauseUntil` on the tail, whose other reservations keep their tokens) and adds 2^32 to the
- *   generation, so that every reservation made before it is known to be voided; a check gives back
+ *   generation, so that every reservation made before it is known to be voided, and PUBLISHes (plain
+ *   pub/sub) on the channel `KEYS[1]:pause` the key's origin and its generation right after the pause,
+ *   `%.17g %.17g` (see `PauseNotices`); a check gives back
  *   the run when only pauses wrote since its top and puts the pause in force on what it restored.
  *   Both then re-decide the pairs: reply {cfg, 1, origin, generation, take... for each pair}.
  * A missing key is a new bucket holding the tokens-if-missing, its schedule starting now (with Redis
@@ -116,4 +118,4 @@ export const BUCKET_SCRIPT = SCRIPT_HEAD + SCRIPT_STATE + SCRIPT_DECISION + SCRI
  * The SHA1 of {@link BUCKET_SCRIPT}, as `EVALSHA` expects it (40 lowercase hex digits). Written out
  * rather than computed so the store needs no crypto module; a test checks it against the script.
  */
-export const BUCKET_SCRIPT_SHA = '8ded097207ffbeba03f454d5cf73402ca63be430';
+export const BUCKET_SCRIPT_SHA = 'c4f21530954b86d4e1a5dba214b797bb52d2f810';

@@ -120,9 +120,11 @@ if chained then
   for i = 1, n do tokens[i] = tonumber(ARGV[6 + 2 * i]); step[i] = tonumber(ARGV[7 + 2 * i]) end
   gen = gen + 1
 end
+local notice
 if pauseEnd then
   placePaused(pauseEnd)
   gen = gen + PAUSED
+  notice = format('%.17g %.17g', origin, gen)
 elseif repause then
   placePaused(resumeAt)
 end
@@ -140,5 +142,8 @@ if replan then
   for q = pairsAt, #ARGV, 2 do decideInto(reply, tonumber(ARGV[q]), tonumber(ARGV[q + 1])) end
 end
 save()
+-- A pause tells every process now (plain PUBLISH: a cluster delivers it from any node), naming the
+-- key's origin and its generation right after the pause: their sleepers reserved below it re-plan.
+if notice then redis.call('PUBLISH', KEYS[1] .. ':pause', notice) end
 return reply
 `;

@@ -1,15 +1,41 @@
-// One process of test/redis.pause.multiprocess.test.ts: sleeps on reservations of a shared Redis bucket
-// while another process pauses it. Input: one JSON argument. Output: a line `ready` once its calls are
-// reserved (every Redis call answered), then one JSON line with the epoch ms of each grant.
+// One process of test/redis.pause.multiprocess.test.ts (and its cluster twin): sleeps on reservations
+// of a shared Redis bucket while another process pauses it. Input: one JSON argument (`client`:
+// ioredis, node-redis or iovalkey, default ioredis; `seeds` for a cluster, else `url`; `exit`: see
+// below). Output: a line `ready <pending>` once its calls are reserved (every Redis call answered, the
+// pause notices' subscription confirmed), then one JSON line with the epoch ms of each grant.
+// With `exit`: takes its calls, prints `done`, quits the client and ends without closing the bucket.
 import { pathToFileURL } from 'node:url';
 
 const config = JSON.parse(process.argv[2]);
 const { RedisTokenBucketFilter } = await import(pathToFileURL(config.entry).href);
-const { Redis } = await import('ioredis');
 const now = () => performance.timeOrigin + performance.now();
+const kind = config.client ?? 'ioredis';
 
-const client = new Redis(config.url, { enableOfflineQueue: false, lazyConnect: true });
-await client.connect();
+let client;
+if (config.seeds !== undefined && kind === 'node-redis') {
+  const { createCluster } = await import('redis');
+  client = createCluster({
+    rootNodes: config.seeds.map(({ host, port }) => ({ url: `redis://${host}:${port}` })),
+    defaults: { disableOfflineQueue: true, socket: { reconnectStrategy: () => 100, connectTimeout: 1000 } },
+  });
+  await client.connect();
+} else if (config.seeds !== undefined) {
+  const { Cluster } = await import(kind);
+  client = new Cluster(config.seeds, {
+    redisOptions: { enableOfflineQueue: false, maxRetriesPerRequest: 0 },
+    lazyConnect: true,
+  });
+  await client.connect();
+} else if (kind === 'node-redis') {
+  const { createClient } = await import('redis');
+  client = await createClient({ url: config.url, disableOfflineQueue: true }).connect();
+} else {
+  const { Redis } = await import(kind);
+  client = new Redis(config.url, { enableOfflineQueue: false, lazyConnect: true });
+  await client.connect();
+}
+client.on('error', () => undefined);
+
 const bucket = new RedisTokenBucketFilter({
   client,
   key: config.key,
@@ -17,7 +43,7 @@ const bucket = new RedisTokenBucketFilter({
   capacity: config.capacity,
   refillTokens: 1,
   refillInterval: config.refillInterval,
-  pausable: config.pausable,
+  ...(config.pausable === undefined ? {} : { pausable: config.pausable }),
   redisTimeout: 5000,
 });
 // Empty first, so that every call below must sleep on a reservation.
@@ -33,7 +59,13 @@ const calls = Array.from({ length: config.calls }, () =>
 await bucket.idle();
 process.stdout.write(`ready ${bucket.pending}\n`);
 await Promise.all(calls);
-bucket.close();
-await bucket.idle();
-await client.quit();
-process.stdout.write(`${JSON.stringify({ grants, errors })}\n`);
+if (config.exit === true) {
+  // The bucket stays open and idle: nothing of it may keep the process alive.
+  process.stdout.write('done\n');
+  await client.quit();
+} else {
+  bucket.close();
+  await bucket.idle();
+  await (kind === 'node-redis' && config.seeds !== undefined ? client.close() : client.quit());
+  process.stdout.write(`${JSON.stringify({ grants, errors })}\n`);
+}
