@@ -1,13 +1,9 @@
-import { timerDelay } from '../clock.js';
-
-interface TimerHandle {
-  unref?(): unknown;
-}
+import { IdleWaiters } from './IdleWaiters.js';
 
 /** InFlight counts a `ScriptCaller`'s calls whose reply has not arrived, and wakes `idle()` waiters at 0. */
 export class InFlight {
   private count = 0;
-  private waiters: Array<() => void> = [];
+  private readonly waiters = new IdleWaiters();
 
   /** Counts `n` more calls. */
   add(n: number): void {
@@ -17,27 +13,11 @@ export class InFlight {
   /** Counts `n` calls as answered (or never sent); wakes every waiter once none is left. */
   done(n: number): void {
     this.count -= n;
-    if (this.count === 0 && this.waiters.length > 0) {
-      const waiters = this.waiters;
-      this.waiters = [];
-      for (const wake of waiters) wake();
-    }
+    if (this.count === 0) this.waiters.wakeAll();
   }
 
   /** Resolves once no call is counted, or after `limit` ms (real time) at most; never rejects. */
   idle(limit: number): Promise<void> {
-    if (this.count === 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const handle = globalThis.setTimeout(() => {
-        this.waiters = this.waiters.filter((waiter) => waiter !== done);
-        resolve();
-      }, timerDelay(limit)) as TimerHandle;
-      handle.unref?.();
-      const done = (): void => {
-        globalThis.clearTimeout(handle as never);
-        resolve();
-      };
-      this.waiters.push(done);
-    });
+    return this.count === 0 ? Promise.resolve() : this.waiters.wait(limit);
   }
 }

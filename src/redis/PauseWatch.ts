@@ -1,12 +1,8 @@
-import { timerDelay } from '../clock.js';
 import type { Call } from './calls.js';
 import type { GiveBacks } from './GiveBacks.js';
+import { IdleWaiters } from './IdleWaiters.js';
 import { pauseChannel, readNotice } from './PauseNotices.js';
 import type { RedisBucket } from './RedisBucket.js';
-
-interface TimerHandle {
-  unref?(): unknown;
-}
 
 /**
  * PauseWatch is how a Redis bucket hears of the pauses of other processes while it has callers: it
@@ -35,7 +31,7 @@ export class PauseWatch {
   /** Whether a check is queued or in flight. */
   private checking = false;
   private scanning = false;
-  private idlers: Array<() => void> = [];
+  private readonly idlers = new IdleWaiters();
 
   constructor(
     private readonly bucket: RedisBucket,
@@ -95,19 +91,7 @@ export class PauseWatch {
    * after `limit` ms (real time) at most; never rejects.
    */
   idle(limit: number): Promise<void> {
-    if (!this.busy) return Promise.resolve();
-    return new Promise((resolve) => {
-      const handle = globalThis.setTimeout(() => {
-        this.idlers = this.idlers.filter((idler) => idler !== done);
-        resolve();
-      }, timerDelay(limit)) as TimerHandle;
-      handle.unref?.();
-      const done = (): void => {
-        globalThis.clearTimeout(handle as never);
-        resolve();
-      };
-      this.idlers.push(done);
-    });
+    return this.busy ? this.idlers.wait(limit) : Promise.resolve();
   }
 
   private get busy(): boolean {
@@ -115,10 +99,7 @@ export class PauseWatch {
   }
 
   private wake(): void {
-    if (this.busy || this.idlers.length === 0) return;
-    const idlers = this.idlers;
-    this.idlers = [];
-    for (const idler of idlers) idler();
+    if (!this.busy) this.idlers.wakeAll();
   }
 
   private readonly confirmed = (live: boolean): void => {

@@ -99,15 +99,7 @@ export class Pauses {
     const due = this.giveBacks
       .held()
       .calls.filter((call) => call.state === 'sleeping' && !call.confirmed && !call.confirming && call.deadline <= now);
-    let check = Number.POSITIVE_INFINITY;
-    for (const call of due) {
-      call.confirming = true;
-      check = Math.min(check, call.reservation?.gen ?? Number.NEGATIVE_INFINITY);
-    }
-    if (!Number.isFinite(check)) check = -1; // no reservation known: re-plan
-    const settle = (): void => {
-      for (const call of due) call.confirming = false;
-    };
+    const { check, settle } = holdForCheck(due);
     // Behind the rewrite in flight, if any (never inside the room's drain, which asked).
     this.giveBacks.whenFree(() => {
       const { calls, start } = this.giveBacks.held();
@@ -150,15 +142,7 @@ export class Pauses {
       done(); // an invalid reading: they ask at their instant, as before
       return;
     }
-    let check = Number.POSITIVE_INFINITY;
-    for (const call of due) {
-      call.confirming = true;
-      check = Math.min(check, call.reservation?.gen ?? Number.NEGATIVE_INFINITY);
-    }
-    if (!Number.isFinite(check)) check = -1; // no reservation known: re-plan
-    const settle = (): void => {
-      for (const call of due) call.confirming = false;
-    };
+    const { check, settle } = holdForCheck(due);
     const { calls, start } = this.giveBacks.held();
     this.replan(
       key.args(OP_PAUSE, at, []),
@@ -273,4 +257,24 @@ export class Pauses {
     waits.room.drain(tryReadClock(this.bucket.key.timeClock));
     waits.room.rearm();
   }
+}
+
+/**
+ * Marks `due` (sleeping calls) as held while a check asks Redis about them, and returns the
+ * generation to check (the earliest of their reservations; -1, re-plan, when one has none) and the
+ * function that releases them once it is answered.
+ */
+function holdForCheck(due: readonly Call[]): { check: number; settle: () => void } {
+  let check = Number.POSITIVE_INFINITY;
+  for (const call of due) {
+    call.confirming = true;
+    check = Math.min(check, call.reservation?.gen ?? Number.NEGATIVE_INFINITY);
+  }
+  if (!Number.isFinite(check)) check = -1; // no reservation known: re-plan
+  return {
+    check,
+    settle: () => {
+      for (const call of due) call.confirming = false;
+    },
+  };
 }
