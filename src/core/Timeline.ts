@@ -80,9 +80,9 @@ export class Timeline {
    * The global `setTimeout` last seen marked with a fake-timers `clock` property, that property's value,
    * and the clock {@link globalClock} found for them: while the same function with the same mark stays
    * installed, a reading skips globalClock()'s checks (an `Object.hasOwn()` on the fake function and
-   * loads from its clock, most of a call's cost on fake timers: a queued caller took 1,917 instructions
-   * with them, 1,398 without). Held by the bucket, so for no longer than the bucket, whose timers hold
-   * that clock anyway.
+   * loads from its clock: on fake timers a queued caller took 1,917 instructions with them, 1,539
+   * without, bench/instructions.mjs --only enqueue). Held by the bucket, so for no longer than the
+   * bucket, whose timers hold that clock anyway.
    */
   private fakeTimer: unknown = undefined;
   private fakeMark: unknown = undefined;
