@@ -213,6 +213,31 @@ describe('a bucket on the default clock remembers the fake clock of the installe
     }
   });
 
+  it('takes no clock it remembered from a function that inherits it (the same clock, from a polluted Function.prototype)', async () => {
+    const fake = FakeTimers.createClock(0);
+    const own = Object.assign(() => 0, { clock: fake as unknown });
+    const prototype = Function.prototype as unknown as { clock?: unknown };
+    const bucket = new LazyTokenBucketFilter({ capacity: 1, initialTokens: 0, refillInterval: 40 });
+    await withSetTimeout(own, () => {
+      expect(bucket.waitTime()).toBe(40); // the fake clock, remembered for `own`
+    });
+    prototype.clock = fake;
+    try {
+      await withSetTimeout(
+        () => 0,
+        async () => {
+          fake.tick(40); // would grant, were the remembered clock taken for this function
+          expect(bucket.tryGetToken()).toBe(false);
+          await new Promise((resolve) => setTimeoutReal(resolve, 60));
+          expect(bucket.tryGetToken()).toBe(true); // the real performance has moved on a step
+        },
+      );
+    } finally {
+      delete prototype.clock;
+      bucket.close();
+    }
+  });
+
   it('follows a fake clock installed after another, and real time after uninstall()', () => {
     const bucket = new LazyTokenBucketFilter({ capacity: 1, initialTokens: 0 });
     let clock = FakeTimers.install();

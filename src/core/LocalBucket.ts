@@ -92,10 +92,14 @@ export abstract class LocalBucket {
   protected sync(now: number): void {
     const limit = this.limit;
     const room = this.room;
+    // Stryker disable next-line BlockStatement: equivalent, fast paths: before the next step advance() adds nothing, and a drain() of a head that is not due grants nothing
     if (room.length === 0) {
+      // Stryker disable next-line ConditionalExpression: equivalent, as above
       if (now < limit.nextStepAt) return;
+      // Stryker disable next-line ConditionalExpression: equivalent, as above
     } else if (now >= limit.nextStepAt || limit.grantsNow((room.head as Waiter).count, now)) {
       room.drain(now);
+      // Stryker disable next-line BlockStatement: equivalent, as above
     } else {
       // Before the next step nothing refills, so a head is due only if the tokens held cover it now:
       // not this one, so the room would grant nothing (every getToken() behind a queue comes here).
